@@ -1,0 +1,44 @@
+import type { ArgsDef } from 'citty';
+import { usageError } from '../core/errors.ts';
+import { dataPaths, resolveDataRoot } from '../core/paths.ts';
+
+/** Flags every verb shares, spread into each verb's `args`. */
+export const dataDirArg = {
+  'data-dir': { type: 'string', description: 'data root (default: env ATL_HOME, else the repository data/)', valueHint: 'DIR' },
+} as const satisfies ArgsDef;
+
+export const jsonArg = {
+  json: { type: 'boolean', description: 'print JSON on stdout instead of the human summary' },
+} as const satisfies ArgsDef;
+
+export const evidenceArgs = {
+  evidence: { type: 'string', description: 'also write the evidence JSON to this path', valueHint: 'FILE' },
+  junit: { type: 'string', description: 'also write JUnit XML (unknown → <error>, fail → <failure>)', valueHint: 'FILE' },
+  'prom-dir': { type: 'string', description: 'also write a Prometheus textfile into this directory', valueHint: 'DIR' },
+  format: { type: 'string', description: 'stdout format: human (default), json or nagios', valueHint: 'FORMAT' },
+} as const satisfies ArgsDef;
+
+export function pathsFromArgs(args: { 'data-dir'?: string }) {
+  return dataPaths(resolveDataRoot(args['data-dir']));
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** A number flag, checked: bad values are usage errors (exit 64), never silently defaulted. */
+export function numberFlag(name: string, value: string | undefined, opts: { min?: number; integer?: boolean } = {}): number | null {
+  if (value === undefined || value === '') return null;
+  const n = Number(value);
+  const bad =
+    !Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min);
+  if (bad) {
+    const kind = opts.integer ? 'a whole number' : 'a number';
+    throw usageError(`--${name} must be ${kind}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''} (got "${value}")`, `see \`atl <verb> --help\``);
+  }
+  return n;
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bun
+import { type ArgsDef, type CommandDef, renderUsage, runCommand } from 'citty';
+import { formatOperatorError, OperatorError } from '../core/errors.ts';
+import { EXIT, renderExitCodeTable } from '../core/exit-codes.ts';
+import { log } from '../core/log.ts';
+import { ATL_VERSION } from '../core/engine/snapshots.ts';
+
+/** Lazy verb registry: `status` never loads ccxt or onnxruntime. */
+export const verbs = {
+  run: () => import('./verbs/run.ts'),
+  status: () => import('./verbs/status.ts'),
+  'emergency-stop': () => import('./verbs/emergency-stop.ts'),
+} satisfies Record<string, () => Promise<{ default: unknown }>>;
+
+export type VerbName = keyof typeof verbs;
+
+const VERB_SUMMARIES: Record<VerbName, string> = {
+  run: 'the engine: replay, synthetic or live candles through the decision pipeline',
+  status: 'state and heartbeat, human or --json; works while the engine runs',
+  'emergency-stop': 'set the persistent halt flag, stop the engine and confirm; --clear lifts it',
+};
+
+function topUsage(): string {
+  const width = Math.max(...Object.keys(verbs).map((v) => v.length));
+  return [
+    `atl ${ATL_VERSION} — Algo Trading Lab: shadow trading with decision-level evidence`,
+    '',
+    'Usage: atl <verb> [flags]   (atl <verb> --help for its flags)',
+    '',
+    'Verbs:',
+    ...Object.entries(VERB_SUMMARIES).map(([v, s]) => `  ${v.padEnd(width)}  ${s}`),
+    '',
+    'Exit codes:',
+    renderExitCodeTable('text'),
+  ].join('\n');
+}
+
+/** Flags the verb does not declare are usage errors (exit 64), never ignored. */
+function unknownFlags(args: ArgsDef, rawArgs: string[]): string[] {
+  const known = new Set<string>(['help', 'h']);
+  for (const [name, def] of Object.entries(args)) {
+    known.add(name);
+    for (const a of [(def as { alias?: string | string[] }).alias ?? []].flat()) known.add(a);
+    if (def.type === 'boolean') known.add(`no-${name}`);
+  }
+  return rawArgs
+    .filter((a) => a.startsWith('-') && a !== '-' && a !== '--')
+    .map((a) => a.replace(/^--?/, '').split('=')[0]!)
+    .filter((name) => !known.has(name));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
+    process.stdout.write(`${topUsage()}\n`);
+    return verb ? EXIT.pass : EXIT.usage;
+  }
+  if (verb === '--version' || verb === '-v') {
+    process.stdout.write(`${ATL_VERSION}\n`);
+    return EXIT.pass;
+  }
+  const load = (verbs as Record<string, (typeof verbs)[VerbName]>)[verb];
+  if (!load) {
+    process.stderr.write(`atl: unknown verb "${verb}" — run \`atl --help\` for the list\n`);
+    return EXIT.usage;
+  }
+  const cmd = (await load()).default as unknown as CommandDef<ArgsDef>;
+  const args = (await (typeof cmd.args === 'function' ? cmd.args() : cmd.args)) ?? {};
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${await renderUsage(cmd)}\n\nExit codes:\n${renderExitCodeTable('text')}\n`);
+    return EXIT.pass;
+  }
+  const unknown = unknownFlags(args, rest);
+  if (unknown.length > 0) {
+    process.stderr.write(`atl ${verb}: unknown flag${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `--${u}`).join(', ')} — run \`atl ${verb} --help\`\n`);
+    return EXIT.usage;
+  }
+  try {
+    await runCommand(cmd, { rawArgs: rest });
+    return (process.exitCode as number | undefined) ?? EXIT.pass;
+  } catch (err) {
+    if (err instanceof OperatorError) {
+      process.stderr.write(`atl ${verb}: ${formatOperatorError(err)}\n`);
+      return err.exitCode;
+    }
+    if ((err as { name?: string }).name === 'CLIError') {
+      process.stderr.write(`atl ${verb}: ${(err as Error).message} — run \`atl ${verb} --help\`\n`);
+      return EXIT.usage;
+    }
+    log.error(err);
+    return EXIT.unknown;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

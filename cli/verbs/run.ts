@@ -1,0 +1,79 @@
+import { defineCommand } from 'citty';
+import { type RunReport, startRun } from '../../core/engine/start.ts';
+import { usageError } from '../../core/errors.ts';
+import { EXIT } from '../../core/exit-codes.ts';
+import { dataDirArg, jsonArg, numberFlag, pathsFromArgs, print, printJson } from '../_shared.ts';
+
+export default defineCommand({
+  meta: { name: 'run', description: 'Run the engine: one decision per closed bar per symbol, every decision logged' },
+  args: {
+    mode: { type: 'string', description: 'backtest | paper_synthetic | paper_live_data | testnet | live_limited | live_full', default: 'backtest' },
+    symbols: { type: 'string', description: 'comma list (default BTC/USDT,ETH/USDT,SOL/USDT)' },
+    timeframe: { type: 'string', description: 'candle timeframe (default 1h for backtest, 1m otherwise)' },
+    'replay-file': { type: 'string', description: 'backtest candles: CSV or ccxt JSON [[ts,o,h,l,c,v],…]', valueHint: 'FILE' },
+    capital: { type: 'string', description: 'starting paper capital in quote currency', default: '10000' },
+    interval: { type: 'string', description: 'seconds between ticks (paced modes; default: the timeframe)' },
+    speed: { type: 'string', description: 'time multiplier (backtest default: as fast as possible)' },
+    'max-bars': { type: 'string', description: 'stop after this many ticks' },
+    until: { type: 'string', description: 'stop at this bar close time (ISO-8601)' },
+    seed: { type: 'string', description: 'synthetic market seed', default: '42' },
+    fresh: { type: 'boolean', description: 'archive the previous run under this data root and start over' },
+    confirm: { type: 'boolean', description: 'required for live_limited and live_full' },
+    ...dataDirArg,
+    ...jsonArg,
+  },
+  async run({ args, rawArgs }) {
+    const untilMs = args.until ? Date.parse(args.until) : null;
+    if (untilMs !== null && !Number.isFinite(untilMs)) throw usageError(`--until must be an ISO-8601 time (got "${args.until}")`);
+    const stop = new AbortController();
+    let signalExit: number | null = null;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signalExit = EXIT.pass; // finish the current tick, then exit 0
+      process.stderr.write(`atl run: ${sig} received, finishing the current tick\n`);
+      stop.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const report = await startRun(
+        {
+          paths: pathsFromArgs(args),
+          mode: args.mode,
+          symbols: args.symbols ? args.symbols.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean) : null,
+          timeframe: args.timeframe ?? null,
+          replayFile: args['replay-file'] ?? null,
+          capital: numberFlag('capital', args.capital, { min: 1 }) ?? 10_000,
+          intervalS: numberFlag('interval', args.interval, { min: 0.01 }),
+          speed: numberFlag('speed', args.speed, { min: 0 }) || null,
+          maxBars: numberFlag('max-bars', args['max-bars'], { min: 1, integer: true }),
+          untilMs,
+          fresh: Boolean(args.fresh),
+          confirm: Boolean(args.confirm),
+          seed: numberFlag('seed', args.seed, { integer: true }) ?? 42,
+          argv: ['run', ...rawArgs],
+        },
+        stop.signal,
+      );
+      if (args.json) printJson(report);
+      else print(summarize(report));
+      process.exitCode = report.outcome === 'halted' && signalExit === null ? EXIT.fail : EXIT.pass;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+});
+
+function summarize(r: RunReport): string {
+  const pnl = r.equity - r.initialCapital;
+  const rate = r.elapsedMs > 0 ? Math.round((r.decisions / r.elapsedMs) * 1000) : 0;
+  return [
+    `atl run ${r.mode} — ${r.outcome}${r.reason && r.outcome !== 'completed' ? ` (${r.reason})` : ''}`,
+    `  data        ${r.feed.kind}${r.feed.synthetic ? ' (SYNTHETIC candles, not real market data)' : ''}: ${r.symbols.join(', ')} ${r.timeframe}`,
+    `  decisions   ${r.decisions} written this run (${r.ticks} ticks, ${(r.elapsedMs / 1000).toFixed(2)} s, ${rate}/s)${r.skippedAlreadyDecided ? `; ${r.skippedAlreadyDecided} bars already decided before a restart` : ''}`,
+    `  equity      ${r.equity.toFixed(2)} (start ${r.initialCapital.toFixed(2)}, P&L ${pnl >= 0 ? '+' : ''}${pnl.toFixed(2)}, max drawdown ${(r.maxDrawdownPct * 100).toFixed(2)}%)`,
+    `  trades      ${r.trades} closed (${r.winningTrades} won), ${r.openPositions} open`,
+    `  files       ${r.dataRoot}/rl/shadow_decisions.jsonl, rl/paper_live_heartbeat.json, unified_trading/state.json, unified_trading/ledger.sqlite`,
+    ...(r.tornTail ? [`  repaired    a torn final log line (${r.tornTail.bytes} bytes) moved to ${r.tornTail.sidecar}`] : []),
+  ].join('\n');
+}

@@ -1,0 +1,60 @@
+import { defineCommand } from 'citty';
+import { EXIT } from '../../core/exit-codes.ts';
+import { readStatus, type StatusView } from '../../core/status.ts';
+import { dataDirArg, jsonArg, pathsFromArgs, print, printJson } from '../_shared.ts';
+
+export default defineCommand({
+  meta: { name: 'status', description: 'Show engine state and heartbeat (safe while the engine runs)' },
+  args: { ...dataDirArg, ...jsonArg },
+  run({ args }) {
+    const view = readStatus(pathsFromArgs(args));
+    for (const p of view.problems) process.stderr.write(`atl status: ${p} — the file is damaged; the engine rewrites it on its next tick\n`);
+    if (args.json) printJson(view);
+    else print(render(view));
+    process.exitCode = view.problems.length > 0 ? EXIT.unknown : EXIT.pass;
+  },
+});
+
+function render(v: StatusView): string {
+  if (!v.heartbeat && !v.state) {
+    return `No engine state under ${v.data_root}. Start one with \`atl run\` (or pass --data-dir).`;
+  }
+  const lines = ['TRADING ENGINE STATUS', `  data root   ${v.data_root}`];
+  const s = v.state;
+  if (s) {
+    const winRate = s.total_trades > 0 ? ` (win rate ${((s.winning_trades / s.total_trades) * 100).toFixed(1)}%)` : '';
+    lines.push(
+      `  mode        ${s.mode} (${s.status})`,
+      `  equity      ${s.equity.toFixed(2)} (cash ${s.cash.toFixed(2)}, start ${s.initial_capital.toFixed(2)}, max drawdown ${(s.max_drawdown_pct * 100).toFixed(2)}%)`,
+      `  trades      ${s.total_trades}${winRate}, realised P&L ${s.realized_pnl.toFixed(2)}`,
+      ...Object.values(s.positions).map((p) => `  position    ${p.symbol}: ${p.side} ${p.quantity.toPrecision(6)} @ ${p.entry_price.toPrecision(8)}`),
+    );
+  }
+  const h = v.heartbeat;
+  if (h) {
+    lines.push(
+      `  heartbeat   ${h.ts} (${v.engine.heartbeat_age_s}s ago), pid ${h.pid}, status ${h.status}${h.status_reason ? ` (${h.status_reason})` : ''}`,
+      `  feed        ${h.data_mode} ${h.symbols.join(', ')} ${h.timeframe}, tick ${h.seq}, last bar ${h.last_bar_ts ?? '—'}`,
+      `  decisions   ${h.total_decisions_session} this session (paper-live ${h.paper_live_decisions_session})`,
+    );
+  }
+  lines.push(`  engine      ${describeProcess(v)}`);
+  if (v.halt.halted) lines.push(`  HALTED      ${v.halt.reason} (by ${v.halt.by ?? '?'} at ${v.halt.at ?? '?'}) — clear with \`atl emergency-stop --clear --approver NAME\``);
+  return lines.join('\n');
+}
+
+function describeProcess(v: StatusView): string {
+  const pf = v.engine.pidfile;
+  switch (v.engine.process) {
+    case 'no_pidfile':
+      return 'not running (no pidfile)';
+    case 'same':
+      return `running (pid ${pf?.pid}, since ${pf?.started_at})`;
+    case 'gone':
+      return `not running (stale pidfile names pid ${pf?.pid})`;
+    case 'reused':
+      return `not running (pid ${pf?.pid} now belongs to another process)`;
+    default:
+      return `pid ${pf?.pid} (identity cannot be verified on this platform)`;
+  }
+}

@@ -1,0 +1,74 @@
+import { statSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { writeJsonAtomic } from '../fsx/atomic.ts';
+import { readJsonFile } from '../fsx/json-file.ts';
+import type { DataPaths } from '../paths.ts';
+import { SafetyState } from '../schema/state.ts';
+
+export type HaltView =
+  | { halted: false; state: SafetyState }
+  | { halted: true; reason: string; by: string | null; at: string | null; state: SafetyState | null };
+
+const EMPTY: SafetyState = { schema_version: '1.0.0', halted: false, reason: null, source: null, by: null, at: null, history: [] };
+
+/**
+ * The persistent halt flag. An unreadable flag file counts as halted: when we cannot tell
+ * whether an operator stopped trading, we do not trade.
+ */
+export function readHalt(paths: DataPaths): HaltView {
+  const read = readJsonFile(paths.safety, SafetyState);
+  if (read.kind === 'missing') return { halted: false, state: EMPTY };
+  if (read.kind === 'invalid') {
+    return { halted: true, reason: `safety_state_unreadable: ${read.problem}`, by: null, at: null, state: null };
+  }
+  const s = read.value;
+  return s.halted ? { halted: true, reason: s.reason ?? 'halted', by: s.by, at: s.at, state: s } : { halted: false, state: s };
+}
+
+export function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? process.env.USERNAME ?? 'unknown';
+  }
+}
+
+/** Set the flag (idempotent: an existing halt keeps its first reason, the new request is in history). */
+export function setHalt(paths: DataPaths, args: { reason: string; by?: string; source: string }): SafetyState {
+  const view = readHalt(paths);
+  const base = view.state ?? EMPTY;
+  const at = new Date().toISOString();
+  const by = args.by ?? currentUser();
+  const event = { action: 'halt' as const, at, by, reason: args.reason };
+  const next: SafetyState = view.halted && view.state
+    ? { ...base, history: [...base.history, event] }
+    : { ...base, halted: true, reason: args.reason, source: args.source, by, at, history: [...base.history, event] };
+  writeJsonAtomic(paths.safety, next);
+  return next;
+}
+
+export function clearHalt(paths: DataPaths, approver: string): SafetyState {
+  const view = readHalt(paths);
+  const base = view.state ?? EMPTY;
+  const at = new Date().toISOString();
+  const next: SafetyState = {
+    ...base,
+    halted: false,
+    reason: null,
+    source: null,
+    by: approver,
+    at,
+    history: [...base.history, { action: 'clear', at, by: approver, reason: view.halted ? view.reason : null }],
+  };
+  writeJsonAtomic(paths.safety, next);
+  return next;
+}
+
+/** Cheap change detector so a fast replay can poll the flag without parsing it every bar. */
+export function haltFileStamp(paths: DataPaths): number {
+  try {
+    return statSync(paths.safety).mtimeMs;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,307 @@
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { PaperBroker, DEFAULT_BROKER } from '../broker/paper.ts';
+import { Portfolio } from '../broker/portfolio.ts';
+import { acquireEngineLock } from '../control/instance.ts';
+import { haltFileStamp, readHalt } from '../control/halt.ts';
+import { readPause } from '../control/pause.ts';
+import { refusedError } from '../errors.ts';
+import { writeJsonAtomic } from '../fsx/atomic.ts';
+import { Ledger } from '../ledger/ledger.ts';
+import { correlated, log } from '../log.ts';
+import type { DataPaths } from '../paths.ts';
+import type { ModeName } from '../schema/common.ts';
+import type { EngineStatusName } from '../schema/heartbeat.ts';
+import type { PositionState } from '../schema/state.ts';
+import { DecisionLog, recentDecisionIds } from './decision-log.ts';
+import type { Bar, Feed, FeedTick } from './feeds.ts';
+import { type PipelineConfig, SymbolPipeline, type TickContext } from './pipeline.ts';
+import { buildHeartbeat, buildState, type DailyCounters, type SessionCounters } from './snapshots.ts';
+
+export type EngineOptions = {
+  paths: DataPaths;
+  mode: ModeName;
+  capital: number;
+  intervalS: number;
+  maxBars: number | null;
+  untilMs: number | null;
+  fresh: boolean;
+  argv: string[];
+  pipeline: Omit<PipelineConfig, 'mode' | 'dataMode' | 'timeframe' | 'source'>;
+};
+
+export type EngineResult = {
+  outcome: 'completed' | 'stopped' | 'halted';
+  reason: string | null;
+  decisions: number;
+  ticks: number;
+  skippedAlreadyDecided: number;
+  elapsedMs: number;
+  equity: number;
+  initialCapital: number;
+  realizedPnl: number;
+  trades: number;
+  winningTrades: number;
+  openPositions: number;
+  maxDrawdownPct: number;
+  tornTail: { bytes: number; sidecar: string } | null;
+  resumed: boolean;
+};
+
+type Checkpoint = {
+  mode: ModeName; initial_capital: number; cash: number; peak_equity: number; max_drawdown_pct: number;
+  realized_pnl: number; fees_paid: number; total_trades: number; winning_trades: number; losing_trades: number;
+  last_bar_ts: Record<string, string>; decisions_total: number; mode_started_at: string; daily: DailyCounters;
+};
+
+const UNPACED_BATCH = 2048;
+const UNPACED_CHECKPOINT_MS = 250;
+
+/**
+ * The engine: one loop for every mode. The feed delivers closed candles; each symbol's pipeline
+ * decides once per bar; the log, ledger, state and heartbeat are written at checkpoints, in that
+ * order, so the heartbeat never counts a decision that is not on disk.
+ */
+export async function runEngine(opts: EngineOptions, feed: Feed, stop: AbortSignal): Promise<EngineResult> {
+  const started = performance.now();
+  const { paths, mode } = opts;
+  const lock = acquireEngineLock(paths, mode, opts.argv);
+  try {
+    const halt = readHalt(paths);
+    if (halt.halted) {
+      throw refusedError(
+        `trading is halted: ${halt.reason}${halt.by ? ` (by ${halt.by} at ${halt.at})` : ''}; refusing to trade`,
+        'after investigating, clear it with `atl emergency-stop --clear --approver NAME`',
+      );
+    }
+    if (opts.fresh) archivePreviousRun(paths);
+    return await runLocked(opts, feed, stop, lock.pidfile, started);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pidfile: ReturnType<typeof acquireEngineLock>['pidfile'], started: number): Promise<EngineResult> {
+  const { paths, mode } = opts;
+  const ledger = new Ledger(paths.ledger);
+  const checkpoint = ledger.getMeta<Checkpoint>('checkpoint');
+  if (checkpoint && checkpoint.mode !== mode) {
+    ledger.close();
+    throw refusedError(
+      `data root ${paths.root} holds a ${checkpoint.mode} ledger; this run is ${mode}`,
+      'use the data root of that mode, pass --fresh to archive it and start over, or give --data-dir',
+    );
+  }
+  const nowIso = new Date().toISOString();
+  const portfolio = checkpoint
+    ? restorePortfolio(checkpoint, ledger.positions())
+    : new Portfolio(opts.capital);
+  const modeStartedAt = checkpoint?.mode_started_at ?? nowIso;
+  if (!checkpoint) ledger.modeHistory({ ts: nowIso, from_mode: null, to_mode: mode, reason: 'initial run', approver: null, stats_json: '{}' });
+  let daily: DailyCounters = checkpoint?.daily ?? { date: '', trades: 0, pnl: 0, start_equity: portfolio.equity() };
+  const lastBarTs: Record<string, string> = { ...(checkpoint?.last_bar_ts ?? {}) };
+  let decisionsTotal = checkpoint?.decisions_total ?? 0;
+
+  const decisionLog = new DecisionLog(paths.decisions);
+  decisionLog.open();
+  if (decisionLog.repair) {
+    log.warn(`decision log had a torn final line (${decisionLog.repair.fragmentBytes} bytes from a crash); moved to ${decisionLog.repair.sidecar}`);
+  }
+  // Records a crash left past the ledger checkpoint are re-derived but not appended twice.
+  const alreadyLogged = checkpoint ? recentDecisionIds(paths.decisions) : new Set<string>();
+
+  const runTag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+  const cfg: PipelineConfig = { ...opts.pipeline, mode, dataMode: feed.dataMode, timeframe: feed.timeframe, source: feed.source };
+  const pipelines = feed.symbols.map((s) => new SymbolPipeline(s, { ...cfg, source: feed.sourceOf(s) }));
+  const bySymbol = new Map(pipelines.map((p) => [p.symbol, p]));
+  const broker = new PaperBroker({ ...DEFAULT_BROKER, mode }, portfolio, ledger, `${mode}-${runTag}`);
+  const counters: SessionCounters = { seq: 0, decisions: 0, tickStartedAt: null, tickFinishedAt: null, lastBarTs: null, lastDecisionTs: null };
+  let status: EngineStatusName = 'starting';
+  let statusReason: string | null = null;
+  let skipped = 0;
+  let lastEquityTs = 0;
+  const equityEveryMs = Math.min(feed.timeframeMs, 3_600_000);
+
+  const writeHeartbeat = () =>
+    writeJsonAtomic(paths.heartbeat, buildHeartbeat({ pidfile, mode, feed, status, statusReason, counters, pipelines, intervalS: opts.intervalS }));
+  const checkpointNow = () => {
+    counters.decisions += decisionLog.flush();
+    ledger.setMeta('checkpoint', {
+      mode, initial_capital: portfolio.initialCapital, cash: portfolio.cash, peak_equity: portfolio.peakEquity,
+      max_drawdown_pct: portfolio.maxDrawdownPct, realized_pnl: portfolio.realizedPnl, fees_paid: portfolio.feesPaid,
+      total_trades: portfolio.totalTrades, winning_trades: portfolio.winningTrades, losing_trades: portfolio.losingTrades,
+      last_bar_ts: lastBarTs, decisions_total: decisionsTotal, mode_started_at: modeStartedAt, daily,
+    } satisfies Checkpoint);
+    ledger.commit();
+    writeJsonAtomic(paths.state, buildState({ mode, status, modeStartedAt, portfolio, daily, lastBarTs, decisionsTotal, configHash: cfg.configHash, feed }));
+    writeHeartbeat();
+  };
+
+  writeHeartbeat();
+  for (const bar of await feed.warmup()) bySymbol.get(bar.symbol)?.observe(bar);
+  status = 'running';
+  log.info(`engine running: mode=${mode} data_mode=${feed.dataMode} symbols=${feed.symbols.join(',')} timeframe=${feed.timeframe} source=${feed.source.kind}${feed.source.synthetic ? ' (SYNTHETIC data)' : ''}${checkpoint ? ' (resumed)' : ''}`);
+
+  let outcome: EngineResult['outcome'] = 'completed';
+  let decidedBars = 0;
+  let lastCheckpoint = performance.now();
+  const abortLoop = new AbortController();
+  const onStop = () => abortLoop.abort();
+  stop.addEventListener('abort', onStop, { once: true });
+
+  try {
+    loop: while (!stop.aborted) {
+      const ticks = await feed.next(feed.unpaced ? UNPACED_BATCH : 1, abortLoop.signal);
+      if (ticks === null) break;
+      // Control flags are read once per batch (a tick when paced), never per bar.
+      const halt = currentHalt(paths);
+      const pause = readPause(paths);
+      if (stop.aborted && !halt) break;
+      const nowIso = new Date().toISOString();
+      for (const tick of ticks) {
+        if (opts.untilMs !== null && tick.closeTs > opts.untilMs) break loop;
+        counters.seq++;
+        counters.tickStartedAt = nowIso;
+        const cid = `t${runTag}-${counters.seq}`;
+        const ctx: TickContext = { correlationId: cid, nowIso, halt, pause };
+        let tickFills = 0;
+        for (const bar of tick.bars) {
+          const p = bySymbol.get(bar.symbol);
+          if (!p) continue;
+          const prev = lastBarTs[bar.symbol];
+          if (!halt && prev !== undefined && bar.closeTs <= Date.parse(prev)) {
+            p.observe(bar); // already decided before a restart: only rebuild indicator state
+            portfolio.mark(bar.symbol, bar.close);
+            skipped++;
+            continue;
+          }
+          const draft = p.decide(bar, ctx, portfolio, broker);
+          lastBarTs[bar.symbol] = draft.bar_ts;
+          decisionsTotal++;
+          if (draft.execution) {
+            tickFills += draft.execution.fills.length;
+            for (const f of draft.execution.fills) if (f.realized_pnl !== null) daily.pnl += f.realized_pnl;
+            daily.trades += draft.execution.fills.length;
+          }
+          if (!alreadyLogged.has(draft.decision_id)) decisionLog.append(draft);
+          counters.lastDecisionTs = draft.ts;
+          counters.lastBarTs = draft.bar_ts;
+          if (!feed.unpaced) {
+            correlated(cid).info(`${draft.symbol} ${draft.action}${draft.block_reason ? ` (${draft.blocked_stage}: ${draft.block_reason})` : ''} price=${draft.market.price}`);
+          }
+        }
+        for (const failure of tick.failures) {
+          correlated(cid).warn(`${failure.symbol}: no data (${failure.reason})`);
+        }
+        const dd = portfolio.updateDrawdown();
+        const barDate = new Date(tick.closeTs).toISOString().slice(0, 10);
+        if (barDate !== daily.date) daily = { date: barDate, trades: 0, pnl: 0, start_equity: portfolio.equity() };
+        if (tickFills > 0 || tick.closeTs - lastEquityTs >= equityEveryMs) {
+          lastEquityTs = tick.closeTs;
+          const posValue = portfolio.positionsValue();
+          ledger.equity({ ts: tick.closeTs, equity: portfolio.cash + posValue, cash: portfolio.cash, positions_value: posValue, drawdown_pct: dd, mode });
+        }
+        counters.tickFinishedAt = nowIso;
+        decidedBars++;
+        if (halt) {
+          outcome = 'halted';
+          status = 'halted';
+          statusReason = halt.reason;
+          log.warn(`halted: ${halt.reason}; positions flattened, engine stopping`);
+          break loop;
+        }
+        if (opts.maxBars !== null && decidedBars >= opts.maxBars) break loop;
+      }
+      const now = performance.now();
+      if (!feed.unpaced || now - lastCheckpoint >= UNPACED_CHECKPOINT_MS) {
+        if (!feed.unpaced) counters.tickFinishedAt = new Date().toISOString();
+        checkpointNow();
+        lastCheckpoint = now;
+      }
+    }
+    if (stop.aborted && outcome !== 'halted') {
+      outcome = 'stopped';
+      // A stop request that follows an emergency stop: flatten now rather than at the next bar.
+      const halt = currentHalt(paths);
+      if (halt) {
+        const ctx: TickContext = { correlationId: `t${runTag}-halt`, nowIso: new Date().toISOString(), halt, pause: null };
+        for (const p of pipelines) {
+          const draft = p.decideHalt(ctx, portfolio, broker);
+          if (!draft) continue;
+          decisionsTotal++;
+          decisionLog.append(draft);
+          counters.lastDecisionTs = draft.ts;
+        }
+        portfolio.updateDrawdown();
+        outcome = 'halted';
+        status = 'halted';
+        statusReason = halt.reason;
+        log.warn(`halted: ${halt.reason}; positions flattened, engine stopping`);
+      }
+    }
+  } finally {
+    stop.removeEventListener('abort', onStop);
+    if (status !== 'halted') {
+      status = 'stopped';
+      statusReason = outcome === 'stopped' ? 'signal' : outcome;
+    }
+    checkpointNow();
+    decisionLog.close();
+    ledger.close();
+    feed.close();
+  }
+  return {
+    outcome,
+    reason: statusReason,
+    decisions: counters.decisions,
+    ticks: counters.seq,
+    skippedAlreadyDecided: skipped,
+    elapsedMs: performance.now() - started,
+    equity: portfolio.equity(),
+    initialCapital: portfolio.initialCapital,
+    realizedPnl: portfolio.realizedPnl,
+    trades: portfolio.totalTrades,
+    winningTrades: portfolio.winningTrades,
+    openPositions: portfolio.positions.size,
+    maxDrawdownPct: portfolio.maxDrawdownPct,
+    tornTail: decisionLog.repair ? { bytes: decisionLog.repair.fragmentBytes, sidecar: decisionLog.repair.sidecar } : null,
+    resumed: checkpoint !== null,
+  };
+}
+
+function currentHalt(paths: DataPaths): TickContext['halt'] {
+  if (haltFileStamp(paths) === 0) return null;
+  const view = readHalt(paths);
+  return view.halted ? { reason: view.reason } : null;
+}
+
+function restorePortfolio(cp: Checkpoint, rows: ReturnType<Ledger['positions']>): Portfolio {
+  const p = new Portfolio(cp.initial_capital, cp.cash, cp.peak_equity);
+  p.maxDrawdownPct = cp.max_drawdown_pct;
+  p.realizedPnl = cp.realized_pnl;
+  p.feesPaid = cp.fees_paid;
+  p.totalTrades = cp.total_trades;
+  p.winningTrades = cp.winning_trades;
+  p.losingTrades = cp.losing_trades;
+  for (const r of rows) {
+    const pos: PositionState = { ...r, unrealized_pnl: 0 };
+    p.positions.set(r.symbol, pos);
+    p.mark(r.symbol, r.last_price);
+  }
+  return p;
+}
+
+/** `--fresh`: move the previous run's log, ledger and state aside (nothing is deleted). */
+function archivePreviousRun(paths: DataPaths): void {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '');
+  const move = (path: string) => {
+    if (!existsSync(path)) return;
+    const dir = join(dirname(path), 'archive');
+    mkdirSync(dir, { recursive: true });
+    renameSync(path, join(dir, `${stamp}.${basename(path)}`));
+  };
+  for (const p of [paths.decisions, paths.outcomes, paths.state, paths.ledger, `${paths.ledger}-wal`, `${paths.ledger}-shm`]) move(p);
+  log.info(`--fresh: previous run archived under ${join(paths.root, 'rl', 'archive')} and ${join(paths.root, 'unified_trading', 'archive')}`);
+}
+
+export type { Bar, FeedTick };

@@ -1,0 +1,105 @@
+import { DEFAULT_BROKER } from '../broker/paper.ts';
+import { configError, refusedError, usageError } from '../errors.ts';
+import { loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
+import { ensureBundledCandles } from '../market/bundled.ts';
+import type { DataPaths } from '../paths.ts';
+import { MODES, type ModeName } from '../schema/common.ts';
+import { type EngineResult, runEngine } from './engine.ts';
+import { type Feed, ReplayFeed, SyntheticFeed } from './feeds.ts';
+import type { PipelineConfig } from './pipeline.ts';
+
+export const DEFAULT_SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT'];
+
+export type RunRequest = {
+  paths: DataPaths;
+  mode: string;
+  symbols: string[] | null;
+  timeframe: string | null;
+  replayFile: string | null;
+  capital: number;
+  intervalS: number | null;
+  speed: number | null;
+  maxBars: number | null;
+  untilMs: number | null;
+  fresh: boolean;
+  confirm: boolean;
+  seed: number;
+  argv: string[];
+};
+
+export type RunReport = EngineResult & { mode: ModeName; feed: Feed['source']; symbols: string[]; timeframe: string; dataRoot: string };
+
+const LIVE_MODES: ModeName[] = ['live_limited', 'live_full'];
+
+export function parseMode(mode: string): ModeName {
+  if (!(MODES as readonly string[]).includes(mode)) {
+    throw usageError(`unknown mode "${mode}"`, `use one of ${MODES.join(', ')}`);
+  }
+  return mode as ModeName;
+}
+
+/** Build the feed a mode asks for; each mode differs only here. */
+function buildFeed(req: RunRequest, mode: ModeName): { feed: Feed; intervalS: number } {
+  if (mode === 'backtest') {
+    const symbols = req.symbols ?? (req.replayFile ? [symbolFromFileName(req.replayFile) ?? 'UNKNOWN/UNKNOWN'] : DEFAULT_SYMBOLS);
+    if (req.replayFile && symbols.length !== 1) {
+      throw usageError(`--replay-file holds one symbol's candles but --symbols names ${symbols.length}`, 'name exactly one symbol with --symbols');
+    }
+    const tf = req.timeframe ?? (req.replayFile ? undefined : '1h');
+    const series = req.replayFile
+      ? [loadCandleFile(req.replayFile, symbols[0]!, tf)]
+      : symbols.map((s) => loadCandleFile(ensureBundledCandles(s, tf!), s, tf));
+    const feed = new ReplayFeed(series, req.speed);
+    return { feed, intervalS: 0 };
+  }
+  if (mode === 'paper_synthetic') {
+    const tf = req.timeframe ?? '1m';
+    const tfMs = timeframeToMs(tf);
+    const intervalS = req.intervalS ?? tfMs / 1000;
+    const speed = req.speed ?? 1;
+    const feed = new SyntheticFeed(req.symbols ?? DEFAULT_SYMBOLS, tf, tfMs, (intervalS * 1000) / speed, 300, req.seed, {});
+    return { feed, intervalS };
+  }
+  throw configError(
+    `mode ${mode} needs the live ccxt feed, which this build does not include yet`,
+    'run --mode backtest or --mode paper_synthetic',
+  );
+}
+
+export function pipelineDefaults(): Omit<PipelineConfig, 'mode' | 'dataMode' | 'timeframe' | 'source' | 'configHash'> {
+  return {
+    minConfidence: 0.55,
+    riskPerTrade: 0.01,
+    maxPositionPct: 0.2,
+    minNotional: 10,
+    allowShorting: true,
+    maxOpenPositions: 10,
+    minHistoryBars: 50,
+  };
+}
+
+export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunReport> {
+  const mode = parseMode(req.mode);
+  if (LIVE_MODES.includes(mode) && !req.confirm) {
+    throw refusedError(`mode ${mode} trades real money and needs --confirm`, `re-run with --confirm once check-transition allows ${mode}`);
+  }
+  const { feed, intervalS } = buildFeed(req, mode);
+  const base = pipelineDefaults();
+  const configHash = (Bun.CryptoHasher.hash('sha256', JSON.stringify({ mode, symbols: feed.symbols, timeframe: feed.timeframe, base, broker: DEFAULT_BROKER }), 'hex') as string).slice(0, 16);
+  const result = await runEngine(
+    {
+      paths: req.paths,
+      mode,
+      capital: req.capital,
+      intervalS,
+      maxBars: req.maxBars,
+      untilMs: req.untilMs,
+      fresh: req.fresh,
+      argv: req.argv,
+      pipeline: { ...base, configHash },
+    },
+    feed,
+    stop,
+  );
+  return { ...result, mode, feed: feed.source, symbols: feed.symbols, timeframe: feed.timeframe, dataRoot: req.paths.root };
+}

@@ -1,0 +1,30 @@
+import { EXIT, type ExitCode } from './exit-codes.ts';
+
+/**
+ * An error the operator can act on: a missing file, a bad flag, a refused start. Printed as one
+ * line (message, then what to do) without a stack. Anything else thrown is a bug.
+ */
+export class OperatorError extends Error {
+  readonly exitCode: ExitCode;
+  readonly hint: string | undefined;
+  constructor(message: string, options: { exitCode: ExitCode; hint?: string; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = 'OperatorError';
+    this.exitCode = options.exitCode;
+    this.hint = options.hint;
+  }
+}
+
+export const usageError = (message: string, hint?: string) =>
+  new OperatorError(message, { exitCode: EXIT.usage, hint });
+export const configError = (message: string, hint?: string, cause?: unknown) =>
+  new OperatorError(message, { exitCode: EXIT.config, hint, cause });
+export const refusedError = (message: string, hint?: string) =>
+  new OperatorError(message, { exitCode: EXIT.fail, hint });
+export const unknownError = (message: string, hint?: string, cause?: unknown) =>
+  new OperatorError(message, { exitCode: EXIT.unknown, hint, cause });
+
+/** One line for the operator: `what happened — what to do`. */
+export function formatOperatorError(err: OperatorError): string {
+  return err.hint ? `${err.message} — ${err.hint}` : err.message;
+}

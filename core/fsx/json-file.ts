@@ -1,0 +1,40 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { unknownError } from '../errors.ts';
+import { validate } from '../schema/ajv.ts';
+
+export type JsonFileRead<T> =
+  | { kind: 'ok'; value: T }
+  | { kind: 'missing' }
+  | { kind: 'invalid'; problem: string };
+
+/**
+ * Read a JSON file the engine wrote and check it against its schema. Missing, empty, torn and
+ * hostile files are told apart so callers can say what to do; nothing here throws for bad input.
+ */
+export function readJsonFile<T extends TSchema>(path: string, schema: T): JsonFileRead<Static<T>> {
+  if (!existsSync(path)) return { kind: 'missing' };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    return { kind: 'invalid', problem: `cannot read: ${(err as Error).message}` };
+  }
+  if (text.trim() === '') return { kind: 'invalid', problem: 'file is empty' };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { kind: 'invalid', problem: `not valid JSON (${(err as Error).message})` };
+  }
+  const checked = validate(schema, value);
+  return checked.ok ? { kind: 'ok', value: checked.value } : { kind: 'invalid', problem: checked.errors.join('; ') };
+}
+
+/** Like `readJsonFile`, but a corrupt file is an operator error (exit 3) naming the file. */
+export function readJsonFileOrThrow<T extends TSchema>(path: string, schema: T, hint: string): Static<T> | null {
+  const read = readJsonFile(path, schema);
+  if (read.kind === 'missing') return null;
+  if (read.kind === 'invalid') throw unknownError(`${path}: ${read.problem}`, hint);
+  return read.value;
+}

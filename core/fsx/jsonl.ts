@@ -1,0 +1,159 @@
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { writeAll, writeFileAtomic } from './atomic.ts';
+
+const NEWLINE = 0x0a;
+const TAIL_CHUNK = 64 * 1024;
+
+export type TailRepair = { fragmentBytes: number; sidecar: string; atOffset: number };
+
+/**
+ * Make an append-only JSONL file safe to append to: an unterminated final fragment (a crash
+ * mid-append) is moved to a sidecar file and cut off, so the next record never glues onto it.
+ * Only the single writer (holding the engine lock) may call this.
+ */
+export function repairTornTail(path: string): TailRepair | null {
+  if (!existsSync(path)) return null;
+  const fd = openSync(path, 'r+');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return null;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    if (last[0] === NEWLINE) return null;
+    const keep = lastNewlineEnd(fd, size);
+    const fragment = Buffer.alloc(size - keep);
+    readSync(fd, fragment, 0, fragment.length, keep);
+    const sidecar = `${path}.torn-${new Date().toISOString().replace(/[:.]/g, '')}-${process.pid}`;
+    writeFileAtomic(sidecar, fragment);
+    ftruncateSync(fd, keep);
+    fsyncSync(fd);
+    return { fragmentBytes: fragment.length, sidecar, atOffset: keep };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Byte offset just past the last `\n` at or before `size` (0 when there is none). */
+function lastNewlineEnd(fd: number, size: number): number {
+  const buf = Buffer.alloc(TAIL_CHUNK);
+  let end = size;
+  while (end > 0) {
+    const start = Math.max(0, end - TAIL_CHUNK);
+    const n = readSync(fd, buf, 0, end - start, start);
+    const idx = buf.subarray(0, n).lastIndexOf(NEWLINE);
+    if (idx >= 0) return start + idx + 1;
+    end = start;
+  }
+  return 0;
+}
+
+/** The last complete (newline-terminated) line of a file, without its newline; null if none. */
+export function readLastLine(path: string): string | null {
+  if (!existsSync(path)) return null;
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const end = lastNewlineEnd(fd, size);
+    if (end === 0) return null;
+    const start = lastNewlineEnd(fd, end - 1);
+    const line = Buffer.alloc(end - 1 - start);
+    readSync(fd, line, 0, line.length, start);
+    return line.toString('utf8').replace(/\r$/, '');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Appends lines to a JSONL file through one descriptor opened for append. Lines are buffered
+ * until `flush()`; a line counts as written only once flushed.
+ */
+export class JsonlAppender {
+  readonly path: string;
+  private fd: number | null = null;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  open(): void {
+    mkdirSync(dirname(this.path), { recursive: true });
+    this.fd = openSync(this.path, 'a', 0o644);
+  }
+
+  /** Queue one line (no newline inside). Returns the bytes pending. */
+  push(line: string): number {
+    this.pending.push(line);
+    this.pendingBytes += line.length + 1;
+    return this.pendingBytes;
+  }
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /** Write everything queued; with `durable`, fsync as well. */
+  flush(durable = false): void {
+    if (this.fd === null) throw new Error(`JSONL appender for ${this.path} is not open`);
+    if (this.pending.length > 0) {
+      const text = `${this.pending.join('\n')}\n`;
+      this.pending = [];
+      this.pendingBytes = 0;
+      writeAll(this.fd, Buffer.from(text));
+    }
+    if (durable) fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd === null) return;
+    this.flush(true);
+    closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+export type JsonlLineEvent = { line: string; lineNo: number; offset: number };
+export type JsonlScan = { lines: number; bytes: number; tornTail: { offset: number; bytes: number } | null };
+
+/**
+ * Stream a JSONL file line by line with constant memory. Lines are split on `\n` only (U+2028 is
+ * legal inside JSON strings); an unterminated final fragment is not yielded but reported.
+ */
+export function scanJsonl(path: string, onLine: (e: JsonlLineEvent) => void, chunkBytes = 1 << 20): JsonlScan {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(chunkBytes);
+    let carry: Buffer | null = null;
+    let fileOffset = 0;
+    let lineStartOffset = 0;
+    let lineNo = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, fileOffset);
+      if (n === 0) break;
+      fileOffset += n;
+      let start = 0;
+      for (let i = buf.indexOf(NEWLINE, 0); i >= 0 && i < n; i = buf.indexOf(NEWLINE, i + 1)) {
+        const piece = buf.subarray(start, i);
+        const bytes: Buffer = carry ? Buffer.concat([carry, piece]) : piece;
+        carry = null;
+        lineNo++;
+        let end = bytes.length;
+        if (end > 0 && bytes[end - 1] === 0x0d) end--;
+        onLine({ line: bytes.toString('utf8', 0, end), lineNo, offset: lineStartOffset });
+        lineStartOffset += bytes.length + 1;
+        start = i + 1;
+      }
+      if (start < n) {
+        const rest = Buffer.from(buf.subarray(start, n));
+        carry = carry ? Buffer.concat([carry, rest]) : rest;
+      }
+    }
+    const tornTail = carry && carry.length > 0 ? { offset: lineStartOffset, bytes: carry.length } : null;
+    return { lines: lineNo, bytes: fileOffset, tornTail };
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,138 @@
+import { Database } from 'bun:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (
+  id TEXT PRIMARY KEY, ts TEXT NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL, intent TEXT NOT NULL,
+  type TEXT NOT NULL, quantity REAL NOT NULL, price REAL NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL,
+  decision_id TEXT NOT NULL, mode TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fills (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL REFERENCES orders(id), ts TEXT NOT NULL,
+  symbol TEXT NOT NULL, side TEXT NOT NULL, quantity REAL NOT NULL, price REAL NOT NULL, fee REAL NOT NULL,
+  slippage REAL NOT NULL, realized_pnl REAL, decision_id TEXT NOT NULL, mode TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trades (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, symbol TEXT NOT NULL, side TEXT NOT NULL, quantity REAL NOT NULL,
+  entry_ts TEXT NOT NULL, entry_price REAL NOT NULL, exit_ts TEXT NOT NULL, exit_price REAL NOT NULL,
+  pnl REAL NOT NULL, pnl_pct REAL NOT NULL, fees REAL NOT NULL, exit_reason TEXT NOT NULL, mode TEXT NOT NULL,
+  entry_decision_id TEXT NOT NULL, exit_decision_id TEXT NOT NULL, holding_s REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS positions (
+  symbol TEXT PRIMARY KEY, side TEXT NOT NULL, quantity REAL NOT NULL, entry_price REAL NOT NULL,
+  entry_ts TEXT NOT NULL, stop_loss REAL, take_profit REAL, entry_fee REAL NOT NULL, decision_id TEXT NOT NULL,
+  last_price REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS equity (
+  ts INTEGER NOT NULL, equity REAL NOT NULL, cash REAL NOT NULL, positions_value REAL NOT NULL,
+  drawdown_pct REAL NOT NULL, mode TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS equity_ts ON equity(ts);
+CREATE TABLE IF NOT EXISTS mode_history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, from_mode TEXT, to_mode TEXT NOT NULL,
+  reason TEXT NOT NULL, approver TEXT, stats_json TEXT NOT NULL);
+`;
+
+export type OrderRow = {
+  id: string; ts: string; symbol: string; side: 'buy' | 'sell'; intent: 'open' | 'close'; type: string;
+  quantity: number; price: number; status: string; reason: string; decision_id: string; mode: string;
+};
+export type FillRow = {
+  order_id: string; ts: string; symbol: string; side: 'buy' | 'sell'; quantity: number; price: number; fee: number;
+  slippage: number; realized_pnl: number | null; decision_id: string; mode: string;
+};
+export type TradeRow = {
+  symbol: string; side: 'long' | 'short'; quantity: number; entry_ts: string; entry_price: number; exit_ts: string;
+  exit_price: number; pnl: number; pnl_pct: number; fees: number; exit_reason: string; mode: string;
+  entry_decision_id: string; exit_decision_id: string; holding_s: number;
+};
+export type PositionRow = {
+  symbol: string; side: 'long' | 'short'; quantity: number; entry_price: number; entry_ts: string;
+  stop_loss: number | null; take_profit: number | null; entry_fee: number; decision_id: string; last_price: number;
+};
+export type EquityRow = { ts: number; equity: number; cash: number; positions_value: number; drawdown_pct: number; mode: string };
+export type ModeHistoryRow = { ts: string; from_mode: string | null; to_mode: string; reason: string; approver: string | null; stats_json: string };
+
+/**
+ * The ledger in SQLite (WAL). Writes are queued and committed in one transaction per checkpoint,
+ * so a replay does not pay a transaction per bar and a crash never leaves half a checkpoint.
+ */
+export class Ledger {
+  readonly db: Database;
+  private queue: Array<() => void> = [];
+  private readonly stmts;
+
+  constructor(path: string, opts: { readonly?: boolean } = {}) {
+    if (!opts.readonly) mkdirSync(dirname(path), { recursive: true });
+    this.db = opts.readonly ? new Database(path, { readonly: true }) : new Database(path, { create: true });
+    if (!opts.readonly) {
+      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+      this.db.exec(SCHEMA);
+    }
+    type Params = Record<string, string | number | null>;
+    const prep = <_P>(sql: string) => (opts.readonly ? null : this.db.prepare<unknown, [Params]>(sql));
+    this.stmts = {
+      order: prep<Record<string, unknown>>(
+        'INSERT INTO orders VALUES ($id,$ts,$symbol,$side,$intent,$type,$quantity,$price,$status,$reason,$decision_id,$mode)',
+      ),
+      fill: prep<Record<string, unknown>>(
+        'INSERT INTO fills (order_id,ts,symbol,side,quantity,price,fee,slippage,realized_pnl,decision_id,mode) VALUES ($order_id,$ts,$symbol,$side,$quantity,$price,$fee,$slippage,$realized_pnl,$decision_id,$mode)',
+      ),
+      trade: prep<Record<string, unknown>>(
+        'INSERT INTO trades (symbol,side,quantity,entry_ts,entry_price,exit_ts,exit_price,pnl,pnl_pct,fees,exit_reason,mode,entry_decision_id,exit_decision_id,holding_s) VALUES ($symbol,$side,$quantity,$entry_ts,$entry_price,$exit_ts,$exit_price,$pnl,$pnl_pct,$fees,$exit_reason,$mode,$entry_decision_id,$exit_decision_id,$holding_s)',
+      ),
+      upsertPosition: prep<Record<string, unknown>>(
+        'INSERT OR REPLACE INTO positions VALUES ($symbol,$side,$quantity,$entry_price,$entry_ts,$stop_loss,$take_profit,$entry_fee,$decision_id,$last_price)',
+      ),
+      deletePosition: prep<Record<string, unknown>>('DELETE FROM positions WHERE symbol = $symbol'),
+      equity: prep<Record<string, unknown>>(
+        'INSERT INTO equity VALUES ($ts,$equity,$cash,$positions_value,$drawdown_pct,$mode)',
+      ),
+      meta: prep<Record<string, unknown>>('INSERT OR REPLACE INTO meta VALUES ($key,$value)'),
+      modeHistory: prep<Record<string, unknown>>(
+        'INSERT INTO mode_history (ts,from_mode,to_mode,reason,approver,stats_json) VALUES ($ts,$from_mode,$to_mode,$reason,$approver,$stats_json)',
+      ),
+    };
+  }
+
+  private enqueue(stmt: keyof typeof this.stmts, row: object): void {
+    const s = this.stmts[stmt];
+    if (!s) throw new Error('ledger opened read-only');
+    const params = Object.fromEntries(Object.entries(row).map(([k, v]) => [`$${k}`, v])) as Record<string, string | number | null>;
+    this.queue.push(() => s.run(params));
+  }
+
+  order(row: OrderRow): void { this.enqueue('order', row); }
+  fill(row: FillRow): void { this.enqueue('fill', row); }
+  trade(row: TradeRow): void { this.enqueue('trade', row); }
+  upsertPosition(row: PositionRow): void { this.enqueue('upsertPosition', row); }
+  deletePosition(symbol: string): void { this.enqueue('deletePosition', { symbol }); }
+  equity(row: EquityRow): void { this.enqueue('equity', row); }
+  setMeta(key: string, value: unknown): void { this.enqueue('meta', { key, value: JSON.stringify(value) }); }
+  modeHistory(row: ModeHistoryRow): void { this.enqueue('modeHistory', row); }
+
+  /** Commit everything queued as one transaction (a checkpoint). */
+  commit(): void {
+    if (this.queue.length === 0) return;
+    const work = this.queue;
+    this.queue = [];
+    this.db.transaction(() => {
+      for (const op of work) op();
+    })();
+  }
+
+  getMeta<T>(key: string): T | null {
+    const row = this.db.query<{ value: string }, [string]>('SELECT value FROM meta WHERE key = ?').get(key);
+    return row ? (JSON.parse(row.value) as T) : null;
+  }
+
+  positions(): PositionRow[] {
+    return this.db.query<PositionRow, []>('SELECT * FROM positions').all();
+  }
+
+  trades(): TradeRow[] {
+    return this.db.query<TradeRow, []>('SELECT * FROM trades ORDER BY id').all();
+  }
+
+  close(): void {
+    this.commit();
+    this.db.close();
+  }
+}
