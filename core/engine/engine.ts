@@ -15,7 +15,7 @@ import type { EngineStatusName } from '../schema/heartbeat.ts';
 import type { PositionState } from '../schema/state.ts';
 import { DecisionLog, recentDecisionIds } from './decision-log.ts';
 import type { Bar, Feed, FeedTick } from './feeds.ts';
-import { type PipelineConfig, SymbolPipeline, type TickContext } from './pipeline.ts';
+import { type PipelineConfig, type PipelineStages, SymbolPipeline, type TickContext } from './pipeline.ts';
 import { buildHeartbeat, buildState, type DailyCounters, type SessionCounters } from './snapshots.ts';
 
 export type EngineOptions = {
@@ -28,6 +28,7 @@ export type EngineOptions = {
   fresh: boolean;
   argv: string[];
   pipeline: Omit<PipelineConfig, 'mode' | 'dataMode' | 'timeframe' | 'source'>;
+  stages: PipelineStages;
 };
 
 export type EngineResult = {
@@ -112,7 +113,7 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
 
   const runTag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   const cfg: PipelineConfig = { ...opts.pipeline, mode, dataMode: feed.dataMode, timeframe: feed.timeframe, source: feed.source };
-  const pipelines = feed.symbols.map((s) => new SymbolPipeline(s, { ...cfg, source: feed.sourceOf(s) }));
+  const pipelines = feed.symbols.map((s) => new SymbolPipeline(s, { ...cfg, source: feed.sourceOf(s) }, opts.stages));
   const bySymbol = new Map(pipelines.map((p) => [p.symbol, p]));
   const broker = new PaperBroker({ ...DEFAULT_BROKER, mode }, portfolio, ledger, `${mode}-${runTag}`);
   const counters: SessionCounters = { seq: 0, decisions: 0, tickStartedAt: null, tickFinishedAt: null, lastBarTs: null, lastDecisionTs: null };

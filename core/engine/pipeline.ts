@@ -1,25 +1,24 @@
 import type { PaperBroker } from '../broker/paper.ts';
 import type { Portfolio } from '../broker/portfolio.ts';
 import type { ActionName, DataModeName, ModeName } from '../schema/common.ts';
-import type { DecisionRecord, Fill, GateStage, ModelTraceEntry } from '../schema/decision.ts';
+import type { DecisionRecord, Fill, GateStage } from '../schema/decision.ts';
 import { IndicatorSet } from '../signals/indicator-set.ts';
-import { type Signal, scalpingSignal, technicalSignal } from '../signals/rules.ts';
+import type { Signal } from '../signals/rules.ts';
 import type { Bar, FeedSource } from './feeds.ts';
+import type { DecisionObserver, EntryGuard, SignalOutcome, SignalStage, StageContext } from './stages.ts';
 
 export type PipelineConfig = {
   mode: ModeName;
   dataMode: DataModeName;
   timeframe: string;
-  minConfidence: number;
-  riskPerTrade: number;
-  maxPositionPct: number;
-  minNotional: number;
   allowShorting: boolean;
-  maxOpenPositions: number;
   minHistoryBars: number;
   configHash: string;
   source: FeedSource;
 };
+
+/** The pluggable stages: signal (features/models/gates), entry guard (turnover/risk/safety), observers. */
+export type PipelineStages = { signal: SignalStage; entry: EntryGuard; observers: DecisionObserver[] };
 
 /** What the engine knows at the start of a tick, shared by every symbol's decision. */
 export type TickContext = {
@@ -43,8 +42,9 @@ export function decisionId(mode: ModeName, symbol: string, timeframe: string, cl
 }
 
 const r6 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : null);
+const pass = (stage: string, reason: string | null = null, observed: GateStage['observed'] = null): GateStage => ({ stage, verdict: 'pass', reason, observed, thresholds: null });
 
-/** One symbol's running pipeline: indicators plus the per-bar decision. */
+/** One symbol's running pipeline (SPEC §3): control → data → signal stages → position → entry guard → execution → record. */
 export class SymbolPipeline {
   readonly ind = new IndicatorSet();
   decisions = 0;
@@ -57,6 +57,7 @@ export class SymbolPipeline {
   constructor(
     readonly symbol: string,
     private readonly cfg: PipelineConfig,
+    private readonly stages: PipelineStages,
   ) {}
 
   /** Prime indicators with a bar that is not decided on (warm-up or already-decided history). */
@@ -82,14 +83,19 @@ export class SymbolPipeline {
     portfolio.mark(this.symbol, bar.close);
     const barIso = new Date(bar.closeTs).toISOString();
     const id = decisionId(cfg.mode, this.symbol, cfg.timeframe, bar.closeTs) + idSuffix;
+    const ctx: StageContext = { symbol: this.symbol, bar, barIso, decisionId: id, ind: this.ind, portfolio, tick, cfg };
     const gates: GateStage[] = [];
     const fills: Fill[] = [];
     let blocked: GateStage | null = null;
-    let signal: Signal | null = null;
     let action: ActionName = 'hold';
+    let outcome: SignalOutcome | null = null;
+    let entry: ReturnType<EntryGuard['evaluate']> | null = null;
+    const setBlocked = (g: GateStage) => {
+      blocked ??= g;
+    };
     const block = (g: GateStage) => {
       gates.push(g);
-      if (!blocked) blocked = g;
+      setBlocked(g);
     };
 
     const exit = idSuffix ? null : broker.checkExits(this.symbol, bar, barIso, id);
@@ -105,28 +111,21 @@ export class SymbolPipeline {
     } else if (tick.pause) {
       block({ stage: 'control', verdict: 'block', reason: `paused:${tick.pause.reason}`, observed: null, thresholds: null });
     } else {
-      gates.push({ stage: 'control', verdict: 'pass', reason: null, observed: null, thresholds: null });
+      gates.push(pass('control'));
       const ind = this.ind;
+      const thresholds = { min_rows: cfg.minHistoryBars };
       if (!ind.warm || ind.bars < cfg.minHistoryBars) {
-        block({ stage: 'data_fetch', verdict: 'block', reason: `insufficient_data:${ind.bars}`, observed: { rows: ind.bars }, thresholds: { min_rows: cfg.minHistoryBars } });
+        block({ stage: 'data_fetch', verdict: 'block', reason: `insufficient_data:${ind.bars}`, observed: { rows: ind.bars }, thresholds });
       } else {
-        gates.push({ stage: 'data_fetch', verdict: 'pass', reason: null, observed: { rows: ind.bars, age_s: bar.ageS }, thresholds: { min_rows: cfg.minHistoryBars } });
-        gates.push({ stage: 'ensemble', verdict: 'skip', reason: 'no_models_loaded', observed: null, thresholds: null });
-        const chain: GateStage[] = [];
-        const tech = technicalSignal(ind);
-        chain.push(tech.gate);
-        signal = tech.signal;
-        if (!signal) {
-          const scalp = scalpingSignal(ind);
-          chain.push(scalp.gate);
-          signal = scalp.signal;
-        } else {
-          chain.push({ stage: 'scalping', verdict: 'skip', reason: 'primary_signal_present', observed: null, thresholds: null });
+        gates.push({ stage: 'data_fetch', verdict: 'pass', reason: null, observed: { rows: ind.bars, age_s: bar.ageS }, thresholds });
+        outcome = this.stages.signal.evaluate(ctx);
+        gates.push(...outcome.gates);
+        blocked = outcome.blocked;
+        if (outcome.signal) {
+          const r = this.act(outcome.signal, ctx, broker, gates, block, setBlocked, fills);
+          action = r.action;
+          entry = r.entry;
         }
-        gates.push(...chain);
-        // With no signal from any source, the first source that found nothing is the blocker.
-        if (!signal) blocked = chain.find((g) => g.verdict === 'block') ?? null;
-        else action = this.afterSignal(signal, bar, barIso, id, portfolio, broker, gates, block, fills);
       }
     }
 
@@ -143,7 +142,8 @@ export class SymbolPipeline {
       slippage += f.slippage;
     }
     const b = blocked as GateStage | null;
-    return {
+    const signal = outcome?.signal ?? null;
+    const draft: Draft = {
       schema_version: '1.0.0',
       decision_id: id,
       ts: tick.nowIso,
@@ -160,17 +160,17 @@ export class SymbolPipeline {
         spread_bps: null,
         volume: bar.volume,
         data_age_s: bar.ageS,
-        regime: null,
+        regime: outcome?.regime ?? null,
       },
-      features_hash: null,
-      model_trace: [] as ModelTraceEntry[],
+      features_hash: outcome?.featuresHash ?? null,
+      model_trace: outcome?.modelTrace ?? [],
       gate_trace: gates,
       blocked_stage: b ? b.stage : null,
       block_reason: b ? b.reason : null,
-      rl_recommendation: null,
-      turnover: null,
-      risk_budget: null,
-      preservation_level: null,
+      rl_recommendation: outcome?.rlRecommendation ?? null,
+      turnover: entry?.turnover ?? null,
+      risk_budget: entry?.riskBudget ?? null,
+      preservation_level: this.stages.entry.preservationLevel(),
       signal: signal ? { action: signal.action, confidence: r6(signal.confidence) ?? 0, source: signal.source } : null,
       action,
       confidence: signal ? (r6(signal.confidence) ?? 0) : 0,
@@ -179,59 +179,45 @@ export class SymbolPipeline {
       position: pos ? { side: pos.side, quantity: pos.quantity, entry_price: pos.entry_price } : null,
       config_hash: cfg.configHash,
     };
+    for (const o of this.stages.observers) o.onDecision(draft, ctx);
+    return draft;
   }
 
-  /** Confidence → position → safety → execution, for a bar that has a signal. */
-  private afterSignal(
-    signal: Signal, bar: Bar, barIso: string, id: string, portfolio: Portfolio, broker: PaperBroker,
-    gates: GateStage[], block: (g: GateStage) => void, fills: Fill[],
-  ): ActionName {
-    const cfg = this.cfg;
-    gates.push({ stage: 'htf_filter', verdict: 'skip', reason: 'not_configured', observed: null, thresholds: null });
-    const conf = { confidence: r6(signal.confidence) };
-    if (signal.confidence < cfg.minConfidence) {
-      block({ stage: 'confidence', verdict: 'block', reason: 'confidence_below_threshold', observed: conf, thresholds: { min_confidence: cfg.minConfidence } });
-      return 'hold';
-    }
-    gates.push({ stage: 'confidence', verdict: 'pass', reason: null, observed: conf, thresholds: { min_confidence: cfg.minConfidence } });
+  /** Position → entry guard → execution, for a bar whose signal survived the gates. */
+  private act(
+    signal: Signal, ctx: StageContext, broker: PaperBroker, gates: GateStage[], block: (g: GateStage) => void,
+    setBlocked: (g: GateStage) => void, fills: Fill[],
+  ): { action: ActionName; entry: ReturnType<EntryGuard['evaluate']> | null } {
+    const { portfolio, bar, barIso, decisionId: id } = ctx;
     const pos = portfolio.positions.get(this.symbol);
     const wantLong = signal.action === 'buy';
     if (pos && (pos.side === 'long') === wantLong) {
       block({ stage: 'position', verdict: 'block', reason: 'position_already_open', observed: { side: pos.side }, thresholds: null });
-      return 'hold';
+      return { action: 'hold', entry: null };
     }
     if (pos) {
-      gates.push({ stage: 'position', verdict: 'pass', reason: 'close_opposite', observed: { side: pos.side }, thresholds: null });
+      gates.push(pass('position', 'close_opposite', { side: pos.side }));
       const f = broker.close({ symbol: this.symbol, price: bar.close, ts: barIso, decisionId: id, reason: 'signal_reverse' });
       if (f) fills.push(f);
-      return pos.side === 'long' ? 'sell' : 'cover';
+      return { action: pos.side === 'long' ? 'sell' : 'cover', entry: null };
     }
-    if (!wantLong && !cfg.allowShorting) {
+    if (!wantLong && !this.cfg.allowShorting) {
       block({ stage: 'position', verdict: 'block', reason: 'shorting_disabled', observed: null, thresholds: null });
-      return 'hold';
+      return { action: 'hold', entry: null };
     }
-    gates.push({ stage: 'position', verdict: 'pass', reason: 'open', observed: null, thresholds: null });
-    gates.push({ stage: 'turnover', verdict: 'skip', reason: 'not_configured', observed: null, thresholds: null });
-    gates.push({ stage: 'risk_budget', verdict: 'skip', reason: 'not_configured', observed: null, thresholds: null });
-    const open = portfolio.positions.size;
-    if (open >= cfg.maxOpenPositions) {
-      block({ stage: 'safety', verdict: 'block', reason: 'position_limit', observed: { open_positions: open }, thresholds: { max_open_positions: cfg.maxOpenPositions } });
-      return 'hold';
-    }
-    gates.push({ stage: 'safety', verdict: 'pass', reason: null, observed: { open_positions: open }, thresholds: { max_open_positions: cfg.maxOpenPositions } });
-    const equity = portfolio.equity();
-    const byRisk = (equity * cfg.riskPerTrade) / signal.stopPct;
-    const notional = Math.min(byRisk, equity * cfg.maxPositionPct, wantLong ? Math.max(0, portfolio.cash) : equity);
-    if (notional < cfg.minNotional) {
-      block({ stage: 'execution', verdict: 'block', reason: 'size_below_minimum', observed: { notional: r6(notional) }, thresholds: { min_notional: cfg.minNotional } });
-      return 'hold';
+    gates.push(pass('position', 'open'));
+    const entry = this.stages.entry.evaluate(ctx, signal);
+    gates.push(...entry.gates);
+    if (entry.blocked || entry.notional === null) {
+      if (entry.blocked) setBlocked(entry.blocked);
+      return { action: 'hold', entry };
     }
     const fill = broker.open({
-      symbol: this.symbol, side: wantLong ? 'long' : 'short', quantity: notional / bar.close, price: bar.close, ts: barIso,
+      symbol: this.symbol, side: wantLong ? 'long' : 'short', quantity: entry.notional / bar.close, price: bar.close, ts: barIso,
       decisionId: id, stopPct: signal.stopPct, takeProfitPct: signal.takeProfitPct, reason: `signal_${signal.source}`,
     });
     fills.push(fill);
-    gates.push({ stage: 'execution', verdict: 'pass', reason: 'filled', observed: { notional: r6(notional), price: fill.price }, thresholds: null });
-    return wantLong ? 'buy' : 'short';
+    gates.push(pass('execution', 'filled', { notional: r6(entry.notional), price: fill.price }));
+    return { action: wantLong ? 'buy' : 'short', entry };
   }
 }

@@ -6,7 +6,9 @@ import type { DataPaths } from '../paths.ts';
 import { MODES, type ModeName } from '../schema/common.ts';
 import { type EngineResult, runEngine } from './engine.ts';
 import { type Feed, ReplayFeed, SyntheticFeed } from './feeds.ts';
-import type { PipelineConfig } from './pipeline.ts';
+import type { PipelineStages } from './pipeline.ts';
+import { RuleSignalChain } from '../signals/rule-chain.ts';
+import { BasicEntryGuard } from '../risk/basic-guard.ts';
 
 export const DEFAULT_SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT'];
 
@@ -66,15 +68,23 @@ function buildFeed(req: RunRequest, mode: ModeName): { feed: Feed; intervalS: nu
   );
 }
 
-export function pipelineDefaults(): Omit<PipelineConfig, 'mode' | 'dataMode' | 'timeframe' | 'source' | 'configHash'> {
+/** Defaults every tunable of the pipeline starts from; the config hash covers all of them. */
+export const ENGINE_DEFAULTS = {
+  minConfidence: 0.55,
+  riskPerTrade: 0.01,
+  maxPositionPct: 0.2,
+  minNotional: 10,
+  allowShorting: true,
+  maxOpenPositions: 10,
+  minHistoryBars: 50,
+};
+
+function buildStages(): PipelineStages {
+  const d = ENGINE_DEFAULTS;
   return {
-    minConfidence: 0.55,
-    riskPerTrade: 0.01,
-    maxPositionPct: 0.2,
-    minNotional: 10,
-    allowShorting: true,
-    maxOpenPositions: 10,
-    minHistoryBars: 50,
+    signal: new RuleSignalChain(d.minConfidence),
+    entry: new BasicEntryGuard({ riskPerTrade: d.riskPerTrade, maxPositionPct: d.maxPositionPct, minNotional: d.minNotional, maxOpenPositions: d.maxOpenPositions }),
+    observers: [],
   };
 }
 
@@ -84,8 +94,7 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
     throw refusedError(`mode ${mode} trades real money and needs --confirm`, `re-run with --confirm once check-transition allows ${mode}`);
   }
   const { feed, intervalS } = buildFeed(req, mode);
-  const base = pipelineDefaults();
-  const configHash = (Bun.CryptoHasher.hash('sha256', JSON.stringify({ mode, symbols: feed.symbols, timeframe: feed.timeframe, base, broker: DEFAULT_BROKER }), 'hex') as string).slice(0, 16);
+  const configHash = (Bun.CryptoHasher.hash('sha256', JSON.stringify({ mode, symbols: feed.symbols, timeframe: feed.timeframe, ENGINE_DEFAULTS, broker: DEFAULT_BROKER }), 'hex') as string).slice(0, 16);
   const result = await runEngine(
     {
       paths: req.paths,
@@ -96,7 +105,8 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
       untilMs: req.untilMs,
       fresh: req.fresh,
       argv: req.argv,
-      pipeline: { ...base, configHash },
+      pipeline: { allowShorting: ENGINE_DEFAULTS.allowShorting, minHistoryBars: ENGINE_DEFAULTS.minHistoryBars, configHash },
+      stages: buildStages(),
     },
     feed,
     stop,

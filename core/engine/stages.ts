@@ -1,0 +1,55 @@
+import type { Portfolio } from '../broker/portfolio.ts';
+import type { GateStage, ModelTraceEntry } from '../schema/decision.ts';
+import type { IndicatorSet } from '../signals/indicator-set.ts';
+import type { Signal } from '../signals/rules.ts';
+import type { Bar } from './feeds.ts';
+import type { Draft, PipelineConfig, TickContext } from './pipeline.ts';
+
+/** What every stage sees for one symbol's closed bar. */
+export type StageContext = {
+  symbol: string;
+  bar: Bar;
+  barIso: string;
+  decisionId: string;
+  ind: IndicatorSet;
+  portfolio: Portfolio;
+  tick: TickContext;
+  cfg: PipelineConfig;
+};
+
+/** Steps 3–5 of the tick pipeline: features, models, signal gates. */
+export type SignalOutcome = {
+  gates: GateStage[];
+  signal: Signal | null;
+  /** The first stage that blocked when no signal survived (never overwritten by later stages). */
+  blocked: GateStage | null;
+  modelTrace: ModelTraceEntry[];
+  featuresHash: string | null;
+  regime: string | null;
+  rlRecommendation: Record<string, unknown> | null;
+};
+
+export interface SignalStage {
+  evaluate(ctx: StageContext): SignalOutcome;
+}
+
+/** Steps 6–8 for a signal that would open a position: turnover, risk budget, safety; sizes the entry. */
+export type EntryVerdict = {
+  gates: GateStage[];
+  blocked: GateStage | null;
+  /** Notional to open in quote currency; null when blocked. */
+  notional: number | null;
+  turnover: Record<string, unknown> | null;
+  riskBudget: Record<string, unknown> | null;
+};
+
+export interface EntryGuard {
+  evaluate(ctx: StageContext, signal: Signal): EntryVerdict;
+  /** The capital-preservation level to stamp on every record (null when not tracked). */
+  preservationLevel(): string | null;
+}
+
+/** Sees every decision after it is made (outcome tracking, learners, counters). */
+export interface DecisionObserver {
+  onDecision(draft: Draft, ctx: StageContext): void;
+}
