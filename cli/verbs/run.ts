@@ -66,11 +66,11 @@ export default defineCommand({
 
 function summarize(r: RunReport): string {
   const pnl = r.equity - r.initialCapital;
-  const rate = r.elapsedMs > 0 ? Math.round((r.decisions / r.elapsedMs) * 1000) : 0;
+  const rate = r.engineMs > 0 ? Math.round((r.decisions / r.engineMs) * 1000) : 0;
   return [
     `atl run ${r.mode} — ${r.outcome}${r.reason && r.outcome !== 'completed' ? ` (${r.reason})` : ''}`,
     `  data        ${r.feed.kind}${r.feed.synthetic ? ' (SYNTHETIC candles, not real market data)' : ''}: ${r.symbols.join(', ')} ${r.timeframe}`,
-    `  decisions   ${r.decisions} written this run (${r.ticks} ticks, ${(r.elapsedMs / 1000).toFixed(2)} s, ${rate}/s)${r.skippedAlreadyDecided ? `; ${r.skippedAlreadyDecided} bars already decided before a restart` : ''}`,
+    `  decisions   ${r.decisions} written this run (${r.ticks} ticks, ${(r.engineMs / 1000).toFixed(2)} s, ${rate}/s)${r.skippedAlreadyDecided ? `; ${r.skippedAlreadyDecided} bars already decided before a restart` : ''}`,
     `  equity      ${r.equity.toFixed(2)} (start ${r.initialCapital.toFixed(2)}, P&L ${pnl >= 0 ? '+' : ''}${pnl.toFixed(2)}, max drawdown ${(r.maxDrawdownPct * 100).toFixed(2)}%)`,
     `  trades      ${r.trades} closed (${r.winningTrades} won), ${r.openPositions} open`,
     `  files       ${r.dataRoot}/rl/shadow_decisions.jsonl, rl/paper_live_heartbeat.json, unified_trading/state.json, unified_trading/ledger.sqlite`,

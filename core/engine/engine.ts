@@ -37,7 +37,8 @@ export type EngineResult = {
   decisions: number;
   ticks: number;
   skippedAlreadyDecided: number;
-  elapsedMs: number;
+  /** Wall time of the engine loop (after the feed was loaded). */
+  engineMs: number;
   equity: number;
   initialCapital: number;
   realizedPnl: number;
@@ -257,7 +258,7 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
     decisions: counters.decisions,
     ticks: counters.seq,
     skippedAlreadyDecided: skipped,
-    elapsedMs: performance.now() - started,
+    engineMs: performance.now() - started,
     equity: portfolio.equity(),
     initialCapital: portfolio.initialCapital,
     realizedPnl: portfolio.realizedPnl,

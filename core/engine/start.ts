@@ -29,7 +29,11 @@ export type RunRequest = {
   argv: string[];
 };
 
-export type RunReport = EngineResult & { mode: ModeName; feed: Feed['source']; symbols: string[]; timeframe: string; dataRoot: string };
+export type RunReport = EngineResult & {
+  mode: ModeName; feed: Feed['source']; symbols: string[]; timeframe: string; dataRoot: string;
+  /** Time to load or connect the feed, and the process's peak resident memory. */
+  loadMs: number; peakRssMb: number;
+};
 
 const LIVE_MODES: ModeName[] = ['live_limited', 'live_full'];
 
@@ -93,7 +97,9 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
   if (LIVE_MODES.includes(mode) && !req.confirm) {
     throw refusedError(`mode ${mode} trades real money and needs --confirm`, `re-run with --confirm once check-transition allows ${mode}`);
   }
+  const loadStarted = performance.now();
   const { feed, intervalS } = buildFeed(req, mode);
+  const loadMs = performance.now() - loadStarted;
   const configHash = (Bun.CryptoHasher.hash('sha256', JSON.stringify({ mode, symbols: feed.symbols, timeframe: feed.timeframe, ENGINE_DEFAULTS, broker: DEFAULT_BROKER }), 'hex') as string).slice(0, 16);
   const result = await runEngine(
     {
@@ -111,5 +117,6 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
     feed,
     stop,
   );
-  return { ...result, mode, feed: feed.source, symbols: feed.symbols, timeframe: feed.timeframe, dataRoot: req.paths.root };
+  const peakRssMb = process.resourceUsage().maxRSS / 1024; // kB on Linux and macOS
+  return { ...result, mode, feed: feed.source, symbols: feed.symbols, timeframe: feed.timeframe, dataRoot: req.paths.root, loadMs, peakRssMb };
 }
