@@ -1,17 +1,22 @@
-import { createConsola, type ConsolaInstance, LogLevels } from 'consola';
+import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from 'consola/core';
+
+/** Plain lines on stderr: `2026-11-24T08:00:00.000Z INFO [tick-id] message` (greppable, journald-friendly). */
+const stderrReporter: ConsolaReporter = {
+  log(entry) {
+    const text = entry.args
+      .map((a) => (a instanceof Error ? (a.stack ?? a.message) : typeof a === 'string' ? a : Bun.inspect(a)))
+      .join(' ');
+    const tag = entry.tag ? ` [${entry.tag}]` : '';
+    process.stderr.write(`${entry.date.toISOString()} ${entry.type.toUpperCase()}${tag} ${text}\n`);
+  },
+};
 
 /** The one logger: everything goes to stderr so stdout carries only the report or `--json`. */
-export const log: ConsolaInstance = createConsola({
-  stdout: process.stderr,
-  stderr: process.stderr,
-  level: levelFromEnv(process.env.ATL_LOG_LEVEL),
-  formatOptions: { date: true, colors: false, compact: true },
-});
+export const log: ConsolaInstance = createConsola({ reporters: [stderrReporter], level: levelFromEnv(process.env.ATL_LOG_LEVEL) });
 
 function levelFromEnv(value: string | undefined): number {
   if (!value) return LogLevels.info;
-  const level = (LogLevels as Record<string, number>)[value];
-  return level ?? LogLevels.info;
+  return (LogLevels as Record<string, number>)[value] ?? LogLevels.info;
 }
 
 /** A logger whose every line carries the tick's (or request's) correlation id. */

@@ -2,8 +2,8 @@ import { readHalt } from './control/halt.ts';
 import { checkIdentity, type IdentityCheck } from './control/process.ts';
 import { readJsonFile } from './fsx/json-file.ts';
 import type { DataPaths } from './paths.ts';
-import { Heartbeat } from './schema/heartbeat.ts';
-import { EngineState, Pidfile } from './schema/state.ts';
+import type { Heartbeat } from './schema/heartbeat.ts';
+import type { EngineState, Pidfile } from './schema/state.ts';
 
 export type FileView<T> = { value: T | null; problem: string | null };
 
@@ -24,9 +24,9 @@ function view<T>(path: string, read: ReturnType<typeof readJsonFile>): FileView<
 
 /** Everything `status` shows, read without touching the engine (safe while it runs). */
 export function readStatus(paths: DataPaths, now = Date.now()): StatusView {
-  const hb = view<Heartbeat>(paths.heartbeat, readJsonFile(paths.heartbeat, Heartbeat));
-  const st = view<EngineState>(paths.state, readJsonFile(paths.state, EngineState));
-  const pf = view<Pidfile>(paths.pidfile, readJsonFile(paths.pidfile, Pidfile));
+  const hb = view<Heartbeat>(paths.heartbeat, readJsonFile(paths.heartbeat, 'Heartbeat'));
+  const st = view<EngineState>(paths.state, readJsonFile(paths.state, 'EngineState'));
+  const pf = view<Pidfile>(paths.pidfile, readJsonFile(paths.pidfile, 'Pidfile'));
   const halt = readHalt(paths);
   const pid = pf.value;
   return {

@@ -1,9 +1,7 @@
 import { check } from '../evidence/envelope.ts';
 import { readJsonFile } from '../fsx/json-file.ts';
 import type { DataPaths } from '../paths.ts';
-import { Heartbeat } from '../schema/heartbeat.ts';
 import type { Check } from '../schema/evidence.ts';
-import { Pidfile } from '../schema/state.ts';
 import { setHalt } from './halt.ts';
 import { checkIdentity, isAlive, looksLikeEngine, readCmdline } from './process.ts';
 
@@ -29,7 +27,7 @@ export async function emergencyStop(paths: DataPaths, opts: EmergencyStopOptions
   const safety = setHalt(paths, { reason: opts.reason, by: opts.by, source: 'emergency-stop' });
   checks.push(check({ id: 'halt:flag', status: 'pass', output: `halt flag set in ${paths.safety} (reason: ${safety.reason})`, observed: true }));
 
-  const pf = readJsonFile(paths.pidfile, Pidfile);
+  const pf = readJsonFile(paths.pidfile, 'Pidfile');
   if (pf.kind !== 'ok') {
     checks.push(check({
       id: 'engine:stopped',
@@ -66,7 +64,7 @@ export async function emergencyStop(paths: DataPaths, opts: EmergencyStopOptions
     await waitForExit(pid, process_start, boot_id, opts.killGraceMs, pc);
   }
   const down = checkIdentity({ pid, processStart: process_start, bootId: boot_id }) !== 'same';
-  const hb = readJsonFile(paths.heartbeat, Heartbeat);
+  const hb = readJsonFile(paths.heartbeat, 'Heartbeat');
   const hbStatus = hb.kind === 'ok' ? hb.value.status : null;
   checks.push(check({
     id: 'engine:stopped',

@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import { writeJsonAtomic } from '../fsx/atomic.ts';
 import { readJsonFile } from '../fsx/json-file.ts';
 import type { DataPaths } from '../paths.ts';
-import { SafetyState } from '../schema/state.ts';
+import type { SafetyState } from '../schema/state.ts';
 
 export type HaltView =
   | { halted: false; state: SafetyState }
@@ -16,7 +16,7 @@ const EMPTY: SafetyState = { schema_version: '1.0.0', halted: false, reason: nul
  * whether an operator stopped trading, we do not trade.
  */
 export function readHalt(paths: DataPaths): HaltView {
-  const read = readJsonFile(paths.safety, SafetyState);
+  const read = readJsonFile(paths.safety, 'SafetyState');
   if (read.kind === 'missing') return { halted: false, state: EMPTY };
   if (read.kind === 'invalid') {
     return { halted: true, reason: `safety_state_unreadable: ${read.problem}`, by: null, at: null, state: null };

@@ -5,7 +5,7 @@ import { readJsonFile } from '../fsx/json-file.ts';
 import { writeJsonAtomic } from '../fsx/atomic.ts';
 import type { DataPaths } from '../paths.ts';
 import type { ModeName } from '../schema/common.ts';
-import { Pidfile } from '../schema/state.ts';
+import type { Pidfile } from '../schema/state.ts';
 import { checkIdentity, selfIdentity } from './process.ts';
 
 const LOCK_EX = 2;
@@ -59,7 +59,7 @@ export function acquireEngineLock(paths: DataPaths, mode: ModeName, argv: string
     release() {
       if (released) return;
       released = true;
-      const current = readJsonFile(paths.pidfile, Pidfile);
+      const current = readJsonFile(paths.pidfile, 'Pidfile');
       if (current.kind === 'ok' && current.value.pid === me.pid) unlinkQuietly(paths.pidfile);
       closeSync(lockFd);
     },
@@ -67,14 +67,14 @@ export function acquireEngineLock(paths: DataPaths, mode: ModeName, argv: string
 }
 
 function pidfileNamesLiveEngine(paths: DataPaths): boolean {
-  const read = readJsonFile(paths.pidfile, Pidfile);
+  const read = readJsonFile(paths.pidfile, 'Pidfile');
   if (read.kind !== 'ok') return false;
   const v = read.value;
   return checkIdentity({ pid: v.pid, processStart: v.process_start, bootId: v.boot_id }) === 'same';
 }
 
 function describeHolder(paths: DataPaths): string {
-  const read = readJsonFile(paths.pidfile, Pidfile);
+  const read = readJsonFile(paths.pidfile, 'Pidfile');
   if (read.kind !== 'ok') return `another engine holds the lock on data root ${paths.root}`;
   const v = read.value;
   return `another engine is already running on data root ${paths.root} (pid ${v.pid}, mode ${v.mode}, since ${v.started_at})`;

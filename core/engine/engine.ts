@@ -122,7 +122,8 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
   let statusReason: string | null = null;
   let skipped = 0;
   let lastEquityTs = 0;
-  const equityEveryMs = Math.min(feed.timeframeMs, 3_600_000);
+  // One equity point per bar for hourly and slower candles, per hour for faster ones (plus every fill).
+  const equityEveryMs = Math.max(feed.timeframeMs, 3_600_000);
 
   const writeHeartbeat = () =>
     writeJsonAtomic(paths.heartbeat, buildHeartbeat({ pidfile, mode, feed, status, statusReason, counters, pipelines, intervalS: opts.intervalS }));

@@ -35,8 +35,8 @@ const MODE_TAG: Record<ModeName, string> = {
 };
 
 /** Stable id: the same bar of the same symbol in the same mode is the same decision. */
-export function decisionId(mode: ModeName, symbol: string, timeframe: string, closeTs: number): string {
-  const iso = new Date(closeTs).toISOString();
+export function decisionId(mode: ModeName, symbol: string, timeframe: string, closeTs: number, closeIso = new Date(closeTs).toISOString()): string {
+  const iso = closeIso;
   const compact = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
   return `${MODE_TAG[mode]}-${symbol.replace('/', '')}-${timeframe}-${compact}`;
 }
@@ -82,7 +82,7 @@ export class SymbolPipeline {
     const cfg = this.cfg;
     portfolio.mark(this.symbol, bar.close);
     const barIso = new Date(bar.closeTs).toISOString();
-    const id = decisionId(cfg.mode, this.symbol, cfg.timeframe, bar.closeTs) + idSuffix;
+    const id = decisionId(cfg.mode, this.symbol, cfg.timeframe, bar.closeTs, barIso) + idSuffix;
     const ctx: StageContext = { symbol: this.symbol, bar, barIso, decisionId: id, ind: this.ind, portfolio, tick, cfg };
     const gates: GateStage[] = [];
     const fills: Fill[] = [];

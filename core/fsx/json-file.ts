@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { unknownError } from '../errors.ts';
-import { validate } from '../schema/ajv.ts';
+import { type ContractName, type ContractValue, type Validation, validate, validateContract } from '../schema/ajv.ts';
 
 export type JsonFileRead<T> =
   | { kind: 'ok'; value: T }
@@ -9,10 +9,13 @@ export type JsonFileRead<T> =
   | { kind: 'invalid'; problem: string };
 
 /**
- * Read a JSON file the engine wrote and check it against its schema. Missing, empty, torn and
- * hostile files are told apart so callers can say what to do; nothing here throws for bad input.
+ * Read a JSON file and check it against its schema (a TypeBox schema, or the name of a file
+ * contract whose validator is generated). Missing, empty, torn and hostile files are told apart
+ * so callers can say what to do; nothing here throws for bad input.
  */
-export function readJsonFile<T extends TSchema>(path: string, schema: T): JsonFileRead<Static<T>> {
+export function readJsonFile<K extends ContractName>(path: string, contract: K): JsonFileRead<ContractValue<K>>;
+export function readJsonFile<T extends TSchema>(path: string, schema: T): JsonFileRead<Static<T>>;
+export function readJsonFile(path: string, schema: TSchema | ContractName): JsonFileRead<unknown> {
   if (!existsSync(path)) return { kind: 'missing' };
   let text: string;
   try {
@@ -27,7 +30,7 @@ export function readJsonFile<T extends TSchema>(path: string, schema: T): JsonFi
   } catch (err) {
     return { kind: 'invalid', problem: `not valid JSON (${(err as Error).message})` };
   }
-  const checked = validate(schema, value);
+  const checked: Validation<unknown> = typeof schema === 'string' ? validateContract(schema, value) : validate(schema, value);
   return checked.ok ? { kind: 'ok', value: checked.value } : { kind: 'invalid', problem: checked.errors.join('; ') };
 }
 

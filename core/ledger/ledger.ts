@@ -56,12 +56,13 @@ export type ModeHistoryRow = { ts: string; from_mode: string | null; to_mode: st
  */
 export class Ledger {
   readonly db: Database;
-  private queue: Array<() => void> = [];
+  private queue: Array<{ stmt: NonNullable<Ledger['stmts'][keyof Ledger['stmts']]>; row: Record<string, unknown> }> = [];
   private readonly stmts;
 
   constructor(path: string, opts: { readonly?: boolean } = {}) {
     if (!opts.readonly) mkdirSync(dirname(path), { recursive: true });
-    this.db = opts.readonly ? new Database(path, { readonly: true }) : new Database(path, { create: true });
+    // strict: rows bind to `$name` parameters by their plain keys.
+    this.db = opts.readonly ? new Database(path, { readonly: true, strict: true }) : new Database(path, { create: true, strict: true });
     if (!opts.readonly) {
       this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
       this.db.exec(SCHEMA);
@@ -92,11 +93,11 @@ export class Ledger {
     };
   }
 
-  private enqueue(stmt: keyof typeof this.stmts, row: object): void {
+  private enqueue(stmt: keyof typeof this.stmts, row: Record<string, unknown>): void {
     const s = this.stmts[stmt];
     if (!s) throw new Error('ledger opened read-only');
-    const params = Object.fromEntries(Object.entries(row).map(([k, v]) => [`$${k}`, v])) as Record<string, string | number | null>;
-    this.queue.push(() => s.run(params));
+    // Named parameters bound from the row's own keys (`$name`), without building a second object per row.
+    this.queue.push({ stmt: s, row });
   }
 
   order(row: OrderRow): void { this.enqueue('order', row); }
@@ -114,7 +115,7 @@ export class Ledger {
     const work = this.queue;
     this.queue = [];
     this.db.transaction(() => {
-      for (const op of work) op();
+      for (const op of work) op.stmt.run(op.row as Record<string, string | number | null>);
     })();
   }
 

@@ -2,8 +2,8 @@ import { type TSchema, Type } from '@sinclair/typebox';
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
-/** UTC instant, ISO-8601 with `Z` (never a naive local time). */
-export const UtcTimestamp = Type.String({ format: 'date-time', pattern: 'Z$' });
+/** UTC instant, ISO-8601 with `Z` (never a naive local time); a pattern, so validators need no format plugin. */
+export const UtcTimestamp = Type.String({ pattern: '^\\d{4}-[01]\\d-[0-3]\\dT[0-2]\\d:[0-5]\\d:[0-6]\\d(\\.\\d{1,9})?Z$' });
 
 export const MODES = ['backtest', 'paper_synthetic', 'paper_live_data', 'testnet', 'live_limited', 'live_full'] as const;
 export const Mode = Type.Union(MODES.map((m) => Type.Literal(m)));

@@ -105,6 +105,6 @@ export const DecisionRecord = Type.Object(
     config_hash: Type.String(),
     prev_hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
   },
-  { additionalProperties: false },
+  { $id: 'DecisionRecord', additionalProperties: false },
 );
 export type DecisionRecord = Static<typeof DecisionRecord>;

@@ -38,6 +38,6 @@ export const Evidence = Type.Object(
     warnings: Type.Array(Type.String()),
     details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
-  { additionalProperties: false },
+  { $id: 'Evidence', additionalProperties: false },
 );
 export type Evidence = Static<typeof Evidence>;

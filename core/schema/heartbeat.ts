@@ -49,6 +49,6 @@ export const Heartbeat = Type.Object(
     circuit_breakers: Type.Record(Type.String(), Type.String()),
     version: Type.String(),
   },
-  { additionalProperties: false },
+  { $id: 'Heartbeat', additionalProperties: false },
 );
 export type Heartbeat = Static<typeof Heartbeat>;

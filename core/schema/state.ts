@@ -46,7 +46,7 @@ export const EngineState = Type.Object(
     config_hash: Type.String(),
     feed: Type.Object({ kind: Type.String(), ref: Nullable(Type.String()), synthetic: Type.Boolean() }),
   },
-  { additionalProperties: false },
+  { $id: 'EngineState', additionalProperties: false },
 );
 export type EngineState = Static<typeof EngineState>;
 
@@ -68,7 +68,7 @@ export const SafetyState = Type.Object(
     at: Nullable(UtcTimestamp),
     history: Type.Array(HaltEvent),
   },
-  { additionalProperties: false },
+  { $id: 'SafetyState', additionalProperties: false },
 );
 export type SafetyState = Static<typeof SafetyState>;
 
@@ -82,6 +82,6 @@ export const Pidfile = Type.Object(
     started_at: UtcTimestamp,
     argv: Type.Array(Type.String()),
   },
-  { additionalProperties: false },
+  { $id: 'Pidfile', additionalProperties: false },
 );
 export type Pidfile = Static<typeof Pidfile>;

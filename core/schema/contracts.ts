@@ -1,0 +1,11 @@
+import { DecisionRecord } from './decision.ts';
+import { Evidence } from './evidence.ts';
+import { Heartbeat } from './heartbeat.ts';
+import { EngineState, Pidfile, SafetyState } from './state.ts';
+
+/**
+ * The file contracts whose validators are generated ahead of time (core/schema/generated/):
+ * verbs such as `status` then validate on read without compiling schemas at start-up.
+ * Add a contract here and run `bun run schemas`; a test fails while the generated file is stale.
+ */
+export const CONTRACTS = { DecisionRecord, Heartbeat, EngineState, SafetyState, Pidfile, Evidence } as const;
