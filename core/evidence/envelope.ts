@@ -30,6 +30,20 @@ export function check(c: CheckInput): Check {
   };
 }
 
+/** A check that does not apply here (no systemd, not a paper-live engine): it passes, says why, and JUnit shows it skipped. */
+export function skippedCheck(id: string, reason: string, observed: unknown = null): Check {
+  return { ...check({ id, status: 'pass', output: `skipped: ${reason}`, observed }), skipped: true };
+}
+
+/** Every check that is not a pass tells what happened and what to do (a missing hint is a bug in the gate). */
+function assertExplained(verb: string, checks: Check[]): void {
+  for (const c of checks) {
+    if (c.status === 'pass') continue;
+    if (!c.output.trim() || !c.hint?.trim())
+      throw new Error(`${verb} check ${c.id} is ${c.status} without output and hint`);
+  }
+}
+
 export function describeInput(path: string): Evidence['inputs'][number] {
   if (!existsSync(path)) return { path, sha256: null, bytes: null };
   try {
@@ -45,10 +59,17 @@ export function describeInput(path: string): Evidence['inputs'][number] {
 
 /** Assemble the envelope; its status is the worst check's and its exit code follows from that alone. */
 export function buildEvidence(args: {
-  verb: string; startedAt: Date; checks: Check[]; inputs?: string[]; warnings?: string[]; details?: Record<string, unknown>;
+  verb: string;
+  startedAt: Date;
+  checks: Check[];
+  inputs?: string[];
+  warnings?: string[];
+  details?: Record<string, unknown>;
   status?: CheckStatus;
 }): Evidence {
-  const status = args.status ?? (args.checks.length === 0 ? 'unknown' : worstStatus(args.checks.map((c) => c.status)));
+  assertExplained(args.verb, args.checks);
+  const status =
+    args.status ?? (args.checks.length === 0 ? 'unknown' : worstStatus(args.checks.map((c) => c.status)));
   const evidence: Evidence = {
     schema_version: EVIDENCE_SCHEMA_VERSION,
     verb: args.verb,
@@ -65,7 +86,8 @@ export function buildEvidence(args: {
     ...(args.details ? { details: args.details } : {}),
   };
   const checked = validate(Evidence, evidence);
-  if (!checked.ok) throw new Error(`evidence for ${args.verb} violates its schema: ${checked.errors.join('; ')}`);
+  if (!checked.ok)
+    throw new Error(`evidence for ${args.verb} violates its schema: ${checked.errors.join('; ')}`);
   return evidence;
 }
 

@@ -3,7 +3,12 @@ import { Nullable, UtcTimestamp } from './common.ts';
 
 export const EVIDENCE_SCHEMA_VERSION = '1.0.0';
 
-export const CheckStatus = Type.Union([Type.Literal('pass'), Type.Literal('warn'), Type.Literal('fail'), Type.Literal('unknown')]);
+export const CheckStatus = Type.Union([
+  Type.Literal('pass'),
+  Type.Literal('warn'),
+  Type.Literal('fail'),
+  Type.Literal('unknown'),
+]);
 
 export const Check = Type.Object(
   {
@@ -14,6 +19,8 @@ export const Check = Type.Object(
     thresholds: Nullable(Type.Record(Type.String(), Type.Unknown())),
     output: Type.String(),
     hint: Nullable(Type.String()),
+    /** The check does not apply on this host or mode; its status is `pass` and `output` says why. */
+    skipped: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
