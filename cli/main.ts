@@ -10,6 +10,7 @@ export const verbs = {
   run: () => import('./verbs/run.ts'),
   status: () => import('./verbs/status.ts'),
   'emergency-stop': () => import('./verbs/emergency-stop.ts'),
+  verify: () => import('./verbs/verify.ts'),
 } satisfies Record<string, () => Promise<{ default: unknown }>>;
 
 export type VerbName = keyof typeof verbs;
@@ -18,6 +19,7 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   run: 'the engine: replay, synthetic or live candles through the decision pipeline',
   status: 'state and heartbeat, human or --json; works while the engine runs',
   'emergency-stop': 'set the persistent halt flag, stop the engine and confirm; --clear lifts it',
+  verify: 'host gates: one engine, pid identity, fresh heartbeat, loop advancing, status, systemd, data, disk',
 };
 
 function topUsage(): string {

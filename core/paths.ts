@@ -31,6 +31,8 @@ export function dataPaths(root: string) {
     lockfile: join(root, 'logs', 'engine.lock'),
     engineLog: join(root, 'logs', 'engine.log'),
     reportsDir: join(root, 'reports'),
+    apiConfig: join(root, 'config', 'api.json'),
+    orderRequests: join(root, 'unified_trading', 'order_requests.jsonl'),
   };
 }
 export type DataPaths = ReturnType<typeof dataPaths>;
