@@ -1,8 +1,8 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { writeAll } from '../fsx/atomic.ts';
 import { readLastLine, repairTornTail, type TailRepair } from '../fsx/jsonl.ts';
 import type { DecisionRecord } from '../schema/decision.ts';
+import type { WriterReply, WriterRequest } from './log-writer.worker.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -10,20 +10,33 @@ export function hashLine(line: string): string {
   return Bun.CryptoHasher.hash('sha256', line, 'hex') as string;
 }
 
+const CHUNK_BYTES = 1 << 20;
+const MAX_CHUNKS_IN_FLIGHT = 16; // bounds memory when the writer thread falls behind
+
+type Draft = Omit<DecisionRecord, 'prev_hash'>;
+
 /**
- * The append-only decision log with its hash chain: each record carries the sha256 of the line
- * before it, so a deleted or edited line breaks the chain where it happened.
+ * The append-only decision log with its hash chain: each line ends with the sha256 of the line
+ * before it (`prev_hash`, always the last field), so a deleted or edited line breaks the chain
+ * where it happened. The engine serialises records; a writer thread chains, hashes and appends
+ * them. A record counts as written once a flush has returned it.
  */
 export class DecisionLog {
-  private prevHash = GENESIS_HASH;
-  private fd: number | null = null;
-  // Records are encoded straight into one reusable buffer: no per-flush string joins.
-  private buf = Buffer.allocUnsafe(BUFFER_BYTES);
+  private worker: Worker | null = null;
+  private chunk = newChunk(CHUNK_BYTES);
   private used = 0;
+  private ends: number[] = [];
+  private inFlight = 0;
   private queued = 0;
+  private flushSeq = 0;
+  private readonly waiters = new Map<number, (reply: Extract<WriterReply, { type: 'flushed' }>) => void>();
+  private roomWaiter: (() => void) | null = null;
+  private failure: Error | null = null;
   /** Records flushed to the file by this process. */
   written = 0;
   repair: TailRepair | null = null;
+  /** Hash of the last line written (the chain head). */
+  head = GENESIS_HASH;
 
   constructor(readonly path: string) {}
 
@@ -31,53 +44,106 @@ export class DecisionLog {
     mkdirSync(dirname(this.path), { recursive: true });
     this.repair = repairTornTail(this.path);
     const last = readLastLine(this.path);
-    if (last !== null) this.prevHash = hashLine(last);
-    this.fd = openSync(this.path, 'a', 0o644);
+    if (last !== null) this.head = hashLine(last);
+    this.worker = new Worker(new URL('./log-writer.worker.ts', import.meta.url).href);
+    this.worker.onmessage = (e: MessageEvent<WriterReply>) => this.onReply(e.data);
+    this.worker.onerror = (e) => this.fail(new Error(`decision log writer crashed: ${e.message}`));
+    this.post({ type: 'open', path: this.path, prevHash: this.head });
   }
 
-  append(record: Omit<DecisionRecord, 'prev_hash'> & { prev_hash?: string }): void {
-    record.prev_hash = this.prevHash;
-    const line = JSON.stringify(record);
-    this.prevHash = hashLine(line);
-    // Worst case 3 bytes per UTF-16 unit; write out early rather than overflow.
-    if (this.used + line.length * 3 + 1 > this.buf.length) {
-      this.drain();
-      if (line.length * 3 + 1 > this.buf.length) this.buf = Buffer.allocUnsafe(line.length * 3 + 1);
+  private onReply(reply: WriterReply): void {
+    if (reply.type === 'consumed') {
+      this.inFlight--;
+      this.roomWaiter?.();
+      this.roomWaiter = null;
+    } else if (reply.type === 'flushed') {
+      this.waiters.get(reply.id)?.(reply);
+      this.waiters.delete(reply.id);
+    } else {
+      this.fail(new Error(`decision log ${this.path}: ${reply.message}`));
     }
-    this.used += this.buf.write(line, this.used);
-    this.buf[this.used++] = 0x0a;
+  }
+
+  private fail(err: Error): void {
+    this.failure = err;
+    this.roomWaiter?.();
+    for (const resolve of this.waiters.values()) resolve({ type: 'flushed', id: -1, records: 0, prevHash: this.head });
+    this.waiters.clear();
+  }
+
+  private post(message: WriterRequest, transfer?: ArrayBuffer[]): void {
+    if (this.failure) throw this.failure;
+    if (!this.worker) throw new Error(`decision log ${this.path} is not open`);
+    this.worker.postMessage(message, transfer ?? []);
+  }
+
+  /** Queue one record (serialised here; chained, hashed and written by the writer thread). */
+  append(record: Draft): void {
+    const json = JSON.stringify(record);
+    // Worst case 3 bytes per UTF-16 unit; hand the chunk over rather than overflow it.
+    if (this.used + json.length * 3 > this.chunk.length) {
+      this.sendChunk();
+      if (json.length * 3 > this.chunk.length) this.chunk = newChunk(json.length * 3);
+    }
+    this.used += this.chunk.write(json, this.used);
+    this.ends.push(this.used);
     this.queued++;
+  }
+
+  private sendChunk(): void {
+    if (this.ends.length === 0) return;
+    // The chunk owns its ArrayBuffer, so it is handed over without a copy.
+    const bytes = this.chunk.buffer as ArrayBuffer;
+    const ends = Int32Array.from(this.ends);
+    this.post({ type: 'records', buffer: bytes, ends }, [bytes, ends.buffer]);
+    this.inFlight++;
+    this.chunk = newChunk(CHUNK_BYTES);
+    this.used = 0;
+    this.ends = [];
   }
 
   get pending(): number {
     return this.queued;
   }
 
-  private drain(): void {
-    if (this.fd === null) throw new Error(`decision log ${this.path} is not open`);
-    if (this.used > 0) writeAll(this.fd, this.buf.subarray(0, this.used));
-    this.used = 0;
+  /** Wait while too much is queued for the writer thread (called between batches). */
+  async backpressure(): Promise<void> {
+    while (this.inFlight > MAX_CHUNKS_IN_FLIGHT && !this.failure) {
+      await new Promise<void>((resolve) => {
+        this.roomWaiter = resolve;
+      });
+    }
+    if (this.failure) throw this.failure;
   }
 
-  /** Write queued records (with `durable`, fsync too); returns how many this call made count. */
-  flush(durable = false): number {
-    this.drain();
-    if (durable && this.fd !== null) fsyncSync(this.fd);
-    const n = this.queued;
-    this.queued = 0;
-    this.written += n;
-    return n;
+  /** Write everything queued (with `durable`, fsync too); returns how many records this call made count. */
+  async flush(durable = false, type: 'flush' | 'close' = 'flush'): Promise<number> {
+    this.sendChunk();
+    const id = ++this.flushSeq;
+    const reply = new Promise<Extract<WriterReply, { type: 'flushed' }>>((resolve) => this.waiters.set(id, resolve));
+    this.post({ type, id, durable });
+    const r = await reply;
+    if (this.failure) throw this.failure;
+    this.head = r.prevHash;
+    this.written += r.records;
+    this.queued -= r.records;
+    return r.records;
   }
 
-  close(): void {
-    if (this.fd === null) return;
-    this.flush(true);
-    closeSync(this.fd);
-    this.fd = null;
+  async close(): Promise<number> {
+    if (!this.worker) return 0;
+    try {
+      return this.failure ? 0 : await this.flush(true, 'close');
+    } finally {
+      this.worker.terminate();
+      this.worker = null;
+    }
   }
 }
 
-const BUFFER_BYTES = 4 << 20;
+function newChunk(bytes: number): Buffer {
+  return Buffer.from(new ArrayBuffer(bytes));
+}
 
 /** Decision ids in the last `bytes` of the log: the records a crash may have left past the ledger checkpoint. */
 export function recentDecisionIds(path: string, bytes = 8 << 20): Set<string> {

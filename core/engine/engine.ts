@@ -10,6 +10,7 @@ import { writeJsonAtomic } from '../fsx/atomic.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { correlated, log } from '../log.ts';
 import type { DataPaths } from '../paths.ts';
+import { isoUtc } from '../time/iso.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { EngineStatusName } from '../schema/heartbeat.ts';
 import type { PositionState } from '../schema/state.ts';
@@ -127,8 +128,8 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
 
   const writeHeartbeat = () =>
     writeJsonAtomic(paths.heartbeat, buildHeartbeat({ pidfile, mode, feed, status, statusReason, counters, pipelines, intervalS: opts.intervalS }));
-  const checkpointNow = () => {
-    counters.decisions += decisionLog.flush();
+  const checkpointNow = async () => {
+    counters.decisions += await decisionLog.flush();
     ledger.setMeta('checkpoint', {
       mode, initial_capital: portfolio.initialCapital, cash: portfolio.cash, peak_equity: portfolio.peakEquity,
       max_drawdown_pct: portfolio.maxDrawdownPct, realized_pnl: portfolio.realizedPnl, fees_paid: portfolio.feesPaid,
@@ -197,7 +198,7 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
           correlated(cid).warn(`${failure.symbol}: no data (${failure.reason})`);
         }
         const dd = portfolio.updateDrawdown();
-        const barDate = new Date(tick.closeTs).toISOString().slice(0, 10);
+        const barDate = isoUtc(tick.closeTs).slice(0, 10);
         if (barDate !== daily.date) daily = { date: barDate, trades: 0, pnl: 0, start_equity: portfolio.equity() };
         if (tickFills > 0 || tick.closeTs - lastEquityTs >= equityEveryMs) {
           lastEquityTs = tick.closeTs;
@@ -215,10 +216,11 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
         }
         if (opts.maxBars !== null && decidedBars >= opts.maxBars) break loop;
       }
+      await decisionLog.backpressure();
       const now = performance.now();
       if (!feed.unpaced || now - lastCheckpoint >= UNPACED_CHECKPOINT_MS) {
         if (!feed.unpaced) counters.tickFinishedAt = new Date().toISOString();
-        checkpointNow();
+        await checkpointNow();
         lastCheckpoint = now;
       }
     }
@@ -248,8 +250,8 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
       status = 'stopped';
       statusReason = outcome === 'stopped' ? 'signal' : outcome;
     }
-    checkpointNow();
-    decisionLog.close();
+    await checkpointNow();
+    await decisionLog.close();
     ledger.close();
     feed.close();
   }

@@ -3,6 +3,7 @@ import type { Portfolio } from '../broker/portfolio.ts';
 import type { ActionName, DataModeName, ModeName } from '../schema/common.ts';
 import type { DecisionRecord, Fill, GateStage } from '../schema/decision.ts';
 import { IndicatorSet } from '../signals/indicator-set.ts';
+import { isoUtc } from '../time/iso.ts';
 import type { Signal } from '../signals/rules.ts';
 import type { Bar, FeedSource } from './feeds.ts';
 import type { DecisionObserver, EntryGuard, SignalOutcome, SignalStage, StageContext } from './stages.ts';
@@ -35,10 +36,17 @@ const MODE_TAG: Record<ModeName, string> = {
 };
 
 /** Stable id: the same bar of the same symbol in the same mode is the same decision. */
-export function decisionId(mode: ModeName, symbol: string, timeframe: string, closeTs: number, closeIso = new Date(closeTs).toISOString()): string {
-  const iso = closeIso;
-  const compact = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
-  return `${MODE_TAG[mode]}-${symbol.replace('/', '')}-${timeframe}-${compact}`;
+export function decisionId(mode: ModeName, symbol: string, timeframe: string, closeTs: number): string {
+  return `${idPrefix(mode, symbol, timeframe)}${compactUtc(isoUtc(closeTs))}`;
+}
+
+/** `2024-03-10T10:40:00.000Z` → `20240310T104000Z`. */
+function compactUtc(iso: string): string {
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+}
+
+function idPrefix(mode: ModeName, symbol: string, timeframe: string): string {
+  return `${MODE_TAG[mode]}-${symbol.replace('/', '')}-${timeframe}-`;
 }
 
 const r6 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : null);
@@ -53,12 +61,15 @@ export class SymbolPipeline {
   lastBarTs: string | null = null;
   lastAction: ActionName | null = null;
   lastBar: Bar | null = null;
+  private readonly idPrefix: string;
 
   constructor(
     readonly symbol: string,
     private readonly cfg: PipelineConfig,
     private readonly stages: PipelineStages,
-  ) {}
+  ) {
+    this.idPrefix = idPrefix(cfg.mode, symbol, cfg.timeframe);
+  }
 
   /** Prime indicators with a bar that is not decided on (warm-up or already-decided history). */
   observe(bar: Bar): void {
@@ -81,8 +92,8 @@ export class SymbolPipeline {
   private decideObserved(bar: Bar, tick: TickContext, portfolio: Portfolio, broker: PaperBroker, idSuffix: string): Draft {
     const cfg = this.cfg;
     portfolio.mark(this.symbol, bar.close);
-    const barIso = new Date(bar.closeTs).toISOString();
-    const id = decisionId(cfg.mode, this.symbol, cfg.timeframe, bar.closeTs, barIso) + idSuffix;
+    const barIso = isoUtc(bar.closeTs);
+    const id = `${this.idPrefix}${compactUtc(barIso)}${idSuffix}`;
     const ctx: StageContext = { symbol: this.symbol, bar, barIso, decisionId: id, ind: this.ind, portfolio, tick, cfg };
     const gates: GateStage[] = [];
     const fills: Fill[] = [];
