@@ -243,7 +243,8 @@ function readDataTail(path: string): VerifyFacts['dataTail'] {
         continue;
       }
       if (!r.symbol) continue;
-      const s = (bySymbol[r.symbol] ??= { streak: 0, reason: null, done: false });
+      const s = bySymbol[r.symbol] ?? { streak: 0, reason: null, done: false };
+      bySymbol[r.symbol] = s;
       if (s.done) continue;
       if (r.blocked_stage === 'data_fetch') {
         s.streak++;

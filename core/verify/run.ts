@@ -1,7 +1,7 @@
 import { buildEvidence, check } from '../evidence/envelope.ts';
 import { worstStatus } from '../exit-codes.ts';
 import type { DataPaths } from '../paths.ts';
-import type { Evidence } from '../schema/evidence.ts';
+import type { Check, Evidence } from '../schema/evidence.ts';
 import { type CollectOptions, collectVerifyFacts } from './collect.ts';
 import type { VerifyFacts, VerifyThresholds } from './facts.ts';
 import { evaluateVerify } from './gates.ts';
@@ -30,7 +30,7 @@ export async function runVerify(
   const deadline = req.retryTimeoutS === null ? null : startedAt.getTime() + req.retryTimeoutS * 1000;
   const attempts: Attempt[] = [];
   let facts: VerifyFacts;
-  let checks;
+  let checks: Check[];
   for (;;) {
     facts = await collect(req.paths, req.collect);
     checks = evaluateVerify(facts, req.thresholds);
