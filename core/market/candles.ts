@@ -39,12 +39,10 @@ export function symbolFromFileName(path: string): string | null {
   return m ? `${m[1]!.toUpperCase()}/${m[2]!.toUpperCase()}` : null;
 }
 
-type RawCandle = [number, number, number, number, number, number];
-
 /**
  * Load candles from CSV (`timestamp,open,high,low,close,volume`, epoch ms or ISO-8601) or from
  * ccxt's `fetchOHLCV` JSON (`[[ts,o,h,l,c,v],…]`). Bad files are a configuration error naming
- * the file, line and problem.
+ * the file, line and problem. Candles go straight into typed arrays (no object per candle).
  */
 export function loadCandleFile(path: string, symbol: string, timeframe?: string): CandleSeries {
   let text: string;
@@ -57,13 +55,79 @@ export function loadCandleFile(path: string, symbol: string, timeframe?: string)
   const trimmed = text.trimStart();
   if (trimmed === '') throw configError(`${path}: candle file is empty`, 'give a file with at least one candle');
   const synthetic = /^#.*synthetic/i.test(trimmed);
-  const rows = trimmed.startsWith('[') ? parseJsonCandles(path, text) : parseCsvCandles(path, text);
-  return toSeries(path, symbol, rows, timeframe, synthetic);
+  const builder = new SeriesBuilder(path, countLines(text));
+  if (trimmed.startsWith('[') || trimmed.startsWith('{')) parseJsonCandles(path, text, builder);
+  else parseCsvCandles(path, text, builder);
+  return builder.finish(symbol, timeframe, synthetic);
 }
 
-type Located = { row: RawCandle; line: number };
+function countLines(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
 
-function parseJsonCandles(path: string, text: string): Located[] {
+const COLUMNS = ['timestamp', 'open', 'high', 'low', 'close', 'volume'] as const;
+
+/** Checks each candle as it arrives and stores it in typed arrays. */
+class SeriesBuilder {
+  private n = 0;
+  private readonly cols: Float64Array[];
+  private readonly spacings = new Map<number, number>();
+
+  constructor(
+    private readonly path: string,
+    capacity: number,
+  ) {
+    this.cols = COLUMNS.map(() => new Float64Array(Math.max(1, capacity)));
+  }
+
+  private grow(): void {
+    for (let j = 0; j < this.cols.length; j++) {
+      const bigger = new Float64Array(this.cols[j]!.length * 2);
+      bigger.set(this.cols[j]!);
+      this.cols[j] = bigger;
+    }
+  }
+
+  push(t: number, o: number, h: number, l: number, c: number, v: number, line: number): void {
+    const { path } = this;
+    const ts = this.cols[0]!;
+    if (this.n > 0) {
+      const prev = ts[this.n - 1]!;
+      if (t === prev) throw configError(`${path}:${line}: duplicate timestamp ${new Date(t).toISOString()}`);
+      if (t < prev) throw configError(`${path}:${line}: timestamps not sorted (${new Date(t).toISOString()} after ${new Date(prev).toISOString()})`);
+      if (this.n < 2000) this.spacings.set(t - prev, (this.spacings.get(t - prev) ?? 0) + 1);
+    }
+    if (h < l) throw configError(`${path}:${line}: high ${h} is below low ${l}`);
+    if (o <= 0 || h <= 0 || l <= 0 || c <= 0) throw configError(`${path}:${line}: prices must be positive`);
+    if (v < 0) throw configError(`${path}:${line}: volume ${v} is negative`);
+    if (o > h || o < l || c > h || c < l) throw configError(`${path}:${line}: open/close outside the high–low range`);
+    if (this.n === ts.length) this.grow();
+    const i = this.n++;
+    this.cols[0]![i] = t;
+    this.cols[1]![i] = o;
+    this.cols[2]![i] = h;
+    this.cols[3]![i] = l;
+    this.cols[4]![i] = c;
+    this.cols[5]![i] = v;
+  }
+
+  finish(symbol: string, timeframe: string | undefined, synthetic: boolean): CandleSeries {
+    const { path, n } = this;
+    if (n === 0) throw configError(`${path}: no candles found`, 'give a file with at least one candle');
+    const modal = [...this.spacings.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+    const inferred = modal ? msToTimeframe(modal) : null;
+    const tf = timeframe ?? inferred ?? '1m';
+    if (timeframe && inferred && timeToMsSafe(timeframe) !== modal) {
+      throw configError(`${path}: candles are ${inferred} apart but --timeframe is ${timeframe}`, `pass --timeframe ${inferred} or another file`);
+    }
+    const [ts, open, high, low, close, volume] = this.cols.map((c) => c.subarray(0, n)) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    return { symbol, timeframe: tf, timeframeMs: timeframeToMs(tf), ts, open, high, low, close, volume, length: n, source: { kind: 'replay', ref: path, synthetic } };
+  }
+}
+
+function parseJsonCandles(path: string, text: string, out: SeriesBuilder): void {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -71,42 +135,40 @@ function parseJsonCandles(path: string, text: string): Located[] {
     throw configError(`${path}: not valid JSON (${(err as Error).message})`, 'the file must be ccxt fetchOHLCV output: [[ts,o,h,l,c,v],…]');
   }
   if (!Array.isArray(data)) throw configError(`${path}:1: expected an array of candles [[ts,o,h,l,c,v],…]`);
-  const lines = candleLineNumbers(text, data.length);
-  return data.map((item, i) => {
-    const line = lines[i] ?? 1;
+  const lineOf = (i: number) => candleLineNumber(text, i);
+  for (let i = 0; i < data.length; i++) {
+    const item = data[i] as unknown;
     if (!Array.isArray(item) || item.length < 6) {
-      throw configError(`${path}:${line}: candle #${i + 1} needs 6 values [ts,open,high,low,close,volume]`);
+      throw configError(`${path}:${lineOf(i)}: candle #${i + 1} needs 6 values [ts,open,high,low,close,volume]`);
     }
-    const row = item.slice(0, 6).map((v, j) => {
+    for (let j = 0; j < 6; j++) {
+      const v = item[j] as unknown;
       if (typeof v !== 'number' || !Number.isFinite(v)) {
-        throw configError(`${path}:${line}: candle #${i + 1} ${COLUMNS[j]} is not a finite number (${JSON.stringify(v)})`);
+        throw configError(`${path}:${lineOf(i)}: candle #${i + 1} ${COLUMNS[j]} is not a finite number (${JSON.stringify(v)})`);
       }
-      return v;
-    }) as RawCandle;
-    return { row, line };
-  });
+    }
+    const [t, o, h, l, c, v] = item as number[];
+    out.push(t!, o!, h!, l!, c!, v!, i + 1);
+  }
 }
 
-/** Line on which each top-level candle array starts (only used to name lines in errors). */
-function candleLineNumbers(text: string, count: number): number[] {
-  const out: number[] = [];
+/** Line on which the `index`-th top-level candle array starts (only computed for error messages). */
+function candleLineNumber(text: string, index: number): number {
   let depth = 0;
   let line = 1;
-  for (let i = 0; i < text.length && out.length < count; i++) {
+  let seen = -1;
+  for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
     if (ch === 10) line++;
     else if (ch === 91) {
       depth++;
-      if (depth === 2) out.push(line);
+      if (depth === 2 && ++seen === index) return line;
     } else if (ch === 93) depth--;
   }
-  return out;
+  return line;
 }
 
-const COLUMNS = ['timestamp', 'open', 'high', 'low', 'close', 'volume'] as const;
-
-function parseCsvCandles(path: string, text: string): Located[] {
-  const out: Located[] = [];
+function parseCsvCandles(path: string, text: string, out: SeriesBuilder): void {
   let lineNo = 0;
   let headerSeen = false;
   let start = 0;
@@ -114,7 +176,7 @@ function parseCsvCandles(path: string, text: string): Located[] {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     lineNo++;
-    const raw = text.slice(start, end).replace(/\r$/, '').trim();
+    const raw = text.slice(start, end).trim();
     start = end + 1;
     if (raw === '' || raw.startsWith('#')) continue;
     const cells = raw.split(',');
@@ -129,17 +191,15 @@ function parseCsvCandles(path: string, text: string): Located[] {
     }
     headerSeen = true;
     if (cells.length < 6) throw configError(`${path}:${lineNo}: expected 6 columns (timestamp,open,high,low,close,volume), found ${cells.length}`);
-    const row = new Array(6) as RawCandle;
-    row[0] = parseTimestamp(path, lineNo, cells[0]!.trim());
-    for (let j = 1; j < 6; j++) {
+    const t = parseTimestamp(path, lineNo, cells[0]!.trim());
+    const num = (j: number) => {
       const cell = cells[j]!.trim();
       const v = cell === '' ? Number.NaN : Number(cell);
       if (!Number.isFinite(v)) throw configError(`${path}:${lineNo}: ${COLUMNS[j]} is not a number ("${cell}")`);
-      row[j] = v;
-    }
-    out.push({ row, line: lineNo });
+      return v;
+    };
+    out.push(t, num(1), num(2), num(3), num(4), num(5), lineNo);
   }
-  return out;
 }
 
 function parseTimestamp(path: string, line: number, cell: string): number {
@@ -150,47 +210,6 @@ function parseTimestamp(path: string, line: number, cell: string): number {
   const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(cell) ? cell : `${cell}Z`);
   if (!Number.isFinite(ms)) throw configError(`${path}:${line}: timestamp "${cell}" is neither epoch ms nor ISO-8601`);
   return ms;
-}
-
-function toSeries(path: string, symbol: string, rows: Located[], timeframe: string | undefined, synthetic: boolean): CandleSeries {
-  if (rows.length === 0) throw configError(`${path}: no candles found`, 'give a file with at least one candle');
-  const n = rows.length;
-  const s = {
-    ts: new Float64Array(n),
-    open: new Float64Array(n),
-    high: new Float64Array(n),
-    low: new Float64Array(n),
-    close: new Float64Array(n),
-    volume: new Float64Array(n),
-  };
-  const spacings = new Map<number, number>();
-  for (let i = 0; i < n; i++) {
-    const { row, line } = rows[i]!;
-    const [t, o, h, l, c, v] = row;
-    if (i > 0) {
-      const prev = s.ts[i - 1]!;
-      if (t === prev) throw configError(`${path}:${line}: duplicate timestamp ${new Date(t).toISOString()}`);
-      if (t < prev) throw configError(`${path}:${line}: timestamps not sorted (${new Date(t).toISOString()} after ${new Date(prev).toISOString()})`);
-      if (i < 2000) spacings.set(t - prev, (spacings.get(t - prev) ?? 0) + 1);
-    }
-    if (h < l) throw configError(`${path}:${line}: high ${h} is below low ${l}`);
-    if (o <= 0 || h <= 0 || l <= 0 || c <= 0) throw configError(`${path}:${line}: prices must be positive`);
-    if (v < 0) throw configError(`${path}:${line}: volume ${v} is negative`);
-    if (o > h || o < l || c > h || c < l) throw configError(`${path}:${line}: open/close outside the high–low range`);
-    s.ts[i] = t;
-    s.open[i] = o;
-    s.high[i] = h;
-    s.low[i] = l;
-    s.close[i] = c;
-    s.volume[i] = v;
-  }
-  const modal = [...spacings.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
-  const inferred = modal ? msToTimeframe(modal) : null;
-  const tf = timeframe ?? inferred ?? '1m';
-  if (timeframe && inferred && timeToMsSafe(timeframe) !== modal) {
-    throw configError(`${path}: candles are ${inferred} apart but --timeframe is ${timeframe}`, `pass --timeframe ${inferred} or another file`);
-  }
-  return { symbol, timeframe: tf, timeframeMs: timeframeToMs(tf), ...s, length: n, source: { kind: 'replay', ref: path, synthetic } };
 }
 
 function timeToMsSafe(tf: string): number | null {

@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateContract } from '../../core/schema/ajv.ts';
+import type { DecisionRecord } from '../../core/schema/decision.ts';
+import type { Heartbeat } from '../../core/schema/heartbeat.ts';
+
+export const GENESIS = '0'.repeat(64);
+
+/** Every line of a decision log, parsed and schema-checked; fails loudly on a torn or glued line. */
+export function readDecisions(root: string): DecisionRecord[] {
+  const path = join(root, 'rl', 'shadow_decisions.jsonl');
+  if (!existsSync(path)) return [];
+  const text = readFileSync(path, 'utf8');
+  if (text.length > 0 && !text.endsWith('\n')) throw new Error('decision log does not end with a newline (torn tail)');
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((line, i) => {
+      const record = JSON.parse(line) as unknown;
+      const checked = validateContract('DecisionRecord', record);
+      if (!checked.ok) throw new Error(`line ${i + 1} violates the DecisionRecord schema: ${checked.errors.join('; ')}`);
+      return checked.value;
+    });
+}
+
+/** Recompute the hash chain independently: each prev_hash is sha256 of the previous raw line. */
+export function chainBreaks(root: string): number[] {
+  const lines = readFileSync(join(root, 'rl', 'shadow_decisions.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
+  const breaks: number[] = [];
+  let prev = GENESIS;
+  lines.forEach((line, i) => {
+    if ((JSON.parse(line) as { prev_hash: string }).prev_hash !== prev) breaks.push(i + 1);
+    prev = createHash('sha256').update(line).digest('hex');
+  });
+  return breaks;
+}
+
+export function readHeartbeat(root: string): Heartbeat | null {
+  const path = join(root, 'rl', 'paper_live_heartbeat.json');
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Heartbeat) : null;
+}
+
+export function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const it of items) out[key(it)] = (out[key(it)] ?? 0) + 1;
+  return out;
+}
