@@ -10,6 +10,7 @@ export const verbs = {
   run: () => import('./verbs/run.ts'),
   status: () => import('./verbs/status.ts'),
   'emergency-stop': () => import('./verbs/emergency-stop.ts'),
+  serve: () => import('./verbs/serve.ts'),
   verify: () => import('./verbs/verify.ts'),
 } satisfies Record<string, () => Promise<{ default: unknown }>>;
 
@@ -19,6 +20,7 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   run: 'the engine: replay, synthetic or live candles through the decision pipeline',
   status: 'state and heartbeat, human or --json; works while the engine runs',
   'emergency-stop': 'set the persistent halt flag, stop the engine and confirm; --clear lifts it',
+  serve: 'HTTP API: health, Prometheus metrics, status, decisions, paper orders, emergency stop, WS decision stream',
   verify: 'host gates: one engine, pid identity, fresh heartbeat, loop advancing, status, systemd, data, disk',
 };
 

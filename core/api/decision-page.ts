@@ -1,0 +1,109 @@
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { type DecisionSummary, summarize } from './decision-tail.ts';
+
+export type DecisionFilter = {
+  symbol?: string;
+  action?: string;
+  blocked_stage?: string;
+  sinceMs?: number;
+  untilMs?: number;
+};
+
+export type DecisionPage = {
+  /** Raw JSON text of each matching record, newest first. */
+  lines: string[];
+  /** Pass as `before` for the next (older) page; null when the start of the log was reached. */
+  nextBefore: number | null;
+  scannedBytes: number;
+  fileBytes: number;
+  /** True when the scan budget ran out before `limit` matches: continue from `nextBefore`. */
+  scanLimited: boolean;
+  malformedLines: number;
+};
+
+const NEWLINE = 0x0a;
+const CHUNK = 64 * 1024;
+
+function matches(r: DecisionSummary, f: DecisionFilter): boolean {
+  if (f.symbol !== undefined && r.symbol !== f.symbol) return false;
+  if (f.action !== undefined && r.action !== f.action) return false;
+  if (f.blocked_stage !== undefined && r.blocked_stage !== f.blocked_stage) return false;
+  const ts = Date.parse(r.ts);
+  if (f.untilMs !== undefined && !(ts <= f.untilMs)) return false;
+  if (f.sinceMs !== undefined && !(ts >= f.sinceMs)) return false;
+  return true;
+}
+
+/**
+ * One page of the decision log, newest first, read backwards from the end (or from the `before`
+ * cursor) in small chunks: a recent page costs a few reads however long the log is. An
+ * unterminated final fragment (a write in progress) is not a record and is skipped. The log is in
+ * append order, so a `since` filter stops the scan at the first older record.
+ */
+export function readDecisionPage(
+  path: string,
+  q: { limit: number; before: number | null; filter: DecisionFilter },
+  maxScanBytes = 64 << 20,
+): DecisionPage | 'invalid_cursor' {
+  const empty: DecisionPage = {
+    lines: [],
+    nextBefore: null,
+    scannedBytes: 0,
+    fileBytes: 0,
+    scanLimited: false,
+    malformedLines: 0,
+  };
+  if (!existsSync(path)) return q.before !== null && q.before > 0 ? 'invalid_cursor' : empty;
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const end = q.before ?? size;
+    if (end > size || (q.before !== null && end > 0 && byteAt(fd, end - 1) !== NEWLINE))
+      return 'invalid_cursor';
+    const page: DecisionPage = { ...empty, fileBytes: size };
+    let fragment = q.before === null && end > 0 && byteAt(fd, end - 1) !== NEWLINE;
+    let buf: Buffer = Buffer.alloc(0);
+    let bufStart = end;
+    let lineEnd = end;
+    while (lineEnd > 0 && page.lines.length < q.limit) {
+      const searchFrom = lineEnd - (fragment ? 1 : 2) - bufStart;
+      const idx = searchFrom >= 0 ? buf.lastIndexOf(NEWLINE, searchFrom) : -1;
+      if (idx < 0 && bufStart > 0) {
+        if (end - bufStart >= maxScanBytes) {
+          page.scanLimited = true;
+          break;
+        }
+        const start = Math.max(0, bufStart - CHUNK);
+        const chunk = Buffer.alloc(bufStart - start);
+        readSync(fd, chunk, 0, chunk.length, start);
+        buf = Buffer.concat([chunk, buf.subarray(0, lineEnd - bufStart)]);
+        bufStart = start;
+        continue;
+      }
+      const lineStart = idx < 0 ? 0 : bufStart + idx + 1;
+      if (!fragment) {
+        let text = buf.toString('utf8', lineStart - bufStart, lineEnd - 1 - bufStart);
+        if (text.endsWith('\r')) text = text.slice(0, -1);
+        const record = summarize(text);
+        if (!record) page.malformedLines++;
+        else if (q.filter.sinceMs !== undefined && Date.parse(record.ts) < q.filter.sinceMs) {
+          lineEnd = 0; // older than `since`: nothing further back can match
+          break;
+        } else if (matches(record, q.filter)) page.lines.push(text);
+      }
+      fragment = false;
+      lineEnd = lineStart;
+    }
+    page.scannedBytes = end - bufStart;
+    page.nextBefore = lineEnd > 0 ? lineEnd : null;
+    return page;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function byteAt(fd: number, offset: number): number {
+  const one = Buffer.alloc(1);
+  readSync(fd, one, 0, 1, offset);
+  return one[0]!;
+}

@@ -1,0 +1,233 @@
+import type { Server, ServerWebSocket } from 'bun';
+import { configError } from '../errors.ts';
+import { correlated, log } from '../log.ts';
+import type { DataPaths } from '../paths.ts';
+import { readStatus } from '../status.ts';
+import { ApiKeyGuard } from './auth.ts';
+import { type ApiConfig, loadApiConfig } from './config.ts';
+import { DecisionStats } from './decision-stats.ts';
+import { DecisionTail } from './decision-tail.ts';
+import { clientKey, errorResponse, requestIdFor } from './http.ts';
+import { ApiMetrics } from './metrics.ts';
+import { OrderDesk } from './orders.ts';
+import { RateLimiter, rateLimitHeaders } from './rate-limit.ts';
+import { buildRoutes, type Route } from './routes.ts';
+import { DecisionStream, type StreamClient } from './stream.ts';
+
+export type ApiServerOptions = {
+  paths: DataPaths;
+  config: ApiConfig;
+  host: string;
+  port: number;
+  /** How often the decision tail stats the log when fs.watch is silent. */
+  pollMs?: number;
+  stopGraceS?: number;
+};
+
+export type ApiServer = { url: string; port: number; stop(): Promise<void> };
+
+type SocketData = StreamClient['data'];
+
+/** Bun's own cap on any request body; the per-route JSON limit (`max_body_bytes`) is far below it. */
+const HARD_BODY_CAP = 2 * 1024 * 1024;
+
+/**
+ * `atl serve`: one pass per request — route, rate limit, auth, handler — with the request id on
+ * the response and on every log line of the request. The decision tail feeds both the live
+ * stream and the /metrics counters.
+ */
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const { paths, config } = opts;
+  const guard = new ApiKeyGuard(config.apiKey);
+  const limiter = new RateLimiter(config.rateLimits, config.rateLimitMaxClients);
+  const stats = new DecisionStats();
+  const stream = new DecisionStream(config.wsMaxBufferedBytes);
+  const tail = new DecisionTail(paths.decisions, {
+    pollMs: opts.pollMs ?? 250,
+    onLine: (line, live) => {
+      stats.observe(line);
+      stream.onLine(line, live);
+    },
+  });
+  const metrics = new ApiMetrics({
+    status: () => readStatus(paths),
+    decisions: stats,
+    decisionLogBytesRead: () => tail.position,
+    wsClients: () => stream.size,
+    wsSent: () => stream.sent,
+    wsDropped: () => stream.dropped,
+    rateLimitKeys: () => limiter.trackedKeys,
+  });
+  const startedAt = Date.now();
+  const routes = buildRoutes({
+    paths,
+    config,
+    keyConfigured: guard.configured,
+    metrics,
+    orders: new OrderDesk(paths),
+    startedAt,
+    stopGraceS: opts.stopGraceS ?? 15,
+  });
+  const byPath = new Map<string, Route[]>();
+  for (const r of routes) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
+  const routeList = routes.map((r) => `${r.method} ${r.path}`).join(', ');
+
+  async function handle(req: Request, server: Server<SocketData>): Promise<Response | undefined> {
+    const began = performance.now();
+    const { id: requestId, replaced } = requestIdFor(req);
+    const reqLog = correlated(requestId);
+    const url = new URL(req.url);
+    const client = clientKey(req, server.requestIP(req)?.address ?? null, config.trustProxy);
+    const candidates = byPath.get(url.pathname);
+    const route = candidates?.find((r) => r.method === req.method);
+    let extraHeaders: Record<string, string> = {};
+    let res: Response | undefined;
+    if (!candidates) {
+      res = errorResponse('not_found', `no route ${url.pathname}`, { hint: `routes: ${routeList}` });
+    } else if (!route) {
+      res = errorResponse('method_not_allowed', `${req.method} is not allowed on ${url.pathname}`, {
+        headers: { allow: candidates.map((r) => r.method).join(', ') },
+      });
+    } else {
+      const rate = limiter.take(route.bucket, client);
+      extraHeaders = rateLimitHeaders(rate);
+      if (!rate.allowed) {
+        metrics.rateLimited.inc({ bucket: route.bucket });
+        res = errorResponse(
+          'rate_limited',
+          `rate limit exceeded: ${rate.limit} requests per ${config.rateLimits[route.bucket].window_s}s on ${route.bucket} routes`,
+          { hint: `retry after ${rate.retryAfterS}s` },
+        );
+      } else {
+        res = (route.auth ? guard.check(req) : null) ?? undefined;
+        if (!res) {
+          try {
+            res = await route.handle({
+              req,
+              url,
+              requestId,
+              client,
+              log: reqLog,
+              upgrade: () =>
+                server.upgrade(req, {
+                  data: { requestId, client, log: reqLog },
+                  headers: { 'x-request-id': requestId },
+                }),
+            });
+          } catch (err) {
+            reqLog.error(`${req.method} ${url.pathname} failed:`, err);
+            res = errorResponse(
+              'internal',
+              'internal error; the server log has the details under this request id',
+            );
+          }
+        }
+      }
+    }
+    const routeLabel = route?.path ?? 'unmatched';
+    const seconds = (performance.now() - began) / 1000;
+    metrics.duration.observe({ route: routeLabel }, seconds);
+    if (res === undefined) {
+      metrics.requests.inc({ route: routeLabel, method: req.method, status: '101' });
+      reqLog.info(`websocket ${url.pathname} opened by ${client}`);
+      return undefined;
+    }
+    for (const [k, v] of Object.entries({
+      ...extraHeaders,
+      'x-request-id': requestId,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    })) {
+      res.headers.set(k, v);
+    }
+    metrics.requests.inc({ route: routeLabel, method: req.method, status: String(res.status) });
+    const line = `${req.method} ${url.pathname} ${res.status} ${(seconds * 1000).toFixed(1)}ms client=${client}${replaced ? ' (X-Request-ID replaced: not a safe token)' : ''}`;
+    if (res.status >= 500) reqLog.error(line);
+    else if (res.status >= 400 || req.method !== 'GET') reqLog.info(line);
+    else reqLog.debug(line);
+    return res;
+  }
+
+  const server = Bun.serve<SocketData>({
+    hostname: opts.host,
+    port: opts.port,
+    maxRequestBodySize: HARD_BODY_CAP,
+    fetch: handle,
+    error(err) {
+      log.error('request failed outside its handler:', err);
+      return errorResponse('internal', 'internal error');
+    },
+    websocket: {
+      maxPayloadLength: 4096,
+      backpressureLimit: config.wsMaxBufferedBytes * 2,
+      closeOnBackpressureLimit: true,
+      idleTimeout: 120,
+      sendPings: true,
+      open(ws: ServerWebSocket<SocketData>) {
+        stream.add(ws);
+        ws.send(
+          JSON.stringify({
+            type: 'hello',
+            log: 'rl/shadow_decisions.jsonl',
+            from_offset: tail.position,
+            server_time: new Date().toISOString(),
+          }),
+        );
+      },
+      message() {
+        // the stream is one-way; client messages (bounded by maxPayloadLength) are ignored
+      },
+      close(ws: ServerWebSocket<SocketData>, code: number) {
+        stream.remove(ws);
+        ws.data.log.info(`websocket closed by ${ws.data.client} (code ${code})`);
+      },
+    },
+  });
+  await tail.start();
+  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${server.port}`;
+  log.info(
+    `atl serve listening on ${url} (data root ${paths.root}; API key ${guard.configured ? `from ${config.keySource}` : 'NOT configured: protected routes answer 503'})`,
+  );
+  if (config.overriddenBuckets.length > 0) {
+    log.warn(
+      `rate limits changed by ${paths.apiConfig}: ${config.overriddenBuckets.map((b) => `${b}=${config.rateLimits[b].limit}/${config.rateLimits[b].window_s}s`).join(', ')}`,
+    );
+  }
+  return {
+    url,
+    port: server.port ?? opts.port,
+    async stop() {
+      tail.stop();
+      await server.stop(true);
+    },
+  };
+}
+
+/**
+ * The `atl serve` entry point: load the configuration (a weak key stops here, exit 78), listen,
+ * serve until `stop` fires, then close every connection.
+ */
+export async function serveApi(
+  args: { paths: DataPaths; host: string; port: number },
+  stop: AbortSignal,
+  onListening: (server: ApiServer) => void,
+): Promise<void> {
+  const config = loadApiConfig(args.paths);
+  let server: ApiServer;
+  try {
+    server = await startApiServer({ paths: args.paths, config, host: args.host, port: args.port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw configError(
+        `cannot listen on ${args.host}:${args.port} (${code})`,
+        'choose another --port or --host',
+        err,
+      );
+    }
+    throw err;
+  }
+  onListening(server);
+  if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
+  await server.stop();
+}
