@@ -145,19 +145,38 @@ function newChunk(bytes: number): Buffer {
   return Buffer.from(new ArrayBuffer(bytes));
 }
 
-/** Decision ids in the last `bytes` of the log: the records a crash may have left past the ledger checkpoint. */
-export function recentDecisionIds(path: string, bytes = 8 << 20): Set<string> {
+/**
+ * Ids of the decisions the log holds past the ledger checkpoint (what a crash between a log
+ * flush and the ledger commit leaves behind), read backwards from the end of the file until
+ * every symbol reaches its checkpointed bar; a symbol with no checkpoint is scanned to the start.
+ */
+export function decisionIdsPastCheckpoint(path: string, symbols: string[], lastBarTs: Record<string, string>): Set<string> {
   const ids = new Set<string>();
   if (!existsSync(path)) return ids;
+  const open = new Set(symbols);
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
-    const start = Math.max(0, size - bytes);
-    const buf = Buffer.alloc(size - start);
-    readSync(fd, buf, 0, buf.length, start);
-    const text = buf.toString('utf8');
-    const re = /"decision_id":"([^"]+)"/g;
-    for (let m = re.exec(text); m; m = re.exec(text)) ids.add(m[1]!);
+    let end = fstatSync(fd).size;
+    let carry = '';
+    const chunk = Buffer.allocUnsafe(4 << 20);
+    while (end > 0 && open.size > 0) {
+      const start = Math.max(0, end - chunk.length);
+      const n = readSync(fd, chunk, 0, end - start, start);
+      const text = chunk.toString('utf8', 0, n) + carry;
+      const lines = text.split('\n');
+      carry = start > 0 ? lines.shift()! : '';
+      for (let i = lines.length - 1; i >= 0 && open.size > 0; i--) {
+        const line = lines[i]!;
+        const id = /"decision_id":"([^"]+)"/.exec(line)?.[1];
+        const bar = /"bar_ts":"([^"]+)"/.exec(line)?.[1];
+        const symbol = /"symbol":"([^"]+)"/.exec(line)?.[1];
+        if (!id || !bar || !symbol) continue;
+        const checkpointed = lastBarTs[symbol];
+        if (checkpointed !== undefined && bar <= checkpointed) open.delete(symbol);
+        else ids.add(id);
+      }
+      end = start;
+    }
   } finally {
     closeSync(fd);
   }
