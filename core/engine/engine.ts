@@ -14,7 +14,7 @@ import { isoUtc } from '../time/iso.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { EngineStatusName } from '../schema/heartbeat.ts';
 import type { PositionState } from '../schema/state.ts';
-import { DecisionLog, recentDecisionIds } from './decision-log.ts';
+import { DecisionLog, decisionIdsPastCheckpoint } from './decision-log.ts';
 import type { Bar, Feed, FeedTick } from './feeds.ts';
 import { type PipelineConfig, type PipelineStages, SymbolPipeline, type TickContext } from './pipeline.ts';
 import { buildHeartbeat, buildState, type DailyCounters, type SessionCounters } from './snapshots.ts';
@@ -55,6 +55,8 @@ type Checkpoint = {
   mode: ModeName; initial_capital: number; cash: number; peak_equity: number; max_drawdown_pct: number;
   realized_pnl: number; fees_paid: number; total_trades: number; winning_trades: number; losing_trades: number;
   last_bar_ts: Record<string, string>; decisions_total: number; mode_started_at: string; daily: DailyCounters;
+  /** The entry guard's own state (risk counters, preservation level); absent in ledgers from before it existed. */
+  risk?: unknown;
 };
 
 const UNPACED_BATCH = 2048;
@@ -104,6 +106,12 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
   let daily: DailyCounters = checkpoint?.daily ?? { date: '', trades: 0, pnl: 0, start_equity: portfolio.equity() };
   const lastBarTs: Record<string, string> = { ...(checkpoint?.last_bar_ts ?? {}) };
   let decisionsTotal = checkpoint?.decisions_total ?? 0;
+  try {
+    opts.stages.entry.restore(checkpoint?.risk ?? null);
+  } catch (err) {
+    ledger.close();
+    throw err;
+  }
 
   const decisionLog = new DecisionLog(paths.decisions);
   decisionLog.open();
@@ -111,7 +119,7 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
     log.warn(`decision log had a torn final line (${decisionLog.repair.fragmentBytes} bytes from a crash); moved to ${decisionLog.repair.sidecar}`);
   }
   // Records a crash left past the ledger checkpoint are re-derived but not appended twice.
-  const alreadyLogged = checkpoint ? recentDecisionIds(paths.decisions) : new Set<string>();
+  const alreadyLogged = decisionIdsPastCheckpoint(paths.decisions, feed.symbols, lastBarTs);
 
   const runTag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   const cfg: PipelineConfig = { ...opts.pipeline, mode, dataMode: feed.dataMode, timeframe: feed.timeframe, source: feed.source };
@@ -135,6 +143,7 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
       max_drawdown_pct: portfolio.maxDrawdownPct, realized_pnl: portfolio.realizedPnl, fees_paid: portfolio.feesPaid,
       total_trades: portfolio.totalTrades, winning_trades: portfolio.winningTrades, losing_trades: portfolio.losingTrades,
       last_bar_ts: lastBarTs, decisions_total: decisionsTotal, mode_started_at: modeStartedAt, daily,
+      risk: opts.stages.entry.snapshot(),
     } satisfies Checkpoint);
     ledger.commit();
     writeJsonAtomic(paths.state, buildState({ mode, status, modeStartedAt, portfolio, daily, lastBarTs, decisionsTotal, configHash: cfg.configHash, feed }));
@@ -147,6 +156,22 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
   log.info(`engine running: mode=${mode} data_mode=${feed.dataMode} symbols=${feed.symbols.join(',')} timeframe=${feed.timeframe} source=${feed.source.kind}${feed.source.synthetic ? ' (SYNTHETIC data)' : ''}${checkpoint ? ' (resumed)' : ''}`);
 
   let outcome: EngineResult['outcome'] = 'completed';
+  // Flatten every symbol at its last price, each as its own decision, and stop as halted.
+  const haltNow = (halt: { reason: string }) => {
+    const ctx: TickContext = { correlationId: `t${runTag}-halt`, nowIso: new Date().toISOString(), halt, pause: null };
+    for (const p of pipelines) {
+      const draft = p.decideHalt(ctx, portfolio, broker);
+      if (!draft) continue;
+      decisionsTotal++;
+      decisionLog.append(draft);
+      counters.lastDecisionTs = draft.ts;
+    }
+    portfolio.updateDrawdown();
+    outcome = 'halted';
+    status = 'halted';
+    statusReason = halt.reason;
+    log.warn(`halted: ${halt.reason}; positions flattened, engine stopping`);
+  };
   let decidedBars = 0;
   let lastCheckpoint = performance.now();
   const abortLoop = new AbortController();
@@ -169,6 +194,8 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
         const cid = `t${runTag}-${counters.seq}`;
         const ctx: TickContext = { correlationId: cid, nowIso, halt, pause };
         let tickFills = 0;
+        // Candles that arrived late after an outage: their decision was the data_fetch hold.
+        for (const bar of tick.history ?? []) bySymbol.get(bar.symbol)?.observe(bar);
         for (const bar of tick.bars) {
           const p = bySymbol.get(bar.symbol);
           if (!p) continue;
@@ -195,7 +222,16 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
           }
         }
         for (const failure of tick.failures) {
-          correlated(cid).warn(`${failure.symbol}: no data (${failure.reason})`);
+          const p = bySymbol.get(failure.symbol);
+          const prev = lastBarTs[failure.symbol];
+          if (!p || (prev !== undefined && tick.closeTs <= Date.parse(prev))) continue;
+          const draft = p.decideFailure(failure, tick.closeTs, ctx, portfolio);
+          lastBarTs[failure.symbol] = draft.bar_ts;
+          decisionsTotal++;
+          if (!alreadyLogged.has(draft.decision_id)) decisionLog.append(draft);
+          counters.lastDecisionTs = draft.ts;
+          counters.lastBarTs = draft.bar_ts;
+          correlated(cid).warn(`${failure.symbol} hold (data_fetch: ${failure.reason})`);
         }
         const dd = portfolio.updateDrawdown();
         const barDate = isoUtc(tick.closeTs).slice(0, 10);
@@ -214,6 +250,12 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
           log.warn(`halted: ${halt.reason}; positions flattened, engine stopping`);
           break loop;
         }
+        // A limit breach or lockdown the entry guard raised this tick (already on the halt flag).
+        const raised = opts.stages.entry.raisedHalt();
+        if (raised) {
+          haltNow(raised);
+          break loop;
+        }
         if (opts.maxBars !== null && decidedBars >= opts.maxBars) break loop;
       }
       await decisionLog.backpressure();
@@ -228,21 +270,7 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
       outcome = 'stopped';
       // A stop request that follows an emergency stop: flatten now rather than at the next bar.
       const halt = currentHalt(paths);
-      if (halt) {
-        const ctx: TickContext = { correlationId: `t${runTag}-halt`, nowIso: new Date().toISOString(), halt, pause: null };
-        for (const p of pipelines) {
-          const draft = p.decideHalt(ctx, portfolio, broker);
-          if (!draft) continue;
-          decisionsTotal++;
-          decisionLog.append(draft);
-          counters.lastDecisionTs = draft.ts;
-        }
-        portfolio.updateDrawdown();
-        outcome = 'halted';
-        status = 'halted';
-        statusReason = halt.reason;
-        log.warn(`halted: ${halt.reason}; positions flattened, engine stopping`);
-      }
+      if (halt) haltNow(halt);
     }
   } finally {
     stop.removeEventListener('abort', onStop);
