@@ -134,14 +134,14 @@ describe('atl verify against real processes', () => {
     const { code, byId, evidence } = await verify(dir.path);
     expect(code).toBe(2);
     expect(byId['engine:process']!.observed).toBe(2);
-    expect((evidence.details?.engines_on_root as number[]).sort()).toEqual([first.pid, second.pid].sort());
+    expect((evidence.details!.engines_on_root as number[]).sort()).toEqual([first.pid, second.pid].sort());
   }, 40_000);
 
   it('retries for --retry-timeout, lists every attempt, and exits 3 when the gates never pass', async () => {
     using dir = tempDir();
     const { code, evidence, byId } = await verify(dir.path, ['--retry-timeout', '1', '--sleep', '0.3']);
     expect(code).toBe(3);
-    expect((evidence.details?.attempts as unknown[]).length).toBeGreaterThanOrEqual(2);
+    expect((evidence.details!.attempts as unknown[]).length).toBeGreaterThanOrEqual(2);
     expect(byId['verify:retry']!.status).toBe('unknown');
     expect(byId['engine:process']!.status).toBe('fail');
   }, 30_000);
