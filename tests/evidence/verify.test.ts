@@ -171,7 +171,7 @@ describe('atl verify against real processes', () => {
     expect(failing.map((t: Record<string, string>) => t['@_name'])).toContain('engine:heartbeat');
     const families = parsePrometheus(readFileSync(join(prom, 'atl_verify.prom'), 'utf8'));
     const exit = families.find((f: { name: string }) => f.name === 'atl_exit_code');
-    expect(Number(exit.metrics[0].value)).toBe(2);
+    expect(Number(exit?.metrics[0]?.value)).toBe(2);
     expect(
       families.find((f: { name: string }) => f.name === 'atl_last_success_timestamp_seconds'),
     ).toBeUndefined();
