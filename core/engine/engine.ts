@@ -193,7 +193,11 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
         counters.tickStartedAt = nowIso;
         const cid = `t${runTag}-${counters.seq}`;
         const ctx: TickContext = { correlationId: cid, nowIso, halt, pause };
+        // Daily counters roll over before the first bar of a new UTC day is decided.
+        const barDate = isoUtc(tick.closeTs).slice(0, 10);
+        if (barDate !== daily.date) daily = { date: barDate, trades: 0, pnl: 0, start_equity: portfolio.equity() };
         let tickFills = 0;
+        let decidedInTick = 0;
         // Candles that arrived late after an outage: their decision was the data_fetch hold.
         for (const bar of tick.history ?? []) bySymbol.get(bar.symbol)?.observe(bar);
         for (const bar of tick.bars) {
@@ -209,6 +213,7 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
           const draft = p.decide(bar, ctx, portfolio, broker);
           lastBarTs[bar.symbol] = draft.bar_ts;
           decisionsTotal++;
+          decidedInTick++;
           if (draft.execution) {
             tickFills += draft.execution.fills.length;
             for (const f of draft.execution.fills) if (f.realized_pnl !== null) daily.pnl += f.realized_pnl;
@@ -228,21 +233,20 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
           const draft = p.decideFailure(failure, tick.closeTs, ctx, portfolio);
           lastBarTs[failure.symbol] = draft.bar_ts;
           decisionsTotal++;
+          decidedInTick++;
           if (!alreadyLogged.has(draft.decision_id)) decisionLog.append(draft);
           counters.lastDecisionTs = draft.ts;
           counters.lastBarTs = draft.bar_ts;
           correlated(cid).warn(`${failure.symbol} hold (data_fetch: ${failure.reason})`);
         }
         const dd = portfolio.updateDrawdown();
-        const barDate = isoUtc(tick.closeTs).slice(0, 10);
-        if (barDate !== daily.date) daily = { date: barDate, trades: 0, pnl: 0, start_equity: portfolio.equity() };
         if (tickFills > 0 || tick.closeTs - lastEquityTs >= equityEveryMs) {
           lastEquityTs = tick.closeTs;
           const posValue = portfolio.positionsValue();
           ledger.equity({ ts: tick.closeTs, equity: portfolio.cash + posValue, cash: portfolio.cash, positions_value: posValue, drawdown_pct: dd, mode });
         }
         counters.tickFinishedAt = nowIso;
-        decidedBars++;
+        if (decidedInTick > 0) decidedBars++; // --max-bars counts ticks decided by this run, not replayed history
         if (halt) {
           outcome = 'halted';
           status = 'halted';
