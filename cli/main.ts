@@ -11,6 +11,7 @@ export const verbs = {
   status: () => import('./verbs/status.ts'),
   'emergency-stop': () => import('./verbs/emergency-stop.ts'),
   serve: () => import('./verbs/serve.ts'),
+  'ssh-check': () => import('./verbs/ssh-check.ts'),
   verify: () => import('./verbs/verify.ts'),
 } satisfies Record<string, () => Promise<{ default: unknown }>>;
 
@@ -21,6 +22,7 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   status: 'state and heartbeat, human or --json; works while the engine runs',
   'emergency-stop': 'set the persistent halt flag, stop the engine and confirm; --clear lifts it',
   serve: 'HTTP API: health, Prometheus metrics, status, decisions, paper orders, emergency stop, WS decision stream',
+  'ssh-check': 'walk resolve → tcp → banner → host key → auth → remote exec to a host; --remote-verify runs verify there',
   verify: 'host gates: one engine, pid identity, fresh heartbeat, loop advancing, status, systemd, data, disk',
 };
 

@@ -1,0 +1,325 @@
+import { configError } from '../errors.ts';
+import { check } from '../evidence/envelope.ts';
+import type { CheckStatus } from '../exit-codes.ts';
+import type { Check, Evidence } from '../schema/evidence.ts';
+import {
+  classifySshFailure,
+  type HintContext,
+  isTailnetAddress,
+  networkFault,
+  SSH_STAGES,
+  type SshFault,
+  type SshStage,
+} from './classify.ts';
+import {
+  effectiveConfigArgv,
+  parseEffectiveConfig,
+  type RemoteOs,
+  remoteOsFromBanner,
+  remoteVerifyArgv,
+  type SshTarget,
+  transportProbeArgv,
+} from './command.ts';
+import { realSshProbes, type SshProbes } from './probes.ts';
+import { judgeRemoteVerify } from './remote-verify.ts';
+
+export type RemoteVerifyRequest = { atl: string; dataDir: string | null; timeoutS: number };
+export type SshCheckRequest = { target: SshTarget; remoteVerify: RemoteVerifyRequest | null };
+
+type StageStatus = CheckStatus | 'not_reached' | 'skipped';
+
+export type SshCheckDetails = {
+  target: {
+    host: string;
+    hostname: string;
+    port: number;
+    user: string;
+    identity: string | null;
+    known_hosts: string;
+    proxy: string | null;
+  };
+  transport: { ok: boolean; failed_stage: SshStage | null; kind: string | null };
+  stages: { stage: SshStage; status: StageStatus; kind: string | null }[];
+  banner: string | null;
+  remote_os: RemoteOs;
+  server_fingerprint: string | null;
+  remote_verify: Evidence | null;
+  commands: string[][];
+};
+
+export type SshCheckResult = { checks: Check[]; warnings: string[]; details: SshCheckDetails };
+
+/** What `ssh -v` said about the stages it got through. */
+export function readVerboseLog(stderr: string) {
+  const match = (re: RegExp) => re.exec(stderr)?.[1] ?? null;
+  return {
+    fingerprint: match(/Server host key: \S+ (SHA256:\S+)/),
+    hostKeyMatched: /Host '.*' is known and matches the/.test(stderr),
+    authMethod: match(/Authenticated to .* using "([^"]+)"/),
+    offered: [...stderr.matchAll(/Offering public key: (.+?) \S+ (SHA256:\S+)/g)].map(
+      (m) => `${m[1]} (${m[2]})`,
+    ),
+  };
+}
+
+/** The last line ssh or the remote side wrote that is not `-v` chatter. */
+function lastMessage(stderr: string): string | null {
+  return (
+    stderr
+      .split(/\r?\n/)
+      .filter(
+        (l) => l.trim() && !/^(debug\d|OpenSSH_|Transferred:|Bytes per second|Authenticated to)/.test(l),
+      )
+      .at(-1)
+      ?.trim() ?? null
+  );
+}
+
+/** Records each stage's check in ladder order; a fault ends the climb. */
+class Ladder {
+  readonly byStage = new Map<SshStage, { check: Check; kind: string | null; status: StageStatus }>();
+  fault: SshFault | null = null;
+  pass(stage: SshStage, output: string, observed: unknown, unit?: string) {
+    this.byStage.set(stage, {
+      check: check({ id: `ssh:${stage}`, status: 'pass', output, observed, unit }),
+      kind: null,
+      status: 'pass',
+    });
+  }
+  skip(stage: SshStage) {
+    this.byStage.set(stage, {
+      check: check({ id: `ssh:${stage}`, status: 'pass', output: 'checked through the configured proxy' }),
+      kind: null,
+      status: 'skipped',
+    });
+  }
+  fail(f: SshFault, observed: unknown) {
+    this.fault = f;
+    this.byStage.set(f.stage, {
+      check: check({
+        id: `ssh:${f.stage}`,
+        status: f.status,
+        output: f.output,
+        observed: { kind: f.kind, ...(observed as object) },
+        hint: f.hint,
+      }),
+      kind: f.kind,
+      status: f.status,
+    });
+  }
+  stagesAfterFault(): SshStage[] {
+    return this.fault ? SSH_STAGES.slice(SSH_STAGES.indexOf(this.fault.stage) + 1) : [];
+  }
+  checks(): Check[] {
+    const cut = this.stagesAfterFault();
+    return SSH_STAGES.filter((s) => !cut.includes(s) && this.byStage.get(s)?.status !== 'skipped').flatMap(
+      (s) => this.byStage.get(s)?.check ?? [],
+    );
+  }
+  stages(): SshCheckDetails['stages'] {
+    const cut = this.stagesAfterFault();
+    return SSH_STAGES.map((stage) => {
+      const r = cut.includes(stage) ? undefined : this.byStage.get(stage);
+      return { stage, status: r?.status ?? 'not_reached', kind: r?.kind ?? null };
+    });
+  }
+}
+
+/**
+ * The ssh-check ladder: resolve → tcp → banner → host key → auth → remote exec, then optionally
+ * the remote `atl verify --json`. Each stage's check says what happened and, when it fails, the fix.
+ */
+export async function checkSshHost(
+  req: SshCheckRequest,
+  probes: SshProbes = realSshProbes,
+): Promise<SshCheckResult> {
+  const t = req.target;
+  const timeoutMs = t.timeoutS * 1000;
+  const warnings: string[] = [];
+  const commands: string[][] = [effectiveConfigArgv(t)];
+  const g = await probes.run(effectiveConfigArgv(t), timeoutMs);
+  if (g.spawnError) {
+    throw configError(
+      `cannot run the ssh client "${t.sshBinary}": ${g.spawnError}`,
+      'install OpenSSH (Debian: `apt-get install openssh-client`; Windows: `Add-WindowsCapability -Online -Name OpenSSH.Client~~~~0.0.1.0`)',
+    );
+  }
+  if (g.code !== 0) {
+    throw configError(
+      `ssh rejected the configuration: ${g.stderr.trim().split('\n')[0]}`,
+      'fix the flag or the ssh config file it names',
+    );
+  }
+  const cfg = parseEffectiveConfig(g.stdout);
+  const ctx: HintContext = {
+    host: t.host,
+    hostname: cfg.hostname,
+    port: cfg.port,
+    user: cfg.user,
+    identity: t.identity,
+    knownHosts: t.knownHosts ?? cfg.knownHosts[0] ?? '~/.ssh/known_hosts',
+    offeredKeys: [],
+    serverFingerprint: null,
+    tailnet: isTailnetAddress(cfg.hostname),
+  };
+  const ladder = new Ladder();
+  let banner: string | null = null;
+
+  if (cfg.proxy) {
+    warnings.push(
+      `${cfg.proxy} is configured for ${t.host}: resolve, tcp and banner are checked through ssh only`,
+    );
+    for (const s of ['resolve', 'tcp', 'banner'] as const) ladder.skip(s);
+  } else {
+    banner = await climbNetworkStages(ladder, ctx, probes, timeoutMs);
+  }
+
+  if (!ladder.fault) {
+    const argv = transportProbeArgv(t);
+    commands.push(argv);
+    const run = await probes.run(argv, timeoutMs + 5000);
+    const log = readVerboseLog(run.stderr);
+    ctx.offeredKeys = log.offered;
+    ctx.serverFingerprint = log.fingerprint;
+    const knownHosts = ctx.knownHosts;
+    if (log.hostKeyMatched)
+      ladder.pass('hostkey', `host key ${log.fingerprint} matches ${knownHosts}`, {
+        fingerprint: log.fingerprint,
+        known_hosts: knownHosts,
+      });
+    if (log.authMethod)
+      ladder.pass(
+        'auth',
+        `authenticated as ${ctx.user} with ${log.authMethod}${log.offered.length ? ` (${log.offered.at(-1)})` : ''}`,
+        { user: ctx.user, method: log.authMethod, key: log.offered.at(-1) ?? null },
+      );
+    const reached: SshStage = !log.hostKeyMatched ? 'hostkey' : !log.authMethod ? 'auth' : 'remote-exec';
+    if (run.timedOut) {
+      ladder.fail(
+        {
+          stage: reached,
+          kind: 'timeout',
+          status: 'unknown',
+          output: `ssh did not finish the ${reached} stage within ${t.timeoutS + 5} s`,
+          hint: `the server stopped answering: retry, then run \`ssh -v -p ${ctx.port} ${ctx.user}@${ctx.hostname}\` to see where it hangs`,
+        },
+        { elapsed_ms: run.elapsedMs },
+      );
+    } else if (run.code === 0) {
+      ladder.pass(
+        'remote-exec',
+        'the remote shell ran `exit 0`',
+        { exit: 0, elapsed_ms: run.elapsedMs },
+        'exit',
+      );
+    } else if (run.code === 255 || run.code === null) {
+      const fault = classifySshFailure(run.stderr, ctx);
+      ladder.fail(
+        fault ?? {
+          stage: reached,
+          kind: 'ssh_error',
+          status: 'unknown',
+          output: lastMessage(run.stderr) ?? `ssh exited ${run.code}`,
+          hint: `run \`ssh -v -p ${ctx.port} ${ctx.user}@${ctx.hostname}\` and read where it stops`,
+        },
+        { ssh_exit: run.code },
+      );
+    } else {
+      const said = lastMessage(run.stderr);
+      ladder.fail(
+        {
+          stage: 'remote-exec',
+          kind: 'remote_shell_failed',
+          status: 'fail',
+          output: `the remote shell could not run \`exit 0\` (exit ${run.code})${said ? `: ${said}` : ''}`,
+          hint: `check ${ctx.user}'s login shell and any ForceCommand in the host's sshd_config`,
+        },
+        { exit: run.code },
+      );
+    }
+  }
+
+  const checks = ladder.checks();
+  const remoteOs = remoteOsFromBanner(banner);
+  let remoteEvidence: Evidence | null = null;
+  if (req.remoteVerify && !ladder.fault) {
+    const argv = remoteVerifyArgv(t, req.remoteVerify.atl, req.remoteVerify.dataDir, remoteOs);
+    commands.push(argv);
+    const run = await probes.run(argv, req.remoteVerify.timeoutS * 1000);
+    const judged = judgeRemoteVerify(run, ctx, req.remoteVerify.atl, req.remoteVerify.timeoutS);
+    checks.push(judged.check);
+    warnings.push(...judged.warnings);
+    remoteEvidence = judged.nested;
+  }
+
+  return {
+    checks,
+    warnings,
+    details: {
+      target: {
+        host: t.host,
+        hostname: ctx.hostname,
+        port: ctx.port,
+        user: ctx.user,
+        identity: t.identity,
+        known_hosts: ctx.knownHosts,
+        proxy: cfg.proxy,
+      },
+      transport: {
+        ok: !ladder.fault,
+        failed_stage: ladder.fault?.stage ?? null,
+        kind: ladder.fault?.kind ?? null,
+      },
+      stages: ladder.stages(),
+      banner,
+      remote_os: remoteOs,
+      server_fingerprint: ctx.serverFingerprint,
+      remote_verify: remoteEvidence,
+      commands,
+    },
+  };
+}
+
+/** resolve → tcp → banner, probed directly so each failure is named by its own stage. */
+async function climbNetworkStages(
+  ladder: Ladder,
+  ctx: HintContext,
+  probes: SshProbes,
+  timeoutMs: number,
+): Promise<string | null> {
+  const resolved = await probes.resolve(ctx.hostname, timeoutMs);
+  if (!resolved.ok) {
+    ladder.fail(networkFault('resolve', resolved.kind, resolved.message, ctx), { hostname: ctx.hostname });
+    return null;
+  }
+  const literal = resolved.addresses.length === 1 && resolved.addresses[0] === ctx.hostname;
+  ladder.pass(
+    'resolve',
+    literal ? `${ctx.hostname} is an address` : `${ctx.hostname} → ${resolved.addresses.join(', ')}`,
+    { addresses: resolved.addresses },
+  );
+  if (resolved.addresses.some(isTailnetAddress)) ctx.tailnet = true;
+
+  // Like ssh, try each address in turn; the last failure is the one reported.
+  for (const address of resolved.addresses.slice(0, 4)) {
+    const r = await probes.tcpBanner(address, ctx.port, timeoutMs);
+    if (r.stage === 'tcp') {
+      ladder.fail(networkFault('tcp', r.kind, r.message, ctx), { address, port: ctx.port });
+      continue;
+    }
+    ladder.fault = null;
+    ladder.pass(
+      'tcp',
+      `connected to ${address}:${ctx.port} in ${r.connectMs} ms`,
+      { address, port: ctx.port, connect_ms: r.connectMs },
+      'ms',
+    );
+    if (!r.ok) {
+      ladder.fail(networkFault('banner', r.kind, r.message, ctx), { address });
+      return null;
+    }
+    ladder.pass('banner', r.banner, { banner: r.banner, tailscale: /tailscale/i.test(r.banner) });
+    return r.banner;
+  }
+  return null;
+}
