@@ -18,6 +18,12 @@ export const evidenceArgs = {
   format: { type: 'string', description: 'stdout format: human (default), json or nagios', valueHint: 'FORMAT' },
 } as const satisfies ArgsDef;
 
+/** The exchange a live mode or `doctor` talks to (run and doctor share them). */
+export const exchangeArgs = {
+  exchange: { type: 'string', description: 'ccxt exchange id for live data and orders', default: 'binance' },
+  'exchange-url': { type: 'string', description: "another REST base for the exchange (tests, proxies; default: env ATL_EXCHANGE_URL, else ccxt's)", valueHint: 'URL' },
+} as const satisfies ArgsDef;
+
 export function pathsFromArgs(args: { 'data-dir'?: string }) {
   return dataPaths(resolveDataRoot(args['data-dir']));
 }

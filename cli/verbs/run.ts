@@ -2,7 +2,7 @@ import { defineCommand } from 'citty';
 import { type RunReport, startRun } from '../../core/engine/start.ts';
 import { usageError } from '../../core/errors.ts';
 import { EXIT } from '../../core/exit-codes.ts';
-import { dataDirArg, jsonArg, numberFlag, pathsFromArgs, print, printJson } from '../_shared.ts';
+import { dataDirArg, exchangeArgs, jsonArg, numberFlag, pathsFromArgs, print, printJson } from '../_shared.ts';
 
 export default defineCommand({
   meta: { name: 'run', description: 'Run the engine: one decision per closed bar per symbol, every decision logged' },
@@ -19,6 +19,7 @@ export default defineCommand({
     seed: { type: 'string', description: 'synthetic market seed', default: '42' },
     fresh: { type: 'boolean', description: 'archive the previous run under this data root and start over' },
     confirm: { type: 'boolean', description: 'required for live_limited and live_full' },
+    ...exchangeArgs,
     ...dataDirArg,
     ...jsonArg,
   },
@@ -51,6 +52,8 @@ export default defineCommand({
           confirm: Boolean(args.confirm),
           seed: numberFlag('seed', args.seed, { integer: true }) ?? 42,
           argv: ['run', ...rawArgs],
+          exchange: args.exchange,
+          exchangeUrl: args['exchange-url'] ?? null,
         },
         stop.signal,
       );

@@ -16,9 +16,13 @@ export type Bar = {
   /** Seconds between the candle's close and when the feed delivered it; null when not meaningful (replay). */
   ageS: number | null;
 };
-export type FeedFailure = { symbol: string; reason: string };
-/** Everything that closed at one instant: the unit of a tick. */
-export type FeedTick = { closeTs: number; bars: Bar[]; failures: FeedFailure[] };
+/** A symbol whose candle closing at the tick's time could not be delivered; the reason goes in its record. */
+export type FeedFailure = { symbol: string; reason: string; observed?: Record<string, number | string | boolean | null> | null };
+/**
+ * Everything that closed at one instant: the unit of a tick. `history` holds older candles that
+ * arrived late (after an outage): their decision was already recorded, so they only feed indicators.
+ */
+export type FeedTick = { closeTs: number; bars: Bar[]; failures: FeedFailure[]; history?: Bar[] };
 
 export type FeedSource = { kind: string; ref: string | null; synthetic: boolean };
 
@@ -38,6 +42,8 @@ export interface Feed {
   /** Up to `max` ticks, waiting for the next close when paced; null at the end of the data. */
   next(max: number, abort: AbortSignal): Promise<FeedTick[] | null>;
   close(): void;
+  /** Circuit-breaker state per upstream (exchange id → closed|open|half_open), for the heartbeat. */
+  circuitBreakers?(): Record<string, string>;
 }
 
 /** Replays candle files, merged by close time across symbols, optionally paced by `speed`. */

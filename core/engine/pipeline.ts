@@ -5,7 +5,7 @@ import type { DecisionRecord, Fill, GateStage } from '../schema/decision.ts';
 import { IndicatorSet } from '../signals/indicator-set.ts';
 import { isoUtc } from '../time/iso.ts';
 import type { Signal } from '../signals/rules.ts';
-import type { Bar, FeedSource } from './feeds.ts';
+import type { Bar, FeedFailure, FeedSource } from './feeds.ts';
 import type { DecisionObserver, EntryGuard, SignalOutcome, SignalStage, StageContext } from './stages.ts';
 
 export type PipelineConfig = {
@@ -87,6 +87,56 @@ export class SymbolPipeline {
   decideHalt(tick: TickContext, portfolio: Portfolio, broker: PaperBroker): Draft | null {
     if (!this.lastBar || !tick.halt) return null;
     return this.decideObserved(this.lastBar, tick, portfolio, broker, ':halt');
+  }
+
+  /**
+   * The decision for a candle the feed could not deliver (DNS, refused, rate limit, stale…): one
+   * hold whose `data_fetch` gate carries the specific reason, and no price — never a made-up one.
+   * Observers are not called: there is no bar to score.
+   */
+  decideFailure(failure: FeedFailure, closeTs: number, tick: TickContext, portfolio: Portfolio): Draft {
+    const cfg = this.cfg;
+    const barIso = new Date(closeTs).toISOString();
+    const gates: GateStage[] = [];
+    if (tick.halt) gates.push({ stage: 'halt', verdict: 'block', reason: `halted:${tick.halt.reason}`, observed: { flattened: false }, thresholds: null });
+    else if (tick.pause) gates.push({ stage: 'control', verdict: 'block', reason: `paused:${tick.pause.reason}`, observed: null, thresholds: null });
+    else gates.push(pass('control'));
+    gates.push({ stage: 'data_fetch', verdict: 'block', reason: failure.reason, observed: { rows: this.ind.bars, ...failure.observed }, thresholds: { min_rows: cfg.minHistoryBars } });
+    const blocked = gates.find((g) => g.verdict === 'block')!;
+    this.holds++;
+    this.decisions++;
+    this.lastBarTs = barIso;
+    this.lastAction = 'hold';
+    const pos = portfolio.positions.get(this.symbol);
+    return {
+      schema_version: '1.0.0',
+      decision_id: decisionId(cfg.mode, this.symbol, cfg.timeframe, closeTs),
+      ts: tick.nowIso,
+      bar_ts: barIso,
+      data_mode: cfg.dataMode,
+      mode: cfg.mode,
+      symbol: this.symbol,
+      timeframe: cfg.timeframe,
+      correlation_id: tick.correlationId,
+      source: cfg.source,
+      market: { price: null, volatility: null, spread_bps: null, volume: null, data_age_s: null, regime: null },
+      features_hash: null,
+      model_trace: [],
+      gate_trace: gates,
+      blocked_stage: blocked.stage,
+      block_reason: blocked.reason,
+      rl_recommendation: null,
+      turnover: null,
+      risk_budget: null,
+      preservation_level: this.stages.entry.preservationLevel(),
+      signal: null,
+      action: 'hold',
+      confidence: 0,
+      execution: null,
+      costs: { fees: 0, slippage: 0, spread: 0, total: 0 },
+      position: pos ? { side: pos.side, quantity: pos.quantity, entry_price: pos.entry_price } : null,
+      config_hash: cfg.configHash,
+    };
   }
 
   private decideObserved(bar: Bar, tick: TickContext, portfolio: Portfolio, broker: PaperBroker, idSuffix: string): Draft {

@@ -50,7 +50,7 @@ export function buildHeartbeat(args: {
     paper_live_decisions_session: feed.dataMode === 'PAPER_LIVE' ? c.decisions : 0,
     per_symbol: perSymbol,
     interval_s: args.intervalS,
-    circuit_breakers: {},
+    circuit_breakers: feed.circuitBreakers?.() ?? {},
     version: ATL_VERSION,
   };
 }

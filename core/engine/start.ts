@@ -27,6 +27,10 @@ export type RunRequest = {
   confirm: boolean;
   seed: number;
   argv: string[];
+  /** ccxt exchange id for the live modes (default binance). */
+  exchange?: string;
+  /** `--exchange-url`: another REST base for the exchange (tests, proxies); env ATL_EXCHANGE_URL otherwise. */
+  exchangeUrl?: string | null;
 };
 
 export type RunReport = EngineResult & {
@@ -45,7 +49,7 @@ export function parseMode(mode: string): ModeName {
 }
 
 /** Build the feed a mode asks for; each mode differs only here. */
-function buildFeed(req: RunRequest, mode: ModeName): { feed: Feed; intervalS: number } {
+async function buildFeed(req: RunRequest, mode: ModeName): Promise<{ feed: Feed; intervalS: number }> {
   if (mode === 'backtest') {
     const symbols = req.symbols ?? (req.replayFile ? [symbolFromFileName(req.replayFile) ?? 'UNKNOWN/UNKNOWN'] : DEFAULT_SYMBOLS);
     if (req.replayFile && symbols.length !== 1) {
@@ -66,9 +70,18 @@ function buildFeed(req: RunRequest, mode: ModeName): { feed: Feed; intervalS: nu
     const feed = new SyntheticFeed(req.symbols ?? DEFAULT_SYMBOLS, tf, tfMs, (intervalS * 1000) / speed, 300, req.seed, {});
     return { feed, intervalS };
   }
+  if (mode === 'paper_live_data') {
+    // Loaded lazily: only the live modes pay for ccxt.
+    const { buildExchangeFeed } = await import('../exchange/live.ts');
+    const { feed, intervalS } = await buildExchangeFeed({
+      mode, symbols: req.symbols ?? DEFAULT_SYMBOLS, timeframe: req.timeframe ?? '1m', intervalS: req.intervalS,
+      exchange: req.exchange ?? 'binance', exchangeUrl: req.exchangeUrl ?? null, env: process.env,
+    });
+    return { feed, intervalS };
+  }
   throw configError(
-    `mode ${mode} needs the live ccxt feed, which this build does not include yet`,
-    'run --mode backtest or --mode paper_synthetic',
+    `mode ${mode} places exchange orders, which this build does not include yet`,
+    'run --mode paper_live_data for live candles with paper orders',
   );
 }
 
@@ -98,7 +111,7 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
     throw refusedError(`mode ${mode} trades real money and needs --confirm`, `re-run with --confirm once check-transition allows ${mode}`);
   }
   const loadStarted = performance.now();
-  const { feed, intervalS } = buildFeed(req, mode);
+  const { feed, intervalS } = await buildFeed(req, mode);
   const loadMs = performance.now() - loadStarted;
   const configHash = (Bun.CryptoHasher.hash('sha256', JSON.stringify({ mode, symbols: feed.symbols, timeframe: feed.timeframe, ENGINE_DEFAULTS, broker: DEFAULT_BROKER }), 'hex') as string).slice(0, 16);
   const result = await runEngine(
