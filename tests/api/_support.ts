@@ -3,12 +3,12 @@ import { dirname } from 'node:path';
 import { type ApiConfig, DEFAULT_RATE_LIMITS } from '../../core/api/config.ts';
 import { type ApiServer, startApiServer } from '../../core/api/server.ts';
 import { writeJsonAtomic } from '../../core/fsx/atomic.ts';
+import { log } from '../../core/log.ts';
 import { type DataPaths, dataPaths } from '../../core/paths.ts';
 import { validate } from '../../core/schema/ajv.ts';
 import { DecisionRecord } from '../../core/schema/decision.ts';
 import { Heartbeat } from '../../core/schema/heartbeat.ts';
 import { EngineState } from '../../core/schema/state.ts';
-import { log } from '../../core/log.ts';
 import { tempDir } from '../support/cli.ts';
 
 // In-process servers log per request; keep test output to warnings unless asked.
@@ -32,13 +32,23 @@ export function apiConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
 }
 
 /** A real server on an ephemeral loopback port over a fresh data root; disposed with `await using`. */
-export async function testServer(overrides: Partial<ApiConfig> = {}, opts: { pollMs?: number; prepare?: (paths: DataPaths) => void } = {}) {
+export async function testServer(
+  overrides: Partial<ApiConfig> = {},
+  opts: { pollMs?: number; prepare?: (paths: DataPaths) => void } = {},
+) {
   const dir = tempDir('atl-api-');
   const paths = dataPaths(dir.path);
   opts.prepare?.(paths);
   let server: ApiServer;
   try {
-    server = await startApiServer({ paths, config: apiConfig(overrides), host: '127.0.0.1', port: 0, pollMs: opts.pollMs ?? 50, stopGraceS: 5 });
+    server = await startApiServer({
+      paths,
+      config: apiConfig(overrides),
+      host: '127.0.0.1',
+      port: 0,
+      pollMs: opts.pollMs ?? 50,
+      stopGraceS: 5,
+    });
   } catch (err) {
     dir[Symbol.dispose]();
     throw err;
@@ -46,7 +56,8 @@ export async function testServer(overrides: Partial<ApiConfig> = {}, opts: { pol
   return {
     url: server.url,
     paths,
-    get: (path: string, headers: Record<string, string> = {}) => fetch(`${server.url}${path}`, { headers: { 'x-api-key': GOOD_KEY, ...headers } }),
+    get: (path: string, headers: Record<string, string> = {}) =>
+      fetch(`${server.url}${path}`, { headers: { 'x-api-key': GOOD_KEY, ...headers } }),
     post: (path: string, body: unknown, headers: Record<string, string> = {}) =>
       fetch(`${server.url}${path}`, {
         method: 'POST',

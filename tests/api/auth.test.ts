@@ -105,15 +105,19 @@ describe('API authentication over HTTP', () => {
 
   it('needs the key for /metrics and the decision stream but not for the health probes', async () => {
     await using s = await testServer();
-    for (const path of ['/metrics', '/api/decisions', '/ws/decisions']) expect((await fetch(`${s.url}${path}`)).status).toBe(401);
-    for (const path of ['/health', '/health/live', '/health/ready']) expect((await fetch(`${s.url}${path}`)).status).not.toBe(401);
+    for (const path of ['/metrics', '/api/decisions', '/ws/decisions'])
+      expect((await fetch(`${s.url}${path}`)).status).toBe(401);
+    for (const path of ['/health', '/health/live', '/health/ready'])
+      expect((await fetch(`${s.url}${path}`)).status).not.toBe(401);
   });
 });
 
 describe('atl serve start-up', () => {
   it('exits 78 with a one-line reason when the configured key is weak', async () => {
     using dir = tempDir();
-    const r = await atl(['serve', '--port', '0', '--data-dir', dir.path], { env: { ATL_API_KEY: 'admin123' } });
+    const r = await atl(['serve', '--port', '0', '--data-dir', dir.path], {
+      env: { ATL_API_KEY: 'admin123' },
+    });
     expect(r.code).toBe(78);
     expect(r.stderr).toContain('too weak');
     expect(r.stderr).toContain('openssl rand');
@@ -123,7 +127,9 @@ describe('atl serve start-up', () => {
   it('exits 64 for a port that is not a port', async () => {
     using dir = tempDir();
     for (const port of ['http', '70000', '-1']) {
-      const r = await atl(['serve', '--port', port, '--data-dir', dir.path], { env: { ATL_API_KEY: GOOD_KEY } });
+      const r = await atl(['serve', '--port', port, '--data-dir', dir.path], {
+        env: { ATL_API_KEY: GOOD_KEY },
+      });
       expect(r.code).toBe(64);
     }
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
+import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
 import { appendDecisions, decision, testServer, writeHeartbeat, writeState } from './_support.ts';
 
 /** promtool (Debian's prometheus package, installed by .ci/run) is the reference linter of the format. */
@@ -10,7 +10,11 @@ function promtoolCheck(text: string): { code: number | null; output: string } {
   return { code: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
-function sample(families: ParsedFamily[], name: string, labels: Record<string, string> = {}): number | undefined {
+function sample(
+  families: PromFamily[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   const fam = families.find((f) => f.name === name);
   const m = fam?.metrics.find((s) => Object.entries(labels).every(([k, v]) => s.labels?.[k] === v));
   return m?.value === undefined ? undefined : Number(m.value);
@@ -18,27 +22,52 @@ function sample(families: ParsedFamily[], name: string, labels: Record<string, s
 
 describe('/metrics', () => {
   it('passes promtool and a text-format parser, with engine, portfolio and decision values from the files', async () => {
-    await using s = await testServer({}, {
-      prepare: (paths) => {
-        writeHeartbeat(paths, { seq: 42, circuit_breakers: { binance: 'open', model_runner: 'closed' } });
-        writeState(paths, {
-          equity: 9_500,
-          peak_equity: 10_000,
-          positions: {
-            'BTC/USDT': {
-              symbol: 'BTC/USDT', side: 'long', quantity: 0.25, entry_price: 100, entry_ts: new Date().toISOString(),
-              stop_loss: null, take_profit: null, last_price: 104, unrealized_pnl: 1, entry_fee: 0.02, decision_id: 'd-x',
+    await using s = await testServer(
+      {},
+      {
+        prepare: (paths) => {
+          writeHeartbeat(paths, { seq: 42, circuit_breakers: { binance: 'open', model_runner: 'closed' } });
+          writeState(paths, {
+            equity: 9_500,
+            peak_equity: 10_000,
+            positions: {
+              'BTC/USDT': {
+                symbol: 'BTC/USDT',
+                side: 'long',
+                quantity: 0.25,
+                entry_price: 100,
+                entry_ts: new Date().toISOString(),
+                stop_loss: null,
+                take_profit: null,
+                last_price: 104,
+                unrealized_pnl: 1,
+                entry_fee: 0.02,
+                decision_id: 'd-x',
+              },
             },
-          },
-        });
-        appendDecisions(paths, [
-          decision({ action: 'buy' }),
-          decision({ action: 'hold', blocked_stage: 'data_fetch', block_reason: 'dns_failure:api.binance.com', symbol: 'ETH/USDT', market: { price: null, volatility: null, spread_bps: null, volume: null, data_age_s: 75, regime: null } }),
-          decision({ action: 'hold', blocked_stage: 'data_fetch', block_reason: 'timeout' }),
-          decision({ action: 'hold', blocked_stage: 'turnover', block_reason: 'min_interval' }),
-        ]);
+          });
+          appendDecisions(paths, [
+            decision({ action: 'buy' }),
+            decision({
+              action: 'hold',
+              blocked_stage: 'data_fetch',
+              block_reason: 'dns_failure:api.binance.com',
+              symbol: 'ETH/USDT',
+              market: {
+                price: null,
+                volatility: null,
+                spread_bps: null,
+                volume: null,
+                data_age_s: 75,
+                regime: null,
+              },
+            }),
+            decision({ action: 'hold', blocked_stage: 'data_fetch', block_reason: 'timeout' }),
+            decision({ action: 'hold', blocked_stage: 'turnover', block_reason: 'min_interval' }),
+          ]);
+        },
       },
-    });
+    );
     const res = await s.get('/metrics');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
@@ -73,7 +102,12 @@ describe('/metrics', () => {
     const text = await (await s.get('/metrics')).text();
     expect(promtoolCheck(text).code).toBe(0);
     const f = parsePrometheusTextFormat(text);
-    for (const name of ['atl_portfolio_equity', 'atl_heartbeat_age_seconds', 'atl_engine_tick_seq', 'atl_positions_open']) {
+    for (const name of [
+      'atl_portfolio_equity',
+      'atl_heartbeat_age_seconds',
+      'atl_engine_tick_seq',
+      'atl_positions_open',
+    ]) {
       expect(sample(f, name)).toBeUndefined();
     }
     expect(sample(f, 'atl_engine_up')).toBe(0);
@@ -82,10 +116,12 @@ describe('/metrics', () => {
 
   it('counts decisions appended after start-up and escapes hostile label values', async () => {
     await using s = await testServer();
-    appendDecisions(s.paths, [decision({ action: 'sell', blocked_stage: 'we"ird\\stage\nx', symbol: 'X/Y' })]);
+    appendDecisions(s.paths, [
+      decision({ action: 'sell', blocked_stage: 'we"ird\\stage\nx', symbol: 'X/Y' }),
+    ]);
     appendDecisions(s.paths, [decision({ action: 'sell' })]);
     const deadline = Date.now() + 5_000;
-    let f: ParsedFamily[] = [];
+    let f: PromFamily[] = [];
     let text = '';
     while (Date.now() < deadline) {
       text = await (await s.get('/metrics')).text();

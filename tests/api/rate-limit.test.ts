@@ -52,7 +52,9 @@ describe('client identity', () => {
 
 describe('rate limits over HTTP', () => {
   it('answers a 1,000-request burst with the allowance, then 429s with Retry-After, and nothing else', async () => {
-    await using s = await testServer({ rateLimits: { ...DEFAULT_RATE_LIMITS, read: { limit: 100, window_s: 60 } } });
+    await using s = await testServer({
+      rateLimits: { ...DEFAULT_RATE_LIMITS, read: { limit: 100, window_s: 60 } },
+    });
     const responses = await Promise.all(Array.from({ length: 1000 }, () => s.get('/api/status')));
     const statuses = new Map<number, number>();
     for (const r of responses) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
@@ -60,7 +62,9 @@ describe('rate limits over HTTP', () => {
     // one more may refill while the burst is in flight (0.6 s per request)
     expect(statuses.get(200)).toBeGreaterThanOrEqual(100);
     expect(statuses.get(200)).toBeLessThanOrEqual(103);
-    const bodies = (await Promise.all(responses.map((r) => r.json()))) as Array<{ error?: { code: string; message: string } }>;
+    const bodies = (await Promise.all(responses.map((r) => r.json()))) as Array<{
+      error?: { code: string; message: string };
+    }>;
     expect(bodies.filter((b) => b.error?.code === 'rate_limited').length).toBe(statuses.get(429)!);
     const limited = responses.find((r) => r.status === 429)!;
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -75,9 +79,12 @@ describe('rate limits over HTTP', () => {
   });
 
   it('counts unauthenticated attempts against the limit, so keys cannot be guessed at speed', async () => {
-    await using s = await testServer({ rateLimits: { ...DEFAULT_RATE_LIMITS, read: { limit: 5, window_s: 60 } } });
+    await using s = await testServer({
+      rateLimits: { ...DEFAULT_RATE_LIMITS, read: { limit: 5, window_s: 60 } },
+    });
     const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await s.get('/api/status', { 'x-api-key': `Guess-${i}-Key!abcdef` })).status);
+    for (let i = 0; i < 8; i++)
+      statuses.push((await s.get('/api/status', { 'x-api-key': `Guess-${i}-Key!abcdef` })).status);
     expect(statuses).toEqual([403, 403, 403, 403, 403, 429, 429, 429]);
   });
 

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'bun:test';
 import { crossFieldErrors } from '../../core/api/orders.ts';
 import { testServer } from './_support.ts';
 
-type ErrorBody = { error: { code: string; message: string; fields?: Array<{ path: string; message: string }> } };
+type ErrorBody = {
+  error: { code: string; message: string; fields?: Array<{ path: string; message: string }> };
+};
 
 const order = { symbol: 'BTC/USDT', side: 'buy', quantity: 0.01 };
 
@@ -23,7 +25,9 @@ describe('order request validation', () => {
     await using s = await testServer();
     const res = await s.post('/api/orders', { ...order, leverage: 100 });
     expect(res.status).toBe(400);
-    expect((await res.json()) as ErrorBody).toMatchObject({ error: { code: 'validation_failed', fields: [{ path: '/leverage', message: 'is not a known field' }] } });
+    expect((await res.json()) as ErrorBody).toMatchObject({
+      error: { code: 'validation_failed', fields: [{ path: '/leverage', message: 'is not a known field' }] },
+    });
   });
 
   it('turns injection strings into field errors without echoing them', async () => {
@@ -50,7 +54,13 @@ describe('order request validation', () => {
 
   it('rejects quantities and prices outside their bounds', async () => {
     await using s = await testServer();
-    for (const bad of [{ quantity: 0 }, { quantity: 1e12 }, { quantity: '1' }, { order_type: 'limit', price: 0 }, { order_type: 'limit', price: 1e9 }]) {
+    for (const bad of [
+      { quantity: 0 },
+      { quantity: 1e12 },
+      { quantity: '1' },
+      { order_type: 'limit', price: 0 },
+      { order_type: 'limit', price: 1e9 },
+    ]) {
       const res = await s.post('/api/orders', { ...order, ...bad });
       expect(res.status).toBe(400);
     }
@@ -58,7 +68,9 @@ describe('order request validation', () => {
 
   it('answers 415 for a body that is not declared as JSON and 400 for broken JSON', async () => {
     await using s = await testServer();
-    const form = await s.post('/api/orders', 'symbol=BTC', { 'content-type': 'application/x-www-form-urlencoded' });
+    const form = await s.post('/api/orders', 'symbol=BTC', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(form.status).toBe(415);
     expect(((await form.json()) as ErrorBody).error.code).toBe('unsupported_media_type');
     const broken = await s.post('/api/orders', '{"symbol": "BTC/USDT",');
@@ -102,23 +114,39 @@ describe('stop-loss and take-profit ordering', () => {
   const sell = { ...buy, side: 'sell' as const };
 
   it('accepts a buy with SL below price below TP, and a sell mirrored', () => {
-    expect(crossFieldErrors({ ...buy, order_type: 'limit', price: 100, stop_loss: 90, take_profit: 120 })).toEqual([]);
-    expect(crossFieldErrors({ ...sell, order_type: 'limit', price: 100, stop_loss: 110, take_profit: 80 })).toEqual([]);
+    expect(
+      crossFieldErrors({ ...buy, order_type: 'limit', price: 100, stop_loss: 90, take_profit: 120 }),
+    ).toEqual([]);
+    expect(
+      crossFieldErrors({ ...sell, order_type: 'limit', price: 100, stop_loss: 110, take_profit: 80 }),
+    ).toEqual([]);
   });
 
   it('refuses a buy whose stop is above its price or target', () => {
-    const errors = crossFieldErrors({ ...buy, order_type: 'limit', price: 100, stop_loss: 105, take_profit: 120 });
+    const errors = crossFieldErrors({
+      ...buy,
+      order_type: 'limit',
+      price: 100,
+      stop_loss: 105,
+      take_profit: 120,
+    });
     expect(errors).toEqual([{ path: '/stop_loss', message: 'must be below price for a buy order' }]);
     expect(crossFieldErrors({ ...buy, stop_loss: 120, take_profit: 110 })[0]?.path).toBe('/stop_loss');
   });
 
   it('refuses a sell whose target is above its price, and equal levels on either side', () => {
-    expect(crossFieldErrors({ ...sell, order_type: 'limit', price: 100, take_profit: 101 })[0]?.path).toBe('/take_profit');
-    expect(crossFieldErrors({ ...buy, order_type: 'limit', price: 100, stop_loss: 100 })[0]?.path).toBe('/stop_loss');
+    expect(crossFieldErrors({ ...sell, order_type: 'limit', price: 100, take_profit: 101 })[0]?.path).toBe(
+      '/take_profit',
+    );
+    expect(crossFieldErrors({ ...buy, order_type: 'limit', price: 100, stop_loss: 100 })[0]?.path).toBe(
+      '/stop_loss',
+    );
   });
 
   it('needs a price for a limit order and refuses one for a market order', () => {
-    expect(crossFieldErrors({ ...buy, order_type: 'limit' })).toEqual([{ path: '/price', message: 'is required for a limit order' }]);
+    expect(crossFieldErrors({ ...buy, order_type: 'limit' })).toEqual([
+      { path: '/price', message: 'is required for a limit order' },
+    ]);
     expect(crossFieldErrors({ ...buy, price: 100 })[0]?.path).toBe('/price');
   });
 
@@ -126,14 +154,25 @@ describe('stop-loss and take-profit ordering', () => {
     await using s = await testServer();
     const res = await s.post('/api/orders', { ...buy, order_type: 'limit', price: 100, stop_loss: 101 });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as ErrorBody).error.fields).toEqual([{ path: '/stop_loss', message: 'must be below price for a buy order' }]);
+    expect(((await res.json()) as ErrorBody).error.fields).toEqual([
+      { path: '/stop_loss', message: 'must be below price for a buy order' },
+    ]);
   });
 });
 
 describe('decision query validation', () => {
   it('rejects an out-of-range limit, an unknown parameter and a repeated one', async () => {
     await using s = await testServer();
-    for (const q of ['limit=0', 'limit=1001', 'limit=ten', 'page=2', 'symbol=BTC/USDT&symbol=ETH/USDT', 'since=yesterday', 'action=panic', 'before=-5']) {
+    for (const q of [
+      'limit=0',
+      'limit=1001',
+      'limit=ten',
+      'page=2',
+      'symbol=BTC/USDT&symbol=ETH/USDT',
+      'since=yesterday',
+      'action=panic',
+      'before=-5',
+    ]) {
       const res = await s.get(`/api/decisions?${q}`);
       expect(res.status).toBe(400);
       expect(((await res.json()) as ErrorBody).error.code).toBe('validation_failed');
@@ -142,7 +181,9 @@ describe('decision query validation', () => {
 
   it('accepts the documented filters together', async () => {
     await using s = await testServer();
-    const res = await s.get('/api/decisions?limit=1000&symbol=BTC/USDT&action=hold&blocked_stage=data_fetch&since=2026-01-01T00:00:00Z&until=2026-12-31T00:00:00Z');
+    const res = await s.get(
+      '/api/decisions?limit=1000&symbol=BTC/USDT&action=hold&blocked_stage=data_fetch&since=2026-01-01T00:00:00Z&until=2026-12-31T00:00:00Z',
+    );
     expect(res.status).toBe(200);
   });
 });
