@@ -30,6 +30,7 @@ export function dataPaths(root: string) {
     pidfile: join(root, 'logs', 'engine.pid'),
     lockfile: join(root, 'logs', 'engine.lock'),
     engineLog: join(root, 'logs', 'engine.log'),
+    stopRequest: join(root, 'logs', 'stop.request'),
     reportsDir: join(root, 'reports'),
     apiConfig: join(root, 'config', 'api.json'),
     orderRequests: join(root, 'unified_trading', 'order_requests.jsonl'),

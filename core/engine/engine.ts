@@ -5,6 +5,7 @@ import { Portfolio } from '../broker/portfolio.ts';
 import { acquireEngineLock } from '../control/instance.ts';
 import { haltFileStamp, readHalt } from '../control/halt.ts';
 import { readPause } from '../control/pause.ts';
+import { stopReason, watchStopRequest } from '../control/stop-request.ts';
 import { refusedError } from '../errors.ts';
 import { writeJsonAtomic } from '../fsx/atomic.ts';
 import { Ledger } from '../ledger/ledger.ts';
@@ -71,6 +72,8 @@ export async function runEngine(opts: EngineOptions, feed: Feed, stop: AbortSign
   const started = performance.now();
   const { paths, mode } = opts;
   const lock = acquireEngineLock(paths, mode, opts.argv);
+  // Windows has no SIGTERM: a stop-request file ends the run the same way.
+  const stopWatch = watchStopRequest(paths, stop);
   try {
     const halt = readHalt(paths);
     if (halt.halted) {
@@ -80,13 +83,14 @@ export async function runEngine(opts: EngineOptions, feed: Feed, stop: AbortSign
       );
     }
     if (opts.fresh) archivePreviousRun(paths);
-    return await runLocked(opts, feed, stop, lock.pidfile, started);
+    return await runLocked(opts, feed, stopWatch.signal, lock.pidfile, started, stopWatch.poll);
   } finally {
+    stopWatch.close();
     lock.release();
   }
 }
 
-async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pidfile: ReturnType<typeof acquireEngineLock>['pidfile'], started: number): Promise<EngineResult> {
+async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pidfile: ReturnType<typeof acquireEngineLock>['pidfile'], started: number, pollStopRequest: () => boolean): Promise<EngineResult> {
   const { paths, mode } = opts;
   const ledger = new Ledger(paths.ledger);
   const checkpoint = ledger.getMeta<Checkpoint>('checkpoint');
@@ -185,6 +189,7 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
       // Control flags are read once per batch (a tick when paced), never per bar.
       const halt = currentHalt(paths);
       const pause = readPause(paths);
+      pollStopRequest();
       if (stop.aborted && !halt) break;
       const nowIso = new Date().toISOString();
       for (const tick of ticks) {
@@ -280,7 +285,7 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
     stop.removeEventListener('abort', onStop);
     if (status !== 'halted') {
       status = 'stopped';
-      statusReason = outcome === 'stopped' ? 'signal' : outcome;
+      statusReason = outcome === 'stopped' ? stopReason(stop) : outcome;
     }
     await checkpointNow();
     await decisionLog.close();
