@@ -47,6 +47,11 @@ export interface EntryGuard {
   evaluate(ctx: StageContext, signal: Signal): EntryVerdict;
   /** The capital-preservation level to stamp on every record (null when not tracked). */
   preservationLevel(): string | null;
+  /** A halt the guard raised (already written to the persistent halt flag); the engine stops at the end of the tick. */
+  raisedHalt(): { reason: string } | null;
+  /** State kept across restarts (daily counters, streaks, levels), stored in the ledger checkpoint. */
+  snapshot(): unknown;
+  restore(saved: unknown): void;
 }
 
 /** Sees every decision after it is made (outcome tracking, learners, counters). */

@@ -8,7 +8,11 @@ import { type EngineResult, runEngine } from './engine.ts';
 import { type Feed, ReplayFeed, SyntheticFeed } from './feeds.ts';
 import type { PipelineStages } from './pipeline.ts';
 import { RuleSignalChain } from '../signals/rule-chain.ts';
-import { BasicEntryGuard } from '../risk/basic-guard.ts';
+import { loadRiskOverrides, paperLiveTurnoverOverrides, resolveRiskConfig, withTurnoverOverrides } from '../risk/config.ts';
+import { RiskGuard } from '../risk/guard.ts';
+import { setHalt } from '../control/halt.ts';
+import { log } from '../log.ts';
+import type { RiskConfig } from '../schema/risk.ts';
 
 export const DEFAULT_SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT'];
 
@@ -25,6 +29,8 @@ export type RunRequest = {
   untilMs: number | null;
   fresh: boolean;
   confirm: boolean;
+  /** A JSON file of risk overrides (`--risk-config`). */
+  riskConfig?: string | null;
   seed: number;
   argv: string[];
   /** ccxt exchange id for the live modes (default binance). */
@@ -88,20 +94,31 @@ async function buildFeed(req: RunRequest, mode: ModeName): Promise<{ feed: Feed;
 /** Defaults every tunable of the pipeline starts from; the config hash covers all of them. */
 export const ENGINE_DEFAULTS = {
   minConfidence: 0.55,
-  riskPerTrade: 0.01,
-  maxPositionPct: 0.2,
   minNotional: 10,
   allowShorting: true,
-  maxOpenPositions: 10,
   minHistoryBars: 50,
 };
 
-function buildStages(): PipelineStages {
+/** Risk defaults with the broker's own costs; paper_live_data takes the turnover overrides from env (logged once). */
+function riskConfigFor(mode: ModeName, file: string | null): RiskConfig {
+  const costs = { turnover: { feeBps: DEFAULT_BROKER.feeRate * 10_000, slippageBps: DEFAULT_BROKER.slippageRate * 10_000 } };
+  const config = resolveRiskConfig(file ? loadRiskOverrides(file) : {}, costs);
+  if (mode !== 'paper_live_data') return config;
+  const overrides = paperLiveTurnoverOverrides();
+  log.info(overrides.line);
+  return withTurnoverOverrides(config, overrides);
+}
+
+function buildStages(mode: ModeName, paths: DataPaths, risk: RiskConfig): PipelineStages {
   const d = ENGINE_DEFAULTS;
+  const guard = new RiskGuard({
+    mode, config: risk, minNotional: d.minNotional,
+    halt: (reason, source) => setHalt(paths, { reason, source, by: 'atl-engine' }),
+  });
   return {
     signal: new RuleSignalChain(d.minConfidence),
-    entry: new BasicEntryGuard({ riskPerTrade: d.riskPerTrade, maxPositionPct: d.maxPositionPct, minNotional: d.minNotional, maxOpenPositions: d.maxOpenPositions }),
-    observers: [],
+    entry: guard,
+    observers: [guard],
   };
 }
 
@@ -110,10 +127,11 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
   if (LIVE_MODES.includes(mode) && !req.confirm) {
     throw refusedError(`mode ${mode} trades real money and needs --confirm`, `re-run with --confirm once check-transition allows ${mode}`);
   }
+  const risk = riskConfigFor(mode, req.riskConfig ?? null);
   const loadStarted = performance.now();
   const { feed, intervalS } = await buildFeed(req, mode);
   const loadMs = performance.now() - loadStarted;
-  const configHash = (Bun.CryptoHasher.hash('sha256', JSON.stringify({ mode, symbols: feed.symbols, timeframe: feed.timeframe, ENGINE_DEFAULTS, broker: DEFAULT_BROKER }), 'hex') as string).slice(0, 16);
+  const configHash = (Bun.CryptoHasher.hash('sha256', JSON.stringify({ mode, symbols: feed.symbols, timeframe: feed.timeframe, ENGINE_DEFAULTS, broker: DEFAULT_BROKER, risk }), 'hex') as string).slice(0, 16);
   const result = await runEngine(
     {
       paths: req.paths,
@@ -125,7 +143,7 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
       fresh: req.fresh,
       argv: req.argv,
       pipeline: { allowShorting: ENGINE_DEFAULTS.allowShorting, minHistoryBars: ENGINE_DEFAULTS.minHistoryBars, configHash },
-      stages: buildStages(),
+      stages: buildStages(mode, req.paths, risk),
     },
     feed,
     stop,

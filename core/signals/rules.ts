@@ -2,7 +2,15 @@ import type { GateStage } from '../schema/decision.ts';
 import type { IndicatorSet } from './indicator-set.ts';
 
 export type SignalAction = 'buy' | 'short';
-export type Signal = { action: SignalAction; confidence: number; source: string; stopPct: number; takeProfitPct: number };
+export type Signal = {
+  action: SignalAction;
+  confidence: number;
+  source: string;
+  stopPct: number;
+  takeProfitPct: number;
+  /** A model's expected move in the signal's direction (fraction); the turnover EV model prefers it to the target. */
+  expectedReturn?: number;
+};
 export type SignalVerdict = { gate: GateStage; signal: Signal | null };
 
 const r4 = (x: number) => Math.round(x * 1e4) / 1e4;

@@ -1,0 +1,356 @@
+import type { Portfolio } from '../broker/portfolio.ts';
+import type { Draft } from '../engine/pipeline.ts';
+import type { DecisionObserver, EntryGuard, EntryVerdict, StageContext } from '../engine/stages.ts';
+import { unknownError } from '../errors.ts';
+import { correlated, log } from '../log.ts';
+import { timeframeToMs } from '../market/candles.ts';
+import { validate } from '../schema/ajv.ts';
+import type { ModeName } from '../schema/common.ts';
+import type { GateStage } from '../schema/decision.ts';
+import { GuardSnapshot, type PreservationLevel, type RiskConfig } from '../schema/risk.ts';
+import type { IndicatorSet } from '../signals/indicator-set.ts';
+import type { Signal } from '../signals/rules.ts';
+import { CapitalPreservation, type LevelChange } from './preservation.ts';
+import { correlation, ReturnHistory } from './returns.ts';
+import { type HeldPosition, type Regime, RiskBudgetEngine } from './risk-budget.ts';
+import { MODE_LIMITS, type ModeLimits, SafetyLimits } from './safety-limits.ts';
+import { TradeStats } from './trade-stats.ts';
+import { TurnoverGovernor } from './turnover.ts';
+
+/** Persists a halt (the same flag `emergency-stop` sets); injected so tests can watch it. */
+export type HaltSink = (reason: string, source: 'capital_preservation' | 'safety_limits') => void;
+
+export type RiskGuardOptions = {
+  mode: ModeName;
+  config: RiskConfig;
+  minNotional: number;
+  halt: HaltSink;
+  limits?: ModeLimits;
+};
+
+const DAY_MS = 86_400_000;
+const RETURN_WINDOW = 48;
+const VOL_WINDOW = 24;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+/** Market regime from the indicators when the signal stage names none (leverage caps and tiers key on it). */
+export function regimeOf(ind: IndicatorSet): Regime {
+  if (!ind.warm) return 'unknown';
+  if (ind.momentum10 < -0.1) return 'CRASH';
+  if (ind.volatilityLabel === 'high') return 'HIGH_VOL';
+  const adx = ind.adx.value;
+  const trend = ind.trend;
+  if (adx >= 25 && trend === 'up') return adx >= 40 ? 'STRONG_BULL' : 'BULL';
+  if (adx >= 25 && trend === 'down') return adx >= 40 ? 'STRONG_BEAR' : 'BEAR';
+  return ind.volatilityLabel === 'low' && adx < 20 ? 'LOW_VOL' : 'SIDEWAYS';
+}
+
+/**
+ * SPEC §3 steps 6–8 for a signal that would open a position: turnover governor, risk budget,
+ * capital preservation and the mode's safety limits, each recorded in the gate trace; sizes the
+ * entry from the risk budget. As an observer it learns every fill (turnover and daily counters,
+ * closed-trade results) and raises the persistent halt when a limit is breached or preservation
+ * reaches lockdown. All clocks are bar close times, so replays and restarts are exact.
+ */
+export class RiskGuard implements EntryGuard, DecisionObserver {
+  readonly budget: RiskBudgetEngine;
+  readonly turnover: TurnoverGovernor;
+  readonly preservation: CapitalPreservation;
+  readonly safety: SafetyLimits;
+  readonly trades: TradeStats;
+  private readonly histories = new Map<string, ReturnHistory>();
+  private raised: { reason: string } | null = null;
+  private barMs = 0;
+
+  constructor(private readonly opts: RiskGuardOptions) {
+    this.budget = new RiskBudgetEngine(opts.config.budget);
+    this.turnover = new TurnoverGovernor(opts.config.turnover);
+    this.preservation = new CapitalPreservation(opts.config.preservation);
+    this.safety = new SafetyLimits(opts.limits ?? MODE_LIMITS[opts.mode]);
+    this.trades = new TradeStats(opts.config.preservation.windowTrades);
+  }
+
+  preservationLevel(): PreservationLevel {
+    return this.preservation.level;
+  }
+
+  raisedHalt(): { reason: string } | null {
+    return this.raised;
+  }
+
+  private history(symbol: string): ReturnHistory {
+    let h = this.histories.get(symbol);
+    if (!h) {
+      h = new ReturnHistory(RETURN_WINDOW);
+      this.histories.set(symbol, h);
+    }
+    return h;
+  }
+
+  onDecision(draft: Draft, ctx: StageContext): void {
+    const ts = ctx.bar.closeTs;
+    this.history(ctx.symbol).pushBar(ts, ctx.bar.close);
+    if (Math.floor(ts / DAY_MS) !== this.safety.day) this.safety.rollDay(ts, ctx.portfolio.equity());
+    const fills = draft.execution?.fills;
+    if (!fills) return;
+    let closed = false;
+    for (const f of fills) {
+      if (f.intent === 'open') {
+        this.turnover.recordOpen(ctx.symbol, ts);
+        this.safety.onOpen(ts);
+      } else if (f.realized_pnl !== null) {
+        this.trades.record(f.realized_pnl);
+        this.preservation.onTrade(f.realized_pnl);
+        this.safety.onClose(f.realized_pnl);
+        closed = true;
+      }
+    }
+    if (closed) this.reassess(ctx, ctx.portfolio.equity());
+  }
+
+  private drawdown(p: Portfolio, equity: number): number {
+    const peak = Math.max(p.peakEquity, equity);
+    return peak > 0 ? Math.max(0, (peak - equity) / peak) : 0;
+  }
+
+  /** Move the preservation level on the latest facts, and halt on lockdown or a safety breach. */
+  private reassess(ctx: StageContext, equity: number): void {
+    const p = ctx.portfolio;
+    const nowMs = ctx.bar.closeTs;
+    const change = this.preservation.update({
+      nowMs,
+      drawdown: this.drawdown(p, equity),
+      rolling: this.trades.rolling(),
+      lossStreak: this.trades.lossStreak,
+    });
+    if (change) this.logChange(change, ctx.tick.correlationId);
+    if (this.preservation.level === 'lockdown')
+      this.raise(`capital_preservation_lockdown: ${this.preservation.reason}`, 'capital_preservation', ctx);
+    const breach = this.safety.breach(this.safetyFacts(p, nowMs, equity));
+    if (breach) this.raise(breach, 'safety_limits', ctx);
+  }
+
+  private logChange(c: LevelChange, cid: string): void {
+    const line = `capital preservation ${c.from} → ${c.to}: ${c.reason}`;
+    if (c.to === 'normal' || c.to === 'cautious') correlated(cid).info(line);
+    else correlated(cid).warn(line);
+  }
+
+  private raise(reason: string, source: Parameters<HaltSink>[1], ctx: StageContext): void {
+    if (this.raised) return;
+    this.raised = { reason };
+    this.opts.halt(reason, source);
+    correlated(ctx.tick.correlationId).warn(
+      `auto-halt: ${reason}; trading halted until an operator clears it`,
+    );
+  }
+
+  private safetyFacts(p: Portfolio, nowMs: number, equity: number) {
+    return {
+      nowMs,
+      equity,
+      initialCapital: p.initialCapital,
+      openPositions: p.positions.size,
+      exposure: p.exposure(),
+      lossStreak: this.trades.lossStreak,
+    };
+  }
+
+  evaluate(ctx: StageContext, signal: Signal): EntryVerdict {
+    const { portfolio: p, symbol, bar } = ctx;
+    const nowMs = bar.closeTs;
+    const equityAll = p.equity();
+    if (Math.floor(nowMs / DAY_MS) !== this.safety.day) this.safety.rollDay(nowMs, equityAll);
+    this.reassess(ctx, equityAll);
+    const restrictions = this.preservation.restrictions;
+    const gates: GateStage[] = [];
+
+    const turnover = this.turnover.evaluate(symbol, signal, nowMs, restrictions.cooldown);
+    gates.push(turnover.gate);
+
+    const equity = this.safety.tradingEquity(equityAll);
+    const exposure = p.exposure();
+    if (this.barMs === 0) this.barMs = timeframeToMs(ctx.cfg.timeframe);
+    const side = signal.action === 'buy' ? 'long' : 'short';
+    const held = this.heldPositions(p, symbol, bar.closeTs, bar.close);
+    const budget = this.budget.compute({
+      symbol,
+      side,
+      confidence: signal.confidence,
+      equity,
+      drawdown: this.drawdown(p, equityAll),
+      exposure,
+      volatility: ctx.ind.vol24.value,
+      barMs: this.barMs,
+      signalStopPct: signal.stopPct,
+      regime: regimeOf(ctx.ind),
+      winStreak: this.trades.winStreak,
+      lossStreak: this.trades.lossStreak,
+      kelly: this.trades.kellyInputs(),
+      positions: held.positions,
+      positionCorrelations: held.matrix,
+    });
+    const budgetObserved = {
+      tier: budget.tier,
+      max_risk_usd: budget.max_risk_usd,
+      recommended_position_usd: budget.recommended_position_usd,
+      var_usd: budget.var_usd,
+    };
+    const budgetThresholds = {
+      max_risk_pct: this.budget.config.maxRiskPct,
+      max_var_usd: budget.var_limit_usd,
+    };
+    const budgetReason =
+      budget.recommended_position_usd > 0
+        ? null
+        : budget.tier === 'ZERO'
+          ? 'risk_tier_zero'
+          : budget.adjustments.includes('var_cap')
+            ? 'var_limit'
+            : 'risk_budget_exhausted';
+    gates.push({
+      stage: 'risk_budget',
+      verdict: budgetReason ? 'block' : 'pass',
+      reason: budgetReason,
+      observed: budgetObserved,
+      thresholds: budgetThresholds,
+    });
+
+    const level = this.preservation.level;
+    const preservationReason =
+      restrictions.size === 0
+        ? `preservation_${level}`
+        : signal.confidence < restrictions.minConfidence
+          ? 'preservation_min_confidence'
+          : null;
+    gates.push({
+      stage: 'preservation',
+      verdict: preservationReason ? 'block' : 'pass',
+      reason: preservationReason,
+      observed: {
+        level,
+        confidence: Math.round(signal.confidence * 1e6) / 1e6,
+        since: this.preservation.since === null ? null : new Date(this.preservation.since).toISOString(),
+      },
+      thresholds: {
+        min_confidence: restrictions.minConfidence,
+        size_multiplier: restrictions.size,
+        leverage_multiplier: restrictions.leverage,
+      },
+    });
+
+    const safetyGate = this.raised
+      ? {
+          stage: 'safety',
+          verdict: 'block' as const,
+          reason: 'auto_halt',
+          observed: { halt_reason: this.raised.reason },
+          thresholds: null,
+        }
+      : this.safety.preTrade(this.safetyFacts(p, nowMs, equityAll));
+    gates.push(safetyGate);
+
+    const costFactor = 1 + (this.turnover.config.feeBps + this.turnover.config.slippageBps) / 10_000;
+    const cap = Math.min(
+      this.safety.maxNotional(equity, exposure),
+      side === 'long' ? Math.max(0, p.cash) / costFactor : Number.POSITIVE_INFINITY,
+    );
+    const notional = Math.min(budget.recommended_position_usd * restrictions.size, cap);
+    const sizingReason = notional < this.opts.minNotional ? 'size_below_minimum' : null;
+    gates.push({
+      stage: 'sizing',
+      verdict: sizingReason ? 'block' : 'pass',
+      reason: sizingReason,
+      observed: {
+        notional: r2(notional),
+        budget_usd: budget.recommended_position_usd,
+        limit_usd: Number.isFinite(cap) ? r2(cap) : null,
+      },
+      thresholds: { min_notional: this.opts.minNotional },
+    });
+
+    const blocked = gates.find((g) => g.verdict === 'block') ?? null;
+    const riskBudget = {
+      ...budget,
+      recommended_leverage: Math.round(budget.recommended_leverage * restrictions.leverage * 1e6) / 1e6,
+      preservation_level: level,
+      preservation_size_multiplier: restrictions.size,
+      safety_cap_usd: Number.isFinite(cap) ? r2(cap) : null,
+      applied_notional_usd: blocked ? 0 : r2(notional),
+    };
+    return { gates, blocked, notional: blocked ? null : notional, turnover: turnover.record, riskBudget };
+  }
+
+  /** Open positions other than `symbol`, with their volatility and correlations, for the budget. */
+  private heldPositions(
+    p: Portfolio,
+    symbol: string,
+    closeTs: number,
+    close: number,
+  ): { positions: HeldPosition[]; matrix: (number | null)[][] } {
+    const candidate = this.history(symbol);
+    candidate.pushBar(closeTs, close);
+    const positions: HeldPosition[] = [];
+    const histories: ReturnHistory[] = [];
+    for (const pos of p.positions.values()) {
+      if (pos.symbol === symbol) continue;
+      const h = this.history(pos.symbol);
+      const vol = h.volatility(VOL_WINDOW);
+      positions.push({
+        symbol: pos.symbol,
+        side: pos.side,
+        notional: pos.quantity * pos.last_price,
+        volatility: Number.isNaN(vol) ? null : vol,
+        correlation: correlation(candidate, h, this.barMs),
+      });
+      histories.push(h);
+    }
+    const matrix = histories.map((a, i) =>
+      histories.map((b, j) => (i === j ? 1 : correlation(a, b, this.barMs))),
+    );
+    return { positions, matrix };
+  }
+
+  snapshot(): GuardSnapshot {
+    return {
+      version: 1,
+      ...this.safety.snapshot(),
+      trades: this.trades.snapshot(),
+      preservation: this.preservation.snapshot(),
+      turnover: this.turnover.snapshot(),
+      returns: Object.fromEntries([...this.histories].map(([s, h]) => [s, h.snapshot()])),
+      raisedHalt: this.raised?.reason ?? null,
+    };
+  }
+
+  /**
+   * Resume from the ledger checkpoint. The engine only starts with the halt flag clear, so a halt
+   * this guard raised before has been cleared by an operator: that approval lifts a lockdown to
+   * critical and restarts the loss streak.
+   */
+  restore(saved: unknown): void {
+    if (saved === null || saved === undefined) return;
+    const checked = validate(GuardSnapshot, saved);
+    if (!checked.ok) {
+      throw unknownError(
+        `the ledger checkpoint holds risk state this version cannot read (${checked.errors.join('; ')})`,
+        'start over with `atl run --fresh` (the old run is archived, not deleted)',
+      );
+    }
+    const s = checked.value;
+    this.safety.restore(s);
+    this.trades.restore(s.trades);
+    this.preservation.restore(s.preservation);
+    this.turnover.restore(s.turnover);
+    for (const [symbol, h] of Object.entries(s.returns)) this.history(symbol).restore(h);
+    if (s.raisedHalt !== null) {
+      this.trades.lossStreak = 0;
+      let lastBar = 0;
+      for (const h of this.histories.values()) if (h.lastTs > lastBar) lastBar = h.lastTs;
+      const change = this.preservation.releaseLockdown(lastBar);
+      log.warn(
+        `resuming after an operator cleared the auto-halt (${s.raisedHalt})${change ? `; capital preservation ${change.from} → ${change.to}` : ''}`,
+      );
+    }
+  }
+}

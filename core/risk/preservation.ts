@@ -1,0 +1,184 @@
+import { Ring } from '../features/indicators.ts';
+import {
+  type GuardSnapshot,
+  PRESERVATION_LEVELS,
+  type PreservationConfig,
+  type PreservationLevel,
+} from '../schema/risk.ts';
+import { profitFactor, type RollingStats } from './trade-stats.ts';
+
+export type Restrictions = { size: number; leverage: number; minConfidence: number; cooldown: number };
+
+/** What each level allows (original §6.4): size and leverage multipliers, minimum confidence, cooldown multiplier. */
+export const RESTRICTIONS: Record<PreservationLevel, Restrictions> = {
+  normal: { size: 1, leverage: 1, minConfidence: 0.5, cooldown: 1 },
+  cautious: { size: 0.8, leverage: 0.75, minConfidence: 0.6, cooldown: 1.5 },
+  defensive: { size: 0.5, leverage: 0.5, minConfidence: 0.7, cooldown: 2 },
+  critical: { size: 0.25, leverage: 0.25, minConfidence: 0.85, cooldown: 3 },
+  lockdown: { size: 0, leverage: 0, minConfidence: 1.1, cooldown: Number.POSITIVE_INFINITY },
+};
+
+export type PreservationFacts = {
+  nowMs: number;
+  drawdown: number;
+  rolling: RollingStats;
+  lossStreak: number;
+};
+export type LevelChange = { from: PreservationLevel; to: PreservationLevel; reason: string };
+
+const HOUR_MS = 3_600_000;
+const SAMPLES = 128;
+const rank = (l: PreservationLevel) => PRESERVATION_LEVELS.indexOf(l);
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+/**
+ * Capital preservation (SPEC §3 step 8): normal < cautious < defensive < critical < lockdown,
+ * compared by rank (the original compared level names as strings, so it could not escalate).
+ * Triggers escalate at once to the worst level they call for; recovery steps down one level
+ * after enough good trades. Lockdown is left only by an operator clearing the halt it raises.
+ * Not modelled: the original's slippage-error and regime-confidence triggers (paper slippage is
+ * a fixed model, not a measurement, and the rule signals carry no regime confidence).
+ */
+export class CapitalPreservation {
+  level: PreservationLevel = 'normal';
+  since: number | null = null;
+  reason: string | null = null;
+  // Trades since the level last changed: count, wins, gross profit, gross loss.
+  private recovery = [0, 0, 0, 0];
+  private readonly sampleTs = new Ring(SAMPLES);
+  private readonly sampleDd = new Ring(SAMPLES);
+
+  constructor(readonly config: PreservationConfig) {}
+
+  get restrictions(): Restrictions {
+    return RESTRICTIONS[this.level];
+  }
+
+  onTrade(pnl: number): void {
+    const r = this.recovery;
+    r[0]!++;
+    if (pnl > 0) {
+      r[1]!++;
+      r[2]! += pnl;
+    } else r[3]! -= pnl;
+  }
+
+  /** Drawdown growth per hour: against the newest sample at least an hour old, else the oldest (over one hour). */
+  drawdownSlope(nowMs: number, drawdown: number): number {
+    const n = this.sampleTs.count;
+    if (n === 0) return 0;
+    let i = n - 1;
+    while (i > 0 && this.sampleTs.at(i) > nowMs - HOUR_MS) i--;
+    const hours = Math.max(1, (nowMs - this.sampleTs.at(i)) / HOUR_MS);
+    return (drawdown - this.sampleDd.at(i)) / hours;
+  }
+
+  /** The level the facts call for, with the reasons of the worst triggers. */
+  assess(f: PreservationFacts): { target: PreservationLevel; reasons: string[] } {
+    const c = this.config;
+    const hits: [PreservationLevel, string][] = [];
+    const dd = f.drawdown;
+    if (dd >= c.drawdown.lockdown)
+      hits.push(['lockdown', `drawdown ${pct(dd)} ≥ ${pct(c.drawdown.lockdown)}`]);
+    else if (dd >= c.drawdown.critical)
+      hits.push(['critical', `drawdown ${pct(dd)} ≥ ${pct(c.drawdown.critical)}`]);
+    else if (dd >= c.drawdown.cautious)
+      hits.push(['cautious', `drawdown ${pct(dd)} ≥ ${pct(c.drawdown.cautious)}`]);
+    const slope = this.drawdownSlope(f.nowMs, dd);
+    const s = c.drawdownSlopePerHour;
+    if (slope > s.defensive)
+      hits.push(['defensive', `drawdown rising ${pct(slope)}/h > ${pct(s.defensive)}/h`]);
+    else if (slope > s.cautious)
+      hits.push(['cautious', `drawdown rising ${pct(slope)}/h > ${pct(s.cautious)}/h`]);
+    const ls = c.lossStreak;
+    if (f.lossStreak >= ls.critical)
+      hits.push(['critical', `${f.lossStreak} losses in a row ≥ ${ls.critical}`]);
+    else if (f.lossStreak >= ls.defensive)
+      hits.push(['defensive', `${f.lossStreak} losses in a row ≥ ${ls.defensive}`]);
+    else if (f.lossStreak >= ls.cautious)
+      hits.push(['cautious', `${f.lossStreak} losses in a row ≥ ${ls.cautious}`]);
+    if (f.rolling.trades >= c.minTradesForStats) {
+      const pf = f.rolling.profitFactor;
+      const last = `last ${f.rolling.trades} trades`;
+      if (pf < c.profitFactor.critical)
+        hits.push(['critical', `profit factor ${pf.toFixed(2)} < ${c.profitFactor.critical} over ${last}`]);
+      else if (pf < c.profitFactor.defensive)
+        hits.push(['defensive', `profit factor ${pf.toFixed(2)} < ${c.profitFactor.defensive} over ${last}`]);
+      else if (pf < c.profitFactor.cautious)
+        hits.push(['cautious', `profit factor ${pf.toFixed(2)} < ${c.profitFactor.cautious} over ${last}`]);
+      const wr = f.rolling.winRate;
+      if (wr < c.winRate.defensive)
+        hits.push(['defensive', `win rate ${pct(wr)} < ${pct(c.winRate.defensive)} over ${last}`]);
+      else if (wr < c.winRate.cautious)
+        hits.push(['cautious', `win rate ${pct(wr)} < ${pct(c.winRate.cautious)} over ${last}`]);
+    }
+    let target: PreservationLevel = 'normal';
+    for (const [level] of hits) if (rank(level) > rank(target)) target = level;
+    return { target, reasons: hits.filter(([l]) => l === target).map(([, why]) => why) };
+  }
+
+  /** Re-assess and move the level: escalate at once, recover one step at a time. */
+  update(f: PreservationFacts): LevelChange | null {
+    const { target, reasons } = this.assess(f);
+    this.sampleTs.push(f.nowMs);
+    this.sampleDd.push(f.drawdown);
+    const from = this.level;
+    if (rank(target) > rank(from)) return this.move(target, reasons.join('; '), f.nowMs);
+    if (from === 'lockdown' || rank(target) >= rank(from)) return null;
+    const [n, wins, gp, gl] = this.recovery as [number, number, number, number];
+    const r = this.config.recovery;
+    if (
+      n >= r.minTrades &&
+      wins / n >= r.minWinRate &&
+      profitFactor(gp, gl) >= r.minProfitFactor &&
+      f.drawdown < r.maxDrawdown
+    ) {
+      const to = PRESERVATION_LEVELS[rank(from) - 1]!;
+      return this.move(
+        to,
+        `recovered: ${wins}/${n} trades won, profit factor ${profitFactor(gp, gl).toFixed(2)}, drawdown ${pct(f.drawdown)}`,
+        f.nowMs,
+      );
+    }
+    return null;
+  }
+
+  /** An operator cleared the halt a lockdown raised: resume one level below, under its restrictions. */
+  releaseLockdown(nowMs: number): LevelChange | null {
+    return this.level === 'lockdown'
+      ? this.move('critical', 'operator cleared the lockdown halt', nowMs)
+      : null;
+  }
+
+  private move(to: PreservationLevel, reason: string, nowMs: number): LevelChange {
+    const from = this.level;
+    this.level = to;
+    this.since = nowMs;
+    this.reason = reason;
+    this.recovery = [0, 0, 0, 0];
+    return { from, to, reason };
+  }
+
+  snapshot(): GuardSnapshot['preservation'] {
+    const samples: number[] = [];
+    for (let i = 0; i < this.sampleTs.count; i++) samples.push(this.sampleTs.at(i), this.sampleDd.at(i));
+    return {
+      level: this.level,
+      since: this.since,
+      reason: this.reason,
+      recovery: [...this.recovery],
+      drawdownSamples: samples,
+    };
+  }
+
+  restore(s: GuardSnapshot['preservation']): void {
+    this.level = s.level;
+    this.since = s.since;
+    this.reason = s.reason;
+    this.recovery = [0, 1, 2, 3].map((i) => s.recovery[i] ?? 0);
+    for (let i = 0; i + 1 < s.drawdownSamples.length; i += 2) {
+      this.sampleTs.push(s.drawdownSamples[i]!);
+      this.sampleDd.push(s.drawdownSamples[i + 1]!);
+    }
+  }
+}
