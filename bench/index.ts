@@ -7,6 +7,7 @@ import { join } from 'node:path';
 const BENCHES: Record<string, string> = {
   b1: 'b1-replay.ts',
   b4: 'b4-status.ts',
+  b5: 'b5-features.ts',
 };
 
 const wanted = process.argv.slice(2);
