@@ -13,6 +13,7 @@ export const verbs = {
   serve: () => import('./verbs/serve.ts'),
   'ssh-check': () => import('./verbs/ssh-check.ts'),
   verify: () => import('./verbs/verify.ts'),
+  'health-daily': () => import('./verbs/health-daily.ts'),
 } satisfies Record<string, () => Promise<{ default: unknown }>>;
 
 export type VerbName = keyof typeof verbs;
@@ -24,6 +25,7 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   serve: 'HTTP API: health, Prometheus metrics, status, decisions, paper orders, emergency stop, WS decision stream',
   'ssh-check': 'walk resolve → tcp → banner → host key → auth → remote exec to a host; --remote-verify runs verify there',
   verify: 'host gates: one engine, pid identity, fresh heartbeat, loop advancing, status, systemd, data, disk',
+  'health-daily': 'daily shadow health of one UTC day: HEALTHY 0 / WARNING 1 / CRITICAL 2, top blocking gates',
 };
 
 function topUsage(): string {

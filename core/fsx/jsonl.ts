@@ -1,4 +1,13 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { writeAll, writeFileAtomic } from './atomic.ts';
 
@@ -115,17 +124,43 @@ export class JsonlAppender {
   }
 }
 
-export type JsonlLineEvent = { line: string; lineNo: number; offset: number };
+/**
+ * One line, valid only during the callback (the reader reuses it and its buffer):
+ * `buffer[start, end)` holds the line's bytes without the newline or a trailing `\r`.
+ * Readers that look at a few bytes of most lines skip decoding them.
+ */
+export class JsonlLineEvent {
+  buffer: Buffer = Buffer.alloc(0);
+  start = 0;
+  end = 0;
+  lineNo = 0;
+  offset = 0;
+
+  /** The line decoded as UTF-8. */
+  get line(): string {
+    return this.buffer.toString('utf8', this.start, this.end);
+  }
+
+  /** A view of the line's bytes. */
+  get bytes(): Buffer {
+    return this.buffer.subarray(this.start, this.end);
+  }
+}
 export type JsonlScan = { lines: number; bytes: number; tornTail: { offset: number; bytes: number } | null };
 
 /**
  * Stream a JSONL file line by line with constant memory. Lines are split on `\n` only (U+2028 is
  * legal inside JSON strings); an unterminated final fragment is not yielded but reported.
  */
-export function scanJsonl(path: string, onLine: (e: JsonlLineEvent) => void, chunkBytes = 1 << 20): JsonlScan {
+export function scanJsonl(
+  path: string,
+  onLine: (e: JsonlLineEvent) => void,
+  chunkBytes = 1 << 20,
+): JsonlScan {
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(chunkBytes);
+    const event = new JsonlLineEvent();
     let carry: Buffer | null = null;
     let fileOffset = 0;
     let lineStartOffset = 0;
@@ -136,14 +171,17 @@ export function scanJsonl(path: string, onLine: (e: JsonlLineEvent) => void, chu
       fileOffset += n;
       let start = 0;
       for (let i = buf.indexOf(NEWLINE, 0); i >= 0 && i < n; i = buf.indexOf(NEWLINE, i + 1)) {
-        const piece = buf.subarray(start, i);
-        const bytes: Buffer = carry ? Buffer.concat([carry, piece]) : piece;
+        const whole = carry ? Buffer.concat([carry, buf.subarray(start, i)]) : buf;
+        const from = carry ? 0 : start;
+        const to = carry ? whole.length : i;
         carry = null;
-        lineNo++;
-        let end = bytes.length;
-        if (end > 0 && bytes[end - 1] === 0x0d) end--;
-        onLine({ line: bytes.toString('utf8', 0, end), lineNo, offset: lineStartOffset });
-        lineStartOffset += bytes.length + 1;
+        event.buffer = whole;
+        event.start = from;
+        event.end = to > from && whole[to - 1] === 0x0d ? to - 1 : to;
+        event.lineNo = ++lineNo;
+        event.offset = lineStartOffset;
+        onLine(event);
+        lineStartOffset += to - from + 1;
         start = i + 1;
       }
       if (start < n) {

@@ -1,0 +1,319 @@
+import { check, skippedCheck } from '../core/evidence/envelope.ts';
+import { readJsonFile } from '../core/fsx/json-file.ts';
+import type { DataPaths } from '../core/paths.ts';
+import type { DecisionRecord } from '../core/schema/decision.ts';
+import type { Check } from '../core/schema/evidence.ts';
+import type { Heartbeat } from '../core/schema/heartbeat.ts';
+import { addDecision, emptyTotals, reasonFamily, roundTotals, type Totals, topCounts } from './day-totals.ts';
+import { type LogIntegrity, type RecentDecision, scanDecisionLog } from './decision-scan.ts';
+import { integrityChecks } from './integrity.ts';
+import { type DayWindow, dayWindow, windowBounds } from './windows.ts';
+
+export const RECENT_DECISIONS = 500;
+const HEARTBEAT_RECENT_S = 2 * 3600;
+const FRESHNESS_WARN_S = 2 * 3600;
+export const MAX_DAILY_WEIGHT_SHIFT = 0.1;
+const ALARMING_LEVELS = new Set(['critical', 'lockdown']);
+
+/** Facts of one UTC day's decisions beyond the additive totals: level changes and advisor weight shifts. */
+export class DayObserver {
+  readonly totals: Totals = emptyTotals();
+  private readonly levels: Array<{ bar: string; symbol: string; level: string }> = [];
+  private readonly weights: Array<{ bar: string; weights: Record<string, number> }> = [];
+
+  add(r: DecisionRecord): void {
+    addDecision(this.totals, r);
+    if (r.preservation_level)
+      this.levels.push({ bar: r.bar_ts, symbol: r.symbol, level: r.preservation_level });
+    const w = r.rl_recommendation?.weights ?? r.rl_recommendation?.strategy_weights;
+    if (w && typeof w === 'object') {
+      const numeric = Object.fromEntries(
+        Object.entries(w as Record<string, unknown>).filter(
+          (e): e is [string, number] => typeof e[1] === 'number',
+        ),
+      );
+      if (Object.keys(numeric).length > 0) this.weights.push({ bar: r.bar_ts, weights: numeric });
+    }
+  }
+
+  /** Level at the day's last bar and how often it changed (in bar order, so log order does not matter). */
+  preservation(): { current_level: string | null; transitions: number } {
+    const sorted = [...this.levels].sort(
+      (a, b) => a.bar.localeCompare(b.bar) || a.symbol.localeCompare(b.symbol),
+    );
+    let transitions = 0;
+    for (let i = 1; i < sorted.length; i++) if (sorted[i]!.level !== sorted[i - 1]!.level) transitions++;
+    return { current_level: sorted.at(-1)?.level ?? null, transitions };
+  }
+
+  /** Largest move of any strategy weight away from its first value of the day. */
+  weightShift(): { enabled: boolean; max_shift_observed: number; agent: string | null } {
+    if (this.weights.length === 0) return { enabled: false, max_shift_observed: 0, agent: null };
+    const sorted = [...this.weights].sort((a, b) => a.bar.localeCompare(b.bar));
+    const first = sorted[0]!.weights;
+    let max = 0;
+    let agent: string | null = null;
+    for (const { weights } of sorted) {
+      for (const [name, w] of Object.entries(weights)) {
+        const shift = Math.abs(w - (first[name] ?? w));
+        if (shift > max) [max, agent] = [shift, name];
+      }
+    }
+    return { enabled: true, max_shift_observed: Math.round(max * 1e4) / 1e4, agent };
+  }
+}
+
+export type DailyHealth = ReturnType<typeof describeDay>;
+
+function describeDay(
+  date: string,
+  w: DayWindow,
+  day: DayObserver,
+  log: LogIntegrity,
+  recent: RecentDecision[],
+  hb: ReturnType<typeof heartbeatView>,
+) {
+  const totals = roundTotals(day.totals);
+  const blocked = recent.filter((r) => r.blocked_stage);
+  const stageCounts: Record<string, number> = {};
+  const reasonCounts: Record<string, number> = {};
+  for (const r of blocked) {
+    stageCounts[r.blocked_stage!] = (stageCounts[r.blocked_stage!] ?? 0) + 1;
+    const key = `${r.blocked_stage}: ${reasonFamily(r.block_reason)}`;
+    reasonCounts[key] = (reasonCounts[key] ?? 0) + 1;
+  }
+  const paperLive = totals.by_data_mode.PAPER_LIVE ?? 0;
+  return {
+    date,
+    window: { ...windowBounds(w), key: 'bar_ts' as const },
+    data_mode: paperLive > 0 ? 'PAPER_LIVE' : (topCounts(totals.by_data_mode, 1)[0]?.key ?? 'NONE'),
+    totals,
+    heartbeat: hb,
+    shadow_collection: {
+      decisions_today: totals.decisions,
+      decisions_by_mode: totals.by_data_mode,
+      paper_live_decisions: paperLive,
+      records_all_time: log.records_all_time,
+      newest_decision: log.newest,
+    },
+    capital_preservation: day.preservation(),
+    strategy_weighting: { ...day.weightShift(), max_allowed_shift: MAX_DAILY_WEIGHT_SHIFT },
+    gates: {
+      blocked: totals.blocked,
+      block_rate: totals.decisions > 0 ? Math.round((totals.blocked / totals.decisions) * 1e4) / 1e4 : null,
+      by_stage: totals.blocks_by_stage,
+      turnover_blocked: totals.blocks_by_stage.turnover ?? 0,
+    },
+    recent_blocks: {
+      decisions: recent.length,
+      blocked: blocked.length,
+      top_stages: topCounts(stageCounts, 3).map(({ key, count }) => ({ stage: key, count })),
+      top_reasons: topCounts(reasonCounts, 3).map(({ key, count }) => ({ reason: key, count })),
+    },
+    log,
+  };
+}
+
+function heartbeatView(paths: DataPaths, nowMs: number) {
+  const read = readJsonFile(paths.heartbeat, 'Heartbeat');
+  if (read.kind !== 'ok')
+    return {
+      found: read.kind !== 'missing',
+      readable: false,
+      age_s: null,
+      recent: false,
+      pid: null,
+      mode: null,
+      status: null,
+      symbols: [] as string[],
+    };
+  const hb: Heartbeat = read.value;
+  const age = Math.round((nowMs - Date.parse(hb.ts)) / 1000);
+  return {
+    found: true,
+    readable: true,
+    age_s: age,
+    recent: age <= HEARTBEAT_RECENT_S,
+    pid: hb.pid,
+    mode: hb.mode,
+    status: hb.status,
+    symbols: hb.symbols,
+  };
+}
+
+function dailyChecks(r: DailyHealth, isToday: boolean, nowMs: number): Check[] {
+  const checks: Check[] = [];
+  const t = r.totals;
+  if (!r.log.exists) {
+    checks.push(
+      check({
+        id: 'decisions:window',
+        status: 'unknown',
+        output: `no decision log at ${r.log.path}`,
+        hint: 'run the engine on this data root (or pass --data-dir)',
+      }),
+    );
+  } else if (t.decisions === 0) {
+    const newest = r.log.newest ? `; the newest record is for ${r.log.newest.bar_ts.slice(0, 10)}` : '';
+    checks.push(
+      check({
+        id: 'decisions:window',
+        status: 'warn',
+        observed: 0,
+        unit: 'count',
+        output: `no decisions for ${r.date} (UTC)${newest}`,
+        hint: 'an empty day is not healthy: is the engine running? (`atl verify`), or pass --date for another day',
+      }),
+    );
+  } else {
+    checks.push(
+      check({
+        id: 'decisions:window',
+        status: 'pass',
+        observed: t.decisions,
+        unit: 'count',
+        output: `${t.decisions} decisions (${t.executed} executed, ${t.blocked} blocked) on ${r.date}`,
+      }),
+    );
+  }
+  checks.push(...integrityChecks(r.log));
+  if (t.decisions > 0 && r.shadow_collection.paper_live_decisions === 0) {
+    checks.push(
+      check({
+        id: 'collection:paper-live',
+        status: 'warn',
+        observed: 0,
+        unit: 'count',
+        output: `no PAPER_LIVE decisions (${Object.entries(t.by_data_mode)
+          .map(([m, n]) => `${m} ${n}`)
+          .join(', ')}): this day is not paper-live evidence`,
+        hint: 'promotion needs paper_live_data evidence: run the engine with --mode paper_live_data',
+      }),
+    );
+  } else if (t.decisions > 0) {
+    checks.push(
+      check({
+        id: 'collection:paper-live',
+        status: 'pass',
+        observed: r.shadow_collection.paper_live_decisions,
+        unit: 'count',
+        output: `${r.shadow_collection.paper_live_decisions} PAPER_LIVE decisions`,
+      }),
+    );
+  }
+  const hb = r.heartbeat;
+  if (!isToday)
+    checks.push(skippedCheck('heartbeat:recent', `${r.date} is not today; the heartbeat tells about now`));
+  else if (!hb.readable)
+    checks.push(
+      check({
+        id: 'heartbeat:recent',
+        status: 'warn',
+        output: hb.found ? 'heartbeat unreadable' : 'no heartbeat file',
+        hint: 'is the engine running on this data root? `atl verify`',
+      }),
+    );
+  else if (!hb.recent)
+    checks.push(
+      check({
+        id: 'heartbeat:recent',
+        status: 'warn',
+        observed: hb.age_s,
+        unit: 's',
+        thresholds: { warn: HEARTBEAT_RECENT_S },
+        output: `heartbeat is ${((hb.age_s ?? 0) / 3600).toFixed(2)} h old`,
+        hint: 'the engine stopped or hangs: `atl verify`',
+      }),
+    );
+  else
+    checks.push(
+      check({
+        id: 'heartbeat:recent',
+        status: 'pass',
+        observed: hb.age_s,
+        unit: 's',
+        thresholds: { warn: HEARTBEAT_RECENT_S },
+        output: `heartbeat ${hb.age_s}s old (pid ${hb.pid}, ${hb.mode})`,
+      }),
+    );
+  if (isToday && r.log.newest) {
+    const age = Math.round((nowMs - Date.parse(r.log.newest.ts)) / 1000);
+    const stale = age > FRESHNESS_WARN_S;
+    checks.push(
+      check({
+        id: 'data:freshness',
+        status: stale ? 'warn' : 'pass',
+        observed: age,
+        unit: 's',
+        thresholds: { warn: FRESHNESS_WARN_S },
+        output: `newest decision written ${age}s ago`,
+        hint: stale
+          ? 'no decision for over 2 h: check the engine and its feed (`atl verify`, `atl doctor`)'
+          : null,
+      }),
+    );
+  }
+  const level = r.capital_preservation.current_level;
+  if (level && ALARMING_LEVELS.has(level)) {
+    checks.push(
+      check({
+        id: 'preservation:level',
+        status: 'warn',
+        observed: level,
+        output: `capital preservation at ${level} (${r.capital_preservation.transitions} transitions today)`,
+        hint: 'trading is restricted; review drawdown and losses before it escalates',
+      }),
+    );
+  } else {
+    checks.push(
+      check({
+        id: 'preservation:level',
+        status: 'pass',
+        observed: level,
+        output: `capital preservation ${level ?? 'not reported'} (${r.capital_preservation.transitions} transitions)`,
+      }),
+    );
+  }
+  const w = r.strategy_weighting;
+  if (!w.enabled)
+    checks.push(skippedCheck('weighting:clamp', 'no strategy weights in the advisor records of this day'));
+  else if (w.max_shift_observed > MAX_DAILY_WEIGHT_SHIFT + 1e-9) {
+    checks.push(
+      check({
+        id: 'weighting:clamp',
+        status: 'fail',
+        observed: w.max_shift_observed,
+        thresholds: { crit: MAX_DAILY_WEIGHT_SHIFT },
+        output: `strategy weight ${w.agent} moved ${w.max_shift_observed} in one day (max ${MAX_DAILY_WEIGHT_SHIFT})`,
+        hint: 'the advisor broke its daily clamp: stop trusting its weights and inspect the learner',
+      }),
+    );
+  } else {
+    checks.push(
+      check({
+        id: 'weighting:clamp',
+        status: 'pass',
+        observed: w.max_shift_observed,
+        thresholds: { crit: MAX_DAILY_WEIGHT_SHIFT },
+        output: `largest daily weight shift ${w.max_shift_observed}`,
+      }),
+    );
+  }
+  return checks;
+}
+
+/** `atl health-daily`: one UTC day of the decision log (keyed by bar time), the heartbeat, and the checks. */
+export function computeDailyHealth(
+  paths: DataPaths,
+  date: string,
+  now: Date,
+): { report: DailyHealth; checks: Check[] } {
+  const w = dayWindow(date);
+  const day = new DayObserver();
+  const { integrity, recent } = scanDecisionLog(paths.decisions, w, (r) => day.add(r), {
+    recentLimit: RECENT_DECISIONS,
+  });
+  const report = describeDay(date, w, day, integrity, recent, heartbeatView(paths, now.getTime()));
+  const isToday = now.toISOString().slice(0, 10) === date;
+  return { report, checks: dailyChecks(report, isToday, now.getTime()) };
+}

@@ -1,0 +1,88 @@
+import { check } from '../core/evidence/envelope.ts';
+import type { Check } from '../core/schema/evidence.ts';
+import type { LogIntegrity } from './decision-scan.ts';
+
+const sample = (s: Array<{ line: number; problem: string }>) =>
+  s
+    .slice(0, 3)
+    .map((p) => `line ${p.line}: ${p.problem}`)
+    .join('; ');
+
+/** The decision log's integrity as checks: a chain break fails (tampering or loss); corrupt lines and duplicates warn. */
+export function integrityChecks(log: LogIntegrity): Check[] {
+  if (!log.exists) return [];
+  const checks: Check[] = [];
+  const c = log.chain;
+  if (c.breaks > 0) {
+    checks.push(
+      check({
+        id: 'decisions:chain',
+        status: 'fail',
+        observed: c.breaks,
+        unit: 'count',
+        output: `${c.breaks} hash-chain break(s) in ${c.links_checked} links checked: ${sample(c.samples)}`,
+        hint: 'a record was edited, deleted or inserted after it was written: compare with backups; do not use this window as evidence',
+      }),
+    );
+  } else {
+    checks.push(
+      check({
+        id: 'decisions:chain',
+        status: 'pass',
+        observed: 0,
+        unit: 'count',
+        output: `hash chain intact over ${c.links_checked} links`,
+      }),
+    );
+  }
+  if (log.torn_tail) {
+    checks.push(
+      check({
+        id: 'decisions:torn-tail',
+        status: 'warn',
+        observed: log.torn_tail.bytes,
+        unit: 'bytes',
+        output: `unterminated final fragment (${log.torn_tail.bytes} bytes at byte ${log.torn_tail.offset}) skipped`,
+        hint: 'a crash cut the last append; the engine moves the fragment to a .torn-* sidecar on its next start',
+      }),
+    );
+  }
+  const m = log.malformed;
+  if (m.count > 0) {
+    checks.push(
+      check({
+        id: 'decisions:malformed',
+        status: 'warn',
+        observed: m.count,
+        unit: 'count',
+        output: `${m.count} malformed line(s): ${sample(m.samples)}`,
+        hint: 'corrupt lines are reported, never silently dropped: find what else writes to the decision log',
+      }),
+    );
+  }
+  if (log.duplicates_in_window > 0) {
+    checks.push(
+      check({
+        id: 'decisions:duplicates',
+        status: 'warn',
+        observed: log.duplicates_in_window,
+        unit: 'count',
+        output: `${log.duplicates_in_window} record(s) repeat a decision_id already counted; counted once`,
+        hint: 'the engine logs each decision once: a duplicate means a restart replayed records or the log was copied onto itself',
+      }),
+    );
+  }
+  return checks;
+}
+
+/** Warnings for the envelope: one per distinct problem, so a torn tail adds exactly one. */
+export function integrityWarnings(log: LogIntegrity): string[] {
+  const warnings: string[] = [];
+  if (log.torn_tail)
+    warnings.push(
+      `decision log: torn tail at byte ${log.torn_tail.offset} (unterminated, ${log.torn_tail.bytes} bytes) skipped`,
+    );
+  if (log.late_in_window > 0)
+    warnings.push(`decision log: ${log.late_in_window} record(s) arrived out of bar order`);
+  return warnings;
+}

@@ -1,0 +1,38 @@
+import { usageError } from '../core/errors.ts';
+
+const DAY_MS = 86_400_000;
+
+/** Whole UTC days, half-open `[startDay, endDay)`, compared as `YYYY-MM-DD` strings (DST never shifts them). */
+export type DayWindow = { startDay: string; endDay: string };
+
+export const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** A `YYYY-MM-DD` flag value, checked (a bad date is a usage error, never a silent "today"). */
+export function parseDay(flag: string, value: string): string {
+  const ms = Date.parse(`${value}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(ms) || isoDay(ms) !== value) {
+    throw usageError(`--${flag} must be a date YYYY-MM-DD (got "${value}")`, 'dates are UTC days');
+  }
+  return value;
+}
+
+export const addDays = (day: string, n: number) => isoDay(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS);
+
+export const dayWindow = (day: string): DayWindow => ({ startDay: day, endDay: addDays(day, 1) });
+
+/** The 7 UTC days ending with `endDay` (inclusive). */
+export const weekWindow = (endDay: string): DayWindow => ({
+  startDay: addDays(endDay, -6),
+  endDay: addDays(endDay, 1),
+});
+
+export function daysOf(w: DayWindow): string[] {
+  const days: string[] = [];
+  for (let d = w.startDay; d < w.endDay; d = addDays(d, 1)) days.push(d);
+  return days;
+}
+
+export const windowBounds = (w: DayWindow) => ({
+  start: `${w.startDay}T00:00:00.000Z`,
+  end: `${w.endDay}T00:00:00.000Z`,
+});
