@@ -21,12 +21,18 @@ export type TailOptions = {
   pollMs: number;
   /** `live` is false for the records that were already in the file when the tail started. */
   onLine: (line: TailedLine, live: boolean) => void;
+  /**
+   * Most bytes one turn reads once following live appends; the rest waits for the next turn, so
+   * sockets drain in between and a burst (a replay writing thousands of records) reaches stream
+   * clients in slices rather than all at once.
+   */
+  liveBytesPerTurn?: number;
 };
 
 const NEWLINE = 0x0a;
 const CHUNK = 1 << 20;
-/** Most bytes one poll reads before yielding, so a burst of appends never stalls the server. */
-const MAX_BYTES_PER_POLL = 8 << 20;
+/** Most bytes one turn of the start-up catch-up reads before yielding, so the server keeps answering. */
+const BACKLOG_BYTES_PER_TURN = 8 << 20;
 
 export function summarize(line: string): DecisionSummary | null {
   try {
@@ -130,7 +136,10 @@ export class DecisionTail {
       );
       this.resetPosition();
     }
-    return this.readRange(size, MAX_BYTES_PER_POLL);
+    return this.readRange(
+      size,
+      this.live ? (this.opts.liveBytesPerTurn ?? 256 * 1024) : BACKLOG_BYTES_PER_TURN,
+    );
   }
 
   /** The old file was renamed or removed: read what its writer added before that, then let go. */
@@ -159,7 +168,7 @@ export class DecisionTail {
     let read = 0;
     while (this.offset < size) {
       if (read >= budget) return 'more';
-      const n = readSync(fd, this.buf, 0, Math.min(CHUNK, size - this.offset), this.offset);
+      const n = readSync(fd, this.buf, 0, Math.min(CHUNK, budget - read, size - this.offset), this.offset);
       if (n === 0) break;
       this.emitLines(this.buf.subarray(0, n), this.offset);
       this.offset += n;

@@ -155,7 +155,7 @@ export class ApiMetrics {
     });
   }
 
-  /** A gauge filled from the status view on each scrape (labels that vanished are cleared). */
+  /** A gauge filled from the status view on each scrape; values that vanished (a closed position, a missing file) are dropped. */
   private viewGauge<L extends string>(
     name: string,
     help: string,
@@ -165,6 +165,8 @@ export class ApiMetrics {
     const g = new Gauge<L>({ name, help, labelNames, registers: [this.registry] });
     this.refreshers.push((v) => {
       g.reset();
+      // reset() leaves an unlabelled gauge at 0; an unknown value must be absent, not zero
+      if (labelNames.length === 0) g.remove();
       fill(g, v);
     });
   }

@@ -28,8 +28,11 @@ export type ApiServer = { url: string; port: number; stop(): Promise<void> };
 
 type SocketData = StreamClient['data'];
 
-/** Bun's own cap on any request body; the per-route JSON limit (`max_body_bytes`) is far below it. */
-const HARD_BODY_CAP = 2 * 1024 * 1024;
+/**
+ * Bun's own body cap answers with an empty 413, so it sits far above `max_body_bytes`: our check
+ * answers first, in JSON, from the declared length or after reading at most the limit.
+ */
+const HARD_BODY_CAP = 1024 * 1024 * 1024;
 
 /**
  * `atl serve`: one pass per request — route, rate limit, auth, handler — with the request id on
@@ -44,6 +47,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const stream = new DecisionStream(config.wsMaxBufferedBytes);
   const tail = new DecisionTail(paths.decisions, {
     pollMs: opts.pollMs ?? 250,
+    // a client that keeps up drains one slice before the next, so only a lagging one passes the bound
+    liveBytesPerTurn: Math.max(4096, Math.floor(config.wsMaxBufferedBytes / 4)),
     onLine: (line, live) => {
       stats.observe(line);
       stream.onLine(line, live);
@@ -142,7 +147,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
     metrics.requests.inc({ route: routeLabel, method: req.method, status: String(res.status) });
     const line = `${req.method} ${url.pathname} ${res.status} ${(seconds * 1000).toFixed(1)}ms client=${client}${replaced ? ' (X-Request-ID replaced: not a safe token)' : ''}`;
-    if (res.status >= 500) reqLog.error(line);
+    if (res.status === 500) reqLog.error(line);
     else if (res.status >= 400 || req.method !== 'GET') reqLog.info(line);
     else reqLog.debug(line);
     return res;

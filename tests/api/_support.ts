@@ -31,13 +31,16 @@ export function apiConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
   };
 }
 
-/** A real server on an ephemeral loopback port over a fresh data root; disposed with `await using`. */
+/**
+ * A real server on an ephemeral loopback port over a fresh data root (or `root`, owned by the
+ * caller); disposed with `await using`.
+ */
 export async function testServer(
   overrides: Partial<ApiConfig> = {},
-  opts: { pollMs?: number; prepare?: (paths: DataPaths) => void } = {},
+  opts: { pollMs?: number; root?: string; prepare?: (paths: DataPaths) => void } = {},
 ) {
-  const dir = tempDir('atl-api-');
-  const paths = dataPaths(dir.path);
+  const dir = opts.root ? null : tempDir('atl-api-');
+  const paths = dataPaths(opts.root ?? dir!.path);
   opts.prepare?.(paths);
   let server: ApiServer;
   try {
@@ -50,7 +53,7 @@ export async function testServer(
       stopGraceS: 5,
     });
   } catch (err) {
-    dir[Symbol.dispose]();
+    dir?.[Symbol.dispose]();
     throw err;
   }
   return {
@@ -66,7 +69,7 @@ export async function testServer(
       }),
     async [Symbol.asyncDispose]() {
       await server.stop();
-      dir[Symbol.dispose]();
+      dir?.[Symbol.dispose]();
     },
   };
 }

@@ -37,6 +37,7 @@ describe('order request validation', () => {
       '<script>alert(1)</script>',
       '../../etc/passwd',
       'BTC/USDT\u0000',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, sent literally
       '${process.env.ATL_API_KEY}',
       'A'.repeat(5000),
     ];
