@@ -8,11 +8,19 @@ import { validate } from '../schema/ajv.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { GateStage } from '../schema/decision.ts';
 import { GuardSnapshot, type PreservationLevel, type RiskConfig } from '../schema/risk.ts';
-import type { IndicatorSet } from '../signals/indicator-set.ts';
 import type { Signal } from '../signals/rules.ts';
+import {
+  autoHaltGate,
+  budgetGate,
+  type EntryStage,
+  preservationGate,
+  regimeOf,
+  SKIPPED_AFTER,
+  sizingGate,
+} from './entry-gates.ts';
 import { CapitalPreservation, type LevelChange } from './preservation.ts';
 import { correlation, ReturnHistory } from './returns.ts';
-import { type HeldPosition, type Regime, RiskBudgetEngine } from './risk-budget.ts';
+import { type HeldPosition, RiskBudgetEngine } from './risk-budget.ts';
 import { MODE_LIMITS, type ModeLimits, SafetyLimits } from './safety-limits.ts';
 import { TradeStats } from './trade-stats.ts';
 import { TurnoverGovernor } from './turnover.ts';
@@ -32,17 +40,17 @@ const DAY_MS = 86_400_000;
 const RETURN_WINDOW = 48;
 const VOL_WINDOW = 24;
 const r2 = (x: number) => Math.round(x * 100) / 100;
+const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
-/** Market regime from the indicators when the signal stage names none (leverage caps and tiers key on it). */
-export function regimeOf(ind: IndicatorSet): Regime {
-  if (!ind.warm) return 'unknown';
-  if (ind.momentum10 < -0.1) return 'CRASH';
-  if (ind.volatilityLabel === 'high') return 'HIGH_VOL';
-  const adx = ind.adx.value;
-  const trend = ind.trend;
-  if (adx >= 25 && trend === 'up') return adx >= 40 ? 'STRONG_BULL' : 'BULL';
-  if (adx >= 25 && trend === 'down') return adx >= 40 ? 'STRONG_BEAR' : 'BEAR';
-  return ind.volatilityLabel === 'low' && adx < 20 ? 'LOW_VOL' : 'SIDEWAYS';
+function blockedAt(
+  stage: EntryStage,
+  gates: GateStage[],
+  turnover: Record<string, unknown>,
+  riskBudget: Record<string, unknown> | null,
+): EntryVerdict {
+  const blocked = gates[gates.length - 1]!;
+  for (const g of SKIPPED_AFTER[stage]) gates.push(g);
+  return { gates, blocked, notional: null, turnover, riskBudget };
 }
 
 /**
@@ -60,6 +68,9 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
   readonly trades: TradeStats;
   private readonly histories = new Map<string, ReturnHistory>();
   private raised: { reason: string } | null = null;
+  // Equity and peak at the last preservation assessment: flat periods need no re-assessment.
+  private assessedEquity = Number.NaN;
+  private assessedPeak = Number.NaN;
   private barMs = 0;
 
   constructor(private readonly opts: RiskGuardOptions) {
@@ -116,6 +127,8 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
   /** Move the preservation level on the latest facts, and halt on lockdown or a safety breach. */
   private reassess(ctx: StageContext, equity: number): void {
     const p = ctx.portfolio;
+    this.assessedEquity = equity;
+    this.assessedPeak = p.peakEquity;
     const nowMs = ctx.bar.closeTs;
     const change = this.preservation.update({
       nowMs,
@@ -156,23 +169,28 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     };
   }
 
+  /**
+   * Stages run in pipeline order and stop at the first block; the rest are recorded as skipped.
+   * Most bars of a long replay end at the turnover governor, so that path allocates little.
+   */
   evaluate(ctx: StageContext, signal: Signal): EntryVerdict {
     const { portfolio: p, symbol, bar } = ctx;
     const nowMs = bar.closeTs;
     const equityAll = p.equity();
     if (Math.floor(nowMs / DAY_MS) !== this.safety.day) this.safety.rollDay(nowMs, equityAll);
-    this.reassess(ctx, equityAll);
+    if (equityAll !== this.assessedEquity || p.peakEquity !== this.assessedPeak)
+      this.reassess(ctx, equityAll);
     const restrictions = this.preservation.restrictions;
-    const gates: GateStage[] = [];
 
     const turnover = this.turnover.evaluate(symbol, signal, nowMs, restrictions.cooldown);
-    gates.push(turnover.gate);
+    const gates: GateStage[] = [turnover.gate];
+    if (turnover.gate.reason) return blockedAt('turnover', gates, turnover.record, null);
 
     const equity = this.safety.tradingEquity(equityAll);
     const exposure = p.exposure();
     if (this.barMs === 0) this.barMs = timeframeToMs(ctx.cfg.timeframe);
     const side = signal.action === 'buy' ? 'long' : 'short';
-    const held = this.heldPositions(p, symbol, bar.closeTs, bar.close);
+    const held = this.heldPositions(p, symbol, nowMs, bar.close);
     const budget = this.budget.compute({
       symbol,
       side,
@@ -190,95 +208,40 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
       positions: held.positions,
       positionCorrelations: held.matrix,
     });
-    const budgetObserved = {
-      tier: budget.tier,
-      max_risk_usd: budget.max_risk_usd,
-      recommended_position_usd: budget.recommended_position_usd,
-      var_usd: budget.var_usd,
-    };
-    const budgetThresholds = {
-      max_risk_pct: this.budget.config.maxRiskPct,
-      max_var_usd: budget.var_limit_usd,
-    };
-    const budgetReason =
-      budget.recommended_position_usd > 0
-        ? null
-        : budget.tier === 'ZERO'
-          ? 'risk_tier_zero'
-          : budget.adjustments.includes('var_cap')
-            ? 'var_limit'
-            : 'risk_budget_exhausted';
-    gates.push({
-      stage: 'risk_budget',
-      verdict: budgetReason ? 'block' : 'pass',
-      reason: budgetReason,
-      observed: budgetObserved,
-      thresholds: budgetThresholds,
-    });
-
-    const level = this.preservation.level;
-    const preservationReason =
-      restrictions.size === 0
-        ? `preservation_${level}`
-        : signal.confidence < restrictions.minConfidence
-          ? 'preservation_min_confidence'
-          : null;
-    gates.push({
-      stage: 'preservation',
-      verdict: preservationReason ? 'block' : 'pass',
-      reason: preservationReason,
-      observed: {
-        level,
-        confidence: Math.round(signal.confidence * 1e6) / 1e6,
-        since: this.preservation.since === null ? null : new Date(this.preservation.since).toISOString(),
-      },
-      thresholds: {
-        min_confidence: restrictions.minConfidence,
-        size_multiplier: restrictions.size,
-        leverage_multiplier: restrictions.leverage,
-      },
-    });
-
-    const safetyGate = this.raised
-      ? {
-          stage: 'safety',
-          verdict: 'block' as const,
-          reason: 'auto_halt',
-          observed: { halt_reason: this.raised.reason },
-          thresholds: null,
-        }
-      : this.safety.preTrade(this.safetyFacts(p, nowMs, equityAll));
-    gates.push(safetyGate);
-
-    const costFactor = 1 + (this.turnover.config.feeBps + this.turnover.config.slippageBps) / 10_000;
-    const cap = Math.min(
-      this.safety.maxNotional(equity, exposure),
-      side === 'long' ? Math.max(0, p.cash) / costFactor : Number.POSITIVE_INFINITY,
-    );
-    const notional = Math.min(budget.recommended_position_usd * restrictions.size, cap);
-    const sizingReason = notional < this.opts.minNotional ? 'size_below_minimum' : null;
-    gates.push({
-      stage: 'sizing',
-      verdict: sizingReason ? 'block' : 'pass',
-      reason: sizingReason,
-      observed: {
-        notional: r2(notional),
-        budget_usd: budget.recommended_position_usd,
-        limit_usd: Number.isFinite(cap) ? r2(cap) : null,
-      },
-      thresholds: { min_notional: this.opts.minNotional },
-    });
-
-    const blocked = gates.find((g) => g.verdict === 'block') ?? null;
     const riskBudget = {
       ...budget,
-      recommended_leverage: Math.round(budget.recommended_leverage * restrictions.leverage * 1e6) / 1e6,
-      preservation_level: level,
+      recommended_leverage: r6(budget.recommended_leverage * restrictions.leverage),
+      preservation_level: this.preservation.level,
       preservation_size_multiplier: restrictions.size,
-      safety_cap_usd: Number.isFinite(cap) ? r2(cap) : null,
-      applied_notional_usd: blocked ? 0 : r2(notional),
     };
-    return { gates, blocked, notional: blocked ? null : notional, turnover: turnover.record, riskBudget };
+    gates.push(budgetGate(budget, this.budget.config.maxRiskPct));
+    if (gates[1]!.reason) return blockedAt('risk_budget', gates, turnover.record, riskBudget);
+
+    gates.push(
+      preservationGate(this.preservation.level, restrictions, signal.confidence, this.preservation.since),
+    );
+    if (gates[2]!.reason) return blockedAt('preservation', gates, turnover.record, riskBudget);
+
+    gates.push(
+      this.raised
+        ? autoHaltGate(this.raised.reason)
+        : this.safety.preTrade(this.safetyFacts(p, nowMs, equityAll)),
+    );
+    if (gates[3]!.reason) return blockedAt('safety', gates, turnover.record, riskBudget);
+
+    const costFactor = 1 + (this.turnover.config.feeBps + this.turnover.config.slippageBps) / 10_000;
+    const cashRoom = side === 'long' ? Math.max(0, p.cash) / costFactor : Number.POSITIVE_INFINITY;
+    const cap = Math.min(this.safety.maxNotional(equity, exposure), cashRoom);
+    const notional = Math.min(budget.recommended_position_usd * restrictions.size, cap);
+    gates.push(sizingGate(notional, budget.recommended_position_usd, cap, this.opts.minNotional));
+    const sized = {
+      ...riskBudget,
+      safety_cap_usd: Number.isFinite(cap) ? r2(cap) : null,
+      applied_notional_usd: r2(notional),
+    };
+    if (gates[4]!.reason)
+      return blockedAt('sizing', gates, turnover.record, { ...sized, applied_notional_usd: 0 });
+    return { gates, blocked: null, notional, turnover: turnover.record, riskBudget: sized };
   }
 
   /** Open positions other than `symbol`, with their volatility and correlations, for the budget. */

@@ -18,6 +18,34 @@ export const RESTRICTIONS: Record<PreservationLevel, Restrictions> = {
   lockdown: { size: 0, leverage: 0, minConfidence: 1.1, cooldown: Number.POSITIVE_INFINITY },
 };
 
+type Metric = 'drawdown' | 'slope' | 'lossStreak' | 'profitFactor' | 'winRate';
+type Trigger = {
+  rank: number;
+  level: PreservationLevel;
+  metric: Metric;
+  op: '>=' | '>' | '<';
+  threshold: number;
+};
+
+// NaN (a statistic without enough trades) never fires.
+const fires = (t: Trigger, v: number) =>
+  t.op === '>=' ? v >= t.threshold : t.op === '>' ? v > t.threshold : v < t.threshold;
+
+function describe(t: Trigger, v: number, trades: number): string {
+  switch (t.metric) {
+    case 'drawdown':
+      return `drawdown ${pct(v)} ≥ ${pct(t.threshold)}`;
+    case 'slope':
+      return `drawdown rising ${pct(v)}/h > ${pct(t.threshold)}/h`;
+    case 'lossStreak':
+      return `${v} losses in a row ≥ ${t.threshold}`;
+    case 'profitFactor':
+      return `profit factor ${v.toFixed(2)} < ${t.threshold} over the last ${trades} trades`;
+    case 'winRate':
+      return `win rate ${pct(v)} < ${pct(t.threshold)} over the last ${trades} trades`;
+  }
+}
+
 export type PreservationFacts = {
   nowMs: number;
   drawdown: number;
@@ -48,7 +76,40 @@ export class CapitalPreservation {
   private readonly sampleTs = new Ring(SAMPLES);
   private readonly sampleDd = new Ring(SAMPLES);
 
-  constructor(readonly config: PreservationConfig) {}
+  private readonly triggers: Trigger[];
+  private readonly values: Record<Metric, number> = {
+    drawdown: 0,
+    slope: 0,
+    lossStreak: 0,
+    profitFactor: 0,
+    winRate: 0,
+  };
+
+  constructor(readonly config: PreservationConfig) {
+    const c = config;
+    const t = (level: PreservationLevel, metric: Metric, op: Trigger['op'], threshold: number): Trigger => ({
+      rank: rank(level),
+      level,
+      metric,
+      op,
+      threshold,
+    });
+    this.triggers = [
+      t('lockdown', 'drawdown', '>=', c.drawdown.lockdown),
+      t('critical', 'drawdown', '>=', c.drawdown.critical),
+      t('cautious', 'drawdown', '>=', c.drawdown.cautious),
+      t('defensive', 'slope', '>', c.drawdownSlopePerHour.defensive),
+      t('cautious', 'slope', '>', c.drawdownSlopePerHour.cautious),
+      t('critical', 'lossStreak', '>=', c.lossStreak.critical),
+      t('defensive', 'lossStreak', '>=', c.lossStreak.defensive),
+      t('cautious', 'lossStreak', '>=', c.lossStreak.cautious),
+      t('critical', 'profitFactor', '<', c.profitFactor.critical),
+      t('defensive', 'profitFactor', '<', c.profitFactor.defensive),
+      t('cautious', 'profitFactor', '<', c.profitFactor.cautious),
+      t('defensive', 'winRate', '<', c.winRate.defensive),
+      t('cautious', 'winRate', '<', c.winRate.cautious),
+    ];
+  }
 
   get restrictions(): Restrictions {
     return RESTRICTIONS[this.level];
@@ -73,57 +134,36 @@ export class CapitalPreservation {
     return (drawdown - this.sampleDd.at(i)) / hours;
   }
 
-  /** The level the facts call for, with the reasons of the worst triggers. */
-  assess(f: PreservationFacts): { target: PreservationLevel; reasons: string[] } {
-    const c = this.config;
-    const hits: [PreservationLevel, string][] = [];
-    const dd = f.drawdown;
-    if (dd >= c.drawdown.lockdown)
-      hits.push(['lockdown', `drawdown ${pct(dd)} ≥ ${pct(c.drawdown.lockdown)}`]);
-    else if (dd >= c.drawdown.critical)
-      hits.push(['critical', `drawdown ${pct(dd)} ≥ ${pct(c.drawdown.critical)}`]);
-    else if (dd >= c.drawdown.cautious)
-      hits.push(['cautious', `drawdown ${pct(dd)} ≥ ${pct(c.drawdown.cautious)}`]);
-    const slope = this.drawdownSlope(f.nowMs, dd);
-    const s = c.drawdownSlopePerHour;
-    if (slope > s.defensive)
-      hits.push(['defensive', `drawdown rising ${pct(slope)}/h > ${pct(s.defensive)}/h`]);
-    else if (slope > s.cautious)
-      hits.push(['cautious', `drawdown rising ${pct(slope)}/h > ${pct(s.cautious)}/h`]);
-    const ls = c.lossStreak;
-    if (f.lossStreak >= ls.critical)
-      hits.push(['critical', `${f.lossStreak} losses in a row ≥ ${ls.critical}`]);
-    else if (f.lossStreak >= ls.defensive)
-      hits.push(['defensive', `${f.lossStreak} losses in a row ≥ ${ls.defensive}`]);
-    else if (f.lossStreak >= ls.cautious)
-      hits.push(['cautious', `${f.lossStreak} losses in a row ≥ ${ls.cautious}`]);
-    if (f.rolling.trades >= c.minTradesForStats) {
-      const pf = f.rolling.profitFactor;
-      const last = `last ${f.rolling.trades} trades`;
-      if (pf < c.profitFactor.critical)
-        hits.push(['critical', `profit factor ${pf.toFixed(2)} < ${c.profitFactor.critical} over ${last}`]);
-      else if (pf < c.profitFactor.defensive)
-        hits.push(['defensive', `profit factor ${pf.toFixed(2)} < ${c.profitFactor.defensive} over ${last}`]);
-      else if (pf < c.profitFactor.cautious)
-        hits.push(['cautious', `profit factor ${pf.toFixed(2)} < ${c.profitFactor.cautious} over ${last}`]);
-      const wr = f.rolling.winRate;
-      if (wr < c.winRate.defensive)
-        hits.push(['defensive', `win rate ${pct(wr)} < ${pct(c.winRate.defensive)} over ${last}`]);
-      else if (wr < c.winRate.cautious)
-        hits.push(['cautious', `win rate ${pct(wr)} < ${pct(c.winRate.cautious)} over ${last}`]);
+  /** The level the facts call for (no allocation unless `reasons` is given to collect the worst triggers' reasons). */
+  assess(f: PreservationFacts, reasons: string[] | null = null): PreservationLevel {
+    const enough = f.rolling.trades >= this.config.minTradesForStats;
+    const values: Record<Metric, number> = this.values;
+    values.drawdown = f.drawdown;
+    values.slope = this.drawdownSlope(f.nowMs, f.drawdown);
+    values.lossStreak = f.lossStreak;
+    values.profitFactor = enough ? f.rolling.profitFactor : Number.NaN;
+    values.winRate = enough ? f.rolling.winRate : Number.NaN;
+    let target = 0;
+    for (const t of this.triggers) if (fires(t, values[t.metric]) && t.rank > target) target = t.rank;
+    if (reasons) {
+      for (const t of this.triggers)
+        if (t.rank === target && fires(t, values[t.metric]))
+          reasons.push(describe(t, values[t.metric], f.rolling.trades));
     }
-    let target: PreservationLevel = 'normal';
-    for (const [level] of hits) if (rank(level) > rank(target)) target = level;
-    return { target, reasons: hits.filter(([l]) => l === target).map(([, why]) => why) };
+    return PRESERVATION_LEVELS[target]!;
   }
 
   /** Re-assess and move the level: escalate at once, recover one step at a time. */
   update(f: PreservationFacts): LevelChange | null {
-    const { target, reasons } = this.assess(f);
-    this.sampleTs.push(f.nowMs);
-    this.sampleDd.push(f.drawdown);
+    const target = this.assess(f);
     const from = this.level;
-    if (rank(target) > rank(from)) return this.move(target, reasons.join('; '), f.nowMs);
+    if (rank(target) > rank(from)) {
+      const reasons: string[] = [];
+      this.assess(f, reasons);
+      this.sample(f);
+      return this.move(target, reasons.join('; '), f.nowMs);
+    }
+    this.sample(f);
     if (from === 'lockdown' || rank(target) >= rank(from)) return null;
     const [n, wins, gp, gl] = this.recovery as [number, number, number, number];
     const r = this.config.recovery;
@@ -148,6 +188,11 @@ export class CapitalPreservation {
     return this.level === 'lockdown'
       ? this.move('critical', 'operator cleared the lockdown halt', nowMs)
       : null;
+  }
+
+  private sample(f: PreservationFacts): void {
+    this.sampleTs.push(f.nowMs);
+    this.sampleDd.push(f.drawdown);
   }
 
   private move(to: PreservationLevel, reason: string, nowMs: number): LevelChange {

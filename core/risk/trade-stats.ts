@@ -46,6 +46,7 @@ export class TradeStats {
   grossProfit = 0;
   grossLoss = 0;
   private readonly scratch: Float64Array;
+  private cached: RollingStats | null = null;
 
   constructor(window: number) {
     this.recent = new Ring(window);
@@ -54,6 +55,7 @@ export class TradeStats {
 
   /** A trade counts as a win only when it made money after fees. */
   record(pnl: number): void {
+    this.cached = null;
     this.recent.push(pnl);
     if (pnl > 0) {
       this.wins++;
@@ -72,10 +74,14 @@ export class TradeStats {
     return this.wins + this.losses;
   }
 
+  /** Statistics of the rolling window; recomputed only after a new trade. */
   rolling(): RollingStats {
-    const n = this.recent.count;
-    for (let i = 0; i < n; i++) this.scratch[i] = this.recent.at(i);
-    return statsOf(this.scratch, n);
+    if (!this.cached) {
+      const n = this.recent.count;
+      for (let i = 0; i < n; i++) this.scratch[i] = this.recent.at(i);
+      this.cached = statsOf(this.scratch, n);
+    }
+    return this.cached;
   }
 
   /** Kelly inputs over every trade in the mode: win rate and average win / average loss. */
@@ -98,6 +104,7 @@ export class TradeStats {
   }
 
   restore(s: GuardSnapshot['trades']): void {
+    this.cached = null;
     for (const p of s.recent.slice(-this.recent.size)) this.recent.push(p);
     this.winStreak = s.winStreak;
     this.lossStreak = s.lossStreak;

@@ -93,8 +93,6 @@ export class TurnoverGovernor {
     const observed = {
       minutes_since_last: minutesSince === null ? null : r6(minutesSince),
       decisions_today: decisionsToday,
-      ev_pct: r6(ev.evPct),
-      cost_pct: r6(this.roundTripCostPct),
       ev_ratio: r6(ev.ratio),
     };
     const thresholds = {
@@ -102,14 +100,14 @@ export class TurnoverGovernor {
       max_decisions_per_day: l.maxDecisionsPerDay,
       min_ev_ratio: l.minEvRatio,
     };
+    // The gate carries the limits; the record adds how the expected value was reached.
     const record = {
-      ...observed,
-      ...thresholds,
+      allowed: reason === null,
+      ev_pct: r6(ev.evPct),
+      cost_pct: r6(this.roundTripCostPct),
       win_probability: r6(signal.confidence),
       reward_pct: r6(ev.rewardPct),
       stop_pct: r6(signal.stopPct),
-      cooldown_multiplier: Number.isFinite(cooldownMultiplier) ? cooldownMultiplier : null,
-      allowed: reason === null,
     };
     return {
       gate: { stage: 'turnover', verdict: reason ? 'block' : 'pass', reason, observed, thresholds },
