@@ -12,7 +12,10 @@ function fakeClient(buffered: () => number) {
   const sent: string[] = [];
   let terminated = false;
   const client: StreamClient = {
-    send: (m) => (sent.push(m), m.length),
+    send: (m) => {
+      sent.push(m);
+      return m.length;
+    },
     getBufferedAmount: buffered,
     terminate: () => {
       terminated = true;
