@@ -1,5 +1,5 @@
 import { existsSync, statSync, unlinkSync } from 'node:fs';
-import { writeJsonAtomic } from '../fsx/atomic.ts';
+import { writeFileAtomic } from '../fsx/atomic.ts';
 import { log } from '../log.ts';
 import type { DataPaths } from '../paths.ts';
 import { currentUser } from './halt.ts';
@@ -13,7 +13,12 @@ export const STOP_BY_REQUEST = 'stop_request';
  * `stopped`, exit 0). Windows has no SIGTERM, so the Windows stop script uses this.
  */
 export function requestStop(paths: DataPaths, by: string = currentUser()): void {
-  writeJsonAtomic(paths.stopRequest, { requested_at: new Date().toISOString(), by, pid: process.pid });
+  writeFileAtomic(paths.stopRequest, stopRequestContent(by));
+}
+
+/** What the request file says (who asked); its mtime says when, which is all the engine reads. */
+export function stopRequestContent(by: string): string {
+  return `${JSON.stringify({ stop_requested_by: by })}\n`;
 }
 
 export function stopRequestPending(paths: DataPaths): boolean {
