@@ -45,7 +45,11 @@ export class ExchangeBreaker {
     } catch (err) {
       if (err instanceof BrokenCircuitError) {
         const last = this.lastReason;
-        throw new ExchangeFailure(last?.kind ?? 'exchange_unavailable', last?.reason ?? 'exchange_unavailable', { retryable: false, circuitOpen: true });
+        throw new ExchangeFailure(
+          last?.kind ?? 'exchange_unavailable',
+          last?.reason ?? 'exchange_unavailable',
+          { retryable: false, circuitOpen: true },
+        );
       }
       if (err instanceof ExchangeFailure && err.countsAgainstExchange) this.lastReason = err;
       throw err;

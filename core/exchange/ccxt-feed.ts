@@ -1,6 +1,6 @@
-import { configError } from '../errors.ts';
 import type { Bar, Feed, FeedFailure, FeedSource, FeedTick } from '../engine/feeds.ts';
 import { sleepUnlessAborted } from '../engine/feeds.ts';
+import { configError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { DataModeName } from '../schema/common.ts';
 import type { BreakerStateName } from './breaker.ts';
@@ -92,16 +92,24 @@ export class CcxtFeed implements Feed {
     for (const s of this.symbols) this.cursors.set(s, { decidedThrough: startClose, observedThrough: null });
     const bars: Bar[] = [];
     try {
-      await this.prepare(deadline);
+      // Listing problems surface at the first poll (inside the engine's loop), not here.
+      await this.prepare(deadline, false);
       const now = this.serverNow();
       const latestClose = Math.floor(now / this.timeframeMs) * this.timeframeMs;
       for (const s of this.symbols) this.cursors.get(s)!.decidedThrough = latestClose;
-      const polled = await Promise.all(this.symbols.map((s) => this.pollSymbol(s, latestClose, now, deadline)));
+      const polled = await Promise.all(
+        this.symbols.map((s) => this.pollSymbol(s, latestClose, now, deadline)),
+      );
       for (const p of polled) bars.push(...p.history, ...p.bars);
       bars.sort((a, b) => a.closeTs - b.closeTs);
     } catch (err) {
       if (!(err instanceof ExchangeFailure)) throw err;
-      log.warn(`${this.client.label}: no history at start (${err.reason}); the engine records data_fetch holds until data returns`);
+      log.warn(
+        `${this.client.label}: no history at start (${err.reason}); the engine records data_fetch holds until data returns`,
+      );
+      // Candles that closed while we were still starting are history, not missed decisions.
+      const startedClose = Math.floor(this.serverNow() / this.timeframeMs) * this.timeframeMs;
+      for (const cur of this.cursors.values()) cur.decidedThrough = startedClose;
     }
     this.nextPollAt = this.nextPollSlot();
     return bars;
@@ -121,25 +129,38 @@ export class CcxtFeed implements Feed {
 
   /** The next poll instant (local clock): the next multiple of the interval in server time, plus settle. */
   private nextPollSlot(): number {
-    const serverSlot = (Math.floor(this.serverNow() / this.opts.intervalMs) + 1) * this.opts.intervalMs + this.settleMs;
+    const serverSlot =
+      (Math.floor(this.serverNow() / this.opts.intervalMs) + 1) * this.opts.intervalMs + this.settleMs;
     return serverSlot - this.offsetMs;
   }
 
-  /** Clock offset and the markets check; a symbol the exchange does not list is a configuration error. */
-  private async prepare(deadline: number): Promise<void> {
-    if (Date.now() - this.clockSyncedAt > CLOCK_RESYNC_MS) {
-      const clock = await this.client.serverClock(deadline);
-      this.offsetMs = clock.offsetMs;
-      this.clockSyncedAt = Date.now();
-      if (Math.abs(clock.offsetMs) > 1_000) log.warn(`${this.client.label}: host clock is ${clock.offsetMs} ms behind the exchange; using the exchange's clock for candle closes`);
-    }
+  /** A symbol the exchange does not list is a configuration error; an unreachable exchange is not (yet) one. */
+  async checkListed(deadline: number): Promise<void> {
     if (this.marketsChecked) return;
     const markets = await this.client.loadMarkets(deadline);
     const missing = this.symbols.filter((s) => !(s in markets));
     if (missing.length > 0) {
-      throw configError(`${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not listed on ${this.client.cfg.exchangeId}`, 'check --symbols (ccxt form BASE/QUOTE, e.g. BTC/USDT)');
+      throw configError(
+        `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not listed on ${this.client.cfg.exchangeId}`,
+        'check --symbols (ccxt form BASE/QUOTE, e.g. BTC/USDT)',
+      );
     }
     this.marketsChecked = true;
+  }
+
+  /** Clock offset (resynced every 10 minutes) and, unless told otherwise, the listing check. */
+  private async prepare(deadline: number, checkListing = true): Promise<void> {
+    if (Date.now() - this.clockSyncedAt > CLOCK_RESYNC_MS) {
+      const clock = await this.client.serverClock(deadline);
+      this.offsetMs = clock.offsetMs;
+      this.clockSyncedAt = Date.now();
+      if (Math.abs(clock.offsetMs) > 1_000)
+        log.warn(
+          `${this.client.label}: host clock is ${clock.offsetMs} ms behind the exchange; using the exchange's clock for candle closes`,
+        );
+    }
+    if (checkListing) await this.checkListed(deadline);
+    else await this.client.loadMarkets(deadline);
   }
 
   private async poll(): Promise<void> {
@@ -154,34 +175,64 @@ export class CcxtFeed implements Feed {
       polled = await Promise.all(this.symbols.map((s) => this.pollSymbol(s, latestClose, now, deadline)));
     } catch (err) {
       if (!(err instanceof ExchangeFailure)) throw err;
-      polled = this.symbols.map((s) => ({ bars: [], history: [], failures: this.failUntil(s, latestClose, failureOf(err)) }));
+      polled = this.symbols.map((s) => ({
+        bars: [],
+        history: [],
+        failures: this.failUntil(s, latestClose, failureOf(err)),
+      }));
     }
     this.enqueue(polled);
   }
 
   /** One symbol's poll: closed candles since the last one seen, split into history, new bars and failures. */
-  private async pollSymbol(symbol: string, latestClose: number, now: number, deadline: number): Promise<SymbolPoll> {
+  private async pollSymbol(
+    symbol: string,
+    latestClose: number,
+    now: number,
+    deadline: number,
+  ): Promise<SymbolPoll> {
     const cur = this.cursors.get(symbol)!;
     const tf = this.timeframeMs;
     const out: SymbolPoll = { bars: [], history: [], failures: [] };
     if (latestClose <= cur.decidedThrough && cur.observedThrough !== null) return out;
     const oldest = latestClose - MAX_CANDLES_PER_REQUEST * tf;
     const firstOpen = cur.observedThrough ?? latestClose - this.opts.warmupBars * tf;
-    if (cur.observedThrough !== null && firstOpen < oldest) log.warn(`${symbol}: ${Math.round((oldest - firstOpen) / tf)} candles missed during the outage are beyond one request; indicators skip them`);
+    if (cur.observedThrough !== null && firstOpen < oldest)
+      log.warn(
+        `${symbol}: ${Math.round((oldest - firstOpen) / tf)} candles missed during the outage are beyond one request; indicators skip them`,
+      );
     const since = Math.max(firstOpen, oldest);
     let candles: Candle[];
     try {
-      candles = await this.client.fetchCandles(symbol, this.timeframe, since, Math.min(MAX_CANDLES_PER_REQUEST, (latestClose - since) / tf + 1), deadline);
+      candles = await this.client.fetchCandles(
+        symbol,
+        this.timeframe,
+        since,
+        Math.min(MAX_CANDLES_PER_REQUEST, (latestClose - since) / tf + 1),
+        deadline,
+      );
     } catch (err) {
       if (!(err instanceof ExchangeFailure)) throw err;
       out.failures = this.failUntil(symbol, latestClose, failureOf(err));
       return out;
     }
     // The newest row is usually the candle still forming: never decided on, never observed.
-    const closed = candles.filter((c) => c.openTs + tf <= now && c.openTs + tf > (cur.observedThrough ?? Number.NEGATIVE_INFINITY));
+    const closed = candles.filter(
+      (c) => c.openTs + tf <= now && c.openTs + tf > (cur.observedThrough ?? Number.NEGATIVE_INFINITY),
+    );
     for (const c of closed) {
       const closeTs = c.openTs + tf;
-      const bar: Bar = { symbol, openTs: c.openTs, closeTs, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume, ageS: Math.round(now - closeTs) / 1000 };
+      const bar: Bar = {
+        symbol,
+        openTs: c.openTs,
+        closeTs,
+        open: c.open,
+        high: c.high,
+        low: c.low,
+        close: c.close,
+        volume: c.volume,
+        ageS: Math.round(now - closeTs) / 1000,
+      };
       if (closeTs <= cur.decidedThrough) out.history.push(bar);
       else if (closeTs > latestClose) continue;
       else if (now - closeTs > this.staleAfterMs) {
@@ -192,23 +243,35 @@ export class CcxtFeed implements Feed {
     }
     const newest = cur.observedThrough;
     if (newest === null) {
-      out.failures.push(...this.failUntil(symbol, latestClose, { reason: 'insufficient_data:0', observed: { rows: 0 } }));
+      out.failures.push(
+        ...this.failUntil(symbol, latestClose, { reason: 'insufficient_data:0', observed: { rows: 0 } }),
+      );
       return out;
     }
     // Expected closes the exchange has not published: it has stopped producing candles.
     const lagS = Math.round((now - newest) / 1000);
     for (let t = Math.max(cur.decidedThrough, newest) + tf; t <= latestClose; t += tf) {
-      out.failures.push({ symbol, closeTs: t, reason: `stale_data:${lagS}`, observed: { last_candle_close: new Date(newest).toISOString() } });
+      out.failures.push({
+        symbol,
+        closeTs: t,
+        reason: `stale_data:${lagS}`,
+        observed: { last_candle_close: new Date(newest).toISOString() },
+      });
     }
     cur.decidedThrough = Math.max(cur.decidedThrough, latestClose);
     return out;
   }
 
   /** One failure per expected close not yet decided, up to `latestClose`; those closes are then decided. */
-  private failUntil(symbol: string, latestClose: number, f: Omit<FeedFailure, 'symbol'>): SymbolPoll['failures'] {
+  private failUntil(
+    symbol: string,
+    latestClose: number,
+    f: Omit<FeedFailure, 'symbol'>,
+  ): SymbolPoll['failures'] {
     const cur = this.cursors.get(symbol)!;
     const out: SymbolPoll['failures'] = [];
-    for (let t = cur.decidedThrough + this.timeframeMs; t <= latestClose; t += this.timeframeMs) out.push({ ...f, symbol, closeTs: t });
+    for (let t = cur.decidedThrough + this.timeframeMs; t <= latestClose; t += this.timeframeMs)
+      out.push({ ...f, symbol, closeTs: t });
     cur.decidedThrough = Math.max(cur.decidedThrough, latestClose);
     return out;
   }
@@ -217,9 +280,11 @@ export class CcxtFeed implements Feed {
   private enqueue(polled: SymbolPoll[]): void {
     const byClose = new Map<number, FeedTick>();
     const tickAt = (closeTs: number) => {
-      let t = byClose.get(closeTs);
-      if (!t) byClose.set(closeTs, (t = { closeTs, bars: [], failures: [] }));
-      return t;
+      const existing = byClose.get(closeTs);
+      if (existing) return existing;
+      const created: FeedTick = { closeTs, bars: [], failures: [] };
+      byClose.set(closeTs, created);
+      return created;
     };
     const history: Bar[] = [];
     for (const p of polled) {

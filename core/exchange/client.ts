@@ -1,6 +1,6 @@
 import type { Exchange } from 'ccxt';
-import { configError, usageError } from '../errors.ts';
 import { sleepUnlessAborted } from '../engine/feeds.ts';
+import { configError, usageError } from '../errors.ts';
 import { log } from '../log.ts';
 import { type BreakerOptions, ExchangeBreaker } from './breaker.ts';
 import { classifyCallError, ExchangeFailure } from './errors.ts';
@@ -21,10 +21,21 @@ export type ExchangeConfig = {
   resolver?: Resolver;
 };
 
-export const EXCHANGE_DEFAULTS = { timeoutMs: 10_000, maxAttempts: 3, breaker: { failureThreshold: 3, cooldownMs: 30_000 } } as const;
+export const EXCHANGE_DEFAULTS = {
+  timeoutMs: 10_000,
+  maxAttempts: 3,
+  breaker: { failureThreshold: 3, cooldownMs: 30_000 },
+} as const;
 
 /** A closed or open candle as the exchange returned it (epoch ms open time). */
-export type Candle = { openTs: number; open: number; high: number; low: number; close: number; volume: number };
+export type Candle = {
+  openTs: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+};
 
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 5_000;
@@ -55,7 +66,10 @@ export class ExchangeClient {
   static async create(cfg: ExchangeConfig): Promise<ExchangeClient> {
     const ccxt = (await import('ccxt')).default;
     if (!(ccxt.exchanges as string[]).includes(cfg.exchangeId)) {
-      throw configError(`unknown exchange "${cfg.exchangeId}"`, 'use a ccxt exchange id such as binance, kraken, bybit, okx');
+      throw configError(
+        `unknown exchange "${cfg.exchangeId}"`,
+        'use a ccxt exchange id such as binance, kraken, bybit, okx',
+      );
     }
     const Ctor = (ccxt as unknown as Record<string, new (config: object) => Exchange>)[cfg.exchangeId]!;
     const ex = new Ctor({
@@ -63,14 +77,29 @@ export class ExchangeClient {
       // ccxt's own timer only covers the headers; ours covers the body too and fires first.
       timeout: cfg.timeoutMs + 1_000,
       ...(cfg.credentials ?? {}),
-      ...(cfg.exchangeId.startsWith('binance') ? { options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false, fetchMargins: false, defaultType: 'spot' } } : {}),
+      ...(cfg.exchangeId.startsWith('binance')
+        ? {
+            options: {
+              fetchMarkets: { types: ['spot'] },
+              fetchCurrencies: false,
+              fetchMargins: false,
+              defaultType: 'spot',
+            },
+          }
+        : {}),
     });
-    ex.fetchImplementation = createTransport({ resolver: cfg.resolver ?? systemResolver, timeoutMs: cfg.timeoutMs });
+    ex.fetchImplementation = createTransport({
+      resolver: cfg.resolver ?? systemResolver,
+      timeoutMs: cfg.timeoutMs,
+    });
     if (cfg.sandbox) {
       try {
         ex.setSandboxMode(true);
       } catch {
-        throw configError(`${cfg.exchangeId} has no sandbox (testnet) in ccxt`, 'choose an exchange with a testnet (binance, bybit, okx) or give its test server with --exchange-url');
+        throw configError(
+          `${cfg.exchangeId} has no sandbox (testnet) in ccxt`,
+          'choose an exchange with a testnet (binance, bybit, okx) or give its test server with --exchange-url',
+        );
       }
     }
     if (cfg.url) ex.urls.api = rebase(ex.urls.api, parseBaseUrl(cfg.url)) as typeof ex.urls.api;
@@ -85,7 +114,12 @@ export class ExchangeClient {
   /** The hosts serving the REST API we call (public / private bases). */
   get hosts(): string[] {
     const api = this.ccxt.urls.api as unknown;
-    const main = typeof api === 'object' && api !== null ? Object.entries(api).filter(([k]) => /^(public|private|rest|spot)$/.test(k)).map(([, v]) => v) : [];
+    const main =
+      typeof api === 'object' && api !== null
+        ? Object.entries(api)
+            .filter(([k]) => /^(public|private|rest|spot)$/.test(k))
+            .map(([, v]) => v)
+        : [];
     const hosts = new Set<string>();
     for (const u of leaves(main.length > 0 ? main : api)) {
       try {
@@ -101,11 +135,15 @@ export class ExchangeClient {
    * Run one exchange call. Idempotent calls are retried within `deadline` (epoch ms) with jittered
    * backoff, never sooner than the exchange's Retry-After; everything fails as an ExchangeFailure.
    */
-  async call<T>(fn: (ex: Exchange) => Promise<T>, opts: { deadline: number; idempotent: boolean; abort?: AbortSignal }): Promise<T> {
+  async call<T>(
+    fn: (ex: Exchange) => Promise<T>,
+    opts: { deadline: number; idempotent: boolean; abort?: AbortSignal },
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const wait = this.notBefore - Date.now();
       if (wait > 0) {
-        if (Date.now() + wait > opts.deadline) throw new ExchangeFailure('rate_limited', 'rate_limited', { retryable: false, retryAfterMs: wait });
+        if (Date.now() + wait > opts.deadline)
+          throw new ExchangeFailure('rate_limited', 'rate_limited', { retryable: false, retryAfterMs: wait });
         await sleepUnlessAborted(wait, opts.abort ?? neverAborted);
       }
       let failure: ExchangeFailure;
@@ -119,25 +157,60 @@ export class ExchangeClient {
         failure = err instanceof ExchangeFailure ? err : classifyCallError(err, null);
       }
       if (failure.kind === 'rate_limited') {
-        const window = failure.retryAfterMs ?? (failure.opts.status === 418 ? BAN_WITHOUT_RETRY_AFTER_MS : backoffMs(attempt));
+        const window =
+          failure.retryAfterMs ??
+          (failure.opts.status === 418 ? BAN_WITHOUT_RETRY_AFTER_MS : backoffMs(attempt));
         this.notBefore = Math.max(this.notBefore, Date.now() + window);
-        log.warn(`${this.cfg.exchangeId}: rate limited; no request before ${new Date(this.notBefore).toISOString()}`);
+        log.warn(
+          `${this.cfg.exchangeId}: rate limited; no request before ${new Date(this.notBefore).toISOString()}`,
+        );
       }
-      const delay = failure.kind === 'rate_limited' ? Math.max(0, this.notBefore - Date.now()) : backoffMs(attempt);
-      if (!failure.retryable || !opts.idempotent || attempt >= this.cfg.maxAttempts || Date.now() + delay > opts.deadline || opts.abort?.aborted) throw failure;
+      const delay =
+        failure.kind === 'rate_limited' ? Math.max(0, this.notBefore - Date.now()) : backoffMs(attempt);
+      if (
+        !failure.retryable ||
+        !opts.idempotent ||
+        attempt >= this.cfg.maxAttempts ||
+        Date.now() + delay > opts.deadline ||
+        opts.abort?.aborted
+      )
+        throw failure;
       await sleepUnlessAborted(delay, opts.abort ?? neverAborted);
     }
   }
 
   /** Candles for `symbol` (oldest first), validated: six finite numbers, sane ranges, rising times. */
-  async fetchCandles(symbol: string, timeframe: string, sinceMs: number | null, limit: number, deadline: number, abort?: AbortSignal): Promise<Candle[]> {
-    const rows = await this.call((ex) => ex.fetchOHLCV(symbol, timeframe, sinceMs ?? undefined, limit), { deadline, idempotent: true, abort });
+  async fetchCandles(
+    symbol: string,
+    timeframe: string,
+    sinceMs: number | null,
+    limit: number,
+    deadline: number,
+    abort?: AbortSignal,
+  ): Promise<Candle[]> {
+    const rows = await this.call((ex) => ex.fetchOHLCV(symbol, timeframe, sinceMs ?? undefined, limit), {
+      deadline,
+      idempotent: true,
+      abort,
+    });
     const out: Candle[] = [];
     let prev = Number.NEGATIVE_INFINITY;
     for (const row of rows as unknown[]) {
       const r = row as number[];
-      const ok = Array.isArray(r) && r.length >= 6 && r.slice(0, 6).every((v) => typeof v === 'number' && Number.isFinite(v)) && r[0]! > prev && r[1]! > 0 && r[4]! > 0 && r[2]! >= r[3]! && r[5]! >= 0;
-      if (!ok) throw new ExchangeFailure('bad_response', 'bad_response', { retryable: true, cause: new Error(`${symbol}: malformed candle ${JSON.stringify(row)}`) });
+      const ok =
+        Array.isArray(r) &&
+        r.length >= 6 &&
+        r.slice(0, 6).every((v) => typeof v === 'number' && Number.isFinite(v)) &&
+        r[0]! > prev &&
+        r[1]! > 0 &&
+        r[4]! > 0 &&
+        r[2]! >= r[3]! &&
+        r[5]! >= 0;
+      if (!ok)
+        throw new ExchangeFailure('bad_response', 'bad_response', {
+          retryable: true,
+          cause: new Error(`${symbol}: malformed candle ${JSON.stringify(row)}`),
+        });
       prev = r[0]!;
       out.push({ openTs: r[0]!, open: r[1]!, high: r[2]!, low: r[3]!, close: r[4]!, volume: r[5]! });
     }
@@ -149,13 +222,17 @@ export class ExchangeClient {
     const t0 = Date.now();
     const serverTime = await this.call((ex) => ex.fetchTime(), { deadline, idempotent: true });
     const t1 = Date.now();
-    if (typeof serverTime !== 'number' || !Number.isFinite(serverTime)) throw new ExchangeFailure('bad_response', 'bad_response', { retryable: true });
+    if (typeof serverTime !== 'number' || !Number.isFinite(serverTime))
+      throw new ExchangeFailure('bad_response', 'bad_response', { retryable: true });
     return { offsetMs: Math.round(serverTime - (t0 + t1) / 2), rttMs: t1 - t0, serverTime };
   }
 
   /** Markets (reloaded on demand: ccxt keeps a failed first load cached otherwise). */
   async loadMarkets(deadline: number): Promise<Record<string, unknown>> {
-    return this.call((ex) => ex.loadMarkets(Object.keys(ex.markets ?? {}).length === 0), { deadline, idempotent: true });
+    return this.call((ex) => ex.loadMarkets(Object.keys(ex.markets ?? {}).length === 0), {
+      deadline,
+      idempotent: true,
+    });
   }
 }
 
@@ -183,7 +260,8 @@ export function parseBaseUrl(value: string): URL {
   } catch {
     throw usageError(`--exchange-url must be an absolute URL such as http://127.0.0.1:8899 (got "${value}")`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usageError(`--exchange-url must be http:// or https:// (got "${value}")`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw usageError(`--exchange-url must be http:// or https:// (got "${value}")`);
   return url;
 }
 
@@ -196,7 +274,8 @@ function rebase(api: unknown, base: URL): unknown {
       return api;
     }
   }
-  if (typeof api === 'object' && api !== null) return Object.fromEntries(Object.entries(api).map(([k, v]) => [k, rebase(v, base)]));
+  if (typeof api === 'object' && api !== null)
+    return Object.fromEntries(Object.entries(api).map(([k, v]) => [k, rebase(v, base)]));
   return api;
 }
 

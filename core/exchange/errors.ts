@@ -52,7 +52,13 @@ export class ExchangeFailure extends Error {
 
   /** Failures that say the exchange is unhealthy for everyone (they move the circuit breaker). */
   get countsAgainstExchange(): boolean {
-    return this.kind === 'dns_failure' || this.kind === 'connection_refused' || this.kind === 'timeout' || this.kind === 'exchange_unavailable' || this.kind === 'bad_response';
+    return (
+      this.kind === 'dns_failure' ||
+      this.kind === 'connection_refused' ||
+      this.kind === 'timeout' ||
+      this.kind === 'exchange_unavailable' ||
+      this.kind === 'bad_response'
+    );
   }
 }
 
@@ -74,19 +80,30 @@ function errnoCode(err: unknown): string | null {
 }
 
 /** Classify a low-level fetch error (before ccxt sees it). */
-export function classifyTransportError(err: unknown, host: string, timedOut: boolean): { kind: FailureKind; reason: string } {
+export function classifyTransportError(
+  err: unknown,
+  host: string,
+  timedOut: boolean,
+): { kind: FailureKind; reason: string } {
   if (timedOut) return { kind: 'timeout', reason: 'timeout' };
   const code = errnoCode(err);
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME' || code === 'DNSError') return { kind: 'dns_failure', reason: `dns_failure:${host}` };
-  if (code === 'ECONNREFUSED' || code === 'ConnectionRefused') return { kind: 'connection_refused', reason: 'connection_refused' };
-  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || (err as Error)?.name === 'TimeoutError') return { kind: 'timeout', reason: 'timeout' };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME' || code === 'DNSError')
+    return { kind: 'dns_failure', reason: `dns_failure:${host}` };
+  if (code === 'ECONNREFUSED' || code === 'ConnectionRefused')
+    return { kind: 'connection_refused', reason: 'connection_refused' };
+  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || (err as Error)?.name === 'TimeoutError')
+    return { kind: 'timeout', reason: 'timeout' };
   return { kind: 'exchange_unavailable', reason: 'exchange_unavailable' };
 }
 
 /** The ccxt class names an error descends from (ccxt's hierarchy: errorHierarchy.js). */
 function ccxtLineage(err: unknown): Set<string> {
   const names = new Set<string>();
-  for (let p = err ? Object.getPrototypeOf(err) : null; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+  for (
+    let p = err ? Object.getPrototypeOf(err) : null;
+    p && p !== Object.prototype;
+    p = Object.getPrototypeOf(p)
+  ) {
     names.add((p.constructor as { name: string }).name);
   }
   return names;
@@ -99,15 +116,35 @@ function ccxtLineage(err: unknown): Set<string> {
 export function classifyCallError(err: unknown, seen: TransportObservation | null): ExchangeFailure {
   if (err instanceof ExchangeFailure) return err;
   const retryAfterMs = seen?.retryAfterMs ?? null;
-  if (seen?.failure) return new ExchangeFailure(seen.failure.kind, seen.failure.reason, { retryable: true, cause: err });
+  if (seen?.failure)
+    return new ExchangeFailure(seen.failure.kind, seen.failure.reason, { retryable: true, cause: err });
   const status = seen?.status ?? null;
-  if (status === 429 || status === 418) return new ExchangeFailure('rate_limited', 'rate_limited', { retryable: true, retryAfterMs, status, cause: err });
-  if (status !== null && status >= 500) return new ExchangeFailure('exchange_unavailable', 'exchange_unavailable', { retryable: true, retryAfterMs, status, cause: err });
+  if (status === 429 || status === 418)
+    return new ExchangeFailure('rate_limited', 'rate_limited', {
+      retryable: true,
+      retryAfterMs,
+      status,
+      cause: err,
+    });
+  if (status !== null && status >= 500)
+    return new ExchangeFailure('exchange_unavailable', 'exchange_unavailable', {
+      retryable: true,
+      retryAfterMs,
+      status,
+      cause: err,
+    });
   const lineage = ccxtLineage(err);
-  if (lineage.has('RateLimitExceeded') || lineage.has('DDoSProtection')) return new ExchangeFailure('rate_limited', 'rate_limited', { retryable: true, retryAfterMs, cause: err });
-  if (lineage.has('RequestTimeout')) return new ExchangeFailure('timeout', 'timeout', { retryable: true, cause: err });
-  if (lineage.has('BadResponse')) return new ExchangeFailure('bad_response', 'bad_response', { retryable: true, cause: err });
-  if (lineage.has('NetworkError')) return new ExchangeFailure('exchange_unavailable', 'exchange_unavailable', { retryable: true, cause: err });
+  if (lineage.has('RateLimitExceeded') || lineage.has('DDoSProtection'))
+    return new ExchangeFailure('rate_limited', 'rate_limited', { retryable: true, retryAfterMs, cause: err });
+  if (lineage.has('RequestTimeout'))
+    return new ExchangeFailure('timeout', 'timeout', { retryable: true, cause: err });
+  if (lineage.has('BadResponse'))
+    return new ExchangeFailure('bad_response', 'bad_response', { retryable: true, cause: err });
+  if (lineage.has('NetworkError'))
+    return new ExchangeFailure('exchange_unavailable', 'exchange_unavailable', {
+      retryable: true,
+      cause: err,
+    });
   const name = (err as Error)?.constructor?.name ?? 'Error';
   return new ExchangeFailure('rejected', `rejected:${name}`, { retryable: false, cause: err });
 }

@@ -3,6 +3,7 @@ import { timeframeToMs } from '../market/candles.ts';
 import { DATA_MODE_BY_MODE, type ModeName } from '../schema/common.ts';
 import { CcxtFeed } from './ccxt-feed.ts';
 import { EXCHANGE_DEFAULTS, type ExchangeClient, exchangeClient, parseBaseUrl } from './client.ts';
+import { ExchangeFailure } from './errors.ts';
 
 export type ExchangeRunRequest = {
   mode: ModeName;
@@ -30,24 +31,37 @@ export function resilienceFor(intervalMs: number) {
   return {
     timeoutMs: Math.min(EXCHANGE_DEFAULTS.timeoutMs, Math.max(2_000, intervalMs / 2)),
     maxAttempts: EXCHANGE_DEFAULTS.maxAttempts,
-    breaker: { failureThreshold: EXCHANGE_DEFAULTS.breaker.failureThreshold, cooldownMs: Math.min(EXCHANGE_DEFAULTS.breaker.cooldownMs, Math.max(1_000, intervalMs)) },
+    breaker: {
+      failureThreshold: EXCHANGE_DEFAULTS.breaker.failureThreshold,
+      cooldownMs: Math.min(EXCHANGE_DEFAULTS.breaker.cooldownMs, Math.max(1_000, intervalMs)),
+    },
   };
 }
 
 /** API keys from env: `<EXCHANGE>_TESTNET_API_KEY/SECRET` for testnet, `<EXCHANGE>_API_KEY/SECRET` for live. */
-export function credentialsFor(exchange: string, mode: ModeName, env: NodeJS.ProcessEnv): { apiKey: string; secret: string } | null {
+export function credentialsFor(
+  exchange: string,
+  mode: ModeName,
+  env: NodeJS.ProcessEnv,
+): { apiKey: string; secret: string } | null {
   if (!EXCHANGE_ORDER_MODES.includes(mode)) return null;
   const prefix = `${exchange.toUpperCase()}${mode === 'testnet' ? '_TESTNET' : ''}`;
   const apiKey = env[`${prefix}_API_KEY`];
   const secret = env[`${prefix}_API_SECRET`];
   if (!apiKey || !secret) {
-    throw configError(`mode ${mode} places orders and needs ${prefix}_API_KEY and ${prefix}_API_SECRET`, `export both (keys from the ${mode === 'testnet' ? "exchange's testnet" : "exchange's API management"} page), or run --mode paper_live_data`);
+    throw configError(
+      `mode ${mode} places orders and needs ${prefix}_API_KEY and ${prefix}_API_SECRET`,
+      `export both (keys from the ${mode === 'testnet' ? "exchange's testnet" : "exchange's API management"} page), or run --mode paper_live_data`,
+    );
   }
   return { apiKey, secret };
 }
 
 /** The shared client for a run or a doctor check. */
-export async function clientFor(r: Pick<ExchangeRunRequest, 'exchange' | 'exchangeUrl' | 'mode' | 'env'>, intervalMs: number): Promise<ExchangeClient> {
+export async function clientFor(
+  r: Pick<ExchangeRunRequest, 'exchange' | 'exchangeUrl' | 'mode' | 'env'>,
+  intervalMs: number,
+): Promise<ExchangeClient> {
   const url = r.exchangeUrl ?? r.env.ATL_EXCHANGE_URL ?? null;
   if (url) parseBaseUrl(url);
   return exchangeClient({
@@ -60,15 +74,31 @@ export async function clientFor(r: Pick<ExchangeRunRequest, 'exchange' | 'exchan
 }
 
 /** The live feed of paper_live_data, testnet and the live modes (default interval: one candle). */
-export async function buildExchangeFeed(r: ExchangeRunRequest): Promise<{ feed: CcxtFeed; intervalS: number; client: ExchangeClient }> {
+export async function buildExchangeFeed(
+  r: ExchangeRunRequest,
+): Promise<{ feed: CcxtFeed; intervalS: number; client: ExchangeClient }> {
   const timeframeMs = timeframeToMs(r.timeframe);
   const intervalS = r.intervalS ?? timeframeMs / 1000;
   const client = await clientFor(r, intervalS * 1000);
   if (!client.ccxt.timeframes || !(r.timeframe in client.ccxt.timeframes)) {
-    throw configError(`${r.exchange} has no ${r.timeframe} candles`, `use one of ${Object.keys(client.ccxt.timeframes ?? {}).join(', ')}`);
+    throw configError(
+      `${r.exchange} has no ${r.timeframe} candles`,
+      `use one of ${Object.keys(client.ccxt.timeframes ?? {}).join(', ')}`,
+    );
   }
   const feed = new CcxtFeed({
-    client, symbols: r.symbols, timeframe: r.timeframe, timeframeMs, intervalMs: intervalS * 1000, warmupBars: LIVE_WARMUP_BARS, dataMode: DATA_MODE_BY_MODE[r.mode],
+    client,
+    symbols: r.symbols,
+    timeframe: r.timeframe,
+    timeframeMs,
+    intervalMs: intervalS * 1000,
+    warmupBars: LIVE_WARMUP_BARS,
+    dataMode: DATA_MODE_BY_MODE[r.mode],
+  });
+  // A misspelt symbol is refused before the engine starts; an unreachable exchange is not an
+  // error here (the engine starts and records data_fetch holds until it answers).
+  await feed.checkListed(Date.now() + client.cfg.timeoutMs).catch((err: unknown) => {
+    if (!(err instanceof ExchangeFailure)) throw err;
   });
   return { feed, intervalS, client };
 }

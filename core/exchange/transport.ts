@@ -25,7 +25,9 @@ export const systemResolver: Resolver = {
 const observations = new AsyncLocalStorage<TransportObservation>();
 
 /** Run one exchange call and return what its HTTP requests looked like (status, Retry-After, failure). */
-export async function observed<T>(fn: () => Promise<T>): Promise<{ value: T } | { error: unknown; seen: TransportObservation }> {
+export async function observed<T>(
+  fn: () => Promise<T>,
+): Promise<{ value: T } | { error: unknown; seen: TransportObservation }> {
   const seen: TransportObservation = { status: null, retryAfterMs: null, failure: null };
   try {
     return { value: await observations.run(seen, fn) };
@@ -67,7 +69,9 @@ export function createTransport(opts: TransportOptions): FetchLike {
       }
       if (res.ok && body !== '' && !isJson(body)) {
         if (seen) seen.failure = { kind: 'bad_response', reason: 'bad_response' };
-        throw new TypeError(`${url.pathname}: ${res.status} with a body that is not JSON (${body.length} bytes)`);
+        throw new TypeError(
+          `${url.pathname}: ${res.status} with a body that is not JSON (${body.length} bytes)`,
+        );
       }
       // The body is already decoded text: its wire encoding and length no longer apply.
       const replyHeaders = new Headers(res.headers);
@@ -76,7 +80,9 @@ export function createTransport(opts: TransportOptions): FetchLike {
       return new Response(body, { status: res.status, statusText: res.statusText, headers: replyHeaders });
     } catch (err) {
       if (seen && !seen.failure) seen.failure = classifyTransportError(err, host, signal.aborted);
-      throw err instanceof TypeError ? err : new TypeError(`${url.origin}: ${(err as Error).message}`, { cause: err });
+      throw err instanceof TypeError
+        ? err
+        : new TypeError(`${url.origin}: ${(err as Error).message}`, { cause: err });
     }
   };
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { backoffMs, ExchangeClient, type ExchangeConfig } from '../../core/exchange/client.ts';
 import { ExchangeFailure, parseRetryAfter } from '../../core/exchange/errors.ts';
-import { type Fault, FakeBinance } from '../support/fake-binance.ts';
+import { FakeBinance, type Fault } from '../support/fake-binance.ts';
 
 let fake: FakeBinance | null = null;
 afterEach(() => {
@@ -16,8 +16,14 @@ function start(): FakeBinance {
 
 function client(url: string, over: Partial<ExchangeConfig> = {}): Promise<ExchangeClient> {
   return ExchangeClient.create({
-    exchangeId: 'binance', url, sandbox: false, credentials: null, timeoutMs: 1_000, maxAttempts: 1,
-    breaker: { failureThreshold: 100, cooldownMs: 1_000 }, ...over,
+    exchangeId: 'binance',
+    url,
+    sandbox: false,
+    credentials: null,
+    timeoutMs: 1_000,
+    maxAttempts: 1,
+    breaker: { failureThreshold: 100, cooldownMs: 1_000 },
+    ...over,
   });
 }
 
@@ -52,8 +58,16 @@ describe('exchange client against the loopback exchange', () => {
     ['a response that never comes', { kind: 'hang' }, 'timeout'],
     ['a body dribbled at 20 bytes/s', { kind: 'slow-body', bytesPerSecond: 20 }, 'timeout'],
     ['malformed JSON', { kind: 'malformed' }, 'bad_response'],
-    ['HTTP 503', { kind: 'status', status: 503, body: '{"code":-1001,"msg":"Internal error"}' }, 'exchange_unavailable'],
-    ['HTTP 500 with an HTML page', { kind: 'status', status: 500, body: '<html>bad gateway</html>' }, 'exchange_unavailable'],
+    [
+      'HTTP 503',
+      { kind: 'status', status: 503, body: '{"code":-1001,"msg":"Internal error"}' },
+      'exchange_unavailable',
+    ],
+    [
+      'HTTP 500 with an HTML page',
+      { kind: 'status', status: 500, body: '<html>bad gateway</html>' },
+      'exchange_unavailable',
+    ],
     ['HTTP 418 (IP banned)', { kind: 'status', status: 418, retryAfterS: 0 }, 'rate_limited'],
   ];
   for (const [what, fault, reason] of faults) {
@@ -113,7 +127,11 @@ describe('exchange client against the loopback exchange', () => {
     const ex = start();
     const c = await client(ex.url, { maxAttempts: 3 });
     await c.loadMarkets(soon());
-    ex.inject('/api/v3/klines', { kind: 'status', status: 503, body: '{"code":-1001,"msg":"Internal error"}' }, 2);
+    ex.inject(
+      '/api/v3/klines',
+      { kind: 'status', status: 503, body: '{"code":-1001,"msg":"Internal error"}' },
+      2,
+    );
     expect((await c.fetchCandles('BTC/USDT', '1m', null, 3, soon())).length).toBe(3);
     expect(ex.requestsTo('/api/v3/klines').map((r) => r.status)).toEqual([503, 503, 200]);
   });
@@ -122,7 +140,11 @@ describe('exchange client against the loopback exchange', () => {
     const ex = start();
     const c = await client(ex.url, { breaker: { failureThreshold: 3, cooldownMs: 500 } });
     await c.loadMarkets(soon());
-    ex.inject('/api/v3/klines', { kind: 'status', status: 503, body: '{"code":-1001,"msg":"Internal error"}' }, 3);
+    ex.inject(
+      '/api/v3/klines',
+      { kind: 'status', status: 503, body: '{"code":-1001,"msg":"Internal error"}' },
+      3,
+    );
     for (let i = 0; i < 3; i++) await failureOf(c.fetchCandles('BTC/USDT', '1m', null, 3, soon()));
     expect(c.breaker.state).toBe('open');
     const rejected = await failureOf(c.fetchCandles('BTC/USDT', '1m', null, 3, soon()));
@@ -149,7 +171,9 @@ describe('exchange client against the loopback exchange', () => {
 describe('retry timing', () => {
   it('reads Retry-After as seconds or an HTTP date', () => {
     expect(parseRetryAfter('2')).toBe(2_000);
-    expect(parseRetryAfter(new Date(Date.UTC(2030, 0, 1, 0, 0, 10)).toUTCString(), Date.UTC(2030, 0, 1))).toBe(10_000);
+    expect(
+      parseRetryAfter(new Date(Date.UTC(2030, 0, 1, 0, 0, 10)).toUTCString(), Date.UTC(2030, 0, 1)),
+    ).toBe(10_000);
     expect(parseRetryAfter(null)).toBeNull();
     expect(parseRetryAfter('soon')).toBeNull();
   });

@@ -26,11 +26,29 @@ export type Fault =
 type ScriptedFault = { path: string; remaining: number; fault: Fault };
 
 /** One request as the server saw it; `clientPort` tells connections apart (keep-alive reuses one). */
-export type LoggedRequest = { at: number; method: string; path: string; query: string; status: number; fault: Fault['kind'] | null; clientPort: number | null };
+export type LoggedRequest = {
+  at: number;
+  method: string;
+  path: string;
+  query: string;
+  status: number;
+  fault: Fault['kind'] | null;
+  clientPort: number | null;
+};
 
 type Order = {
-  symbol: string; orderId: number; clientOrderId: string; side: 'BUY' | 'SELL'; type: string; origQty: string;
-  executedQty: string; cummulativeQuoteQty: string; price: string; status: string; time: number; fills: unknown[];
+  symbol: string;
+  orderId: number;
+  clientOrderId: string;
+  side: 'BUY' | 'SELL';
+  type: string;
+  origQty: string;
+  executedQty: string;
+  cummulativeQuoteQty: string;
+  price: string;
+  status: string;
+  time: number;
+  fills: unknown[];
 };
 
 export type FakeBinanceOptions = {
@@ -41,7 +59,16 @@ export type FakeBinanceOptions = {
   now?: () => number;
 };
 
-const INTERVALS: Record<string, number> = { '1s': 1_000, '1m': 60_000, '3m': 180_000, '5m': 300_000, '15m': 900_000, '1h': 3_600_000, '4h': 14_400_000, '1d': 86_400_000 };
+const INTERVALS: Record<string, number> = {
+  '1s': 1_000,
+  '1m': 60_000,
+  '3m': 180_000,
+  '5m': 300_000,
+  '15m': 900_000,
+  '1h': 3_600_000,
+  '4h': 14_400_000,
+  '1d': 86_400_000,
+};
 const DEFAULT_SYMBOLS = { 'BTC/USDT': {}, 'ETH/USDT': {}, 'SOL/USDT': {} };
 const BASE_PRICE: Record<string, number> = { BTC: 60_000, ETH: 3_000, SOL: 150 };
 
@@ -78,7 +105,12 @@ export class FakeBinance {
   /** Start (or restart) listening on the same port. */
   up(): void {
     if (this.server) return;
-    this.server = Bun.serve({ hostname: '127.0.0.1', port: this.port, fetch: (req) => this.handle(req), idleTimeout: 30 });
+    this.server = Bun.serve({
+      hostname: '127.0.0.1',
+      port: this.port,
+      fetch: (req) => this.handle(req),
+      idleTimeout: 30,
+    });
     this.port = this.server.port ?? this.port;
   }
 
@@ -113,7 +145,13 @@ export class FakeBinance {
   private async handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
     const entry: LoggedRequest = {
-      at: this.clock(), method: req.method, path: url.pathname, query: url.search, status: 0, fault: null, clientPort: this.server?.requestIP(req)?.port ?? null,
+      at: this.clock(),
+      method: req.method,
+      path: url.pathname,
+      query: url.search,
+      status: 0,
+      fault: null,
+      clientPort: this.server?.requestIP(req)?.port ?? null,
     };
     this.requests.push(entry);
     const reply = (status: number, body: string, headers: Record<string, string> = {}) => {
@@ -123,7 +161,9 @@ export class FakeBinance {
     // Binance bans an IP that keeps calling during a Retry-After window (418).
     if (entry.at < this.bannedUntil) {
       entry.fault = 'status';
-      return reply(418, JSON.stringify({ code: -1003, msg: 'Way too many requests; IP banned.' }), { 'retry-after': '120' });
+      return reply(418, JSON.stringify({ code: -1003, msg: 'Way too many requests; IP banned.' }), {
+        'retry-after': '120',
+      });
     }
     const fault = this.takeFault(url.pathname);
     if (fault) {
@@ -133,8 +173,13 @@ export class FakeBinance {
           if (fault.retryAfterS !== undefined && (fault.status === 429 || fault.status === 418)) {
             this.bannedUntil = entry.at + fault.retryAfterS * 1000;
           }
-          const headers: Record<string, string> = fault.retryAfterS !== undefined ? { 'retry-after': String(fault.retryAfterS) } : {};
-          return reply(fault.status, fault.body ?? JSON.stringify({ code: -1003, msg: `scripted ${fault.status}` }), headers);
+          const headers: Record<string, string> =
+            fault.retryAfterS !== undefined ? { 'retry-after': String(fault.retryAfterS) } : {};
+          return reply(
+            fault.status,
+            fault.body ?? JSON.stringify({ code: -1003, msg: `scripted ${fault.status}` }),
+            headers,
+          );
         }
         case 'hang':
           return new Promise<Response>(() => {});
@@ -143,11 +188,17 @@ export class FakeBinance {
         case 'slow-body': {
           const full = await this.route(req, url);
           entry.status = full.status;
-          return new Response(dribble(await full.text(), fault.bytesPerSecond), { status: full.status, headers: { 'content-type': 'application/json' } });
+          return new Response(dribble(await full.text(), fault.bytesPerSecond), {
+            status: full.status,
+            headers: { 'content-type': 'application/json' },
+          });
         }
         case 'placed-then-5xx': {
           await this.route(req, url);
-          return reply(fault.status, JSON.stringify({ code: -1000, msg: 'An unknown error occurred while processing the request.' }));
+          return reply(
+            fault.status,
+            JSON.stringify({ code: -1000, msg: 'An unknown error occurred while processing the request.' }),
+          );
         }
       }
     }
@@ -167,7 +218,8 @@ export class FakeBinance {
 
   private async route(req: Request, url: URL): Promise<Response> {
     const q = url.searchParams;
-    const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    const json = (status: number, body: unknown) =>
+      new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
     const now = this.clock();
     switch (`${req.method} ${url.pathname}`) {
       case 'GET /api/v3/ping':
@@ -175,7 +227,13 @@ export class FakeBinance {
       case 'GET /api/v3/time':
         return json(200, { serverTime: now });
       case 'GET /api/v3/exchangeInfo':
-        return json(200, { timezone: 'UTC', serverTime: now, rateLimits: [], exchangeFilters: [], symbols: [...this.symbols].map(([id, s]) => marketInfo(id, s.base, s.quote)) });
+        return json(200, {
+          timezone: 'UTC',
+          serverTime: now,
+          rateLimits: [],
+          exchangeFilters: [],
+          symbols: [...this.symbols].map(([id, s]) => marketInfo(id, s.base, s.quote)),
+        });
       case 'GET /api/v3/klines':
         return this.klines(q, now, json);
       case 'GET /api/v3/ticker/24hr':
@@ -183,14 +241,27 @@ export class FakeBinance {
         const id = q.get('symbol') ?? '';
         if (!this.symbols.has(id)) return json(400, { code: -1121, msg: 'Invalid symbol.' });
         const last = this.priceAt(id, this.publishedUntil(now));
-        return json(200, { symbol: id, price: fmt(last), lastPrice: fmt(last), bidPrice: fmt(last * 0.9999), askPrice: fmt(last * 1.0001), volume: '1000', quoteVolume: fmt(last * 1000), openTime: now - 86_400_000, closeTime: now, count: 1000 });
+        return json(200, {
+          symbol: id,
+          price: fmt(last),
+          lastPrice: fmt(last),
+          bidPrice: fmt(last * 0.9999),
+          askPrice: fmt(last * 1.0001),
+          volume: '1000',
+          quoteVolume: fmt(last * 1000),
+          openTime: now - 86_400_000,
+          closeTime: now,
+          count: 1000,
+        });
       }
       case 'POST /api/v3/order':
         return this.placeOrder(new URLSearchParams(await req.text()), req.headers, now, json);
       case 'GET /api/v3/order': {
         const denied = this.checkSigned(q, req.headers);
         if (denied) return json(401, denied);
-        const order = q.get('origClientOrderId') ? this.orders.get(q.get('origClientOrderId')!) : [...this.orders.values()].find((o) => String(o.orderId) === q.get('orderId'));
+        const order = q.get('origClientOrderId')
+          ? this.orders.get(q.get('origClientOrderId')!)
+          : [...this.orders.values()].find((o) => String(o.orderId) === q.get('orderId'));
         return order ? json(200, order) : json(400, { code: -2013, msg: 'Order does not exist.' });
       }
       case 'GET /api/v3/openOrders':
@@ -198,7 +269,15 @@ export class FakeBinance {
       case 'GET /api/v3/account': {
         const denied = this.checkSigned(q, req.headers);
         if (denied) return json(401, denied);
-        return json(200, { makerCommission: 10, takerCommission: 10, canTrade: true, accountType: 'SPOT', updateTime: now, balances: [{ asset: 'USDT', free: '10000.00000000', locked: '0.00000000' }], permissions: ['SPOT'] });
+        return json(200, {
+          makerCommission: 10,
+          takerCommission: 10,
+          canTrade: true,
+          accountType: 'SPOT',
+          updateTime: now,
+          balances: [{ asset: 'USDT', free: '10000.00000000', locked: '0.00000000' }],
+          permissions: ['SPOT'],
+        });
       }
       default:
         return json(404, { code: -1000, msg: `no such endpoint ${req.method} ${url.pathname}` });
@@ -213,18 +292,38 @@ export class FakeBinance {
     if (!tf) return json(400, { code: -1120, msg: 'Invalid interval.' });
     const limit = Math.min(Number(q.get('limit') ?? 500), 1000);
     const published = this.publishedUntil(now);
-    // The newest candle is the one still open at `published` (Binance serves it, partial).
-    const newestOpen = Math.floor(published / tf) * tf;
+    // Live, the newest candle is the one still forming (Binance serves it, partial); a frozen
+    // exchange serves only the candles it completed before it stopped.
+    const newestOpen =
+      this.candlesFrozenAt === null ? Math.floor(published / tf) * tf : Math.floor(published / tf) * tf - tf;
     const firstListed = Math.floor(this.startedAt / tf) * tf - sym.historyBars * tf;
-    const endOpen = Math.min(newestOpen, q.get('endTime') ? Math.floor(Number(q.get('endTime')) / tf) * tf : newestOpen);
-    let startOpen = q.get('startTime') ? Math.ceil(Number(q.get('startTime')) / tf) * tf : endOpen - (limit - 1) * tf;
+    const endOpen = Math.min(
+      newestOpen,
+      q.get('endTime') ? Math.floor(Number(q.get('endTime')) / tf) * tf : newestOpen,
+    );
+    let startOpen = q.get('startTime')
+      ? Math.ceil(Number(q.get('startTime')) / tf) * tf
+      : endOpen - (limit - 1) * tf;
     startOpen = Math.max(startOpen, firstListed);
     const rows: unknown[] = [];
     for (let t = startOpen; t <= endOpen && rows.length < limit; t += tf) {
       const open = this.priceAt(id, t);
       const close = this.priceAt(id, Math.min(t + tf, published));
       const wiggle = 1 + 0.0004 * (1 + noise(id, t, 7));
-      rows.push([t, fmt(open), fmt(Math.max(open, close) * wiggle), fmt(Math.min(open, close) / wiggle), fmt(close), fmt(5 + 5 * (1 + noise(id, t, 3))), t + tf - 1, '0', 100, '0', '0', '0']);
+      rows.push([
+        t,
+        fmt(open),
+        fmt(Math.max(open, close) * wiggle),
+        fmt(Math.min(open, close) / wiggle),
+        fmt(close),
+        fmt(5 + 5 * (1 + noise(id, t, 3))),
+        t + tf - 1,
+        '0',
+        100,
+        '0',
+        '0',
+        '0',
+      ]);
     }
     return json(200, rows);
   }
@@ -237,18 +336,30 @@ export class FakeBinance {
   priceAt(id: string, t: number): number {
     const base = BASE_PRICE[this.symbols.get(id)?.base ?? ''] ?? 100;
     const s = t / 1000;
-    return base * (1 + 0.03 * Math.sin(s / 900) + 0.01 * Math.sin(s / 97 + 1) + 0.002 * noise(id, Math.floor(s), 1));
+    return (
+      base *
+      (1 + 0.03 * Math.sin(s / 900) + 0.01 * Math.sin(s / 97 + 1) + 0.002 * noise(id, Math.floor(s), 1))
+    );
   }
 
   private checkSigned(params: URLSearchParams, headers: Headers): { code: number; msg: string } | null {
-    if (headers.get('x-mbx-apikey') !== FAKE_API_KEY) return { code: -2015, msg: 'Invalid API-key, IP, or permissions for action.' };
+    if (headers.get('x-mbx-apikey') !== FAKE_API_KEY)
+      return { code: -2015, msg: 'Invalid API-key, IP, or permissions for action.' };
     const signature = params.get('signature');
-    const payload = [...params].filter(([k]) => k !== 'signature').map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+    const payload = [...params]
+      .filter(([k]) => k !== 'signature')
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+      .join('&');
     const expected = createHmac('sha256', FAKE_API_SECRET).update(payload).digest('hex');
     return signature === expected ? null : { code: -1022, msg: 'Signature for this request is not valid.' };
   }
 
-  private placeOrder(p: URLSearchParams, headers: Headers, now: number, json: (s: number, b: unknown) => Response): Response {
+  private placeOrder(
+    p: URLSearchParams,
+    headers: Headers,
+    now: number,
+    json: (s: number, b: unknown) => Response,
+  ): Response {
     const denied = this.checkSigned(p, headers);
     if (denied) return json(401, denied);
     const id = p.get('symbol') ?? '';
@@ -259,9 +370,26 @@ export class FakeBinance {
     if (!(qty > 0)) return json(400, { code: -1013, msg: 'Invalid quantity.' });
     const price = this.priceAt(id, now);
     const order: Order = {
-      symbol: id, orderId: ++this.orderSeq, clientOrderId, side: p.get('side') === 'SELL' ? 'SELL' : 'BUY', type: p.get('type') ?? 'MARKET',
-      origQty: fmt(qty), executedQty: fmt(qty), cummulativeQuoteQty: fmt(qty * price), price: '0.00000000', status: 'FILLED', time: now,
-      fills: [{ price: fmt(price), qty: fmt(qty), commission: fmt(qty * price * 0.001), commissionAsset: 'USDT', tradeId: this.orderSeq }],
+      symbol: id,
+      orderId: ++this.orderSeq,
+      clientOrderId,
+      side: p.get('side') === 'SELL' ? 'SELL' : 'BUY',
+      type: p.get('type') ?? 'MARKET',
+      origQty: fmt(qty),
+      executedQty: fmt(qty),
+      cummulativeQuoteQty: fmt(qty * price),
+      price: '0.00000000',
+      status: 'FILLED',
+      time: now,
+      fills: [
+        {
+          price: fmt(price),
+          qty: fmt(qty),
+          commission: fmt(qty * price * 0.001),
+          commissionAsset: 'USDT',
+          tradeId: this.orderSeq,
+        },
+      ],
     };
     this.orders.set(clientOrderId, order);
     return json(200, { ...order, transactTime: now, timeInForce: 'GTC', orderListId: -1 });
@@ -270,13 +398,35 @@ export class FakeBinance {
 
 function marketInfo(id: string, base: string, quote: string) {
   return {
-    symbol: id, status: 'TRADING', baseAsset: base, baseAssetPrecision: 8, quoteAsset: quote, quotePrecision: 8, quoteAssetPrecision: 8,
-    orderTypes: ['LIMIT', 'MARKET'], icebergAllowed: true, ocoAllowed: true, isSpotTradingAllowed: true, isMarginTradingAllowed: false,
-    permissions: ['SPOT'], permissionSets: [['SPOT']],
+    symbol: id,
+    status: 'TRADING',
+    baseAsset: base,
+    baseAssetPrecision: 8,
+    quoteAsset: quote,
+    quotePrecision: 8,
+    quoteAssetPrecision: 8,
+    orderTypes: ['LIMIT', 'MARKET'],
+    icebergAllowed: true,
+    ocoAllowed: true,
+    isSpotTradingAllowed: true,
+    isMarginTradingAllowed: false,
+    permissions: ['SPOT'],
+    permissionSets: [['SPOT']],
     filters: [
-      { filterType: 'PRICE_FILTER', minPrice: '0.01000000', maxPrice: '1000000.00000000', tickSize: '0.01000000' },
+      {
+        filterType: 'PRICE_FILTER',
+        minPrice: '0.01000000',
+        maxPrice: '1000000.00000000',
+        tickSize: '0.01000000',
+      },
       { filterType: 'LOT_SIZE', minQty: '0.00001000', maxQty: '9000.00000000', stepSize: '0.00001000' },
-      { filterType: 'NOTIONAL', minNotional: '5.00000000', applyMinToMarket: true, maxNotional: '9000000.00000000', applyMaxToMarket: false },
+      {
+        filterType: 'NOTIONAL',
+        minNotional: '5.00000000',
+        applyMinToMarket: true,
+        maxNotional: '9000000.00000000',
+        applyMaxToMarket: false,
+      },
     ],
   };
 }
@@ -307,5 +457,7 @@ function dribble(text: string, bytesPerSecond: number): ReadableStream<Uint8Arra
 if (import.meta.main) {
   const at = process.argv.indexOf('--port');
   const server = new FakeBinance({ port: at > 0 ? Number(process.argv[at + 1]) : 8899 });
-  process.stderr.write(`fake binance listening on ${server.url} (Ctrl-C to stop); try: atl doctor --exchange-url ${server.url}\n`);
+  process.stderr.write(
+    `fake binance listening on ${server.url} (Ctrl-C to stop); try: atl doctor --exchange-url ${server.url}\n`,
+  );
 }
