@@ -15,6 +15,7 @@ export const verbs = {
   'ssh-check': () => import('./verbs/ssh-check.ts'),
   verify: () => import('./verbs/verify.ts'),
   'health-daily': () => import('./verbs/health-daily.ts'),
+  'report-weekly': () => import('./verbs/report-weekly.ts'),
 } satisfies Record<string, () => Promise<{ default: unknown }>>;
 
 export type VerbName = keyof typeof verbs;
@@ -28,6 +29,7 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   'ssh-check': 'walk resolve → tcp → banner → host key → auth → remote exec to a host; --remote-verify runs verify there',
   verify: 'host gates: one engine, pid identity, fresh heartbeat, loop advancing, status, systemd, data, disk',
   'health-daily': 'daily shadow health of one UTC day: HEALTHY 0 / WARNING 1 / CRITICAL 2, top blocking gates',
+  'report-weekly': 'weekly evidence JSON + markdown with SVG charts: edges, costs, advisor counterfactual, drift, promotion progress',
 };
 
 function topUsage(): string {

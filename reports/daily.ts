@@ -6,7 +6,7 @@ import type { Check } from '../core/schema/evidence.ts';
 import type { Heartbeat } from '../core/schema/heartbeat.ts';
 import { addDecision, emptyTotals, reasonFamily, roundTotals, type Totals, topCounts } from './day-totals.ts';
 import { type LogIntegrity, type RecentDecision, scanDecisionLog } from './decision-scan.ts';
-import { integrityChecks } from './integrity.ts';
+import { integrityChecks, windowCheck } from './integrity.ts';
 import { type DayWindow, dayWindow, windowBounds } from './windows.ts';
 
 export const RECENT_DECISIONS = 500;
@@ -144,38 +144,7 @@ function heartbeatView(paths: DataPaths, nowMs: number) {
 function dailyChecks(r: DailyHealth, isToday: boolean, nowMs: number): Check[] {
   const checks: Check[] = [];
   const t = r.totals;
-  if (!r.log.exists) {
-    checks.push(
-      check({
-        id: 'decisions:window',
-        status: 'unknown',
-        output: `no decision log at ${r.log.path}`,
-        hint: 'run the engine on this data root (or pass --data-dir)',
-      }),
-    );
-  } else if (t.decisions === 0) {
-    const newest = r.log.newest ? `; the newest record is for ${r.log.newest.bar_ts.slice(0, 10)}` : '';
-    checks.push(
-      check({
-        id: 'decisions:window',
-        status: 'warn',
-        observed: 0,
-        unit: 'count',
-        output: `no decisions for ${r.date} (UTC)${newest}`,
-        hint: 'an empty day is not healthy: is the engine running? (`atl verify`), or pass --date for another day',
-      }),
-    );
-  } else {
-    checks.push(
-      check({
-        id: 'decisions:window',
-        status: 'pass',
-        observed: t.decisions,
-        unit: 'count',
-        output: `${t.decisions} decisions (${t.executed} executed, ${t.blocked} blocked) on ${r.date}`,
-      }),
-    );
-  }
+  checks.push(windowCheck(r.log, t.decisions, t.executed, t.blocked, r.date));
   checks.push(...integrityChecks(r.log));
   if (t.decisions > 0 && r.shadow_collection.paper_live_decisions === 0) {
     checks.push(

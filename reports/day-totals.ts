@@ -7,6 +7,8 @@ export type Totals = {
   by_symbol: Record<string, number>;
   by_action: Record<string, number>;
   by_regime: Record<string, number>;
+  /** Each decision once: `executed`, `blocked: <stage>` (not executed), or `held` (neither). */
+  by_outcome: Record<string, number>;
   /** Decisions that produced at least one paper fill, and the fills. */
   executed: number;
   fills: number;
@@ -27,6 +29,7 @@ export function emptyTotals(): Totals {
     by_symbol: {},
     by_action: {},
     by_regime: {},
+    by_outcome: {},
     executed: 0,
     fills: 0,
     blocked: 0,
@@ -59,6 +62,7 @@ export function addDecision(t: Totals, r: DecisionRecord): void {
     t.fills += r.execution.fills.length;
     for (const f of r.execution.fills) t.realized_pnl += f.realized_pnl ?? 0;
   }
+  bump(t.by_outcome, r.execution ? 'executed' : r.blocked_stage ? `blocked: ${r.blocked_stage}` : 'held');
   if (r.blocked_stage) {
     t.blocked++;
     bump(t.blocks_by_stage, r.blocked_stage);
@@ -94,6 +98,7 @@ export function mergeTotals(parts: Totals[]): Totals {
     mergeCounts(t.by_symbol, p.by_symbol);
     mergeCounts(t.by_action, p.by_action);
     mergeCounts(t.by_regime, p.by_regime);
+    mergeCounts(t.by_outcome, p.by_outcome);
     t.executed += p.executed;
     t.fills += p.fills;
     t.blocked += p.blocked;
@@ -121,6 +126,7 @@ export function roundTotals(t: Totals): Totals {
     by_symbol: sorted(t.by_symbol),
     by_action: sorted(t.by_action),
     by_regime: sorted(t.by_regime),
+    by_outcome: sorted(t.by_outcome),
     blocks_by_stage: sorted(t.blocks_by_stage),
     block_reasons: sorted(t.block_reasons),
     costs: {

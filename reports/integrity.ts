@@ -86,3 +86,38 @@ export function integrityWarnings(log: LogIntegrity): string[] {
     warnings.push(`decision log: ${log.late_in_window} record(s) arrived out of bar order`);
   return warnings;
 }
+
+/** An empty window is not a pass: no decisions means nothing was judged (or the engine was down). */
+export function windowCheck(
+  log: LogIntegrity,
+  decisions: number,
+  executed: number,
+  blocked: number,
+  label: string,
+): Check {
+  if (!log.exists)
+    return check({
+      id: 'decisions:window',
+      status: 'unknown',
+      output: `no decision log at ${log.path}`,
+      hint: 'run the engine on this data root (or pass --data-dir)',
+    });
+  if (decisions === 0) {
+    const newest = log.newest ? `; the newest record is for ${log.newest.bar_ts.slice(0, 10)}` : '';
+    return check({
+      id: 'decisions:window',
+      status: 'warn',
+      observed: 0,
+      unit: 'count',
+      output: `no decisions for ${label} (UTC)${newest}`,
+      hint: 'an empty window is not healthy: is the engine running (`atl verify`)? Or choose the dates with --date / --end',
+    });
+  }
+  return check({
+    id: 'decisions:window',
+    status: 'pass',
+    observed: decisions,
+    unit: 'count',
+    output: `${decisions} decisions (${executed} executed, ${blocked} blocked) for ${label}`,
+  });
+}

@@ -1,0 +1,198 @@
+import { join } from 'node:path';
+import { unknownError } from '../core/errors.ts';
+import { buildEvidence, check, skippedCheck } from '../core/evidence/envelope.ts';
+import { writeFileAtomic } from '../core/fsx/atomic.ts';
+import type { DataPaths } from '../core/paths.ts';
+import type { Check, Evidence } from '../core/schema/evidence.ts';
+import { decisionsChartSpec, equityChartSpec, renderSvg } from './charts.ts';
+import { integrityChecks, integrityWarnings, windowCheck } from './integrity.ts';
+import { computeWeekly, type WeeklyReport, weeklyReportName } from './weekly.ts';
+import { renderWeeklyMarkdown } from './weekly-markdown.ts';
+
+const COST_SHARE_WARN_PCT = 50;
+
+function weeklyChecks(r: WeeklyReport): Check[] {
+  const t = r.data_collection.totals;
+  const checks = [
+    windowCheck(r.log, t.decisions, t.executed, t.blocked, `the week ending ${r.week_ending}`),
+    ...integrityChecks(r.log),
+  ];
+  if (t.decisions > 0 && r.data_mode !== 'PAPER_LIVE') {
+    checks.push(
+      check({
+        id: 'collection:paper-live',
+        status: 'warn',
+        observed: 0,
+        unit: 'count',
+        output: `no PAPER_LIVE decisions this week (${r.data_mode}): it does not count toward the ${12}-week evidence`,
+        hint: 'run the engine with --mode paper_live_data for promotion evidence',
+      }),
+    );
+  }
+  const cf = r.counterfactual;
+  if (!cf.available)
+    checks.push(
+      check({
+        id: 'advisor:counterfactual',
+        status: 'warn',
+        output: `no data: ${cf.reason}`,
+        hint: 'the shadow advisor is judged only on recorded outcomes (rl/decision_outcomes.jsonl); without them its gates stay unmet',
+      }),
+    );
+  else
+    checks.push(
+      check({
+        id: 'advisor:counterfactual',
+        status: 'pass',
+        observed: cf.evaluated,
+        unit: 'count',
+        output: `${cf.evaluated} advised decisions evaluated at ${cf.horizon_bars} bar(s): advantage ${cf.delta_mean_bps} bps/decision`,
+      }),
+    );
+  const p = r.performance;
+  if (!p.available)
+    checks.push(
+      check({
+        id: 'ledger:performance',
+        status: 'warn',
+        output: `no paper-trading performance: ${p.reason}`,
+        hint: 'the ledger is unified_trading/ledger.sqlite under the data root',
+      }),
+    );
+  else
+    checks.push(
+      check({
+        id: 'ledger:performance',
+        status: 'pass',
+        observed: p.trades.trades,
+        unit: 'count',
+        output: `${p.trades.trades} trades closed, Sharpe ${p.sharpe ?? '—'}, max drawdown ${p.max_drawdown_pct ?? '—'}%`,
+      }),
+    );
+  const share = r.costs.cost_pct_of_gross_pnl;
+  if (share !== null && share > COST_SHARE_WARN_PCT) {
+    checks.push(
+      check({
+        id: 'costs:share',
+        status: 'warn',
+        observed: share,
+        unit: 'percent',
+        thresholds: { warn: COST_SHARE_WARN_PCT },
+        output: `costs are ${share}% of gross closed-trade P&L`,
+        hint: "costs eat the edge: raise the turnover governor's EV/cost ratio or trade less often",
+      }),
+    );
+  }
+  if (!r.drift.previous)
+    checks.push(
+      skippedCheck('drift:previous-week', `no report for the week ending ${r.week_ending} minus 7 days`),
+    );
+  else if (r.drift.degraded.length > 0)
+    checks.push(
+      check({
+        id: 'drift:previous-week',
+        status: 'warn',
+        observed: r.drift.previous,
+        output: `degraded against the week ending ${r.drift.previous.previous_week_ending}: ${r.drift.degraded.join('; ')}`,
+        hint: 'compare the regime mix and block reasons of both weeks before trusting this one',
+      }),
+    );
+  else
+    checks.push(
+      check({
+        id: 'drift:previous-week',
+        status: 'pass',
+        observed: r.drift.previous,
+        output: `no degradation against the week ending ${r.drift.previous.previous_week_ending}`,
+      }),
+    );
+  const pr = r.promotion;
+  const unmet = pr.gates.filter((g) => !g.met).map((g) => g.gate);
+  if (unmet.length > 0)
+    checks.push(
+      check({
+        id: 'promotion:gates',
+        status: 'warn',
+        observed: pr.met,
+        unit: 'count',
+        thresholds: { required: pr.total },
+        output: `promotion BLOCKED: ${pr.met}/${pr.total} gates met (unmet: ${unmet.join(', ')})`,
+        hint: 'keep collecting paper-live evidence; `atl check-transition` decides promotions',
+      }),
+    );
+  else
+    checks.push(
+      check({
+        id: 'promotion:gates',
+        status: 'pass',
+        observed: pr.met,
+        unit: 'count',
+        output: `all ${pr.total} promotion gates met: ready for human review`,
+      }),
+    );
+  return checks;
+}
+
+export type WeeklyOutput = { evidence: Evidence; reportPath: string; markdownPath: string; charts: string[] };
+
+/**
+ * `atl report-weekly`: compute the week once, judge it, and write the evidence JSON, the
+ * markdown summary and its two SVG charts (beside it, linked relatively) under reports/.
+ */
+export async function runReportWeekly(
+  paths: DataPaths,
+  week: number,
+  endDay: string,
+  now = new Date(),
+): Promise<WeeklyOutput> {
+  const report = computeWeekly(paths, week, endDay, now);
+  const checks = weeklyChecks(report);
+  const evidence = buildEvidence({
+    verb: 'report-weekly',
+    startedAt: now,
+    checks,
+    warnings: integrityWarnings(report.log),
+    inputs: [paths.decisions, paths.outcomes, paths.ledger],
+    details: report,
+  });
+  const names = { equity: `weekly_equity_${endDay}.svg`, decisions: `weekly_decisions_${endDay}.svg` };
+  const [equitySvg, decisionsSvg] = await Promise.all([
+    renderSvg(equityChartSpec(report)),
+    renderSvg(decisionsChartSpec(report)),
+  ]);
+  const charts = [join(paths.reportsDir, names.equity), join(paths.reportsDir, names.decisions)];
+  const markdownPath = join(paths.reportsDir, `weekly_shadow_summary_${endDay}.md`);
+  try {
+    writeFileAtomic(charts[0]!, equitySvg);
+    writeFileAtomic(charts[1]!, decisionsSvg);
+    writeFileAtomic(markdownPath, renderWeeklyMarkdown(report, evidence, names));
+  } catch (err) {
+    throw unknownError(
+      `cannot write the weekly summary under ${paths.reportsDir}: ${(err as Error).message}`,
+      'check the directory is writable and the disk is not full',
+      err,
+    );
+  }
+  return { evidence, reportPath: join(paths.reportsDir, weeklyReportName(endDay)), markdownPath, charts };
+}
+
+export function renderWeeklyHuman(out: WeeklyOutput, files: string[]): string {
+  const e = out.evidence;
+  const r = e.details as WeeklyReport;
+  const t = r.data_collection.totals;
+  return [
+    `WEEKLY SHADOW REPORT week ${r.week_number} ending ${r.week_ending} — ${e.status.toUpperCase()} (exit ${e.exit_code})`,
+    `  decisions   ${t.decisions} (${r.data_mode}), executed ${t.executed}, blocked ${t.blocked}`,
+    `  paper       ${r.performance.trades.trades} trades, net P&L ${r.performance.trades.net_pnl}, Sharpe ${r.performance.sharpe ?? '—'}, max drawdown ${r.performance.max_drawdown_pct ?? '—'}%`,
+    `  promotion   ${r.promotion.met}/${r.promotion.total} gates met`,
+    ...e.checks
+      .filter((c) => c.status !== 'pass')
+      .map((c) => `  [${c.status.toUpperCase()}] ${c.id}: ${c.output}`),
+    ...e.warnings.map((w) => `  warning: ${w}`),
+    ...files.map((f, i) => `  ${i === 0 ? 'evidence' : 'wrote'}: ${f}`),
+    `  summary: ${out.markdownPath}`,
+    ...out.charts.map((c) => `  chart: ${c}`),
+  ]
+    .join('\n')
+    .concat('\n');
+}
