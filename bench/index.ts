@@ -8,6 +8,7 @@ const BENCHES: Record<string, string> = {
   b1: 'b1-replay.ts',
   b4: 'b4-status.ts',
   b5: 'b5-features.ts',
+  'api-load': 'api-load.ts',
 };
 
 const wanted = process.argv.slice(2);

@@ -1,9 +1,8 @@
-import { Database } from 'bun:sqlite';
-import { existsSync } from 'node:fs';
 import { ATL_VERSION } from '../engine/snapshots.ts';
 import { worstStatus } from '../exit-codes.ts';
 import type { DataPaths } from '../paths.ts';
 import { readStatus, type StatusView } from '../status.ts';
+import { LedgerProbe } from './ledger-probe.ts';
 
 type HealthStatus = 'pass' | 'warn' | 'fail';
 
@@ -40,9 +39,10 @@ export function heartbeatMaxAgeS(env: NodeJS.ProcessEnv = process.env): number {
  */
 export function evaluateHealth(
   paths: DataPaths,
-  now = Date.now(),
-  maxAgeS = heartbeatMaxAgeS(),
+  opts: { ledger?: LedgerProbe; now?: number; maxAgeS?: number } = {},
 ): { doc: HealthDocument; view: StatusView } {
+  const now = opts.now ?? Date.now();
+  const maxAgeS = opts.maxAgeS ?? heartbeatMaxAgeS();
   const view = readStatus(paths, now);
   const time = new Date(now).toISOString();
   const entry = (
@@ -70,7 +70,7 @@ export function evaluateHealth(
       `engine process: ${view.engine.process}`,
     ),
     'state:readable': stateCheck(view, paths, entry),
-    'ledger:readable': ledgerCheck(paths, entry),
+    'ledger:readable': ledgerCheck(paths, opts.ledger, entry),
     'halt:flag': view.halt.halted
       ? entry(
           'halt',
@@ -144,17 +144,11 @@ function stateCheck(view: StatusView, paths: DataPaths, entry: Entry): HealthChe
   return entry('state', 'pass', { mode: view.state.mode, status: view.state.status });
 }
 
-function ledgerCheck(paths: DataPaths, entry: Entry): HealthCheck[] {
-  if (!existsSync(paths.ledger)) return entry('ledger', 'warn', null, `no ledger at ${paths.ledger} yet`);
-  try {
-    const db = new Database(paths.ledger, { readonly: true });
-    try {
-      const last = db.query<{ ts: number }, []>('SELECT ts FROM equity ORDER BY rowid DESC LIMIT 1').get();
-      return entry('ledger', 'pass', { last_equity_point: last ? new Date(last.ts).toISOString() : null });
-    } finally {
-      db.close();
-    }
-  } catch (err) {
-    return entry('ledger', 'fail', null, `ledger unreadable: ${(err as Error).message}`);
-  }
+function ledgerCheck(paths: DataPaths, shared: LedgerProbe | undefined, entry: Entry): HealthCheck[] {
+  const probe = shared ?? new LedgerProbe(paths.ledger);
+  const reading = probe.read();
+  if (!shared) probe.close();
+  if (reading.kind === 'missing') return entry('ledger', 'warn', null, `no ledger at ${paths.ledger} yet`);
+  if (reading.kind === 'error') return entry('ledger', 'fail', null, `ledger unreadable: ${reading.problem}`);
+  return entry('ledger', 'pass', { last_equity_point: reading.lastEquityTs });
 }

@@ -7,6 +7,7 @@ import type { ApiConfig } from './config.ts';
 import { readDecisionPage } from './decision-page.ts';
 import { evaluateHealth } from './health.ts';
 import { errorResponse, jsonResponse } from './http.ts';
+import type { LedgerProbe } from './ledger-probe.ts';
 import type { ApiMetrics } from './metrics.ts';
 import type { OrderDesk } from './orders.ts';
 import { queryObject, readJsonBody } from './validation.ts';
@@ -37,6 +38,7 @@ export type RouteDeps = {
   keyConfigured: boolean;
   metrics: ApiMetrics;
   orders: OrderDesk;
+  ledger: LedgerProbe;
   startedAt: number;
   /** Seconds an emergency stop waits for a graceful engine exit before SIGKILL. */
   stopGraceS: number;
@@ -52,7 +54,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
       bucket: 'health',
       auth: false,
       handle: () => {
-        const { doc } = evaluateHealth(d.paths);
+        const { doc } = evaluateHealth(d.paths, { ledger: d.ledger });
         return jsonResponse(doc, doc.status === 'fail' ? 503 : 200, HEALTH_TYPE);
       },
     },
@@ -75,7 +77,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
       bucket: 'health',
       auth: false,
       handle: () => {
-        const { doc } = evaluateHealth(d.paths);
+        const { doc } = evaluateHealth(d.paths, { ledger: d.ledger });
         const reasons = [
           ...(d.keyConfigured ? [] : ['no API key configured: protected routes answer 503']),
           ...(doc.status === 'fail' ? (doc.notes ?? ['engine health is fail']) : []),
@@ -104,7 +106,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
       bucket: 'read',
       auth: true,
       handle: () => {
-        const { doc, view } = evaluateHealth(d.paths);
+        const { doc, view } = evaluateHealth(d.paths, { ledger: d.ledger });
         return jsonResponse({ ...view, health: doc.status });
       },
     },

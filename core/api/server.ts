@@ -8,6 +8,7 @@ import { type ApiConfig, loadApiConfig } from './config.ts';
 import { DecisionStats } from './decision-stats.ts';
 import { DecisionTail } from './decision-tail.ts';
 import { clientKey, errorResponse, requestIdFor } from './http.ts';
+import { LedgerProbe } from './ledger-probe.ts';
 import { ApiMetrics } from './metrics.ts';
 import { OrderDesk } from './orders.ts';
 import { RateLimiter, rateLimitHeaders } from './rate-limit.ts';
@@ -64,12 +65,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     rateLimitKeys: () => limiter.trackedKeys,
   });
   const startedAt = Date.now();
+  const ledger = new LedgerProbe(paths.ledger);
   const routes = buildRoutes({
     paths,
     config,
     keyConfigured: guard.configured,
     metrics,
     orders: new OrderDesk(paths),
+    ledger,
     startedAt,
     stopGraceS: opts.stopGraceS ?? 15,
   });
@@ -204,6 +207,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     async stop() {
       tail.stop();
       await server.stop(true);
+      ledger.close();
     },
   };
 }

@@ -1,7 +1,9 @@
+import { Database } from 'bun:sqlite';
 import { describe, expect, it } from 'bun:test';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { evaluateHealth } from '../../core/api/health.ts';
+import { LedgerProbe } from '../../core/api/ledger-probe.ts';
 import { setHalt } from '../../core/control/halt.ts';
 import { dataPaths } from '../../core/paths.ts';
 import { tempDir } from '../support/cli.ts';
@@ -27,9 +29,11 @@ describe('health evaluation', () => {
     const paths = dataPaths(dir.path);
     const now = Date.now();
     writeHeartbeat(paths, { ts: new Date(now - 120_000).toISOString() });
-    expect(evaluateHealth(paths, now, 120).doc.checks['heartbeat:freshness']?.[0]?.status).toBe('pass');
+    expect(evaluateHealth(paths, { now, maxAgeS: 120 }).doc.checks['heartbeat:freshness']?.[0]?.status).toBe(
+      'pass',
+    );
     writeHeartbeat(paths, { ts: new Date(now - 121_000).toISOString() });
-    const hb = evaluateHealth(paths, now, 120).doc.checks['heartbeat:freshness']?.[0];
+    const hb = evaluateHealth(paths, { now, maxAgeS: 120 }).doc.checks['heartbeat:freshness']?.[0];
     expect(hb?.status).toBe('fail');
     expect(hb?.output).toContain('not advancing');
   });
@@ -72,6 +76,32 @@ describe('health evaluation', () => {
     mkdirSync(dirname(paths.ledger), { recursive: true });
     writeFileSync(paths.ledger, 'not sqlite at all, just text '.repeat(100));
     expect(evaluateHealth(paths).doc.checks['ledger:readable']?.[0]?.status).toBe('fail');
+  });
+});
+
+describe('ledger probe', () => {
+  it('keeps one read-only connection, sees new commits, and reopens a replaced ledger', () => {
+    using dir = tempDir();
+    const path = join(dir.path, 'ledger.sqlite');
+    const write = (file: string, ts: number) => {
+      const db = new Database(file, { create: true });
+      db.exec('PRAGMA journal_mode = WAL; CREATE TABLE IF NOT EXISTS equity (ts INTEGER NOT NULL)');
+      db.query('INSERT INTO equity VALUES (?)').run(ts);
+      db.close();
+    };
+    const probe = new LedgerProbe(path);
+    try {
+      expect(probe.read()).toEqual({ kind: 'missing' });
+      write(path, Date.UTC(2026, 0, 1));
+      expect(probe.read()).toEqual({ kind: 'ok', lastEquityTs: '2026-01-01T00:00:00.000Z' });
+      write(path, Date.UTC(2026, 0, 2));
+      expect(probe.read()).toEqual({ kind: 'ok', lastEquityTs: '2026-01-02T00:00:00.000Z' });
+      renameSync(path, `${path}.archived`);
+      write(path, Date.UTC(2027, 5, 1));
+      expect(probe.read()).toEqual({ kind: 'ok', lastEquityTs: '2027-06-01T00:00:00.000Z' });
+    } finally {
+      probe.close();
+    }
   });
 });
 
