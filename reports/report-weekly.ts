@@ -8,6 +8,7 @@ import { decisionsChartSpec, equityChartSpec, renderSvg } from './charts.ts';
 import { integrityChecks, integrityWarnings, windowCheck } from './integrity.ts';
 import { computeWeekly, type WeeklyReport, weeklyReportName } from './weekly.ts';
 import { renderWeeklyMarkdown } from './weekly-markdown.ts';
+import { addDays } from './windows.ts';
 
 const COST_SHARE_WARN_PCT = 50;
 
@@ -85,7 +86,10 @@ function weeklyChecks(r: WeeklyReport): Check[] {
   }
   if (!r.drift.previous)
     checks.push(
-      skippedCheck('drift:previous-week', `no report for the week ending ${r.week_ending} minus 7 days`),
+      skippedCheck(
+        'drift:previous-week',
+        `no report for the previous week (ending ${addDays(r.week_ending, -7)})`,
+      ),
     );
   else if (r.drift.degraded.length > 0)
     checks.push(

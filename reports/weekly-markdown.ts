@@ -7,7 +7,13 @@ const pct = (n: number | null | undefined) =>
   n === null || n === undefined ? '—' : `${(n * 100).toFixed(1)}%`;
 const yes = (b: boolean | null) => (b === null ? '—' : b ? '✓' : '✗');
 const cell = (v: string | number | null) =>
-  v === null ? '—' : typeof v === 'number' ? fmt(v, 4) : v.replace(/\|/g, '/');
+  v === null
+    ? '—'
+    : typeof v === 'number'
+      ? Number.isInteger(v)
+        ? String(v)
+        : fmt(v, 4)
+      : v.replace(/\|/g, '/');
 
 function table(head: string[], rows: Array<Array<string | number>>): string[] {
   return [
