@@ -11,7 +11,7 @@ import { usageError } from '../core/errors.ts';
 import { dataPaths, REPO_ROOT, resolveDataRoot } from '../core/paths.ts';
 import { currentUserName, HostScript, nestAtlVerify, numberArg, parseFlags, runScript } from './_script.ts';
 import { checkServiceName, type EngineService, SERVICE_DEFAULTS } from './engine-service.ts';
-import { renderEnvFile, renderUnit, unitComplaint } from './systemd-unit.ts';
+import { judgeLinger, renderEnvFile, renderUnit, unitComplaint } from './systemd-unit.ts';
 
 const USAGE = `bun ops/linux.ts <install|uninstall|run|stop|verify|linger> [flags]
   --data-dir DIR      engine data root (default: env ATL_HOME, else the repository data/)
@@ -91,23 +91,8 @@ async function main(argv: string[]) {
       { timeoutS: 10 },
     );
     if (!out) return 'pass';
-    const fix = `${process.getuid?.() === 0 ? '' : 'sudo '}loginctl enable-linger ${user}`;
-    // Without linger and without a session, loginctl knows no such user at all.
-    if (out.stdout.trim() === 'yes') return sh.check('linger', 'pass', `linger is on for ${user}`);
-    if (out.stdout.trim() === 'no' || /not logged in or lingering/.test(out.stderr)) {
-      return sh.check(
-        'linger',
-        'fail',
-        `linger is off for ${user}: the service stops at logout and does not start at boot`,
-        `run \`${fix}\``,
-      );
-    }
-    return sh.check(
-      'linger',
-      'unknown',
-      `cannot read linger for ${user}: ${out.stderr.trim() || `loginctl exited ${out.exitCode}`}`,
-      `is systemd running here? then run \`${fix}\``,
-    );
+    const j = judgeLinger(out, user, process.getuid?.() === 0);
+    return sh.check('linger', j.status, j.output, j.hint ?? undefined);
   };
 
   const serviceActive = async () => {

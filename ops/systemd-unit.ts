@@ -1,3 +1,4 @@
+import type { CheckStatus } from '../core/exit-codes.ts';
 import { type EngineService, engineArgv, turnoverEnv } from './engine-service.ts';
 
 export type UnitSettings = {
@@ -75,4 +76,33 @@ export function unitComplaint(out: { exitCode: number | null; stderr: string }):
     .find((l) => /Failed to|Unknown (key|section)|ignoring|not executable|Invalid/i.test(l));
   if (line) return line.trim();
   return out.exitCode === 0 ? null : out.stderr.trim().split('\n')[0] || `exit ${out.exitCode}`;
+}
+
+/**
+ * Linger from `loginctl show-user USER --property=Linger --value`. Without linger the user manager
+ * starts only at login and dies at logout, taking the engine with it.
+ */
+export function judgeLinger(
+  out: { exitCode: number | null; stdout: string; stderr: string },
+  user: string,
+  asRoot: boolean,
+) {
+  const fix = `${asRoot ? '' : 'sudo '}loginctl enable-linger ${user}`;
+  const value = out.stdout.trim();
+  if (value === 'yes')
+    return { status: 'pass' as CheckStatus, output: `linger is on for ${user}`, hint: null };
+  // With no session and no linger, loginctl does not know the user at all.
+  if (value === 'no' || /not logged in or lingering/.test(out.stderr)) {
+    return {
+      status: 'fail' as CheckStatus,
+      output: `linger is off for ${user}: the service stops at logout and does not start at boot`,
+      hint: `run \`${fix}\``,
+    };
+  }
+  const why = out.stderr.trim().split('\n')[0] || `loginctl exited ${out.exitCode}`;
+  return {
+    status: 'unknown' as CheckStatus,
+    output: `cannot read linger for ${user}: ${why}`,
+    hint: `is systemd running here? then run \`${fix}\``,
+  };
 }
