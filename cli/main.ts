@@ -16,6 +16,7 @@ export const verbs = {
   verify: () => import('./verbs/verify.ts'),
   'health-daily': () => import('./verbs/health-daily.ts'),
   'report-weekly': () => import('./verbs/report-weekly.ts'),
+  doctor: () => import('./verbs/doctor.ts'),
 } satisfies Record<string, () => Promise<{ default: unknown }>>;
 
 export type VerbName = keyof typeof verbs;
@@ -30,6 +31,7 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   verify: 'host gates: one engine, pid identity, fresh heartbeat, loop advancing, status, systemd, data, disk',
   'health-daily': 'daily shadow health of one UTC day: HEALTHY 0 / WARNING 1 / CRITICAL 2, top blocking gates',
   'report-weekly': 'weekly evidence JSON + markdown with SVG charts: edges, costs, advisor counterfactual, drift, promotion progress',
+  doctor: 'data-source preflight: exchange DNS, TCP/TLS, loadMarkets, a small fetchOHLCV, clock offset',
 };
 
 function topUsage(): string {

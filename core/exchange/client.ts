@@ -113,6 +113,11 @@ export class ExchangeClient {
 
   /** The hosts serving the REST API we call (public / private bases). */
   get hosts(): string[] {
+    return [...new Set(this.baseUrls.map((u) => u.hostname))];
+  }
+
+  /** The REST base URLs we call (public / private), one per distinct origin. */
+  get baseUrls(): URL[] {
     const api = this.ccxt.urls.api as unknown;
     const main =
       typeof api === 'object' && api !== null
@@ -120,15 +125,16 @@ export class ExchangeClient {
             .filter(([k]) => /^(public|private|rest|spot)$/.test(k))
             .map(([, v]) => v)
         : [];
-    const hosts = new Set<string>();
+    const byOrigin = new Map<string, URL>();
     for (const u of leaves(main.length > 0 ? main : api)) {
       try {
-        hosts.add(new URL(u).hostname);
+        const url = new URL(u);
+        if (!byOrigin.has(url.origin)) byOrigin.set(url.origin, url);
       } catch {
         // a template URL ({hostname}) that ccxt fills per request: not a host to check
       }
     }
-    return [...hosts];
+    return [...byOrigin.values()];
   }
 
   /**
