@@ -16,6 +16,7 @@ export const verbs = {
   verify: () => import('./verbs/verify.ts'),
   'health-daily': () => import('./verbs/health-daily.ts'),
   'report-weekly': () => import('./verbs/report-weekly.ts'),
+  'check-transition': () => import('./verbs/check-transition.ts'),
   doctor: () => import('./verbs/doctor.ts'),
 } satisfies Record<string, () => Promise<{ default: unknown }>>;
 
@@ -31,6 +32,7 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   verify: 'host gates: one engine, pid identity, fresh heartbeat, loop advancing, status, systemd, data, disk',
   'health-daily': 'daily shadow health of one UTC day: HEALTHY 0 / WARNING 1 / CRITICAL 2, top blocking gates',
   'report-weekly': 'weekly evidence JSON + markdown with SVG charts: edges, costs, advisor counterfactual, drift, promotion progress',
+  'check-transition': 'may this mode move to <target>? requirements from the ledger, readiness gates, approvals; 0 allowed / 2 blocked',
   doctor: 'data-source preflight: exchange DNS, TCP/TLS, loadMarkets, a small fetchOHLCV, clock offset',
 };
 

@@ -3,7 +3,7 @@ import { configError, refusedError, usageError } from '../errors.ts';
 import { loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
 import { ensureBundledCandles } from '../market/bundled.ts';
 import type { DataPaths } from '../paths.ts';
-import { MODES, type ModeName } from '../schema/common.ts';
+import type { ModeName } from '../schema/common.ts';
 import { type EngineResult, runEngine } from './engine.ts';
 import { type Feed, ReplayFeed, SyntheticFeed } from './feeds.ts';
 import type { PipelineStages } from './pipeline.ts';
@@ -13,6 +13,7 @@ import { RiskGuard } from '../risk/guard.ts';
 import { setHalt } from '../control/halt.ts';
 import { log } from '../log.ts';
 import type { RiskConfig } from '../schema/risk.ts';
+import { parseMode } from '../modes/modes.ts';
 
 export const DEFAULT_SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT'];
 
@@ -47,12 +48,7 @@ export type RunReport = EngineResult & {
 
 const LIVE_MODES: ModeName[] = ['live_limited', 'live_full'];
 
-export function parseMode(mode: string): ModeName {
-  if (!(MODES as readonly string[]).includes(mode)) {
-    throw usageError(`unknown mode "${mode}"`, `use one of ${MODES.join(', ')}`);
-  }
-  return mode as ModeName;
-}
+export { parseMode };
 
 /** Build the feed a mode asks for; each mode differs only here. */
 async function buildFeed(req: RunRequest, mode: ModeName): Promise<{ feed: Feed; intervalS: number }> {

@@ -211,7 +211,6 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     const riskBudget = {
       ...budget,
       recommended_leverage: r6(budget.recommended_leverage * restrictions.leverage),
-      preservation_level: this.preservation.level,
       preservation_size_multiplier: restrictions.size,
     };
     gates.push(budgetGate(budget, this.budget.config.maxRiskPct));

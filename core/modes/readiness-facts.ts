@@ -1,0 +1,177 @@
+import { accessSync, closeSync, constants, existsSync, openSync, readSync } from 'node:fs';
+import { emergencyStop } from '../control/emergency-stop.ts';
+import { readHalt } from '../control/halt.ts';
+import { readPause } from '../control/pause.ts';
+import { OperatorError } from '../errors.ts';
+import { EXCHANGE_DEFAULTS, exchangeClient, parseBaseUrl } from '../exchange/client.ts';
+import { ExchangeFailure } from '../exchange/errors.ts';
+import { readJsonFile } from '../fsx/json-file.ts';
+import type { DataPaths } from '../paths.ts';
+import type { ModeName } from '../schema/common.ts';
+import { Heartbeat } from '../schema/heartbeat.ts';
+import { SafetyState } from '../schema/state.ts';
+import { type ExchangeProbe, LIVE_LIMIT_BOUNDS, type ReadinessFacts } from './readiness.ts';
+
+const CHUNK = 4 << 20;
+const NEWLINE = 0x0a;
+const PATTERNS = {
+  critical: Buffer.from('"preservation_level":"critical"'),
+  lockdown: Buffer.from('"preservation_level":"lockdown"'),
+  paperLive: Buffer.from('"data_mode":"PAPER_LIVE"'),
+  testnet: Buffer.from('"data_mode":"TESTNET"'),
+  live: Buffer.from('"data_mode":"LIVE"'),
+};
+
+function occurrences(region: Buffer, pattern: Buffer | number): number {
+  let n = 0;
+  const step = typeof pattern === 'number' ? 1 : pattern.length;
+  for (let i = region.indexOf(pattern); i >= 0; i = region.indexOf(pattern, i + step)) n++;
+  return n;
+}
+
+/**
+ * Count decisions, real-data decisions and critical/lockdown levels in the decision log by
+ * scanning bytes for the engine's own serialisation (no JSON parse per line: logs run to GBs).
+ * Only complete lines count; an unterminated final fragment is reported, not read.
+ */
+export function scanDecisionLog(path: string): ReadinessFacts['decisions'] {
+  const out = {
+    present: existsSync(path),
+    total: 0,
+    realData: 0,
+    critical: 0,
+    lockdown: 0,
+    tornTailBytes: 0,
+  };
+  if (!out.present) return out;
+  const fd = openSync(path, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(CHUNK);
+    let filled = 0;
+    let offset = 0;
+    for (;;) {
+      if (filled === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(buf.length)]); // one line longer than the buffer
+      const n = readSync(fd, buf, filled, buf.length - filled, offset);
+      if (n === 0) break;
+      offset += n;
+      const end = filled + n;
+      const complete = buf.lastIndexOf(NEWLINE, end - 1) + 1;
+      const region = buf.subarray(0, complete);
+      out.total += occurrences(region, NEWLINE);
+      out.critical += occurrences(region, PATTERNS.critical);
+      out.lockdown += occurrences(region, PATTERNS.lockdown);
+      out.realData +=
+        occurrences(region, PATTERNS.paperLive) +
+        occurrences(region, PATTERNS.testnet) +
+        occurrences(region, PATTERNS.live);
+      buf.copy(buf, 0, complete, end);
+      filled = end - complete;
+    }
+    out.tornTailBytes = filled;
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Env names of the exchange keys a mode trades with (the same names `atl run` reads). */
+export function keyVars(exchange: string, target: ModeName): [string, string] {
+  const prefix = `${exchange.toUpperCase()}${target === 'testnet' ? '_TESTNET' : ''}`;
+  return [`${prefix}_API_KEY`, `${prefix}_API_SECRET`];
+}
+
+/**
+ * Reach the exchange through the engine's client: an authenticated balance read when keys are
+ * present (proving them), else the public server time. Sandbox for testnet.
+ */
+export async function probeExchange(
+  exchange: string,
+  url: string | null,
+  target: ModeName,
+  env: NodeJS.ProcessEnv,
+): Promise<ExchangeProbe> {
+  const [keyVar, secretVar] = keyVars(exchange, target);
+  const credentials =
+    env[keyVar] && env[secretVar] ? { apiKey: env[keyVar]!, secret: env[secretVar]! } : null;
+  try {
+    if (url) parseBaseUrl(url);
+    const client = await exchangeClient({
+      exchangeId: exchange,
+      url,
+      sandbox: target === 'testnet',
+      credentials,
+      timeoutMs: EXCHANGE_DEFAULTS.timeoutMs,
+      maxAttempts: 2,
+      breaker: EXCHANGE_DEFAULTS.breaker,
+    });
+    const t0 = Date.now();
+    const deadline = t0 + 2 * EXCHANGE_DEFAULTS.timeoutMs;
+    if (credentials) await client.call((ex) => ex.fetchBalance(), { deadline, idempotent: true });
+    else await client.serverClock(deadline);
+    return {
+      status: 'reachable',
+      exchange: client.label,
+      latencyMs: Date.now() - t0,
+      authenticated: credentials !== null,
+    };
+  } catch (err) {
+    if (err instanceof ExchangeFailure)
+      return {
+        status: 'unreachable',
+        exchange,
+        reason: err.message.startsWith(err.kind) ? err.message : `${err.kind}: ${err.message}`,
+      };
+    if (err instanceof OperatorError && err.exitCode === 64) throw err;
+    return { status: 'unknown', exchange, reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+export type ReadinessSources = {
+  exchange: string;
+  exchangeUrl: string | null;
+  env: NodeJS.ProcessEnv;
+  currentLevel: string | null;
+};
+
+/** Gather what the readiness gates judge: the decision log, control flags, heartbeat, env, the exchange. */
+export async function gatherReadinessFacts(
+  paths: DataPaths,
+  target: ModeName,
+  src: ReadinessSources,
+): Promise<ReadinessFacts> {
+  const hb = readJsonFile(paths.heartbeat, Heartbeat);
+  const halt = readHalt(paths);
+  const safety = readJsonFile(paths.safety, SafetyState);
+  const vars = keyVars(src.exchange, target);
+  let rootWritable = false;
+  try {
+    accessSync(paths.root, constants.W_OK);
+    rootWritable = true;
+  } catch {
+    rootWritable = false;
+  }
+  return {
+    decisions: scanDecisionLog(paths.decisions),
+    currentLevel: src.currentLevel,
+    pause: readPause(paths)?.reason ?? null,
+    halt: halt.halted ? halt.reason : null,
+    heartbeat:
+      hb.kind === 'ok'
+        ? { ts: hb.value.ts, problem: null }
+        : { ts: null, problem: hb.kind === 'invalid' ? hb.problem : null },
+    apiKeys: [{ broker: src.exchange, present: vars.every((v) => Boolean(src.env[v]?.trim())), vars }],
+    exchange: await probeExchange(
+      src.exchange,
+      src.exchangeUrl ?? src.env.ATL_EXCHANGE_URL ?? null,
+      target,
+      src.env,
+    ),
+    liveEnv: Object.fromEntries(LIVE_LIMIT_BOUNDS.map((b) => [b.env, src.env[b.env]])),
+    emergencyPath: {
+      safetyProblem: safety.kind === 'invalid' ? `safety_state.json unreadable: ${safety.problem}` : null,
+      rootWritable,
+      drills: safety.kind === 'ok' ? safety.value.history.filter((e) => e.action === 'clear').length : 0,
+      entryPoint: typeof emergencyStop === 'function',
+    },
+  };
+}
