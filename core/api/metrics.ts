@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PositionState } from '../schema/state.ts';
 import type { StatusView } from '../status.ts';
 import type { DecisionStats } from './decision-stats.ts';
 
@@ -226,24 +227,20 @@ export class ApiMetrics {
         if (v.state) g.set(pick(v.state));
       });
     }
-    this.viewGauge(
-      'atl_position_quantity',
-      'Open position size (base currency)',
-      ['symbol', 'side'],
-      (g, v) => {
+    const perPosition: Array<[string, string, (p: PositionState) => number]> = [
+      ['atl_position_quantity', 'Open position size (base currency)', (p) => p.quantity],
+      [
+        'atl_position_unrealized_pnl',
+        'Unrealised P&L of an open position (quote currency)',
+        (p) => p.unrealized_pnl,
+      ],
+    ];
+    for (const [name, help, pick] of perPosition) {
+      this.viewGauge(name, help, ['symbol', 'side'], (g, v) => {
         for (const p of Object.values(v.state?.positions ?? {}))
-          g.set({ symbol: p.symbol, side: p.side }, p.quantity);
-      },
-    );
-    this.viewGauge(
-      'atl_position_unrealized_pnl',
-      'Unrealised P&L of an open position (quote currency)',
-      ['symbol', 'side'],
-      (g, v) => {
-        for (const p of Object.values(v.state?.positions ?? {}))
-          g.set({ symbol: p.symbol, side: p.side }, p.unrealized_pnl);
-      },
-    );
+          g.set({ symbol: p.symbol, side: p.side }, pick(p));
+      });
+    }
     this.viewGauge(
       'atl_circuit_breaker_state',
       'Circuit breaker state from the heartbeat (1 for the current state)',

@@ -1,15 +1,16 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type ApiConfig, DEFAULT_RATE_LIMITS } from '../../core/api/config.ts';
 import { type ApiServer, startApiServer } from '../../core/api/server.ts';
 import { writeJsonAtomic } from '../../core/fsx/atomic.ts';
+import { readJsonFile } from '../../core/fsx/json-file.ts';
 import { log } from '../../core/log.ts';
 import { type DataPaths, dataPaths } from '../../core/paths.ts';
 import { validate } from '../../core/schema/ajv.ts';
 import { DecisionRecord } from '../../core/schema/decision.ts';
 import { Heartbeat } from '../../core/schema/heartbeat.ts';
 import { EngineState } from '../../core/schema/state.ts';
-import { tempDir } from '../support/cli.ts';
+import { spawnAtl, tempDir, waitFor } from '../support/cli.ts';
 
 // In-process servers log per request; keep test output to warnings unless asked.
 if (!process.env.ATL_LOG_LEVEL) log.level = 1;
@@ -183,4 +184,30 @@ export function writeState(paths: DataPaths, overrides: Partial<EngineState> = {
   if (!checked.ok) throw new Error(`fixture state is not schema-valid: ${checked.errors.join('; ')}`);
   writeJsonAtomic(paths.state, state);
   return state;
+}
+
+/** A real paced engine (`paper_synthetic`, one tick a second) on `root`, resolved once it is running. */
+export async function startPaperEngine(root: string, symbols: string[]) {
+  const paths = dataPaths(root);
+  const engine = spawnAtl([
+    'run',
+    '--mode',
+    'paper_synthetic',
+    '--interval',
+    '1',
+    '--symbols',
+    symbols.join(','),
+    '--data-dir',
+    root,
+  ]);
+  try {
+    await waitFor(() => {
+      const hb = readJsonFile(paths.heartbeat, Heartbeat);
+      return hb.kind === 'ok' && hb.value.status === 'running' && existsSync(paths.pidfile);
+    }, 20_000);
+  } catch (err) {
+    engine.kill('SIGKILL');
+    throw err;
+  }
+  return engine;
 }

@@ -6,8 +6,8 @@ import { validate } from '../../core/schema/ajv.ts';
 import { OrderRequestRecord } from '../../core/schema/api.ts';
 import { Heartbeat } from '../../core/schema/heartbeat.ts';
 import { SafetyState } from '../../core/schema/state.ts';
-import { spawnAtl, tempDir, waitFor } from '../support/cli.ts';
-import { testServer } from './_support.ts';
+import { tempDir } from '../support/cli.ts';
+import { startPaperEngine, testServer } from './_support.ts';
 
 type Json = Record<string, unknown> & { error?: { code: string; message: string } };
 
@@ -15,22 +15,8 @@ describe('orders and emergency stop against a running engine', () => {
   it('queues paper order requests, then halts the engine through the API and refuses further orders', async () => {
     using dir = tempDir();
     const paths = dataPaths(dir.path);
-    const engine = spawnAtl([
-      'run',
-      '--mode',
-      'paper_synthetic',
-      '--interval',
-      '1',
-      '--symbols',
-      'BTC/USDT,ETH/USDT',
-      '--data-dir',
-      dir.path,
-    ]);
+    const engine = await startPaperEngine(dir.path, ['BTC/USDT', 'ETH/USDT']);
     try {
-      await waitFor(() => {
-        const hb = readJsonFile(paths.heartbeat, Heartbeat);
-        return hb.kind === 'ok' && hb.value.status === 'running' && existsSync(paths.pidfile);
-      }, 20_000);
       await using s = await testServer({}, { root: dir.path });
 
       const order = {

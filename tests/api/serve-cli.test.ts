@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'bun:test';
-import { atl, spawnAtl, tempDir } from '../support/cli.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { atl, REPO, spawnAtl, tempDir } from '../support/cli.ts';
 import { GOOD_KEY } from './_support.ts';
 
 async function readUrl(proc: ReturnType<typeof spawnAtl>): Promise<string> {
@@ -66,5 +68,21 @@ describe('atl serve as a process', () => {
       first.kill('SIGTERM');
       await first.exited;
     }
+  });
+
+  it('loads neither ccxt nor onnxruntime', async () => {
+    using dir = tempDir();
+    const probe = join(dir.path, 'probe.ts');
+    writeFileSync(
+      probe,
+      `await import(${JSON.stringify(join(REPO, 'cli', 'verbs', 'serve.ts'))});
+const loaded = Object.keys(require.cache);
+console.log(JSON.stringify({ heavy: loaded.filter((k) => /ccxt|onnxruntime/.test(k)), promClient: loaded.some((k) => k.includes('prom-client')) }));`,
+    );
+    const p = Bun.spawn([process.execPath, probe], { cwd: REPO, stdout: 'pipe', stderr: 'pipe' });
+    const out = JSON.parse(await new Response(p.stdout).text()) as { heavy: string[]; promClient: boolean };
+    expect(await p.exited).toBe(0);
+    expect(out.promClient).toBe(true); // the module list is real: a dependency serve does use is in it
+    expect(out.heavy).toEqual([]);
   });
 });

@@ -3,8 +3,8 @@ import { DecisionStream, type StreamClient } from '../../core/api/stream.ts';
 import { log } from '../../core/log.ts';
 import { validate } from '../../core/schema/ajv.ts';
 import { DecisionRecord } from '../../core/schema/decision.ts';
-import { spawnAtl, tempDir, waitFor } from '../support/cli.ts';
-import { appendDecisions, decision, GOOD_KEY, testServer } from './_support.ts';
+import { tempDir, waitFor } from '../support/cli.ts';
+import { appendDecisions, decision, GOOD_KEY, startPaperEngine, testServer } from './_support.ts';
 
 type Message = { type: string; offset?: number; record?: DecisionRecord };
 
@@ -130,17 +130,7 @@ describe('WS /ws/decisions', () => {
 
   it('delivers a running engine’s decision within one tick of the engine writing it', async () => {
     using dir = tempDir();
-    const engine = spawnAtl([
-      'run',
-      '--mode',
-      'paper_synthetic',
-      '--interval',
-      '1',
-      '--symbols',
-      'BTC/USDT',
-      '--data-dir',
-      dir.path,
-    ]);
+    const engine = await startPaperEngine(dir.path, ['BTC/USDT']);
     try {
       await using s = await testServer({}, { root: dir.path, pollMs: 250 });
       const client = await connect(s.url);
