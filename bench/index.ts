@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 const BENCHES: Record<string, string> = {
   b1: 'b1-replay.ts',
+  b3: 'b3-reports.ts',
   b4: 'b4-status.ts',
   b5: 'b5-features.ts',
   'api-load': 'api-load.ts',

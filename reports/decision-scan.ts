@@ -11,6 +11,10 @@ const ID_KEY = Buffer.from('"decision_id":"');
 const BAR_KEY = Buffer.from('"bar_ts":"');
 const PREV_KEY = Buffer.from('"prev_hash":"');
 const QUOTE = 0x22;
+// Where the engine's JSON.stringify puts the values: after `{"schema_version":"1.0.0","decision_id":"`,
+// and after the id's closing quote plus `,"ts":"<24 chars>","bar_ts":"`.
+const ENGINE_ID_AT = '{"schema_version":"1.0.0","decision_id":"'.length;
+const ENGINE_BAR_AFTER_ID = '","ts":"2026-01-01T00:00:00.000Z","bar_ts":"'.length;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 
@@ -70,10 +74,43 @@ function readAt(fd: number, offset: number, length: number): Buffer {
   return buf.at(-1) === 0x0d ? buf.subarray(0, length - 1) : buf;
 }
 
-/** Where the value of a `"key":"…"` string field starts in `buf[start, end)`, found without parsing (-1 when absent). */
-function valueAt(buf: Buffer, key: Buffer, start: number, end: number, fromEnd = false): number {
+/** Does `buf` hold `key` at `pos`? A plain loop: far cheaper than a native call per line. */
+function bytesAt(buf: Buffer, pos: number, key: Uint8Array): boolean {
+  if (pos < 0 || pos + key.length > buf.length) return false;
+  for (let i = 0; i < key.length; i++) if (buf[pos + i] !== key[i]) return false;
+  return true;
+}
+
+function quoteAfter(buf: Buffer, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (buf[i] === QUOTE) return i;
+  return -1;
+}
+
+/**
+ * Where the value of a `"key":"…"` string field starts in `buf[start, end)` (-1 when absent).
+ * The engine writes keys in a fixed order, so the value is usually where `guess` says; any other
+ * writer's layout falls back to a search.
+ */
+function valueAt(
+  buf: Buffer,
+  key: Buffer,
+  start: number,
+  end: number,
+  guess: number,
+  fromEnd = false,
+): number {
+  if (bytesAt(buf, guess - key.length, key) && guess < end) return guess;
   const at = fromEnd ? buf.lastIndexOf(key, end - key.length) : buf.indexOf(key, start);
   return at < start || at + key.length >= end ? -1 : at + key.length;
+}
+
+/** `buf[at, at+10)` compared with a `YYYY-MM-DD` day: negative before, 0 same, positive after. */
+function compareDay(buf: Buffer, at: number, day: Uint8Array): number {
+  for (let i = 0; i < 10; i++) {
+    const d = buf[at + i]! - day[i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /**
@@ -124,18 +161,18 @@ export function scanDecisionLog(
             : 'not a JSON object',
         );
       }
-      const idAt = valueAt(buf, ID_KEY, start, end);
-      const barAt = valueAt(buf, BAR_KEY, start, end);
-      const prevAt = valueAt(buf, PREV_KEY, start, end, true);
-      const idEnd = idAt < 0 ? -1 : buf.indexOf(QUOTE, idAt);
-      const barEnd = barAt < 0 ? -1 : buf.indexOf(QUOTE, barAt);
+      const idAt = valueAt(buf, ID_KEY, start, end, start + ENGINE_ID_AT);
+      const idEnd = idAt < 0 ? -1 : quoteAfter(buf, idAt, end);
+      const barAt = valueAt(buf, BAR_KEY, start, end, idEnd + ENGINE_BAR_AFTER_ID);
+      const barEnd = barAt < 0 ? -1 : quoteAfter(buf, barAt, end);
+      const prevAt = valueAt(buf, PREV_KEY, start, end, end - 66, true);
       if (idEnd < 0 || idEnd >= end || barEnd < 0 || barEnd - barAt < 10 || prevAt < 0 || prevAt + 64 > end) {
         return malformed(lineNo, 'missing decision_id, bar_ts or prev_hash');
       }
       integrity.records_all_time++;
       newest = { offset: e.offset, length: end - start, line: lineNo };
-      const afterStart = buf.compare(startDay, 0, 10, barAt, barAt + 10) >= 0;
-      const beforeEnd = buf.compare(endDay, 0, 10, barAt, barAt + 10) < 0;
+      const afterStart = compareDay(buf, barAt, startDay) >= 0;
+      const beforeEnd = compareDay(buf, barAt, endDay) < 0;
       const inWindow = afterStart && beforeEnd;
       if (beforeEnd) recent.push(e.offset, end - start);
       if (inWindow) here.hash = sha256Hex(buf.subarray(start, end));

@@ -1,0 +1,85 @@
+/**
+ * B3: `atl health-daily` and `atl report-weekly` over a 1,000,000-line decision log written by a
+ * real engine run (`atl run --mode backtest --replay-file` on 1,000,000 one-minute candles).
+ * Each verb runs as its own process; wall time and the child's peak RSS are reported.
+ * Targets: ≤ 1.5 s and ≤ 150 MB peak RSS each. `B3_CACHE=DIR` keeps the generated log between runs.
+ */
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderSyntheticCsv } from '../core/market/bundled.ts';
+
+const CANDLES = 1_000_000;
+const START = Date.UTC(2024, 0, 1);
+const RUNS = 3;
+const main = join(import.meta.dir, '..', 'cli', 'main.ts');
+const dir = process.env.B3_CACHE ?? join(tmpdir(), `atl-b3-${process.pid}`);
+const root = join(dir, 'root');
+const log = join(root, 'rl', 'shadow_decisions.jsonl');
+const ready = join(dir, 'log-complete');
+
+async function atl(
+  args: string[],
+): Promise<{ code: number; wallMs: number; maxRssMb: number; stdout: string }> {
+  const t0 = performance.now();
+  const proc = Bun.spawn([process.execPath, main, ...args], {
+    stdout: 'pipe',
+    stderr: 'inherit',
+    env: { ...process.env, ATL_LOG_LEVEL: 'warn' },
+  });
+  const stdout = await new Response(proc.stdout).text();
+  const code = await proc.exited;
+  const wallMs = performance.now() - t0;
+  return { code, wallMs, maxRssMb: (proc.resourceUsage()?.maxRSS ?? 0) / 2 ** 20, stdout };
+}
+
+try {
+  if (!existsSync(ready)) {
+    mkdirSync(dir, { recursive: true });
+    const csv = join(dir, 'BTC_USDT-1m.csv');
+    writeFileSync(csv, renderSyntheticCsv('BTC/USDT', '1m', CANDLES, START));
+    const run = await atl([
+      'run',
+      '--mode',
+      'backtest',
+      '--replay-file',
+      csv,
+      '--symbols',
+      'BTC/USDT',
+      '--data-dir',
+      root,
+      '--fresh',
+    ]);
+    if (run.code !== 0) throw new Error(`atl run exited ${run.code}`);
+    rmSync(csv);
+    writeFileSync(ready, '');
+    console.log(
+      `B3 log: ${CANDLES.toLocaleString()} decisions by a real backtest in ${(run.wallMs / 1000).toFixed(1)} s`,
+    );
+  }
+  const lastDay = new Date(START + CANDLES * 60_000 - 86_400_000).toISOString().slice(0, 10);
+  console.log(
+    `B3 reports over ${(statSync(log).size / 2 ** 30).toFixed(2)} GiB, ${CANDLES.toLocaleString()}-line decision log; day/week ending ${lastDay}; median of ${RUNS} runs`,
+  );
+  const verbs: Array<[string, string[]]> = [
+    ['health-daily', ['health-daily', '--date', lastDay, '--data-dir', root, '--json']],
+    ['report-weekly', ['report-weekly', '--week', '1', '--end', lastDay, '--data-dir', root, '--json']],
+  ];
+  for (const [name, args] of verbs) {
+    const runs = [];
+    for (let i = 0; i < RUNS; i++) runs.push(await atl(args));
+    const bad = runs.find((r) => r.code > 2);
+    if (bad) throw new Error(`${name} exited ${bad.code}`);
+    const evidence = JSON.parse(runs[0]!.stdout) as {
+      details: { log: { lines: number; window_records: number } };
+    };
+    const wall = runs.map((r) => r.wallMs).sort((a, b) => a - b)[Math.floor(RUNS / 2)]! / 1000;
+    const rss = Math.max(...runs.map((r) => r.maxRssMb));
+    console.log(
+      `  ${name.padEnd(14)} ${wall.toFixed(2)} s (target ≤ 1.5 ${wall <= 1.5 ? 'MET' : 'MISSED'})  peak RSS ${rss.toFixed(0)} MB (target ≤ 150 ${rss <= 150 ? 'MET' : 'MISSED'})  ` +
+        `${evidence.details.log.lines.toLocaleString()} lines scanned, ${evidence.details.log.window_records.toLocaleString()} in window`,
+    );
+  }
+} finally {
+  if (!process.env.B3_CACHE) rmSync(dir, { recursive: true, force: true });
+}
