@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'bun:test';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../support/cli.ts';
+import { opsScript } from './run-ops.ts';
+
+const LINUX = ['--data-dir', '/srv/atl', '--repo', '/opt/atl', '--bun', '/usr/local/bin/bun'];
+const WINDOWS = [
+  '--data-dir',
+  'C:\\atl-data',
+  '--repo',
+  'C:\\atl',
+  '--bun',
+  'C:\\Users\\trader\\.bun\\bin\\bun.exe',
+  '--run-as',
+  'trader',
+];
+
+describe('ops/linux.ts --dry-run prints the plan as one JSON object', () => {
+  for (const action of ['install', 'uninstall', 'run', 'stop', 'verify']) {
+    it(`plans ${action}`, async () => {
+      const r = await opsScript('linux.ts', [
+        action,
+        '--dry-run',
+        ...LINUX,
+        ...(action === 'install' ? ['--min-ratio', '2.5', '--max-daily', '8'] : []),
+      ]);
+      expect(r.code).toBe(0);
+      expect(r.json()).toMatchSnapshot();
+    });
+  }
+});
+
+describe('ops/windows.ts --dry-run prints the plan as one JSON object', () => {
+  for (const action of ['install', 'uninstall', 'run', 'stop', 'verify']) {
+    it(`plans ${action}`, async () => {
+      const r = await opsScript('windows.ts', [action, '--dry-run', ...WINDOWS]);
+      expect(r.code).toBe(0);
+      expect(r.json()).toMatchSnapshot();
+    });
+  }
+});
+
+describe('a dry run changes nothing', () => {
+  it('leaves HOME and the data root untouched on install and uninstall', async () => {
+    using dir = tempDir();
+    const root = join(dir.path, 'data');
+    const plans = [
+      ['linux.ts', 'install', '--data-dir', root],
+      ['linux.ts', 'uninstall', '--data-dir', root],
+      ['windows.ts', 'install', '--data-dir', root, '--run-as', 'trader'],
+      ['windows.ts', 'stop', '--data-dir', root],
+    ];
+    for (const [script, ...args] of plans) {
+      const r = await opsScript(script!, [...args, '--dry-run'], { HOME: dir.path });
+      expect(r.code).toBe(0);
+      expect(r.json().dry_run).toBe(true);
+    }
+    // (bun may create its own ~/.bun cache; the scripts must not touch anything else)
+    expect(readdirSync(dir.path).filter((n) => n !== '.bun')).toEqual([]);
+  });
+});
+
+describe('ops scripts on bad input', () => {
+  it('exit 64 with a JSON error for a misspelt flag, never running with a default', async () => {
+    const r = await opsScript('linux.ts', ['install', '--dry-run', '--max-daly', '3']);
+    expect(r.code).toBe(64);
+    expect(r.json()).toMatchObject({ status: 'error', exit_code: 64 });
+    expect(r.stderr).toContain('--max-daly');
+  });
+
+  it('exit 64 for a missing action or a bad number', async () => {
+    expect((await opsScript('windows.ts', ['--dry-run'])).code).toBe(64);
+    expect((await opsScript('linux.ts', ['install', '--dry-run', '--max-daily', '2.5'])).code).toBe(64);
+    expect((await opsScript('linux.ts', ['install', '--dry-run', '--unit', '../evil'])).code).toBe(64);
+  });
+});
+
+describe('ops/fleet.ts --dry-run', () => {
+  it('lists one atl ssh-check per host, with the host settings merged over the defaults', async () => {
+    using dir = tempDir();
+    writeFileSync(join(dir.path, 'id_fleet'), 'not a real key: only its path is planned');
+    writeFileSync(
+      join(dir.path, 'hosts.json'),
+      JSON.stringify({
+        schema_version: '1.0.0',
+        defaults: {
+          user: 'trader',
+          identity: 'id_fleet',
+          remote_atl: '/home/trader/.bun/bin/bun /home/trader/atl/cli/main.ts',
+          data_dir: '/home/trader/atl-data',
+        },
+        hosts: [
+          { name: 'spark', host: 'spark.tail1234.ts.net' },
+          { name: 'win', host: '100.116.64.126', user: 'Trader', port: 2222, data_dir: 'C:\\atl-data' },
+          { name: 'lab', host: 'lab', remote_verify: false },
+        ],
+      }),
+    );
+    const r = await opsScript('fleet.ts', [
+      '--hosts',
+      join(dir.path, 'hosts.json'),
+      '--dry-run',
+      '--data-dir',
+      '/srv/atl',
+      '--bun',
+      '/usr/local/bin/bun',
+      '--repo',
+      '/opt/atl',
+    ]);
+    expect(r.code).toBe(0);
+    expect(existsSync(join(dir.path, 'reports'))).toBe(false);
+    expect(JSON.parse(r.stdout.replaceAll(dir.path, '<hosts dir>'))).toMatchSnapshot();
+  });
+});
