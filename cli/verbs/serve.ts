@@ -8,7 +8,7 @@ export default defineCommand({
   meta: {
     name: 'serve',
     description:
-      'HTTP API: health, Prometheus metrics, status, decisions, paper order requests, emergency stop, live decision stream',
+      'HTTP API: health, Prometheus metrics, status, decisions, paper order requests, emergency stop, live decision stream (key: env ATL_API_KEY or config/api.json under the data root)',
   },
   args: {
     port: { type: 'string', description: 'TCP port (0 picks a free one)', default: '8080' },

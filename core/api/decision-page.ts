@@ -43,7 +43,7 @@ function matches(r: DecisionSummary, f: DecisionFilter): boolean {
 export function readDecisionPage(
   path: string,
   q: { limit: number; before: number | null; filter: DecisionFilter },
-  maxScanBytes = 64 << 20,
+  maxScanBytes = 16 << 20,
 ): DecisionPage | 'invalid_cursor' {
   const empty: DecisionPage = {
     lines: [],
