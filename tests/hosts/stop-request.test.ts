@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from '
 import { requestStop } from '../../core/control/stop-request.ts';
 import { dataPaths } from '../../core/paths.ts';
 import { spawnAtl, tempDir, waitFor } from '../support/cli.ts';
+import { opsScript } from './run-ops.ts';
 
 const heartbeatOf = (path: string) => {
   try {
@@ -63,4 +64,18 @@ describe('the stop-request file (how Windows stops the engine without signals)',
     expect(await engine.exited).toBe(0);
     expect(heartbeatOf(paths.heartbeat)?.status_reason).toBe('signal');
   }, 20_000);
+
+  it('is what `ops/windows.ts stop` uses: the engine stops cleanly and no task is ended', async () => {
+    using dir = tempDir();
+    const paths = dataPaths(dir.path);
+    const engine = startPacedEngine(dir.path);
+    await waitFor(() => heartbeatOf(paths.heartbeat));
+    const r = await opsScript('windows.ts', ['stop', '--data-dir', dir.path, '--grace', '15']);
+    expect(r.code).toBe(0);
+    const result = r.json();
+    expect(result.checks).toEqual([expect.objectContaining({ id: 'engine:stopped', status: 'pass' })]);
+    expect(result.steps.some((s: { run?: string }) => s.run?.startsWith('schtasks'))).toBe(false);
+    expect(await engine.exited).toBe(0);
+    expect(heartbeatOf(paths.heartbeat)?.status_reason).toBe('stop_request');
+  }, 30_000);
 });
