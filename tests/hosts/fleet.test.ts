@@ -83,9 +83,8 @@ withSshd('ops/fleet.ts over two loopback hosts', () => {
       expect(JSON.parse(readFileSync(join(local, 'reports', 'fleet', files[0]!), 'utf8')).run_id).toBe(
         e.run_id,
       );
-      const nested = (e.details?.hosts as { name: string; evidence: Evidence }[]).find(
-        (h) => h.name === 'healthy',
-      )?.evidence;
+      const hostsDetail = (e.details?.hosts ?? []) as { name: string; evidence: Evidence }[];
+      const nested = hostsDetail.find((h) => h.name === 'healthy')?.evidence;
       expect(nested?.details?.remote_verify).toMatchObject({ verb: 'verify', status: 'pass' });
     } finally {
       engine.kill('SIGTERM');
