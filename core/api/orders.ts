@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LRUCache } from 'lru-cache';
-import { writeAll } from '../fsx/atomic.ts';
+import { fsyncDirectory, writeAll } from '../fsx/atomic.ts';
 import { repairTornTail, scanJsonl } from '../fsx/jsonl.ts';
 import type { DataPaths } from '../paths.ts';
 import type { OrderRequestBody, OrderRequestRecord } from '../schema/api.ts';
@@ -128,7 +128,9 @@ export class OrderDesk {
   }
 
   private append(record: OrderRequestRecord): void {
-    mkdirSync(dirname(this.paths.orderRequests), { recursive: true });
+    const dir = dirname(this.paths.orderRequests);
+    mkdirSync(dir, { recursive: true });
+    const created = !existsSync(this.paths.orderRequests);
     repairTornTail(this.paths.orderRequests);
     const fd = openSync(this.paths.orderRequests, 'a', 0o600);
     try {
@@ -137,6 +139,7 @@ export class OrderDesk {
     } finally {
       closeSync(fd);
     }
+    if (created) fsyncDirectory(dir); // and the new file's name with it
   }
 
   /** Client order ids already queued (from the file, once), so a retry after a restart is still recognised. */

@@ -96,6 +96,27 @@ describe('decision pages read from the end of the log', () => {
     expect(p2.lines).toHaveLength(1);
   });
 
+  it('stops a sparse filter at the scan budget and continues from the cursor', () => {
+    const records = Array.from({ length: 200 }, () => decision());
+    using log = logWith(records);
+    const first = readDecisionPage(
+      log.path,
+      { limit: 10, before: null, filter: { symbol: 'NONE/USDT' } },
+      8192,
+    );
+    if (first === 'invalid_cursor') throw new Error('cursor rejected');
+    expect(first.lines).toEqual([]);
+    expect(first.scanLimited).toBe(true);
+    expect(first.nextBefore).toBeGreaterThan(0);
+    const next = readDecisionPage(log.path, { limit: 10, before: first.nextBefore, filter: {} });
+    if (next === 'invalid_cursor') throw new Error('cursor rejected');
+    // the next page starts with the record whose line ends exactly at the cursor
+    const ends = records.map((_, i) => lines(records.slice(0, i + 1)).length);
+    expect(JSON.parse(next.lines[0]!).decision_id).toBe(
+      records[ends.indexOf(first.nextBefore!)]!.decision_id,
+    );
+  });
+
   it('refuses a cursor that is not the start of a line or lies past the end', () => {
     using log = logWith([decision(), decision()]);
     expect(readDecisionPage(log.path, { limit: 1, before: 7, filter: {} })).toBe('invalid_cursor');
