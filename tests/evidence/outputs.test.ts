@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'bun:test';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import parsePrometheus from 'parse-prometheus-text-format';
+import { buildEvidence, check, skippedCheck } from '../../core/evidence/envelope.ts';
+import { renderJunit } from '../../core/evidence/junit.ts';
+import { renderNagios } from '../../core/evidence/nagios.ts';
+import { emitEvidence, resolveFormat } from '../../core/evidence/outputs.ts';
+import { renderPrometheus, writePrometheusTextfile } from '../../core/evidence/prometheus.ts';
+import { tempDir } from '../support/cli.ts';
+
+const started = new Date('2026-11-24T07:52:00.123Z');
+
+function mixed() {
+  return buildEvidence({
+    verb: 'verify',
+    startedAt: started,
+    checks: [
+      check({ id: 'engine:process', status: 'pass', observed: 1, unit: 'count', output: 'one engine' }),
+      check({
+        id: 'engine:heartbeat',
+        status: 'fail',
+        observed: 183,
+        unit: 's',
+        thresholds: { crit: 120 },
+        output: 'heartbeat is 183s old <stale> & "quoted"\u0007',
+        hint: 'restart | check',
+      }),
+      check({ id: 'status:command', status: 'unknown', output: 'timed out', hint: 'run it by hand' }),
+      check({
+        id: 'host:disk',
+        status: 'warn',
+        observed: 2 ** 20,
+        unit: 'bytes',
+        output: 'low disk',
+        hint: 'free space',
+      }),
+      skippedCheck('service:systemd', 'systemd is not running on this host'),
+    ],
+  });
+}
+
+describe('evidence outputs', () => {
+  it('refuses a non-pass check without a hint (a gate bug, not operator data)', () => {
+    expect(() =>
+      buildEvidence({
+        verb: 'x',
+        startedAt: started,
+        checks: [check({ id: 'a', status: 'warn', output: 'w' })],
+      }),
+    ).toThrow('without output and hint');
+  });
+
+  it('maps fail to <failure>, unknown to <error>, n/a to <skipped>, and escapes text into valid XML', () => {
+    const xml = renderJunit(mixed());
+    expect(xml).not.toContain('\u0007');
+    const parsed = new XMLParser({ ignoreAttributes: false }).parse(xml);
+    const suite = parsed.testsuites.testsuite;
+    expect([suite['@_tests'], suite['@_failures'], suite['@_errors'], suite['@_skipped']]).toEqual([
+      '5',
+      '1',
+      '1',
+      '1',
+    ]);
+    const byName = Object.fromEntries(suite.testcase.map((t: Record<string, unknown>) => [t['@_name'], t]));
+    expect(byName['engine:heartbeat'].failure['@_message']).toBe(
+      'heartbeat is 183s old <stale> & "quoted" — restart | check',
+    );
+    expect(byName['status:command'].error).toBeDefined();
+    expect(byName['service:systemd'].skipped).toBeDefined();
+    expect(suite['@_timestamp']).toBe('2026-11-24T07:52:00');
+    expect(suite['@_time']).toMatch(/^\d+\.\d{3}$/);
+  });
+
+  it('writes a Prometheus textfile a parser accepts, keeping the last success across a failing run', () => {
+    using dir = tempDir();
+    const pass = buildEvidence({
+      verb: 'health-daily',
+      startedAt: started,
+      checks: [check({ id: 'decisions:window', status: 'pass', observed: 72, unit: 'count', output: 'ok' })],
+    });
+    const path = writePrometheusTextfile(dir.path, pass);
+    expect(path).toEndWith('atl_health_daily.prom');
+    const lastSuccess = Date.parse(pass.finished_at) / 1000;
+    writePrometheusTextfile(dir.path, mixed());
+    writePrometheusTextfile(dir.path, { ...mixed(), verb: 'health-daily' });
+    const families = parsePrometheus(readFileSync(path, 'utf8'));
+    const metric = (name: string) => families.find((f) => f.name === name)?.metrics[0];
+    expect(Number(metric('atl_last_success_timestamp_seconds')?.value)).toBeCloseTo(lastSuccess, 3);
+    expect(Number(metric('atl_exit_code')?.value)).toBe(2);
+    expect(readdirSync(dir.path).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(renderPrometheus(mixed(), null)).not.toMatch(/\de[+-]?\d/);
+  });
+
+  it('prints one Nagios line whose state matches the exit code, worst check first, with perfdata', () => {
+    const line = renderNagios(mixed());
+    expect(line.split('\n')).toHaveLength(1);
+    expect(line).toStartWith('ATL VERIFY CRITICAL - engine:heartbeat: heartbeat is 183s old');
+    expect(line).toContain("'engine:heartbeat'=183s;;120;;");
+    expect(line).toContain("'host:disk'=1048576B;;;;");
+    expect(line.split(' | ')).toHaveLength(2);
+  });
+
+  it('writes the evidence, JUnit and textfile from one object and returns its exit code', () => {
+    using dir = tempDir();
+    const out = emitEvidence({
+      evidence: mixed(),
+      flags: { junit: join(dir.path, 'j.xml'), 'prom-dir': join(dir.path, 'prom'), format: 'json' },
+      reportsDir: join(dir.path, 'reports'),
+      human: () => '',
+    });
+    expect(out.exitCode).toBe(2);
+    expect(out.files.every((f) => existsSync(f))).toBe(true);
+    expect(JSON.parse(out.stdout).exit_code).toBe(2);
+    expect(() => resolveFormat({ json: true, format: 'nagios' })).toThrow('conflicts');
+  });
+});

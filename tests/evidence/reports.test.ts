@@ -1,0 +1,270 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { dataPaths } from '../../core/paths.ts';
+import { validate } from '../../core/schema/ajv.ts';
+import { Evidence } from '../../core/schema/evidence.ts';
+import { computeDailyHealth } from '../../reports/daily.ts';
+import type { Totals } from '../../reports/day-totals.ts';
+import { computeWeekly } from '../../reports/weekly.ts';
+import { addDays, daysOf, weekWindow } from '../../reports/windows.ts';
+import { atl, tempDir } from '../support/cli.ts';
+
+// One replayed month of the bundled 1h candles (May 2026, 3 symbols), shared read-only by the tests below.
+let month: string;
+const LOG = (root: string) => join(root, 'rl', 'shadow_decisions.jsonl');
+const NOW = new Date('2026-11-24T12:00:00Z');
+
+beforeAll(async () => {
+  month = mkdtempSync(join(tmpdir(), 'atl-month-'));
+  const r = await atl(['run', '--mode', 'backtest', '--max-bars', '744', '--data-dir', month]);
+  if (r.code !== 0) throw new Error(`backtest failed: ${r.stderr}`);
+}, 60_000);
+
+afterAll(() => rmSync(month, { recursive: true, force: true }));
+
+/** A data root holding a copy of the month's log (and ledger), so a test can damage its own copy. */
+function copyOfMonth(dir: string): string[] {
+  mkdirSync(join(dir, 'rl'), { recursive: true });
+  mkdirSync(join(dir, 'unified_trading'), { recursive: true });
+  copyFileSync(LOG(month), LOG(dir));
+  copyFileSync(
+    join(month, 'unified_trading', 'ledger.sqlite'),
+    join(dir, 'unified_trading', 'ledger.sqlite'),
+  );
+  return readFileSync(LOG(dir), 'utf8').split('\n').slice(0, -1);
+}
+
+const writeLog = (dir: string, lines: string[]) => writeFileSync(LOG(dir), `${lines.join('\n')}\n`);
+
+/** The additive part of a report, comparable across reorderings. */
+function aggregates(t: Totals) {
+  return {
+    ...t,
+    costs: Object.fromEntries(Object.entries(t.costs).map(([k, v]) => [k, v.toFixed(4)])),
+    realized_pnl: t.realized_pnl.toFixed(4),
+  };
+}
+
+function shuffled<T>(xs: T[], seed: number): T[] {
+  const out = [...xs];
+  let s = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+async function cli(args: string[]) {
+  const r = await atl([...args, '--json']);
+  const evidence = JSON.parse(r.stdout) as Evidence;
+  expect(validate(Evidence, evidence).ok).toBe(true);
+  expect(evidence.exit_code).toBe(r.code);
+  for (const c of evidence.checks) if (c.status !== 'pass') expect(c.hint?.length ?? 0).toBeGreaterThan(0);
+  return { ...r, evidence, byId: Object.fromEntries(evidence.checks.map((c) => [c.id, c])) };
+}
+
+describe('health-daily and report-weekly over a replayed month', () => {
+  it('weekly totals equal the sum of the daily totals for the same UTC days (CLI, one week)', async () => {
+    const end = '2026-05-14';
+    const week = await cli(['report-weekly', '--week', '2', '--end', end, '--data-dir', month]);
+    const weekly = (week.evidence.details as { data_collection: { totals: Totals } }).data_collection.totals;
+    const days = await Promise.all(
+      daysOf(weekWindow(end)).map((d) => cli(['health-daily', '--date', d, '--data-dir', month])),
+    );
+    const daily = days.map((d) => (d.evidence.details as { totals: Totals }).totals);
+    expect(weekly.decisions).toBe(7 * 24 * 3);
+    expect(daily.reduce((a, t) => a + t.decisions, 0)).toBe(weekly.decisions);
+    expect(daily.reduce((a, t) => a + t.executed, 0)).toBe(weekly.executed);
+    expect(daily.reduce((a, t) => a + t.blocked, 0)).toBe(weekly.blocked);
+    expect(daily.reduce((a, t) => a + t.fills, 0)).toBe(weekly.fills);
+    for (const stage of Object.keys(weekly.blocks_by_stage)) {
+      expect(daily.reduce((a, t) => a + (t.blocks_by_stage[stage] ?? 0), 0)).toBe(
+        weekly.blocks_by_stage[stage]!,
+      );
+    }
+    expect(daily.reduce((a, t) => a + t.costs.total, 0)).toBeCloseTo(weekly.costs.total, 4);
+    expect(daily.reduce((a, t) => a + t.realized_pnl, 0)).toBeCloseTo(weekly.realized_pnl, 4);
+    expect(week.code).toBe(1); // REPLAY data is not paper-live evidence, and there is no advisor data: warnings, not a pass
+    expect(week.byId['advisor:counterfactual']!.output).toStartWith('no data');
+  }, 60_000);
+
+  it('holds week = Σ days for every week of the month (in process)', () => {
+    const paths = dataPaths(month);
+    for (const end of ['2026-05-07', '2026-05-14', '2026-05-21', '2026-05-28']) {
+      const weekly = computeWeekly(paths, 1, end, NOW).data_collection.totals;
+      const days = daysOf(weekWindow(end)).map((d) => computeDailyHealth(paths, d, NOW).report.totals);
+      expect(days.reduce((a, t) => a + t.decisions, 0)).toBe(weekly.decisions);
+      expect(days.reduce((a, t) => a + t.blocked, 0)).toBe(weekly.blocked);
+      expect(days.reduce((a, t) => a + t.costs.fees, 0)).toBeCloseTo(weekly.costs.fees, 4);
+    }
+  });
+
+  it('gives the same aggregates when the log is shuffled or records are duplicated, and names the duplicates', () => {
+    using dir = tempDir();
+    const lines = copyOfMonth(dir.path);
+    const paths = dataPaths(dir.path);
+    const before = computeDailyHealth(paths, '2026-05-10', NOW).report;
+    writeLog(dir.path, shuffled(lines, 7));
+    const afterShuffle = computeDailyHealth(paths, '2026-05-10', NOW);
+    expect(aggregates(afterShuffle.report.totals)).toEqual(aggregates(before.totals));
+    expect(afterShuffle.report.capital_preservation).toEqual(before.capital_preservation);
+    const dayLines = lines.filter((l) => l.includes('"bar_ts":"2026-05-10'));
+    writeLog(dir.path, [...lines, ...dayLines.slice(0, 5), ...dayLines.slice(0, 5)]);
+    const afterDup = computeDailyHealth(paths, '2026-05-10', NOW);
+    expect(aggregates(afterDup.report.totals)).toEqual(aggregates(before.totals));
+    expect(afterDup.report.log.duplicates_in_window).toBe(10);
+    expect(afterDup.checks.find((c) => c.id === 'decisions:duplicates')?.status).toBe('warn');
+  });
+
+  it('skips a torn tail with exactly one more warning and unchanged aggregates', async () => {
+    using dir = tempDir();
+    const lines = copyOfMonth(dir.path);
+    const clean = await cli(['health-daily', '--date', '2026-05-31', '--data-dir', dir.path]);
+    appendFileSync(LOG(dir.path), lines.at(-1)!.slice(0, 300));
+    const torn = await cli(['health-daily', '--date', '2026-05-31', '--data-dir', dir.path]);
+    expect(torn.evidence.warnings.length).toBe(clean.evidence.warnings.length + 1);
+    expect(torn.evidence.warnings.at(-1)).toContain('torn tail');
+    expect((torn.evidence.details as { totals: Totals }).totals).toEqual(
+      (clean.evidence.details as { totals: Totals }).totals,
+    );
+    expect(torn.byId['decisions:torn-tail']!.observed).toBe(300);
+  });
+
+  it('reports an edited line as a hash-chain break at the next line, and exits 2', async () => {
+    using dir = tempDir();
+    const lines = copyOfMonth(dir.path);
+    const at = lines.findIndex((l) => l.includes('"bar_ts":"2026-05-12T10:00'));
+    lines[at] = lines[at]!.replace('"action":"hold"', '"action":"buy"').replace(
+      '"confidence":0,',
+      '"confidence":0.01,',
+    );
+    expect(lines[at]).not.toBe(readFileSync(LOG(month), 'utf8').split('\n')[at]);
+    writeLog(dir.path, lines);
+    const r = await cli(['health-daily', '--date', '2026-05-12', '--data-dir', dir.path]);
+    expect(r.code).toBe(2);
+    expect(r.byId['decisions:chain']!.status).toBe('fail');
+    expect(r.byId['decisions:chain']!.output).toContain(
+      `line ${at + 2}: prev_hash does not match line ${at + 1}`,
+    );
+    const otherDay = await cli(['health-daily', '--date', '2026-05-20', '--data-dir', dir.path]);
+    expect(otherDay.byId['decisions:chain']!.status).toBe('pass');
+  });
+
+  it('reports a malformed line with its line number instead of dropping it, and a deleted line as a break', async () => {
+    using dir = tempDir();
+    const lines = copyOfMonth(dir.path);
+    const at = lines.findIndex((l) => l.includes('"bar_ts":"2026-05-15T06:00'));
+    writeLog(dir.path, [...lines.slice(0, at), '{"decision_id":"broken', ...lines.slice(at + 1)]);
+    const r = await cli(['health-daily', '--date', '2026-05-15', '--data-dir', dir.path]);
+    expect(r.byId['decisions:malformed']!.output).toContain(`line ${at + 1}`);
+    expect(r.byId['decisions:chain']!.status).toBe('fail');
+    writeLog(dir.path, [...lines.slice(0, at), ...lines.slice(at + 1)]);
+    const deleted = await cli(['health-daily', '--date', '2026-05-15', '--data-dir', dir.path]);
+    expect(deleted.code).toBe(2);
+    expect(deleted.byId['decisions:chain']!.output).toContain(`line ${at + 1}`);
+  });
+
+  it('treats an empty day as a warning (exit 1) and a missing log as unknown (exit 3), never a pass', async () => {
+    const empty = await cli(['health-daily', '--date', '2026-09-01', '--data-dir', month]);
+    expect(empty.code).toBe(1);
+    expect(empty.byId['decisions:window']!.output).toContain('the newest record is for 2026-06-01');
+    using dir = tempDir();
+    const missing = await cli(['health-daily', '--date', '2026-05-10', '--data-dir', dir.path]);
+    expect(missing.code).toBe(3);
+    expect(existsSync(join(dir.path, 'reports', 'daily_shadow_health_2026-05-10.json'))).toBe(true);
+  });
+
+  it('goes CRITICAL (exit 2) when the advisor moves a strategy weight more than 10% in a day', async () => {
+    using dir = tempDir();
+    const lines = copyOfMonth(dir.path).filter((l) => l.includes('"bar_ts":"2026-05-03'));
+    let prev = '0'.repeat(64);
+    const rechained = lines.map((l, i) => {
+      const r = JSON.parse(l);
+      r.rl_recommendation = {
+        action: 'hold',
+        confidence: 0.6,
+        agent: 'trend_follower',
+        weights: { trend_follower: 0.2 + (i === lines.length - 1 ? 0.15 : 0), scalper: 0.2 },
+      };
+      r.prev_hash = prev;
+      const line = JSON.stringify(r);
+      prev = new Bun.CryptoHasher('sha256').update(line).digest('hex');
+      return line;
+    });
+    writeLog(dir.path, rechained);
+    const r = await cli(['health-daily', '--date', '2026-05-03', '--data-dir', dir.path]);
+    expect(r.code).toBe(2);
+    expect(r.byId['weighting:clamp']!.status).toBe('fail');
+    expect(r.byId['decisions:chain']!.status).toBe('pass');
+    expect((r.evidence.details as { overall_health: string }).overall_health).toBe('CRITICAL');
+  });
+
+  it('writes the weekly markdown with linked SVG charts, JUnit and Nagios outputs, and drift once last week exists', async () => {
+    using dir = tempDir();
+    copyOfMonth(dir.path);
+    const junit = join(dir.path, 'weekly.xml');
+    await atl(['report-weekly', '--week', '1', '--end', '2026-05-14', '--data-dir', dir.path]);
+    const r = await atl([
+      'report-weekly',
+      '--week',
+      '2',
+      '--end',
+      '2026-05-21',
+      '--data-dir',
+      dir.path,
+      '--junit',
+      junit,
+      '--format',
+      'nagios',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toStartWith('ATL REPORT_WEEKLY WARNING - ');
+    const reports = join(dir.path, 'reports');
+    const md = readFileSync(join(reports, 'weekly_shadow_summary_2026-05-21.md'), 'utf8');
+    const json = JSON.parse(
+      readFileSync(join(reports, 'weekly_shadow_report_2026-05-21.json'), 'utf8'),
+    ) as Evidence;
+    const details = json.details as {
+      data_collection: { total_decisions: number };
+      drift: { previous: { previous_week_ending: string } | null };
+    };
+    expect(md).toContain(`Decisions: **${details.data_collection.total_decisions}**`);
+    expect(details.drift.previous?.previous_week_ending).toBe('2026-05-14');
+    for (const link of md.matchAll(/!\[[^\]]*\]\(([^)]+\.svg)\)/g)) {
+      const svg = readFileSync(join(reports, link[1]!), 'utf8');
+      expect(svg).toStartWith('<svg');
+      expect(() => new XMLParser().parse(svg)).not.toThrow();
+    }
+    const suite = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(junit, 'utf8')).testsuites
+      .testsuite;
+    expect(Number(suite['@_tests'])).toBe(json.checks.length);
+    expect(addDays('2026-05-21', -7)).toBe('2026-05-14');
+  }, 30_000);
+
+  it('rejects bad dates and a missing or bad --week with 64', async () => {
+    for (const args of [
+      ['health-daily', '--date', '2026-02-30'],
+      ['report-weekly'],
+      ['report-weekly', '--week', '0'],
+      ['report-weekly', '--week', '1', '--end', 'yesterday'],
+    ]) {
+      const r = await atl([...args, '--data-dir', month]);
+      expect(r.code).toBe(64);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});
