@@ -16,7 +16,8 @@ export type EngineService = {
 };
 
 export const SERVICE_DEFAULTS = {
-  name: 'atl-paper',
+  // The unit name `atl verify` looks for by default (atl-paper-live.service).
+  name: 'atl-paper-live',
   mode: 'paper_live_data',
   interval: '60',
   capital: '10000',

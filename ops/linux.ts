@@ -208,7 +208,10 @@ async function main(argv: string[]) {
         );
     }
     await serviceActive();
-    const verify = await atl(['verify', '--json'], 'the host gates, as evidence');
+    const verify = await atl(
+      ['verify', '--json', '--unit', `${service.name}.service`],
+      'the host gates, as evidence',
+    );
     if (verify) {
       const evidence = nestAtlVerify(sh, verify);
       return sh.result('linux', action, { unit: unitFile, env_file: envFile, verify: evidence });
