@@ -6,7 +6,7 @@ import type { Check } from '../core/schema/evidence.ts';
 import type { Heartbeat } from '../core/schema/heartbeat.ts';
 import { addDecision, emptyTotals, reasonFamily, roundTotals, type Totals, topCounts } from './day-totals.ts';
 import { type LogIntegrity, type RecentDecision, scanDecisionLog } from './decision-scan.ts';
-import { integrityChecks, windowCheck } from './integrity.ts';
+import { integrityChecks, paperLiveCheck, windowCheck } from './integrity.ts';
 import { type DayWindow, dayWindow, windowBounds } from './windows.ts';
 
 export const RECENT_DECISIONS = 500;
@@ -146,30 +146,8 @@ function dailyChecks(r: DailyHealth, isToday: boolean, nowMs: number): Check[] {
   const t = r.totals;
   checks.push(windowCheck(r.log, t.decisions, t.executed, t.blocked, r.date));
   checks.push(...integrityChecks(r.log));
-  if (t.decisions > 0 && r.shadow_collection.paper_live_decisions === 0) {
-    checks.push(
-      check({
-        id: 'collection:paper-live',
-        status: 'warn',
-        observed: 0,
-        unit: 'count',
-        output: `no PAPER_LIVE decisions (${Object.entries(t.by_data_mode)
-          .map(([m, n]) => `${m} ${n}`)
-          .join(', ')}): this day is not paper-live evidence`,
-        hint: 'promotion needs paper_live_data evidence: run the engine with --mode paper_live_data',
-      }),
-    );
-  } else if (t.decisions > 0) {
-    checks.push(
-      check({
-        id: 'collection:paper-live',
-        status: 'pass',
-        observed: r.shadow_collection.paper_live_decisions,
-        unit: 'count',
-        output: `${r.shadow_collection.paper_live_decisions} PAPER_LIVE decisions`,
-      }),
-    );
-  }
+  const paperLive = paperLiveCheck(t, 'this day');
+  if (paperLive) checks.push(paperLive);
   const hb = r.heartbeat;
   if (!isToday)
     checks.push(skippedCheck('heartbeat:recent', `${r.date} is not today; the heartbeat tells about now`));

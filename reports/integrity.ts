@@ -1,5 +1,6 @@
 import { check } from '../core/evidence/envelope.ts';
 import type { Check } from '../core/schema/evidence.ts';
+import type { Totals } from './day-totals.ts';
 import type { LogIntegrity } from './decision-scan.ts';
 
 const sample = (s: Array<{ line: number; problem: string }>) =>
@@ -119,5 +120,30 @@ export function windowCheck(
     observed: decisions,
     unit: 'count',
     output: `${decisions} decisions (${executed} executed, ${blocked} blocked) for ${label}`,
+  });
+}
+
+/** Only PAPER_LIVE decisions are promotion evidence; replayed or synthetic data warns (null for an empty window, which windowCheck judges). */
+export function paperLiveCheck(t: Totals, label: string): Check | null {
+  if (t.decisions === 0) return null;
+  const paperLive = t.by_data_mode.PAPER_LIVE ?? 0;
+  if (paperLive > 0)
+    return check({
+      id: 'collection:paper-live',
+      status: 'pass',
+      observed: paperLive,
+      unit: 'count',
+      output: `${paperLive} PAPER_LIVE decisions`,
+    });
+  const modes = Object.entries(t.by_data_mode)
+    .map(([m, n]) => `${m} ${n}`)
+    .join(', ');
+  return check({
+    id: 'collection:paper-live',
+    status: 'warn',
+    observed: 0,
+    unit: 'count',
+    output: `no PAPER_LIVE decisions (${modes}): ${label} is not paper-live evidence and does not count toward the 12 weeks`,
+    hint: 'promotion needs paper_live_data evidence: run the engine with --mode paper_live_data',
   });
 }

@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../core/fsx/atomic.ts';
 import type { DataPaths } from '../core/paths.ts';
 import type { Check, Evidence } from '../core/schema/evidence.ts';
 import { decisionsChartSpec, equityChartSpec, renderSvg } from './charts.ts';
-import { integrityChecks, integrityWarnings, windowCheck } from './integrity.ts';
+import { integrityChecks, integrityWarnings, paperLiveCheck, windowCheck } from './integrity.ts';
 import { computeWeekly, type WeeklyReport, weeklyReportName } from './weekly.ts';
 import { renderWeeklyMarkdown } from './weekly-markdown.ts';
 import { addDays } from './windows.ts';
@@ -18,18 +18,8 @@ function weeklyChecks(r: WeeklyReport): Check[] {
     windowCheck(r.log, t.decisions, t.executed, t.blocked, `the week ending ${r.week_ending}`),
     ...integrityChecks(r.log),
   ];
-  if (t.decisions > 0 && r.data_mode !== 'PAPER_LIVE') {
-    checks.push(
-      check({
-        id: 'collection:paper-live',
-        status: 'warn',
-        observed: 0,
-        unit: 'count',
-        output: `no PAPER_LIVE decisions this week (${r.data_mode}): it does not count toward the ${12}-week evidence`,
-        hint: 'run the engine with --mode paper_live_data for promotion evidence',
-      }),
-    );
-  }
+  const paperLive = paperLiveCheck(t, 'this week');
+  if (paperLive) checks.push(paperLive);
   const cf = r.counterfactual;
   if (!cf.available)
     checks.push(

@@ -5,13 +5,11 @@ import { DEFAULT_THRESHOLDS, thresholdsFromEnv, type VerifyFacts } from '../../c
 import {
   evaluateDataPipeline,
   evaluateDisk,
-  evaluateEngineProcess,
-  evaluateHeartbeat,
-  evaluateProgress,
   evaluateSystemd,
   evaluateTurnoverOverrides,
   evaluateVerify,
 } from '../../core/verify/gates.ts';
+import { evaluateEngineProcess, evaluateHeartbeat, evaluateProgress } from '../../core/verify/liveness.ts';
 
 const NOW = Date.parse('2026-11-24T12:00:00.000Z');
 const PID = 4242;
