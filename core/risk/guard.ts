@@ -71,6 +71,8 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
   // Equity and peak at the last preservation assessment: flat periods need no re-assessment.
   private assessedEquity = Number.NaN;
   private assessedPeak = Number.NaN;
+  private peak = Number.NaN;
+  private portfolioPeak = Number.NEGATIVE_INFINITY;
   private barMs = 0;
 
   constructor(private readonly opts: RiskGuardOptions) {
@@ -119,9 +121,18 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     if (closed) this.reassess(ctx, ctx.portfolio.equity());
   }
 
+  /**
+   * Drawdown from the guard's own peak: the portfolio's peak as it grows, plus equity seen at
+   * assessments. It restarts from current equity when an operator clears an auto-halt, so the
+   * loss that was accepted does not re-trigger the lockdown at once.
+   */
   private drawdown(p: Portfolio, equity: number): number {
-    const peak = Math.max(p.peakEquity, equity);
-    return peak > 0 ? Math.max(0, (peak - equity) / peak) : 0;
+    if (p.peakEquity > this.portfolioPeak) {
+      this.portfolioPeak = p.peakEquity;
+      if (!(this.peak >= p.peakEquity)) this.peak = p.peakEquity;
+    }
+    if (!(this.peak >= equity)) this.peak = equity; // also replaces NaN after a release
+    return this.peak > 0 ? Math.max(0, (this.peak - equity) / this.peak) : 0;
   }
 
   /** Move the preservation level on the latest facts, and halt on lockdown or a safety breach. */
@@ -282,13 +293,17 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
       turnover: this.turnover.snapshot(),
       returns: Object.fromEntries([...this.histories].map(([s, h]) => [s, h.snapshot()])),
       raisedHalt: this.raised?.reason ?? null,
+      drawdownBase: {
+        peak: Number.isNaN(this.peak) ? null : this.peak,
+        portfolioPeak: Number.isFinite(this.portfolioPeak) ? this.portfolioPeak : null,
+      },
     };
   }
 
   /**
    * Resume from the ledger checkpoint. The engine only starts with the halt flag clear, so a halt
    * this guard raised before has been cleared by an operator: that approval lifts a lockdown to
-   * critical and restarts the loss streak.
+   * critical and restarts the loss streak and the drawdown baseline.
    */
   restore(saved: unknown): void {
     if (saved === null || saved === undefined) return;
@@ -305,8 +320,11 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     this.preservation.restore(s.preservation);
     this.turnover.restore(s.turnover);
     for (const [symbol, h] of Object.entries(s.returns)) this.history(symbol).restore(h);
+    this.peak = s.drawdownBase.peak ?? Number.NaN;
+    this.portfolioPeak = s.drawdownBase.portfolioPeak ?? Number.NEGATIVE_INFINITY;
     if (s.raisedHalt !== null) {
       this.trades.lossStreak = 0;
+      this.peak = Number.NaN;
       let lastBar = 0;
       for (const h of this.histories.values()) if (h.lastTs > lastBar) lastBar = h.lastTs;
       const change = this.preservation.releaseLockdown(lastBar);

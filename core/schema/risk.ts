@@ -146,6 +146,7 @@ export const GuardSnapshot = Type.Object(
       Type.Object({ prevClose: Nullable(Type.Number()), lastTs: Nullable(Type.Number()), values: Numbers }),
     ),
     raisedHalt: Nullable(Type.String()),
+    drawdownBase: Type.Object({ peak: Nullable(Type.Number()), portfolioPeak: Nullable(Type.Number()) }),
   },
   { additionalProperties: false },
 );
