@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'bun:test';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { readBootId, readProcessStart } from '../../core/control/process.ts';
 import { validate } from '../../core/schema/ajv.ts';
 import { Evidence } from '../../core/schema/evidence.ts';
-import { atl, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
+import { atl, MAIN, REPO, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
 
 type Proc = ReturnType<typeof Bun.spawn>;
 const started: Proc[] = [];
@@ -135,6 +135,51 @@ describe('atl verify against real processes', () => {
     expect(code).toBe(2);
     expect(byId['engine:process']!.observed).toBe(2);
     expect((evidence.details!.engines_on_root as number[]).sort()).toEqual([first.pid, second.pid].sort());
+  }, 40_000);
+
+  it('finds the turnover-override line of a paper_live_data engine in logs/engine.log, and fails without it', async () => {
+    using dir = tempDir();
+    const logPath = join(dir.path, 'logs', 'engine.log');
+    mkdirSync(join(dir.path, 'logs'), { recursive: true });
+    // As the ops scripts run it: stderr appended to logs/engine.log; the exchange is unreachable on purpose.
+    const engine = Bun.spawn(
+      [
+        process.execPath,
+        MAIN,
+        'run',
+        '--mode',
+        'paper_live_data',
+        '--exchange-url',
+        'http://127.0.0.1:9',
+        '--data-dir',
+        dir.path,
+      ],
+      {
+        cwd: REPO,
+        env: {
+          ...process.env,
+          ATL_LOG_LEVEL: 'info',
+          PAPER_LIVE_TURNOVER_MIN_RATIO: '2.5',
+          PAPER_LIVE_TURNOVER_MAX_DAILY: '7',
+        },
+        stdout: 'ignore',
+        stderr: Bun.file(logPath),
+      },
+    );
+    started.push(engine);
+    await waitFor(
+      () =>
+        existsSync(join(dir.path, 'rl', 'paper_live_heartbeat.json')) &&
+        readFileSync(logPath, 'utf8').includes('turnover overrides'),
+    );
+    const found = await verify(dir.path, ['--progress-wait', '0']);
+    expect(found.byId['engine:turnover-overrides']!.status).toBe('pass');
+    expect(found.byId['engine:turnover-overrides']!.output).toContain('min_ratio=2.5 max_daily=7');
+    expect(found.byId['exchange:reachability']!.skipped).toBeUndefined();
+    writeFileSync(logPath, '');
+    const missing = await verify(dir.path, ['--progress-wait', '0']);
+    expect(missing.code).toBe(2);
+    expect(missing.byId['engine:turnover-overrides']!.status).toBe('fail');
   }, 40_000);
 
   it('retries for --retry-timeout, lists every attempt, and exits 3 when the gates never pass', async () => {
