@@ -21,6 +21,7 @@ export function dataPaths(root: string) {
     root,
     decisions: join(root, 'rl', 'shadow_decisions.jsonl'),
     outcomes: join(root, 'rl', 'decision_outcomes.jsonl'),
+    advisorState: join(root, 'rl', 'advisor_state.json'),
     heartbeat: join(root, 'rl', 'paper_live_heartbeat.json'),
     rlArchive: join(root, 'rl', 'archive'),
     state: join(root, 'unified_trading', 'state.json'),

@@ -142,6 +142,8 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
     writeJsonAtomic(paths.heartbeat, buildHeartbeat({ pidfile, mode, feed, status, statusReason, counters, pipelines, intervalS: opts.intervalS }));
   const checkpointNow = async () => {
     counters.decisions += await decisionLog.flush();
+    opts.stages.signal.checkpoint?.();
+    for (const o of opts.stages.observers) o.checkpoint?.();
     ledger.setMeta('checkpoint', {
       mode, initial_capital: portfolio.initialCapital, cash: portfolio.cash, peak_equity: portfolio.peakEquity,
       max_drawdown_pct: portfolio.maxDrawdownPct, realized_pnl: portfolio.realizedPnl, fees_paid: portfolio.feesPaid,
@@ -186,6 +188,7 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
     loop: while (!stop.aborted) {
       const ticks = await feed.next(feed.unpaced ? UNPACED_BATCH : 1, abortLoop.signal);
       if (ticks === null) break;
+      await opts.stages.signal.prepare?.(ticks);
       // Control flags are read once per batch (a tick when paced), never per bar.
       const halt = currentHalt(paths);
       const pause = readPause(paths);
@@ -289,6 +292,8 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
     }
     await checkpointNow();
     await decisionLog.close();
+    for (const o of opts.stages.observers) o.close?.();
+    opts.stages.signal.close?.();
     ledger.close();
     feed.close();
   }
@@ -342,7 +347,7 @@ function archivePreviousRun(paths: DataPaths): void {
     mkdirSync(dir, { recursive: true });
     renameSync(path, join(dir, `${stamp}.${basename(path)}`));
   };
-  for (const p of [paths.decisions, paths.outcomes, paths.state, paths.ledger, `${paths.ledger}-wal`, `${paths.ledger}-shm`]) move(p);
+  for (const p of [paths.decisions, paths.outcomes, paths.advisorState, paths.state, paths.ledger, `${paths.ledger}-wal`, `${paths.ledger}-shm`]) move(p);
   log.info(`--fresh: previous run archived under ${join(paths.root, 'rl', 'archive')} and ${join(paths.root, 'unified_trading', 'archive')}`);
 }
 

@@ -74,6 +74,7 @@ export class SymbolPipeline {
   /** Prime indicators with a bar that is not decided on (warm-up or already-decided history). */
   observe(bar: Bar): void {
     this.ind.update(bar.high, bar.low, bar.close);
+    this.stages.signal.observe?.(this.symbol, bar);
     this.lastBar = bar;
   }
 

@@ -2,7 +2,7 @@ import type { Portfolio } from '../broker/portfolio.ts';
 import type { GateStage, ModelTraceEntry } from '../schema/decision.ts';
 import type { IndicatorSet } from '../signals/indicator-set.ts';
 import type { Signal } from '../signals/rules.ts';
-import type { Bar } from './feeds.ts';
+import type { Bar, FeedTick } from './feeds.ts';
 import type { Draft, PipelineConfig, TickContext } from './pipeline.ts';
 
 /** What every stage sees for one symbol's closed bar. */
@@ -31,6 +31,14 @@ export type SignalOutcome = {
 
 export interface SignalStage {
   evaluate(ctx: StageContext): SignalOutcome;
+  /** Once per feed batch, before its bars are decided (replay: a chunk; live: one tick): e.g. one model run per chunk. */
+  prepare?(ticks: FeedTick[]): Promise<void>;
+  /** Every bar of a symbol in order, decided or not (warm-up, history already decided before a restart). */
+  observe?(symbol: string, bar: Bar): void;
+  /** At each engine checkpoint: persist what the stage has learned (it may throttle). */
+  checkpoint?(): void;
+  /** At the end of the run, after the last checkpoint. */
+  close?(): void;
 }
 
 /** Steps 6–8 for a signal that would open a position: turnover, risk budget, safety; sizes the entry. */
@@ -57,4 +65,8 @@ export interface EntryGuard {
 /** Sees every decision after it is made (outcome tracking, learners, counters). */
 export interface DecisionObserver {
   onDecision(draft: Draft, ctx: StageContext): void;
+  /** At each engine checkpoint, after the decision log is flushed: make what was recorded durable. */
+  checkpoint?(): void;
+  /** At the end of the run, after the last checkpoint. */
+  close?(): void;
 }

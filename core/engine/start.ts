@@ -7,7 +7,9 @@ import type { ModeName } from '../schema/common.ts';
 import { type EngineResult, runEngine } from './engine.ts';
 import { type Feed, ReplayFeed, SyntheticFeed } from './feeds.ts';
 import type { PipelineStages } from './pipeline.ts';
-import { RuleSignalChain } from '../signals/rule-chain.ts';
+import type { SignalStage } from './stages.ts';
+import { buildModelChain } from '../signals/build.ts';
+import { OutcomeRecorder } from '../outcomes/recorder.ts';
 import { loadRiskOverrides, paperLiveTurnoverOverrides, resolveRiskConfig, withTurnoverOverrides } from '../risk/config.ts';
 import { RiskGuard } from '../risk/guard.ts';
 import { setHalt } from '../control/halt.ts';
@@ -23,6 +25,10 @@ export type RunRequest = {
   symbols: string[] | null;
   timeframe: string | null;
   replayFile: string | null;
+  /** `--models-dir`: ONNX models for the signal chain; null means the bundled data/models. */
+  modelsDir?: string | null;
+  /** `--voting`: how the ensemble combines models (majority, weighted, performance). */
+  voting?: string;
   capital: number;
   intervalS: number | null;
   speed: number | null;
@@ -105,16 +111,16 @@ function riskConfigFor(mode: ModeName, file: string | null): RiskConfig {
   return withTurnoverOverrides(config, overrides);
 }
 
-function buildStages(mode: ModeName, paths: DataPaths, risk: RiskConfig): PipelineStages {
+function buildStages(mode: ModeName, paths: DataPaths, risk: RiskConfig, signal: SignalStage): PipelineStages {
   const d = ENGINE_DEFAULTS;
   const guard = new RiskGuard({
     mode, config: risk, minNotional: d.minNotional,
     halt: (reason, source) => setHalt(paths, { reason, source, by: 'atl-engine' }),
   });
   return {
-    signal: new RuleSignalChain(d.minConfidence),
+    signal,
     entry: guard,
-    observers: [guard],
+    observers: [guard, new OutcomeRecorder(paths.outcomes)],
   };
 }
 
@@ -139,7 +145,10 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
       fresh: req.fresh,
       argv: req.argv,
       pipeline: { allowShorting: ENGINE_DEFAULTS.allowShorting, minHistoryBars: ENGINE_DEFAULTS.minHistoryBars, configHash },
-      stages: buildStages(mode, req.paths, risk),
+      stages: buildStages(mode, req.paths, risk, await buildModelChain({
+        modelsDir: req.modelsDir ?? null, voting: req.voting ?? 'performance', timeframe: feed.timeframe, timeframeMs: feed.timeframeMs,
+        minConfidence: ENGINE_DEFAULTS.minConfidence, advisorStatePath: req.paths.advisorState,
+      })),
     },
     feed,
     stop,

@@ -58,6 +58,8 @@ export class IndicatorSet {
 
   /** The slowest of the gate indicators (ADX 2×14, EMA50) is warm. */
   get warm(): boolean {
-    return !Number.isNaN(this.adx.value) && !Number.isNaN(this.ema50.value) && !Number.isNaN(this.macd.histogram);
+    return (
+      !Number.isNaN(this.adx.value) && !Number.isNaN(this.ema50.value) && !Number.isNaN(this.macd.histogram)
+    );
   }
 }

@@ -12,7 +12,9 @@ export class RuleSignalChain implements SignalStage {
   constructor(private readonly minConfidence: number) {}
 
   evaluate(ctx: StageContext): SignalOutcome {
-    const gates: GateStage[] = [{ stage: 'ensemble', verdict: 'skip', reason: 'no_models_loaded', observed: null, thresholds: null }];
+    const gates: GateStage[] = [
+      { stage: 'ensemble', verdict: 'skip', reason: 'no_models_loaded', observed: null, thresholds: null },
+    ];
     const tech = technicalSignal(ctx.ind);
     gates.push(tech.gate);
     let signal = tech.signal;
@@ -21,19 +23,45 @@ export class RuleSignalChain implements SignalStage {
       gates.push(scalp.gate);
       signal = scalp.signal;
     } else {
-      gates.push({ stage: 'scalping', verdict: 'skip', reason: 'primary_signal_present', observed: null, thresholds: null });
+      gates.push({
+        stage: 'scalping',
+        verdict: 'skip',
+        reason: 'primary_signal_present',
+        observed: null,
+        thresholds: null,
+      });
     }
-    const out: SignalOutcome = { gates, signal, blocked: null, modelTrace: [], featuresHash: null, regime: null, rlRecommendation: null };
+    const out: SignalOutcome = {
+      gates,
+      signal,
+      blocked: null,
+      modelTrace: [],
+      featuresHash: null,
+      regime: null,
+      rlRecommendation: null,
+    };
     // With no signal from any source, the first source that found nothing is the blocker.
     if (!signal) {
       out.blocked = gates.find((g) => g.verdict === 'block') ?? null;
       return out;
     }
-    gates.push({ stage: 'htf_filter', verdict: 'skip', reason: 'not_configured', observed: null, thresholds: null });
+    gates.push({
+      stage: 'htf_filter',
+      verdict: 'skip',
+      reason: 'not_configured',
+      observed: null,
+      thresholds: null,
+    });
     const conf = { confidence: r6(signal.confidence) };
     const thresholds = { min_confidence: this.minConfidence };
     if (signal.confidence < this.minConfidence) {
-      const g: GateStage = { stage: 'confidence', verdict: 'block', reason: 'confidence_below_threshold', observed: conf, thresholds };
+      const g: GateStage = {
+        stage: 'confidence',
+        verdict: 'block',
+        reason: 'confidence_below_threshold',
+        observed: conf,
+        thresholds,
+      };
       gates.push(g);
       out.blocked = g;
       out.signal = null;

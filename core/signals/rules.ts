@@ -53,9 +53,19 @@ export function technicalSignal(ind: IndicatorSet): SignalVerdict {
   }
   const observed = { buy_score: r4(buy), sell_score: r4(sell), rsi: r4(rsi), trend: ind.trend };
   const thresholds = { min_score: 1.5 };
-  const action: SignalAction | null = buy >= 1.5 && buy > sell ? 'buy' : sell >= 1.5 && sell > buy ? 'short' : null;
+  const action: SignalAction | null =
+    buy >= 1.5 && buy > sell ? 'buy' : sell >= 1.5 && sell > buy ? 'short' : null;
   if (!action) {
-    return { gate: { stage: 'technical', verdict: 'block', reason: 'technical_no_clear_signal', observed, thresholds }, signal: null };
+    return {
+      gate: {
+        stage: 'technical',
+        verdict: 'block',
+        reason: 'technical_no_clear_signal',
+        observed,
+        thresholds,
+      },
+      signal: null,
+    };
   }
   const score = action === 'buy' ? buy : sell;
   const confidence = Math.min(0.5 + score / 10, 0.85);
@@ -72,9 +82,24 @@ export function scalpingSignal(ind: IndicatorSet): SignalVerdict {
   const bbPos = width > 0 ? (ind.close - ind.bb.lower) / width : 0.5;
   const rsi = ind.rsi.value;
   const observed = { adx: r4(adx), bb_position: r4(bbPos), rsi: r4(rsi) };
-  const thresholds = { adx_max: 25, bb_long_below: 0.25, bb_short_above: 0.75, rsi_long_below: 40, rsi_short_above: 60 };
+  const thresholds = {
+    adx_max: 25,
+    bb_long_below: 0.25,
+    bb_short_above: 0.75,
+    rsi_long_below: 40,
+    rsi_short_above: 60,
+  };
   if (adx >= 25) {
-    return { gate: { stage: 'scalping', verdict: 'block', reason: 'scalping_trend_too_strong', observed, thresholds }, signal: null };
+    return {
+      gate: {
+        stage: 'scalping',
+        verdict: 'block',
+        reason: 'scalping_trend_too_strong',
+        observed,
+        thresholds,
+      },
+      signal: null,
+    };
   }
   let action: SignalAction | null = null;
   let confidence = 0;
@@ -86,10 +111,19 @@ export function scalpingSignal(ind: IndicatorSet): SignalVerdict {
     confidence = 0.65 + (bbPos - 0.75) * 0.4 + (rsi - 60) / 100;
   }
   if (!action) {
-    return { gate: { stage: 'scalping', verdict: 'block', reason: 'scalping_no_setup', observed, thresholds }, signal: null };
+    return {
+      gate: { stage: 'scalping', verdict: 'block', reason: 'scalping_no_setup', observed, thresholds },
+      signal: null,
+    };
   }
   return {
     gate: { stage: 'scalping', verdict: 'pass', reason: `scalping_${action}`, observed, thresholds },
-    signal: { action, confidence: Math.min(confidence, 0.9), source: 'scalping', stopPct: 0.003, takeProfitPct: 0.005 },
+    signal: {
+      action,
+      confidence: Math.min(confidence, 0.9),
+      source: 'scalping',
+      stopPct: 0.003,
+      takeProfitPct: 0.005,
+    },
   };
 }

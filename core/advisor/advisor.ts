@@ -1,0 +1,231 @@
+import type { Bar } from '../engine/feeds.ts';
+import { featureIndex } from '../features/feature-set.ts';
+import { writeJsonAtomic } from '../fsx/atomic.ts';
+import { readJsonFile } from '../fsx/json-file.ts';
+import { log } from '../log.ts';
+import { ADVISOR_STATE_SCHEMA_VERSION, AdvisorState } from '../schema/advisor.ts';
+import type { BarListener } from '../signals/model-chain.ts';
+import { AGENTS, agentStances, CONTEXT_SIZE, contextOf } from './agents.ts';
+import { LinUcb } from './bandit.ts';
+import { ClampedWeights } from './weights.ts';
+
+const LEARNER = 'linucb-v1';
+/** Bars until a stance's outcome is known (the 5-bar forward return). */
+const HORIZON = 5;
+/** Round-trip cost a traded stance pays (fees 2 × 0.1%, slippage 2 × 0.05%). */
+const ROUND_TRIP_COST = 0.003;
+/** Performance memory: an EWMA over roughly the last 200 realised outcomes per agent. */
+const PERFORMANCE_DECAY = 0.995;
+const WEIGHT_TEMPERATURE = 0.25;
+const SAVE_EVERY_MS = 5_000;
+const VOL = featureIndex('vol_20');
+const A = AGENTS.length;
+const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
+/** One symbol's stances and contexts of the last HORIZON bars, waiting for their outcome. */
+class Pending {
+  readonly contexts = new Float64Array((HORIZON + 1) * CONTEXT_SIZE);
+  readonly stances = new Float64Array((HORIZON + 1) * A);
+  readonly closes = new Float64Array(HORIZON + 1);
+  readonly vols = new Float64Array(HORIZON + 1);
+  count = 0;
+}
+
+/**
+ * The shadow advisor ("RL recommendation"): five agents each take a stance on every bar; a
+ * LinUCB contextual bandit learns, from each stance's realised 5-bar return net of costs (in
+ * volatility units), which agent to trust in which context; strategy weights follow the agents'
+ * realised performance, clamped to ±10 points per UTC day and [5%, 50%] each. Its recommendation
+ * is logged in every record and never executed. Learning happens bar by bar in order, so a
+ * replay batch and the live path learn identically.
+ */
+export class ShadowAdvisor implements BarListener {
+  private readonly bandit = new LinUcb(A, CONTEXT_SIZE);
+  private readonly weights = new ClampedWeights(A);
+  private readonly performance = new Float64Array(A);
+  private readonly pending = new Map<string, Pending>();
+  private readonly stances = new Float64Array(A);
+  private readonly context = new Float64Array(CONTEXT_SIZE);
+  private readonly target = new Float64Array(A);
+  private preferences: Record<string, number> = {};
+  private lastWeightHour = -1;
+  private updates = 0;
+  private loaded = false;
+  private dirty = false;
+  private savedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly statePath: string | null) {
+    this.refreshPreferences();
+  }
+
+  onBar(symbol: string, bar: Bar, row: Float64Array, offset: number, ready: boolean): void {
+    if (!this.loaded) this.load();
+    if (!ready) return;
+    let p = this.pending.get(symbol);
+    if (!p) {
+      p = new Pending();
+      this.pending.set(symbol, p);
+    }
+    if (p.count >= HORIZON) this.learn(p, (p.count - HORIZON) % (HORIZON + 1), bar.close);
+    const slot = p.count % (HORIZON + 1);
+    contextOf(row, offset, p.contexts.subarray(slot * CONTEXT_SIZE, (slot + 1) * CONTEXT_SIZE));
+    agentStances(row, offset, p.stances.subarray(slot * A, (slot + 1) * A));
+    p.closes[slot] = bar.close;
+    p.vols[slot] = row[offset + VOL]!;
+    p.count++;
+    const hour = Math.floor(bar.openTs / 3_600_000);
+    if (hour !== this.lastWeightHour) {
+      this.lastWeightHour = hour;
+      this.reweigh(Math.floor(hour / 24));
+    }
+  }
+
+  /** Credit every agent that took a stance HORIZON bars ago with what it would have earned. */
+  private learn(p: Pending, slot: number, close: number): void {
+    const scale = p.vols[slot]! * Math.sqrt(HORIZON);
+    if (!(scale > 0)) return;
+    const r = close / p.closes[slot]! - 1;
+    const x = p.contexts.subarray(slot * CONTEXT_SIZE, (slot + 1) * CONTEXT_SIZE);
+    for (let a = 0; a < A; a++) {
+      const s = p.stances[slot * A + a]!;
+      if (s === 0) continue;
+      const reward = Math.max(-5, Math.min(5, (s * r - Math.abs(s) * ROUND_TRIP_COST) / scale));
+      this.bandit.update(a, x, reward);
+      this.performance[a] = PERFORMANCE_DECAY * this.performance[a]! + (1 - PERFORMANCE_DECAY) * reward;
+    }
+    this.updates++;
+    this.dirty = true;
+  }
+
+  private reweigh(day: number): void {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let a = 0; a < A; a++) max = Math.max(max, this.performance[a]! / WEIGHT_TEMPERATURE);
+    let sum = 0;
+    for (let a = 0; a < A; a++) {
+      this.target[a] = Math.exp(this.performance[a]! / WEIGHT_TEMPERATURE - max);
+      sum += this.target[a]!;
+    }
+    for (let a = 0; a < A; a++) this.target[a]! /= sum;
+    this.weights.moveToward(this.target, day);
+    this.refreshPreferences();
+  }
+
+  /** The weights as logged (one object shared by the records until the weights change). */
+  private refreshPreferences(): void {
+    const prefs: Record<string, number> = {};
+    AGENTS.forEach((name, a) => {
+      prefs[name] = r4(this.weights.weights[a]!);
+    });
+    this.preferences = prefs;
+  }
+
+  recommend(_symbol: string, row: Float64Array, offset: number, ready: boolean): Record<string, unknown> {
+    const base = {
+      enabled: true,
+      executed: false,
+      learner: LEARNER,
+      strategy_preferences: this.preferences,
+      updates: this.updates,
+    };
+    if (!ready)
+      return {
+        ...base,
+        action: 'hold',
+        confidence: 0,
+        primary_agent: null,
+        directional_bias: 'neutral',
+        reason: 'features_warming',
+      };
+    agentStances(row, offset, this.stances);
+    contextOf(row, offset, this.context);
+    let best = -1;
+    let bestScore = 0;
+    let bestEdge = 0;
+    let bias = 0;
+    for (let a = 0; a < A; a++) {
+      const s = this.stances[a]!;
+      const w = this.weights.weights[a]!;
+      bias += w * s;
+      if (s === 0) continue;
+      const { mean, bonus } = this.bandit.score(a, this.context);
+      const score = w * Math.abs(s) * (1 + Math.tanh(mean + bonus));
+      if (score > bestScore) {
+        best = a;
+        bestScore = score;
+        bestEdge = mean;
+      }
+    }
+    const directional_bias = bias > 0.05 ? 'long' : bias < -0.05 ? 'short' : 'neutral';
+    if (best < 0) return { ...base, action: 'hold', confidence: 0, primary_agent: null, directional_bias };
+    const s = this.stances[best]!;
+    return {
+      ...base,
+      action: s > 0 ? 'buy' : 'short',
+      confidence: r4(Math.min(0.95, Math.abs(s) * (0.5 + 0.5 * Math.tanh(bestEdge)))),
+      primary_agent: AGENTS[best],
+      directional_bias,
+    };
+  }
+
+  /** Saved at most every few seconds while running (replay checkpoints come 4 times a second), and at close. */
+  checkpoint(): void {
+    if (performance.now() - this.savedAt >= SAVE_EVERY_MS) this.save();
+  }
+
+  close(): void {
+    this.save();
+  }
+
+  private save(): void {
+    if (!this.statePath || !this.dirty) return;
+    this.dirty = false;
+    this.savedAt = performance.now();
+    const state: AdvisorState = {
+      schema_version: ADVISOR_STATE_SCHEMA_VERSION,
+      learner: LEARNER,
+      agents: [...AGENTS],
+      weights: [...this.weights.weights],
+      day_start_weights: [...this.weights.dayStart],
+      day: this.weights.day,
+      performance: [...this.performance],
+      bandit: {
+        dim: CONTEXT_SIZE,
+        inverse: [...this.bandit.inverse],
+        rewards: [...this.bandit.rewards],
+        updates: [...this.bandit.updates],
+      },
+      updates: this.updates,
+    };
+    writeJsonAtomic(this.statePath, state);
+  }
+
+  /** Continue from the saved state (read after the engine holds the lock and `--fresh` has archived). */
+  private load(): void {
+    this.loaded = true;
+    if (!this.statePath) return;
+    const read = readJsonFile(this.statePath, AdvisorState);
+    if (read.kind === 'missing') return;
+    const s = read.kind === 'ok' ? read.value : null;
+    const fits =
+      s &&
+      s.agents.join() === AGENTS.join() &&
+      s.bandit.dim === CONTEXT_SIZE &&
+      s.bandit.inverse.length === this.bandit.inverse.length &&
+      s.weights.length === A;
+    if (!s || !fits) {
+      log.warn(
+        `shadow advisor state ${this.statePath} ${read.kind === 'invalid' ? `is invalid (${read.problem})` : 'is for another agent set'}; starting the advisor afresh`,
+      );
+      return;
+    }
+    this.weights.weights.set(s.weights);
+    this.weights.dayStart.set(s.day_start_weights);
+    this.weights.day = s.day;
+    this.performance.set(s.performance);
+    this.bandit.inverse.set(s.bandit.inverse);
+    this.bandit.rewards.set(s.bandit.rewards);
+    this.bandit.updates.set(s.bandit.updates);
+    this.updates = s.updates;
+    this.refreshPreferences();
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * LinUCB: per arm, a ridge regression of reward on context (A = I + Σ x xᵀ kept as its inverse by
+ * Sherman–Morrison, b = Σ r x), scored as θ·x plus α √(xᵀ A⁻¹ x) for exploration. O(d²) per
+ * update, typed arrays, no allocation.
+ */
+export class LinUcb {
+  readonly arms: number;
+  readonly dim: number;
+  readonly inverse: Float64Array;
+  readonly rewards: Float64Array;
+  readonly updates: Float64Array;
+  private readonly tmp: Float64Array;
+
+  constructor(
+    arms: number,
+    dim: number,
+    readonly alpha = 0.5,
+  ) {
+    this.arms = arms;
+    this.dim = dim;
+    this.inverse = new Float64Array(arms * dim * dim);
+    this.rewards = new Float64Array(arms * dim);
+    this.updates = new Float64Array(arms);
+    this.tmp = new Float64Array(dim);
+    for (let a = 0; a < arms; a++)
+      for (let i = 0; i < dim; i++) this.inverse[a * dim * dim + i * dim + i] = 1;
+  }
+
+  /** Expected reward plus exploration bonus of arm `a` in context x. */
+  score(a: number, x: Float64Array): { mean: number; bonus: number } {
+    const d = this.dim;
+    const base = a * d * d;
+    let mean = 0;
+    let quad = 0;
+    for (let i = 0; i < d; i++) {
+      let ai = 0;
+      let theta = 0;
+      for (let j = 0; j < d; j++) {
+        const inv = this.inverse[base + i * d + j]!;
+        ai += inv * x[j]!;
+        theta += inv * this.rewards[a * d + j]!;
+      }
+      mean += theta * x[i]!;
+      quad += x[i]! * ai;
+    }
+    return { mean, bonus: this.alpha * Math.sqrt(Math.max(0, quad)) };
+  }
+
+  update(a: number, x: Float64Array, reward: number): void {
+    const d = this.dim;
+    const base = a * d * d;
+    const u = this.tmp;
+    let denom = 1;
+    for (let i = 0; i < d; i++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += this.inverse[base + i * d + j]! * x[j]!;
+      u[i] = s;
+      denom += x[i]! * s;
+    }
+    // A⁻¹ ← A⁻¹ − (A⁻¹x)(A⁻¹x)ᵀ / (1 + xᵀA⁻¹x); A⁻¹ stays symmetric.
+    for (let i = 0; i < d; i++)
+      for (let j = 0; j < d; j++) this.inverse[base + i * d + j]! -= (u[i]! * u[j]!) / denom;
+    for (let i = 0; i < d; i++) this.rewards[a * d + i]! += reward * x[i]!;
+    this.updates[a]!++;
+  }
+}

@@ -1,0 +1,198 @@
+import type { Draft } from '../engine/pipeline.ts';
+import type { DecisionObserver, StageContext } from '../engine/stages.ts';
+import { JsonlAppender, repairTornTail } from '../fsx/jsonl.ts';
+import { log } from '../log.ts';
+import { OUTCOME_HORIZONS, OUTCOME_SCHEMA_VERSION, type TradeOutcome } from '../schema/outcome.ts';
+
+const DEPTH = OUTCOME_HORIZONS[OUTCOME_HORIZONS.length - 1]!;
+
+/** The last DEPTH decisions of one symbol, waiting for their forward returns. */
+class PendingRing {
+  /** Each decision's line prefix up to its entry price, JSON-escaped once. */
+  readonly heads: string[] = new Array(DEPTH).fill('');
+  /** The line's tail after the returns: what was done and what the advisor said. */
+  readonly tails: string[] = new Array(DEPTH).fill('');
+  readonly prices = new Float64Array(DEPTH);
+  readonly r1 = new Float64Array(DEPTH);
+  readonly r5 = new Float64Array(DEPTH);
+  count = 0;
+  lastBarTs = '';
+}
+
+type OpenTrade = {
+  decisionId: string;
+  side: 'long' | 'short';
+  entryTs: string;
+  entryPrice: number;
+  quantity: number;
+  low: number;
+  high: number;
+  bars: number;
+  partial: boolean;
+};
+
+/**
+ * Records realised outcomes to `rl/decision_outcomes.jsonl`, linked by decision_id: each
+ * decision's forward returns 1, 5 and 20 bars later (with the action taken and the shadow
+ * advisor's), and each closed trade's P&L, MAE/MFE and holding time. Lines reach the file at
+ * the engine's checkpoints, after the decisions they refer to; at the end of a run, decisions
+ * whose horizons are still open are written with what is known (`complete: false`).
+ */
+export class OutcomeRecorder implements DecisionObserver {
+  private appender: JsonlAppender | null = null;
+  private readonly pending = new Map<string, PendingRing>();
+  private readonly trades = new Map<string, OpenTrade>();
+
+  constructor(private readonly path: string) {}
+
+  onDecision(draft: Draft, ctx: StageContext): void {
+    const price = draft.market.price;
+    if (price === null || !(price > 0)) return;
+    this.recordForwardReturns(draft, price);
+    this.trackTrade(draft, ctx);
+  }
+
+  /**
+   * One line per decision once its 20-bar return is known. Built as text: it runs for every
+   * decision of a replay, and every value in it is a number, a fixed word or a pre-escaped string.
+   */
+  private recordForwardReturns(draft: Draft, price: number): void {
+    let ring = this.pending.get(draft.symbol);
+    if (!ring) {
+      ring = new PendingRing();
+      this.pending.set(draft.symbol, ring);
+    }
+    const n = ring.count;
+    if (n >= 1) ring.r1[(n - 1) % DEPTH] = price / ring.prices[(n - 1) % DEPTH]! - 1;
+    if (n >= 5) ring.r5[(n - 5) % DEPTH] = price / ring.prices[(n - 5) % DEPTH]! - 1;
+    const k = n % DEPTH;
+    if (n >= DEPTH) this.write(forwardLine(ring, k, price / ring.prices[k]! - 1, draft.bar_ts, true));
+    ring.heads[k] =
+      `{"schema_version":"${OUTCOME_SCHEMA_VERSION}","kind":"forward_return","decision_id":${JSON.stringify(draft.decision_id)},"symbol":${JSON.stringify(draft.symbol)},"bar_ts":"${draft.bar_ts}","entry_price":${price}`;
+    const shadow = draft.rl_recommendation?.action;
+    ring.tails[k] =
+      `"action":"${draft.action}","signal_action":${draft.signal ? `"${draft.signal.action}"` : 'null'},"shadow_action":${typeof shadow === 'string' ? JSON.stringify(shadow) : 'null'}}`;
+    ring.prices[k] = price;
+    ring.r1[k] = Number.NaN;
+    ring.r5[k] = Number.NaN;
+    ring.count = n + 1;
+    ring.lastBarTs = draft.bar_ts;
+  }
+
+  /** Excursions while a position is open; a trade line when it closes. */
+  private trackTrade(draft: Draft, ctx: StageContext): void {
+    const { bar } = ctx;
+    let open = this.trades.get(draft.symbol);
+    for (const fill of draft.execution?.fills ?? []) {
+      if (fill.intent === 'close' && open) {
+        // The closing bar counts only up to the exit price.
+        open.low = Math.min(open.low, fill.price);
+        open.high = Math.max(open.high, fill.price);
+        this.write(tradeLine(open, draft, fill.price, fill.realized_pnl ?? 0, fill.reason));
+        this.trades.delete(draft.symbol);
+        open = undefined;
+      } else if (fill.intent === 'open') {
+        open = {
+          decisionId: draft.decision_id,
+          side: fill.side === 'buy' ? 'long' : 'short',
+          entryTs: draft.bar_ts,
+          entryPrice: fill.price,
+          quantity: fill.quantity,
+          low: fill.price,
+          high: fill.price,
+          bars: 0,
+          partial: false,
+        };
+        this.trades.set(draft.symbol, open);
+      }
+    }
+    const pos = ctx.portfolio.positions.get(draft.symbol);
+    if (pos && !open) {
+      // Opened by an earlier process (restored from the ledger): track from here on.
+      open = {
+        decisionId: pos.decision_id,
+        side: pos.side,
+        entryTs: pos.entry_ts,
+        entryPrice: pos.entry_price,
+        quantity: pos.quantity,
+        low: bar.low,
+        high: bar.high,
+        bars: 0,
+        partial: true,
+      };
+      this.trades.set(draft.symbol, open);
+    } else if (open && open.decisionId !== draft.decision_id) {
+      open.low = Math.min(open.low, bar.low);
+      open.high = Math.max(open.high, bar.high);
+      open.bars++;
+    }
+  }
+
+  private write(line: string | TradeOutcome): void {
+    if (!this.appender) {
+      // Opened on first use: the engine holds the data-root lock by then.
+      const repair = repairTornTail(this.path);
+      if (repair)
+        log.warn(
+          `outcome log had a torn final line (${repair.fragmentBytes} bytes); moved to ${repair.sidecar}`,
+        );
+      this.appender = new JsonlAppender(this.path);
+      this.appender.open();
+    }
+    this.appender.push(typeof line === 'string' ? line : JSON.stringify(line));
+  }
+
+  checkpoint(): void {
+    this.appender?.flush();
+  }
+
+  close(): void {
+    // Decisions whose 20-bar horizon has not closed: what is known so far, marked incomplete.
+    for (const ring of this.pending.values()) {
+      for (let i = Math.max(0, ring.count - DEPTH); i < ring.count; i++)
+        this.write(forwardLine(ring, i % DEPTH, Number.NaN, ring.lastBarTs, false));
+    }
+    this.pending.clear();
+    this.appender?.close();
+    this.appender = null;
+  }
+}
+
+const json = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
+
+function forwardLine(
+  ring: PendingRing,
+  k: number,
+  r20: number,
+  realisedBarTs: string,
+  complete: boolean,
+): string {
+  return `${ring.heads[k]},"return_1":${json(ring.r1[k]!)},"return_5":${json(ring.r5[k]!)},"return_20":${json(r20)},"realised_bar_ts":"${realisedBarTs}","complete":${complete},${ring.tails[k]}`;
+}
+
+function tradeLine(t: OpenTrade, draft: Draft, exitPrice: number, pnl: number, reason: string): TradeOutcome {
+  const long = t.side === 'long';
+  const adverse = long ? (t.entryPrice - t.low) / t.entryPrice : (t.high - t.entryPrice) / t.entryPrice;
+  const favourable = long ? (t.high - t.entryPrice) / t.entryPrice : (t.entryPrice - t.low) / t.entryPrice;
+  return {
+    schema_version: OUTCOME_SCHEMA_VERSION,
+    kind: 'trade',
+    decision_id: t.decisionId,
+    exit_decision_id: draft.decision_id,
+    symbol: draft.symbol,
+    side: t.side,
+    entry_ts: t.entryTs,
+    exit_ts: draft.bar_ts,
+    entry_price: t.entryPrice,
+    exit_price: exitPrice,
+    quantity: t.quantity,
+    pnl,
+    pnl_pct: pnl / (t.entryPrice * t.quantity),
+    mae_pct: Math.max(0, adverse),
+    mfe_pct: Math.max(0, favourable),
+    holding_bars: t.bars,
+    holding_s: Math.max(0, (Date.parse(draft.bar_ts) - Date.parse(t.entryTs)) / 1000),
+    exit_reason: reason,
+    partial: t.partial,
+  };
+}

@@ -1,0 +1,25 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+export const ADVISOR_STATE_SCHEMA_VERSION = '1.0.0';
+
+/** `rl/advisor_state.json`: what the shadow advisor has learned, so a restart continues from it. */
+export const AdvisorState = Type.Object(
+  {
+    schema_version: Type.Literal(ADVISOR_STATE_SCHEMA_VERSION),
+    learner: Type.String(),
+    agents: Type.Array(Type.String()),
+    weights: Type.Array(Type.Number({ minimum: 0, maximum: 1 })),
+    day_start_weights: Type.Array(Type.Number({ minimum: 0, maximum: 1 })),
+    day: Type.Integer(),
+    performance: Type.Array(Type.Number()),
+    bandit: Type.Object({
+      dim: Type.Integer({ minimum: 1 }),
+      inverse: Type.Array(Type.Number()),
+      rewards: Type.Array(Type.Number()),
+      updates: Type.Array(Type.Number({ minimum: 0 })),
+    }),
+    updates: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type AdvisorState = Static<typeof AdvisorState>;

@@ -1,0 +1,65 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { Action, Nullable, UtcTimestamp } from './common.ts';
+
+export const OUTCOME_SCHEMA_VERSION = '1.0.0';
+export const OUTCOME_HORIZONS = [1, 5, 20] as const;
+
+/**
+ * A decision's realised forward returns 1, 5 and 20 bars later (`exit_price / entry_price − 1`),
+ * written once the 20-bar horizon has closed, beside what was done and what the shadow advisor
+ * said. A run that ends first writes what it knows with `complete: false` (unknown horizons null).
+ */
+export const ForwardReturnOutcome = Type.Object(
+  {
+    schema_version: Type.Literal(OUTCOME_SCHEMA_VERSION),
+    kind: Type.Literal('forward_return'),
+    decision_id: Type.String({ minLength: 1 }),
+    symbol: Type.String(),
+    bar_ts: UtcTimestamp,
+    entry_price: Type.Number({ exclusiveMinimum: 0 }),
+    return_1: Nullable(Type.Number()),
+    return_5: Nullable(Type.Number()),
+    return_20: Nullable(Type.Number()),
+    realised_bar_ts: UtcTimestamp,
+    complete: Type.Boolean(),
+    action: Action,
+    signal_action: Nullable(Action),
+    shadow_action: Nullable(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+/** An executed trade, closed: linked to the decision that opened it and the one that closed it. */
+export const TradeOutcome = Type.Object(
+  {
+    schema_version: Type.Literal(OUTCOME_SCHEMA_VERSION),
+    kind: Type.Literal('trade'),
+    decision_id: Type.String({ minLength: 1 }),
+    exit_decision_id: Type.String({ minLength: 1 }),
+    symbol: Type.String(),
+    side: Type.Union([Type.Literal('long'), Type.Literal('short')]),
+    entry_ts: UtcTimestamp,
+    exit_ts: UtcTimestamp,
+    entry_price: Type.Number({ exclusiveMinimum: 0 }),
+    exit_price: Type.Number({ exclusiveMinimum: 0 }),
+    quantity: Type.Number({ exclusiveMinimum: 0 }),
+    /** Net of fees on both legs. */
+    pnl: Type.Number(),
+    pnl_pct: Type.Number(),
+    /** Maximum adverse and favourable excursion while open, as fractions of the entry price (≥ 0). */
+    mae_pct: Type.Number({ minimum: 0 }),
+    mfe_pct: Type.Number({ minimum: 0 }),
+    holding_bars: Type.Integer({ minimum: 0 }),
+    holding_s: Type.Number({ minimum: 0 }),
+    exit_reason: Type.String(),
+    /** Excursions tracked only since a restart (the position was opened by an earlier process). */
+    partial: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+
+/** One line of `rl/decision_outcomes.jsonl`. */
+export const DecisionOutcome = Type.Union([ForwardReturnOutcome, TradeOutcome]);
+export type ForwardReturnOutcome = Static<typeof ForwardReturnOutcome>;
+export type TradeOutcome = Static<typeof TradeOutcome>;
+export type DecisionOutcome = Static<typeof DecisionOutcome>;

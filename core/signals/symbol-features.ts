@@ -1,0 +1,121 @@
+import type { Bar } from '../engine/feeds.ts';
+import { FEATURE_COUNT, FeatureEngine } from '../features/feature-set.ts';
+import type { UsableModel } from '../models/registry.ts';
+import { HtfTrend } from './htf.ts';
+
+/** `current` when the decided bar's row is the feature engine's latest row (not in a batch). */
+export const LIVE_ROW = -1;
+/** `current` when no row is known for the bar. */
+export const NO_ROW = -2;
+
+/**
+ * One symbol's features, higher-timeframe trend and model outputs. A replay batch advances the
+ * features over all of the batch's bars first and runs each model once on the whole chunk; the
+ * engine then decides bar by bar, each bar reading its own row (computed from that bar and
+ * earlier ones only). The live path is the same with a chunk of one bar.
+ */
+export class SymbolFeatures {
+  readonly engine = new FeatureEngine();
+  readonly htf: HtfTrend;
+  rows = 0;
+  current = NO_ROW;
+  values = new Float64Array(0);
+  ready = new Uint8Array(0);
+  htfCode = new Int8Array(0);
+  /** Per usable model: `rows × 3` probabilities of the current batch (empty until inferred). */
+  probs: Float32Array[];
+  private ts = new Float64Array(0);
+  private input = new Float32Array(0);
+  private cursor = 0;
+  private inferred = false;
+
+  constructor(
+    readonly timeframeMs: number,
+    readonly models: UsableModel[],
+  ) {
+    this.htf = new HtfTrend(timeframeMs);
+    this.probs = models.map(() => new Float32Array(0));
+  }
+
+  beginBatch(): void {
+    this.rows = 0;
+    this.cursor = 0;
+    this.inferred = false;
+  }
+
+  /** A bar of the coming batch: advance the features now and keep its row. */
+  addBar(bar: Bar): void {
+    if (bar.openTs <= this.engine.lastOpenTs) return;
+    if (this.rows === this.ts.length) this.grow();
+    const r = this.rows++;
+    this.advance(bar);
+    this.ts[r] = bar.openTs;
+    this.values.set(this.engine.row, r * FEATURE_COUNT);
+    this.ready[r] = this.engine.ready ? 1 : 0;
+    this.htfCode[r] = this.htf.code;
+  }
+
+  /** Run every model once over the batch's rows. */
+  async infer(): Promise<void> {
+    if (this.rows === 0 || this.models.length === 0) return;
+    this.input.set(this.values.subarray(0, this.rows * FEATURE_COUNT));
+    for (let m = 0; m < this.models.length; m++) {
+      this.probs[m] = await this.models[m]!.session.run(this.input, this.rows, FEATURE_COUNT);
+    }
+    this.inferred = true;
+  }
+
+  /** The bar about to be decided (or only observed): find its batch row, or advance the features live. */
+  observe(bar: Bar): void {
+    if (bar.openTs > this.engine.lastOpenTs) {
+      this.advance(bar);
+      this.current = LIVE_ROW;
+      return;
+    }
+    while (this.cursor < this.rows && this.ts[this.cursor]! < bar.openTs) this.cursor++;
+    this.current = this.cursor < this.rows && this.ts[this.cursor] === bar.openTs ? this.cursor : NO_ROW;
+  }
+
+  /** Features of the current bar (`row`, offset into `values` or the live row). */
+  currentRow(): { row: Float64Array; offset: number; ready: boolean; htf: number } | null {
+    if (this.current >= 0) {
+      return {
+        row: this.values,
+        offset: this.current * FEATURE_COUNT,
+        ready: this.ready[this.current] === 1,
+        htf: this.htfCode[this.current]!,
+      };
+    }
+    if (this.current === LIVE_ROW)
+      return { row: this.engine.row, offset: 0, ready: this.engine.ready, htf: this.htf.code };
+    return null;
+  }
+
+  /** Whether model outputs exist for the current bar (it was part of an inferred batch). */
+  get hasOutputs(): boolean {
+    return this.inferred && this.current >= 0;
+  }
+
+  private advance(bar: Bar): void {
+    this.engine.update(bar.openTs, bar.open, bar.high, bar.low, bar.close, bar.volume);
+    this.htf.update(bar.openTs, this.timeframeMs, bar.close);
+  }
+
+  private grow(): void {
+    const cap = Math.max(64, this.ts.length * 2);
+    const grow = <T extends Float64Array | Float32Array | Uint8Array | Int8Array>(
+      old: T,
+      make: (n: number) => T,
+      width = 1,
+    ): T => {
+      const next = make(cap * width);
+      next.set(old as never);
+      return next;
+    };
+    this.ts = grow(this.ts, (n) => new Float64Array(n));
+    this.values = grow(this.values, (n) => new Float64Array(n), FEATURE_COUNT);
+    this.input = new Float32Array(cap * FEATURE_COUNT);
+    this.ready = grow(this.ready, (n) => new Uint8Array(n));
+    this.htfCode = grow(this.htfCode, (n) => new Int8Array(n));
+  }
+}
