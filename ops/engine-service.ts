@@ -1,4 +1,5 @@
 import { usageError } from '../core/errors.ts';
+import { numberArg } from './_script.ts';
 
 /** How the supervised engine runs; both the systemd unit and the Windows task are built from it. */
 export type EngineService = {
@@ -57,5 +58,37 @@ export function turnoverEnv(s: EngineService): Record<string, string> {
     // A ratio reads as a ratio (2.0, not 2), as the engine's start line prints it.
     PAPER_LIVE_TURNOVER_MIN_RATIO: Number.isInteger(s.minRatio) ? s.minRatio.toFixed(1) : String(s.minRatio),
     PAPER_LIVE_TURNOVER_MAX_DAILY: String(s.maxDaily),
+  };
+}
+
+/** The flags both host scripts take to describe the engine they supervise (plus their own). */
+export const SERVICE_FLAGS = {
+  strings: ['data-dir', 'mode', 'interval', 'capital', 'symbols', 'min-ratio', 'max-daily', 'bun', 'repo'],
+  defaults: {
+    mode: SERVICE_DEFAULTS.mode,
+    interval: SERVICE_DEFAULTS.interval,
+    capital: SERVICE_DEFAULTS.capital,
+    'min-ratio': SERVICE_DEFAULTS['min-ratio'],
+    'max-daily': SERVICE_DEFAULTS['max-daily'],
+  },
+};
+
+/** The engine a script's flags describe; bad numbers are usage errors (exit 64). */
+export function serviceFromFlags(
+  f: Record<string, string | undefined>,
+  where: { name: string; repo: string; main: string; dataDir: string },
+): EngineService {
+  return {
+    name: checkServiceName(where.name),
+    bun: f.bun ?? process.execPath,
+    main: where.main,
+    repo: where.repo,
+    dataDir: where.dataDir,
+    mode: f.mode ?? SERVICE_DEFAULTS.mode,
+    intervalS: numberArg('interval', f.interval, { min: 1 }),
+    capital: numberArg('capital', f.capital, { min: 1 }),
+    symbols: f.symbols ?? null,
+    minRatio: numberArg('min-ratio', f['min-ratio'], { min: 0 }),
+    maxDaily: numberArg('max-daily', f['max-daily'], { min: 1, integer: true }),
   };
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { usageError } from '../core/errors.ts';
 import { dataPaths, REPO_ROOT, resolveDataRoot } from '../core/paths.ts';
 import { currentUserName, HostScript, nestAtlVerify, numberArg, parseFlags, runScript } from './_script.ts';
-import { checkServiceName, type EngineService, SERVICE_DEFAULTS } from './engine-service.ts';
+import { SERVICE_DEFAULTS, SERVICE_FLAGS, serviceFromFlags } from './engine-service.ts';
 import { judgeLinger, renderEnvFile, renderUnit, unitComplaint } from './systemd-unit.ts';
 
 const USAGE = `bun ops/linux.ts <install|uninstall|run|stop|verify|linger> [flags]
@@ -27,28 +27,11 @@ const ACTIONS = ['install', 'uninstall', 'run', 'stop', 'verify', 'linger'] as c
 
 async function main(argv: string[]) {
   const f = parseFlags(argv, {
-    strings: [
-      'data-dir',
-      'unit',
-      'mode',
-      'interval',
-      'capital',
-      'symbols',
-      'min-ratio',
-      'max-daily',
-      'restart-sec',
-      'stop-timeout',
-      'bun',
-      'repo',
-    ],
+    strings: [...SERVICE_FLAGS.strings, 'unit', 'restart-sec', 'stop-timeout'],
     booleans: ['dry-run', 'allow-no-linger'],
     defaults: {
+      ...SERVICE_FLAGS.defaults,
       unit: SERVICE_DEFAULTS.name,
-      mode: SERVICE_DEFAULTS.mode,
-      interval: SERVICE_DEFAULTS.interval,
-      capital: SERVICE_DEFAULTS.capital,
-      'min-ratio': SERVICE_DEFAULTS['min-ratio'],
-      'max-daily': SERVICE_DEFAULTS['max-daily'],
       'restart-sec': '10',
       'stop-timeout': '90',
     },
@@ -58,19 +41,12 @@ async function main(argv: string[]) {
     throw usageError(`give one action: ${ACTIONS.join(', ')}`, 'run with --help');
   const repo = f.repo ?? REPO_ROOT;
   const paths = dataPaths(resolveDataRoot(f['data-dir']));
-  const service: EngineService = {
-    name: checkServiceName(f.unit),
-    bun: f.bun ?? process.execPath,
-    main: join(repo, 'cli', 'main.ts'),
+  const service = serviceFromFlags(f, {
+    name: f.unit,
     repo,
+    main: join(repo, 'cli', 'main.ts'),
     dataDir: paths.root,
-    mode: f.mode,
-    intervalS: numberArg('interval', f.interval, { min: 1 }),
-    capital: numberArg('capital', f.capital, { min: 1 }),
-    symbols: f.symbols ?? null,
-    minRatio: numberArg('min-ratio', f['min-ratio'], { min: 0 }),
-    maxDaily: numberArg('max-daily', f['max-daily'], { min: 1, integer: true }),
-  };
+  });
   const user = await currentUserName();
   const unitFile = join(homedir(), '.config', 'systemd', 'user', `${service.name}.service`);
   const envFile = join(paths.root, 'ops', `${service.name}.env`);

@@ -13,7 +13,7 @@ import { usageError } from '../core/errors.ts';
 import { dataPaths, REPO_ROOT, resolveDataRoot } from '../core/paths.ts';
 import { readStatus } from '../core/status.ts';
 import { currentUserName, HostScript, nestAtlVerify, numberArg, parseFlags, runScript } from './_script.ts';
-import { checkServiceName, type EngineService, SERVICE_DEFAULTS } from './engine-service.ts';
+import { SERVICE_DEFAULTS, SERVICE_FLAGS, serviceFromFlags } from './engine-service.ts';
 import { auditTaskXml, renderLauncher, renderTaskXml, utf16le } from './windows-task.ts';
 
 const USAGE = `bun ops/windows.ts <install|uninstall|run|stop|verify> [flags]
@@ -34,30 +34,9 @@ const dataRootOf = (flag: string | undefined) => (flag && isWindowsPath(flag) ? 
 
 async function main(argv: string[]) {
   const f = parseFlags(argv, {
-    strings: [
-      'data-dir',
-      'task',
-      'mode',
-      'interval',
-      'capital',
-      'symbols',
-      'min-ratio',
-      'max-daily',
-      'run-as',
-      'grace',
-      'bun',
-      'repo',
-    ],
+    strings: [...SERVICE_FLAGS.strings, 'task', 'run-as', 'grace'],
     booleans: ['dry-run'],
-    defaults: {
-      task: SERVICE_DEFAULTS.name,
-      mode: SERVICE_DEFAULTS.mode,
-      interval: SERVICE_DEFAULTS.interval,
-      capital: SERVICE_DEFAULTS.capital,
-      'min-ratio': SERVICE_DEFAULTS['min-ratio'],
-      'max-daily': SERVICE_DEFAULTS['max-daily'],
-      grace: '90',
-    },
+    defaults: { ...SERVICE_FLAGS.defaults, task: SERVICE_DEFAULTS.name, grace: '90' },
   });
   const action = f._[0] as (typeof ACTIONS)[number];
   if (!ACTIONS.includes(action))
@@ -66,19 +45,12 @@ async function main(argv: string[]) {
   const path = isWindowsPath(root) ? win32 : posix;
   const repo = f.repo ?? REPO_ROOT;
   const paths = dataPaths(root);
-  const service: EngineService = {
-    name: checkServiceName(f.task),
-    bun: f.bun ?? process.execPath,
-    main: path.join(repo, 'cli', 'main.ts'),
+  const service = serviceFromFlags(f, {
+    name: f.task,
     repo,
+    main: path.join(repo, 'cli', 'main.ts'),
     dataDir: root,
-    mode: f.mode,
-    intervalS: numberArg('interval', f.interval, { min: 1 }),
-    capital: numberArg('capital', f.capital, { min: 1 }),
-    symbols: f.symbols ?? null,
-    minRatio: numberArg('min-ratio', f['min-ratio'], { min: 0 }),
-    maxDaily: numberArg('max-daily', f['max-daily'], { min: 1, integer: true }),
-  };
+  });
   const graceS = numberArg('grace', f.grace, { min: 1 });
   const opsDir = path.join(root, 'ops');
   const launcher = path.join(opsDir, `${service.name}.cmd`);
