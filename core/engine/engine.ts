@@ -17,7 +17,7 @@ import type { EngineStatusName } from '../schema/heartbeat.ts';
 import type { PositionState } from '../schema/state.ts';
 import { DecisionLog, decisionIdsPastCheckpoint } from './decision-log.ts';
 import type { Bar, Feed, FeedTick } from './feeds.ts';
-import { type PipelineConfig, type PipelineStages, SymbolPipeline, type TickContext } from './pipeline.ts';
+import { type Draft, type PipelineConfig, type PipelineStages, SymbolPipeline, type TickContext } from './pipeline.ts';
 import { buildHeartbeat, buildState, type DailyCounters, type SessionCounters } from './snapshots.ts';
 
 export type EngineOptions = {
@@ -31,7 +31,14 @@ export type EngineOptions = {
   argv: string[];
   pipeline: Omit<PipelineConfig, 'mode' | 'dataMode' | 'timeframe' | 'source'>;
   stages: PipelineStages;
+  /** Testnet and live modes: places each decision's fills on the exchange before the record is logged. */
+  executor?: OrderExecutor;
 };
+
+/** Mirrors a decision's fills as exchange orders and notes their outcome in the draft (gate trace) and the ledger. */
+export interface OrderExecutor {
+  execute(draft: Draft, ledger: Ledger): Promise<void>;
+}
 
 export type EngineResult = {
   outcome: 'completed' | 'stopped' | 'halted';
@@ -163,11 +170,12 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
 
   let outcome: EngineResult['outcome'] = 'completed';
   // Flatten every symbol at its last price, each as its own decision, and stop as halted.
-  const haltNow = (halt: { reason: string }) => {
+  const haltNow = async (halt: { reason: string }) => {
     const ctx: TickContext = { correlationId: `t${runTag}-halt`, nowIso: new Date().toISOString(), halt, pause: null };
     for (const p of pipelines) {
       const draft = p.decideHalt(ctx, portfolio, broker);
       if (!draft) continue;
+      if (draft.execution && opts.executor) await opts.executor.execute(draft, ledger);
       decisionsTotal++;
       decisionLog.append(draft);
       counters.lastDecisionTs = draft.ts;
@@ -219,6 +227,7 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
             continue;
           }
           const draft = p.decide(bar, ctx, portfolio, broker);
+          if (draft.execution && opts.executor) await opts.executor.execute(draft, ledger);
           lastBarTs[bar.symbol] = draft.bar_ts;
           decisionsTotal++;
           decidedInTick++;
@@ -265,7 +274,7 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
         // A limit breach or lockdown the entry guard raised this tick (already on the halt flag).
         const raised = opts.stages.entry.raisedHalt();
         if (raised) {
-          haltNow(raised);
+          await haltNow(raised);
           break loop;
         }
         if (opts.maxBars !== null && decidedBars >= opts.maxBars) break loop;
@@ -282,7 +291,7 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
       outcome = 'stopped';
       // A stop request that follows an emergency stop: flatten now rather than at the next bar.
       const halt = currentHalt(paths);
-      if (halt) haltNow(halt);
+      if (halt) await haltNow(halt);
     }
   } finally {
     stop.removeEventListener('abort', onStop);

@@ -1,11 +1,13 @@
 import { DEFAULT_BROKER } from '../broker/paper.ts';
-import { configError, refusedError, usageError } from '../errors.ts';
+import { refusedError, usageError } from '../errors.ts';
 import { loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
 import { ensureBundledCandles } from '../market/bundled.ts';
 import type { DataPaths } from '../paths.ts';
 import type { ModeName } from '../schema/common.ts';
 import { type EngineResult, runEngine } from './engine.ts';
 import { type Feed, ReplayFeed, SyntheticFeed } from './feeds.ts';
+import { withOrderGuards } from '../exchange/guardrails.ts';
+import type { ExchangeOrderParts } from '../exchange/live.ts';
 import type { PipelineStages } from './pipeline.ts';
 import type { SignalStage } from './stages.ts';
 import { buildModelChain } from '../signals/build.ts';
@@ -57,7 +59,7 @@ const LIVE_MODES: ModeName[] = ['live_limited', 'live_full'];
 export { parseMode };
 
 /** Build the feed a mode asks for; each mode differs only here. */
-async function buildFeed(req: RunRequest, mode: ModeName): Promise<{ feed: Feed; intervalS: number }> {
+async function buildFeed(req: RunRequest, mode: ModeName): Promise<{ feed: Feed; intervalS: number; orders?: ExchangeOrderParts }> {
   if (mode === 'backtest') {
     const symbols = req.symbols ?? (req.replayFile ? [symbolFromFileName(req.replayFile) ?? 'UNKNOWN/UNKNOWN'] : DEFAULT_SYMBOLS);
     if (req.replayFile && symbols.length !== 1) {
@@ -78,19 +80,13 @@ async function buildFeed(req: RunRequest, mode: ModeName): Promise<{ feed: Feed;
     const feed = new SyntheticFeed(req.symbols ?? DEFAULT_SYMBOLS, tf, tfMs, (intervalS * 1000) / speed, 300, req.seed, {});
     return { feed, intervalS };
   }
-  if (mode === 'paper_live_data') {
-    // Loaded lazily: only the live modes pay for ccxt.
-    const { buildExchangeFeed } = await import('../exchange/live.ts');
-    const { feed, intervalS } = await buildExchangeFeed({
-      mode, symbols: req.symbols ?? DEFAULT_SYMBOLS, timeframe: req.timeframe ?? '1m', intervalS: req.intervalS,
-      exchange: req.exchange ?? 'binance', exchangeUrl: req.exchangeUrl ?? null, env: process.env,
-    });
-    return { feed, intervalS };
-  }
-  throw configError(
-    `mode ${mode} places exchange orders, which this build does not include yet`,
-    'run --mode paper_live_data for live candles with paper orders',
-  );
+  // paper_live_data, testnet and the live modes; loaded lazily: only they pay for ccxt.
+  const { buildExchangeRun } = await import('../exchange/live.ts');
+  return buildExchangeRun({
+    mode, symbols: req.symbols ?? DEFAULT_SYMBOLS, timeframe: req.timeframe ?? '1m', intervalS: req.intervalS,
+    exchange: req.exchange ?? 'binance', exchangeUrl: req.exchangeUrl ?? null, env: process.env, paths: req.paths,
+    minNotional: ENGINE_DEFAULTS.minNotional,
+  });
 }
 
 /** Defaults every tunable of the pipeline starts from; the config hash covers all of them. */
@@ -131,7 +127,7 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
   }
   const risk = riskConfigFor(mode, req.riskConfig ?? null);
   const loadStarted = performance.now();
-  const { feed, intervalS } = await buildFeed(req, mode);
+  const { feed, intervalS, orders } = await buildFeed(req, mode);
   const loadMs = performance.now() - loadStarted;
   const configHash = (Bun.CryptoHasher.hash('sha256', JSON.stringify({ mode, symbols: feed.symbols, timeframe: feed.timeframe, ENGINE_DEFAULTS, broker: DEFAULT_BROKER, risk }), 'hex') as string).slice(0, 16);
   const result = await runEngine(
@@ -144,11 +140,13 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
       untilMs: req.untilMs,
       fresh: req.fresh,
       argv: req.argv,
-      pipeline: { allowShorting: ENGINE_DEFAULTS.allowShorting, minHistoryBars: ENGINE_DEFAULTS.minHistoryBars, configHash },
-      stages: buildStages(mode, req.paths, risk, await buildModelChain({
+      executor: orders?.executor,
+      // Exchange orders are spot: nothing to short.
+      pipeline: { allowShorting: ENGINE_DEFAULTS.allowShorting && !orders, minHistoryBars: ENGINE_DEFAULTS.minHistoryBars, configHash },
+      stages: withOrderGuards(buildStages(mode, req.paths, risk, await buildModelChain({
         modelsDir: req.modelsDir ?? null, voting: req.voting ?? 'performance', timeframe: feed.timeframe, timeframeMs: feed.timeframeMs,
         minConfidence: ENGINE_DEFAULTS.minConfidence, advisorStatePath: req.paths.advisorState,
-      })),
+      })), orders),
     },
     feed,
     stop,

@@ -1,9 +1,16 @@
+import { setHalt } from '../control/halt.ts';
+import type { EntryGuard } from '../engine/stages.ts';
 import { configError } from '../errors.ts';
+import { log } from '../log.ts';
 import { timeframeToMs } from '../market/candles.ts';
+import type { DataPaths } from '../paths.ts';
 import { DATA_MODE_BY_MODE, type ModeName } from '../schema/common.ts';
 import { CcxtFeed } from './ccxt-feed.ts';
 import { EXCHANGE_DEFAULTS, type ExchangeClient, exchangeClient, parseBaseUrl } from './client.ts';
 import { ExchangeFailure } from './errors.ts';
+import { ExchangeExecutor } from './executor.ts';
+import { DailyOrderCount, LiveGuardrails, liveLimitsFromEnv } from './guardrails.ts';
+import { ExchangeOrders } from './orders.ts';
 
 export type ExchangeRunRequest = {
   mode: ModeName;
@@ -101,4 +108,35 @@ export async function buildExchangeFeed(
     if (!(err instanceof ExchangeFailure)) throw err;
   });
   return { feed, intervalS, client };
+}
+
+/** What an order mode adds to a run: the executor for exchange orders and the guardrails around entries. */
+export type ExchangeOrderParts = { executor: ExchangeExecutor; guard(entry: EntryGuard): EntryGuard };
+
+/**
+ * An exchange-mode run: the live feed, and for testnet / live modes the order path (sandbox URLs
+ * for testnet) behind the guardrails from env. paper_live_data keeps the paper broker.
+ */
+export async function buildExchangeRun(
+  r: ExchangeRunRequest & { paths: DataPaths; minNotional: number },
+): Promise<{ feed: CcxtFeed; intervalS: number; orders?: ExchangeOrderParts }> {
+  const limits = EXCHANGE_ORDER_MODES.includes(r.mode) ? liveLimitsFromEnv(r.env) : null;
+  const { feed, intervalS, client } = await buildExchangeFeed(r);
+  if (!limits) return { feed, intervalS };
+  const counter = new DailyOrderCount();
+  const halt = (reason: string) => setHalt(r.paths, { reason, source: 'exchange', by: 'atl-engine' });
+  const executor = new ExchangeExecutor(
+    r.exchange,
+    new ExchangeOrders(client, client.cfg.timeoutMs),
+    counter,
+    halt,
+  );
+  log.info(
+    `${r.mode}: orders go to ${client.label} behind guardrails: allowlist=${limits.symbolAllowlist.join(',')} max_position=${limits.maxPositionPct}% max_capital=${limits.maxCapitalPct}% max_leverage=${limits.maxLeverage} max_orders_per_day=${limits.maxOrdersPerDay}`,
+  );
+  return {
+    feed,
+    intervalS,
+    orders: { executor, guard: (entry) => new LiveGuardrails(entry, limits, counter, r.minNotional) },
+  };
 }
