@@ -4,6 +4,7 @@ import { readJsonFile } from '../fsx/json-file.ts';
 import { log } from '../log.ts';
 import type { DataPaths } from '../paths.ts';
 import { ApiConfigFile, type RateLimitBucket, type RateLimitRule } from '../schema/api.ts';
+import { thresholdsFromEnv } from '../verify/facts.ts';
 
 export type ApiConfig = {
   apiKey: string | null;
@@ -13,6 +14,8 @@ export type ApiConfig = {
   trustProxy: boolean;
   maxBodyBytes: number;
   wsMaxBufferedBytes: number;
+  /** Heartbeat age past which /health fails: env `HEARTBEAT_MAX_AGE_SECONDS`, as `atl verify` reads it. */
+  heartbeatMaxAgeS: number;
   /** Buckets whose limit the config file changed, so a raised limit is visible in the start-up log. */
   overriddenBuckets: RateLimitBucket[];
 };
@@ -103,6 +106,7 @@ export function loadApiConfig(paths: DataPaths, env: NodeJS.ProcessEnv = process
     trustProxy: file.trust_proxy ?? false,
     maxBodyBytes: file.max_body_bytes ?? 16 * 1024,
     wsMaxBufferedBytes: file.ws_max_buffered_bytes ?? 1024 * 1024,
+    heartbeatMaxAgeS: thresholdsFromEnv(env).heartbeatMaxAgeS,
     overriddenBuckets: Object.keys(overrides) as RateLimitBucket[],
   };
 }

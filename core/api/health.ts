@@ -2,6 +2,7 @@ import { ATL_VERSION } from '../engine/snapshots.ts';
 import { worstStatus } from '../exit-codes.ts';
 import type { DataPaths } from '../paths.ts';
 import { readStatus, type StatusView } from '../status.ts';
+import { DEFAULT_THRESHOLDS } from '../verify/facts.ts';
 import { LedgerProbe } from './ledger-probe.ts';
 
 type HealthStatus = 'pass' | 'warn' | 'fail';
@@ -28,11 +29,6 @@ export type HealthDocument = {
 /** Clock skew we tolerate before a heartbeat "from the future" counts as broken. */
 const FUTURE_TOLERANCE_S = 5;
 
-export function heartbeatMaxAgeS(env: NodeJS.ProcessEnv = process.env): number {
-  const v = Number(env.HEARTBEAT_MAX_AGE_SECONDS);
-  return Number.isFinite(v) && v > 0 ? v : 120;
-}
-
 /**
  * Overall health plus components (`application/health+json`): heartbeat freshness, engine
  * process, state file, ledger, halt flag. `pass` and `warn` answer 200, `fail` answers 503.
@@ -42,7 +38,7 @@ export function evaluateHealth(
   opts: { ledger?: LedgerProbe; now?: number; maxAgeS?: number } = {},
 ): { doc: HealthDocument; view: StatusView } {
   const now = opts.now ?? Date.now();
-  const maxAgeS = opts.maxAgeS ?? heartbeatMaxAgeS();
+  const maxAgeS = opts.maxAgeS ?? DEFAULT_THRESHOLDS.heartbeatMaxAgeS;
   const view = readStatus(paths, now);
   const time = new Date(now).toISOString();
   const entry = (

@@ -47,6 +47,7 @@ export type RouteDeps = {
 const HEALTH_TYPE = { 'content-type': 'application/health+json' };
 
 export function buildRoutes(d: RouteDeps): Route[] {
+  const health = () => evaluateHealth(d.paths, { ledger: d.ledger, maxAgeS: d.config.heartbeatMaxAgeS });
   return [
     {
       method: 'GET',
@@ -54,7 +55,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
       bucket: 'health',
       auth: false,
       handle: () => {
-        const { doc } = evaluateHealth(d.paths, { ledger: d.ledger });
+        const { doc } = health();
         return jsonResponse(doc, doc.status === 'fail' ? 503 : 200, HEALTH_TYPE);
       },
     },
@@ -77,7 +78,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
       bucket: 'health',
       auth: false,
       handle: () => {
-        const { doc } = evaluateHealth(d.paths, { ledger: d.ledger });
+        const { doc } = health();
         const reasons = [
           ...(d.keyConfigured ? [] : ['no API key configured: protected routes answer 503']),
           ...(doc.status === 'fail' ? (doc.notes ?? ['engine health is fail']) : []),
@@ -106,7 +107,10 @@ export function buildRoutes(d: RouteDeps): Route[] {
       bucket: 'read',
       auth: true,
       handle: () => {
-        const { doc, view } = evaluateHealth(d.paths, { ledger: d.ledger });
+        const { doc, view } = evaluateHealth(d.paths, {
+          ledger: d.ledger,
+          maxAgeS: d.config.heartbeatMaxAgeS,
+        });
         return jsonResponse({ ...view, health: doc.status });
       },
     },

@@ -38,7 +38,10 @@ export const OrderRequestRecord = Type.Object(
     source: Type.Literal('api'),
     http_request_id: Type.String(),
     client: Type.String(),
-    engine: Type.Object({ pid: Type.Integer({ minimum: 1 }), mode: Type.String() }, { additionalProperties: false }),
+    engine: Type.Object(
+      { pid: Type.Integer({ minimum: 1 }), mode: Type.String() },
+      { additionalProperties: false },
+    ),
     order: Type.Object(
       {
         symbol: MarketSymbol,
@@ -81,12 +84,22 @@ export const DecisionsQuery = Type.Object(
 export type DecisionsQuery = Static<typeof DecisionsQuery>;
 
 export const RateLimitRule = Type.Object(
-  { limit: Type.Integer({ minimum: 1, maximum: 10_000_000 }), window_s: Type.Number({ minimum: 1, maximum: 86_400 }) },
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+    window_s: Type.Number({ minimum: 1, maximum: 86_400 }),
+  },
   { additionalProperties: false },
 );
 export type RateLimitRule = Static<typeof RateLimitRule>;
 
-export const RATE_LIMIT_BUCKETS = ['health', 'metrics', 'read', 'orders', 'emergency_stop', 'stream'] as const;
+export const RATE_LIMIT_BUCKETS = [
+  'health',
+  'metrics',
+  'read',
+  'orders',
+  'emergency_stop',
+  'stream',
+] as const;
 export type RateLimitBucket = (typeof RATE_LIMIT_BUCKETS)[number];
 
 /** `config/api.json` under the data root. Every field optional; env `ATL_API_KEY` wins over `api_key`. */

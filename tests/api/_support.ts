@@ -27,6 +27,7 @@ export function apiConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
     trustProxy: false,
     maxBodyBytes: 16 * 1024,
     wsMaxBufferedBytes: 1024 * 1024,
+    heartbeatMaxAgeS: 120,
     overriddenBuckets: [],
     ...overrides,
   };

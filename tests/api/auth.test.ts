@@ -58,6 +58,24 @@ describe('API key strength rules', () => {
   });
 });
 
+describe('API configuration', () => {
+  it('takes the heartbeat age limit from HEARTBEAT_MAX_AGE_SECONDS, as verify does, and refuses a bad one', () => {
+    using dir = tempDir();
+    const paths = dataPaths(dir.path);
+    expect(loadApiConfig(paths, { HEARTBEAT_MAX_AGE_SECONDS: '30' }).heartbeatMaxAgeS).toBe(30);
+    expect(loadApiConfig(paths, {}).heartbeatMaxAgeS).toBe(120);
+    expect(() => loadApiConfig(paths, { HEARTBEAT_MAX_AGE_SECONDS: 'soon' })).toThrow(OperatorError);
+  });
+
+  it('refuses a config file with unknown fields, naming the file', () => {
+    using dir = tempDir();
+    const paths = dataPaths(dir.path);
+    mkdirSync(dirname(paths.apiConfig), { recursive: true });
+    writeFileSync(paths.apiConfig, JSON.stringify({ rate_limit: { read: 5 } }));
+    expect(() => loadApiConfig(paths, {})).toThrow(paths.apiConfig);
+  });
+});
+
 describe('API authentication over HTTP', () => {
   it('answers 401 with WWW-Authenticate when the key is missing', async () => {
     await using s = await testServer();
