@@ -225,7 +225,7 @@ export class SymbolPipeline {
         regime: outcome?.regime ?? null,
       },
       features_hash: outcome?.featuresHash ?? null,
-      model_trace: outcome?.modelTrace ?? [],
+      model_trace: outcome?.modelTrace ?? this.stages.signal.idleTrace?.(this.symbol) ?? [],
       gate_trace: gates,
       blocked_stage: b ? b.stage : null,
       block_reason: b ? b.reason : null,

@@ -39,6 +39,8 @@ export interface SignalStage {
   checkpoint?(): void;
   /** At the end of the run, after the last checkpoint. */
   close?(): void;
+  /** The model trace of a record the signal stages never saw (blocked earlier): the skipped models and why. */
+  idleTrace?(symbol: string): ModelTraceEntry[];
 }
 
 /** Steps 6–8 for a signal that would open a position: turnover, risk budget, safety; sizes the entry. */

@@ -65,17 +65,15 @@ export class ModelSignalChain implements SignalStage {
       const serves = (m: { symbol: string | null; timeframe: string | null }) =>
         m.symbol === null || (m.symbol === symbol && m.timeframe === timeframe);
       const usable = models.usable.filter((m) => serves(m.manifest));
-      const skippedTrace = models.skipped
-        .filter(serves)
-        .map(
-          (m): ModelTraceEntry => ({
-            model_id: m.id,
-            sha256: m.sha256,
-            status: 'skipped',
-            skip_reason: m.reason,
-            output: null,
-          }),
-        );
+      const skippedTrace = models.skipped.filter(serves).map(
+        (m): ModelTraceEntry => ({
+          model_id: m.id,
+          sha256: m.sha256,
+          status: 'skipped',
+          skip_reason: m.reason,
+          output: null,
+        }),
+      );
       s = {
         features: new SymbolFeatures(timeframeMs, usable),
         skippedTrace,
@@ -104,6 +102,10 @@ export class ModelSignalChain implements SignalStage {
     this.opts.advisor?.checkpoint();
   }
 
+  idleTrace(symbol: string): ModelTraceEntry[] {
+    return this.stateOf(symbol).skippedTrace;
+  }
+
   close(): void {
     this.opts.advisor?.close();
   }
@@ -115,7 +117,7 @@ export class ModelSignalChain implements SignalStage {
     const ready = row?.ready ?? false;
     const gates: GateStage[] = [];
     const regime = classifyRegime(ctx.ind);
-    gates.push(ready ? FEATURES_PASS : skip('features', `features_warming:${f.engine.bars}`));
+    gates.push(ready ? FEATURES_PASS : skip('features', `features_warming:${ctx.ind.bars}`));
     const running = ready && f.hasOutputs ? f.models : [];
     const modelTrace = this.trace(
       state,
