@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ArgsDef } from 'citty';
 import { usageError } from '../core/errors.ts';
 import { dataPaths, resolveDataRoot } from '../core/paths.ts';
@@ -47,4 +49,12 @@ export function numberFlag(name: string, value: string | undefined, opts: { min?
     throw usageError(`--${name} must be ${kind}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''} (got "${value}")`, `see \`atl <verb> --help\``);
   }
   return n;
+}
+
+/** A path flag that must name an existing file: a typo is a usage error (64), never a failed check. */
+export function existingFileFlag(name: string, value: string | undefined): string | null {
+  if (!value) return null;
+  const path = resolve(value);
+  if (!existsSync(path)) throw usageError(`--${name} ${value}: no such file`, `give the path of an existing ${name} file`);
+  return path;
 }

@@ -1,14 +1,10 @@
 import { configError } from '../errors.ts';
-import { check } from '../evidence/envelope.ts';
-import type { CheckStatus } from '../exit-codes.ts';
 import type { Check, Evidence } from '../schema/evidence.ts';
 import {
   classifySshFailure,
   type HintContext,
   isTailnetAddress,
   networkFault,
-  SSH_STAGES,
-  type SshFault,
   type SshStage,
 } from './classify.ts';
 import {
@@ -20,13 +16,12 @@ import {
   type SshTarget,
   transportProbeArgv,
 } from './command.ts';
+import { Ladder, lastMessage, readVerboseLog, type StageRecord } from './ladder-record.ts';
 import { realSshProbes, type SshProbes } from './probes.ts';
 import { judgeRemoteVerify } from './remote-verify.ts';
 
 export type RemoteVerifyRequest = { atl: string; dataDir: string | null; timeoutS: number };
 export type SshCheckRequest = { target: SshTarget; remoteVerify: RemoteVerifyRequest | null };
-
-type StageStatus = CheckStatus | 'not_reached' | 'skipped';
 
 export type SshCheckDetails = {
   target: {
@@ -39,7 +34,7 @@ export type SshCheckDetails = {
     proxy: string | null;
   };
   transport: { ok: boolean; failed_stage: SshStage | null; kind: string | null };
-  stages: { stage: SshStage; status: StageStatus; kind: string | null }[];
+  stages: StageRecord[];
   banner: string | null;
   remote_os: RemoteOs;
   server_fingerprint: string | null;
@@ -48,82 +43,6 @@ export type SshCheckDetails = {
 };
 
 export type SshCheckResult = { checks: Check[]; warnings: string[]; details: SshCheckDetails };
-
-/** What `ssh -v` said about the stages it got through. */
-export function readVerboseLog(stderr: string) {
-  const match = (re: RegExp) => re.exec(stderr)?.[1] ?? null;
-  return {
-    fingerprint: match(/Server host key: \S+ (SHA256:\S+)/),
-    hostKeyMatched: /Host '.*' is known and matches the/.test(stderr),
-    authMethod: match(/Authenticated to .* using "([^"]+)"/),
-    offered: [...stderr.matchAll(/Offering public key: (.+?) \S+ (SHA256:\S+)/g)].map(
-      (m) => `${m[1]} (${m[2]})`,
-    ),
-  };
-}
-
-/** The last line ssh or the remote side wrote that is not `-v` chatter. */
-function lastMessage(stderr: string): string | null {
-  return (
-    stderr
-      .split(/\r?\n/)
-      .filter(
-        (l) => l.trim() && !/^(debug\d|OpenSSH_|Transferred:|Bytes per second|Authenticated to)/.test(l),
-      )
-      .at(-1)
-      ?.trim() ?? null
-  );
-}
-
-/** Records each stage's check in ladder order; a fault ends the climb. */
-class Ladder {
-  readonly byStage = new Map<SshStage, { check: Check; kind: string | null; status: StageStatus }>();
-  fault: SshFault | null = null;
-  pass(stage: SshStage, output: string, observed: unknown, unit?: string) {
-    this.byStage.set(stage, {
-      check: check({ id: `ssh:${stage}`, status: 'pass', output, observed, unit }),
-      kind: null,
-      status: 'pass',
-    });
-  }
-  skip(stage: SshStage) {
-    this.byStage.set(stage, {
-      check: check({ id: `ssh:${stage}`, status: 'pass', output: 'checked through the configured proxy' }),
-      kind: null,
-      status: 'skipped',
-    });
-  }
-  fail(f: SshFault, observed: unknown) {
-    this.fault = f;
-    this.byStage.set(f.stage, {
-      check: check({
-        id: `ssh:${f.stage}`,
-        status: f.status,
-        output: f.output,
-        observed: { kind: f.kind, ...(observed as object) },
-        hint: f.hint,
-      }),
-      kind: f.kind,
-      status: f.status,
-    });
-  }
-  stagesAfterFault(): SshStage[] {
-    return this.fault ? SSH_STAGES.slice(SSH_STAGES.indexOf(this.fault.stage) + 1) : [];
-  }
-  checks(): Check[] {
-    const cut = this.stagesAfterFault();
-    return SSH_STAGES.filter((s) => !cut.includes(s) && this.byStage.get(s)?.status !== 'skipped').flatMap(
-      (s) => this.byStage.get(s)?.check ?? [],
-    );
-  }
-  stages(): SshCheckDetails['stages'] {
-    const cut = this.stagesAfterFault();
-    return SSH_STAGES.map((stage) => {
-      const r = cut.includes(stage) ? undefined : this.byStage.get(stage);
-      return { stage, status: r?.status ?? 'not_reached', kind: r?.kind ?? null };
-    });
-  }
-}
 
 /**
  * The ssh-check ladder: resolve → tcp → banner → host key → auth → remote exec, then optionally
@@ -169,7 +88,7 @@ export async function checkSshHost(
     warnings.push(
       `${cfg.proxy} is configured for ${t.host}: resolve, tcp and banner are checked through ssh only`,
     );
-    for (const s of ['resolve', 'tcp', 'banner'] as const) ladder.skip(s);
+    for (const s of ['resolve', 'tcp', 'banner'] as const) ladder.skip(s, `checked through ${cfg.proxy}`);
   } else {
     banner = await climbNetworkStages(ladder, ctx, probes, timeoutMs);
   }
@@ -206,6 +125,12 @@ export async function checkSshHost(
         { elapsed_ms: run.elapsedMs },
       );
     } else if (run.code === 0) {
+      // A session means both passed, even where this ssh words its -v lines differently.
+      if (!log.hostKeyMatched)
+        ladder.pass('hostkey', `host key accepted from ${knownHosts} (strict checking)`, {
+          fingerprint: log.fingerprint,
+        });
+      if (!log.authMethod) ladder.pass('auth', `authenticated as ${ctx.user}`, { user: ctx.user });
       ladder.pass(
         'remote-exec',
         'the remote shell ran `exit 0`',

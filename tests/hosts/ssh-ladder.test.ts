@@ -10,7 +10,8 @@ import {
   type SshTarget,
   windowsQuote,
 } from '../../core/ssh/command.ts';
-import { checkSshHost, readVerboseLog } from '../../core/ssh/ladder.ts';
+import { checkSshHost } from '../../core/ssh/ladder.ts';
+import { readVerboseLog } from '../../core/ssh/ladder-record.ts';
 import { type ProcessResult, realSshProbes, type SshProbes } from '../../core/ssh/probes.ts';
 
 const ctx: HintContext = {
@@ -256,7 +257,14 @@ describe('the ladder', () => {
     );
     expect(r.warnings[0]).toContain('ProxyJump bastion');
     expect(r.details.stages.slice(0, 3).map((s) => s.status)).toEqual(['skipped', 'skipped', 'skipped']);
-    expect(r.checks.map((c) => c.id)).toEqual(['ssh:auth', 'ssh:remote-exec']);
+    expect(r.checks.map((c) => [c.id, c.skipped ?? false])).toEqual([
+      ['ssh:resolve', true],
+      ['ssh:tcp', true],
+      ['ssh:banner', true],
+      ['ssh:hostkey', false],
+      ['ssh:auth', false],
+      ['ssh:remote-exec', false],
+    ]);
   });
 
   it('turns an ssh that hangs after the host key into unknown at the auth stage', async () => {
