@@ -134,14 +134,18 @@ export class HostScript {
   }
 }
 
+/** A command's JSON output, or null when it printed something else (its stderr then says why). */
+export function parseJson<T>(text: string): T | null {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
+}
+
 /** Fold `atl verify --json` into a script's result: its status is a check, its evidence travels along. */
 export function nestAtlVerify(sh: HostScript, out: ProbeOutput): { status?: CheckStatus } | null {
-  let evidence: { status?: CheckStatus } | null = null;
-  try {
-    evidence = JSON.parse(out.stdout);
-  } catch {
-    evidence = null;
-  }
+  const evidence = parseJson<{ status?: CheckStatus }>(out.stdout);
   if (evidence?.status) {
     sh.check(
       'atl:verify',

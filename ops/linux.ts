@@ -9,7 +9,15 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { usageError } from '../core/errors.ts';
 import { dataPaths, REPO_ROOT, resolveDataRoot } from '../core/paths.ts';
-import { currentUserName, HostScript, nestAtlVerify, numberArg, parseFlags, runScript } from './_script.ts';
+import {
+  currentUserName,
+  HostScript,
+  nestAtlVerify,
+  numberArg,
+  parseFlags,
+  parseJson,
+  runScript,
+} from './_script.ts';
 import { SERVICE_DEFAULTS, SERVICE_FLAGS, serviceFromFlags } from './engine-service.ts';
 import { judgeLinger, renderEnvFile, renderUnit, unitComplaint } from './systemd-unit.ts';
 
@@ -148,7 +156,7 @@ async function main(argv: string[]) {
     );
     const status = await atl(['status', '--json'], 'confirm the heartbeat says stopped');
     if (status) {
-      const hb = (JSON.parse(status.stdout || '{}') as { heartbeat?: { status?: string } }).heartbeat;
+      const hb = parseJson<{ heartbeat?: { status?: string } }>(status.stdout)?.heartbeat;
       if (hb?.status === 'stopped' || hb?.status === 'halted')
         sh.check('engine:stopped', 'pass', `heartbeat status ${hb.status}`);
       else

@@ -68,7 +68,9 @@ export default defineCommand({
         : null,
     });
     const { checks, warnings, details } = result;
-    const evidence = buildEvidence({ verb: 'ssh-check', startedAt, checks, warnings, details });
+    // Hashed, so the evidence shows the trusted host keys were read and never changed.
+    const inputs = [details.target.known_hosts, args['ssh-config']].filter((p): p is string => Boolean(p));
+    const evidence = buildEvidence({ verb: 'ssh-check', startedAt, checks, warnings, details, inputs });
     const t = details.target;
     const out = emitEvidence({
       evidence,

@@ -1,4 +1,4 @@
-import { configError } from '../errors.ts';
+import { configError, unknownError } from '../errors.ts';
 import type { Check, Evidence } from '../schema/evidence.ts';
 import {
   classifySshFailure,
@@ -58,7 +58,8 @@ export async function checkSshHost(
   const commands: string[][] = [effectiveConfigArgv(t)];
   const g = await probes.run(effectiveConfigArgv(t), timeoutMs);
   if (g.spawnError) {
-    throw configError(
+    // No client: nothing about the host could be judged.
+    throw unknownError(
       `cannot run the ssh client "${t.sshBinary}": ${g.spawnError}`,
       'install OpenSSH (Debian: `apt-get install openssh-client`; Windows: `Add-WindowsCapability -Online -Name OpenSSH.Client~~~~0.0.1.0`)',
     );

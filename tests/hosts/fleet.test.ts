@@ -7,6 +7,7 @@ import { MAIN, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
 import { opsScript } from './run-ops.ts';
 import { sshdUnavailable, startSshd } from './sshd.ts';
 
+if (sshdUnavailable) console.warn(`skipping the loopback fleet test: ${sshdUnavailable}`);
 const withSshd = sshdUnavailable ? describe.skip : describe;
 
 function writeHosts(dir: string, doc: unknown): string {

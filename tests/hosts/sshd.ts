@@ -9,7 +9,19 @@ export const sshdUnavailable: string | null = !existsSync(SSHD)
   ? `${SSHD} is missing: install it with \`apt-get install -y openssh-server openssh-client\` (.ci/run does)`
   : !Bun.which('ssh') || !Bun.which('ssh-keygen')
     ? 'ssh or ssh-keygen is missing: install openssh-client'
-    : null;
+    : !privsepDirReady()
+      ? 'sshd needs /run/sshd and it cannot be created here (run the tests as root, as CI does)'
+      : null;
+
+/** sshd refuses to start without its privilege-separation directory. */
+function privsepDirReady(): boolean {
+  try {
+    mkdirSync('/run/sshd', { recursive: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function keygen(path: string): void {
   const r = Bun.spawnSync(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'atl-test', '-f', path]);
@@ -62,8 +74,6 @@ export async function startSshd() {
   // Bun's os.userInfo() says "unknown" when $USER is unset (as under CI), so ask id(1).
   const user = Bun.spawnSync(['id', '-un']).stdout.toString().trim();
   writeFileSync(path(`authorized_keys_${user}`), readFileSync(path('user_key.pub')));
-  // sshd refuses to start without its privilege-separation directory.
-  mkdirSync('/run/sshd', { recursive: true });
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
