@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'bun:test';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Portfolio } from '../../core/broker/portfolio.ts';
+import type { Bar } from '../../core/engine/feeds.ts';
+import type { Draft } from '../../core/engine/pipeline.ts';
+import type { StageContext } from '../../core/engine/stages.ts';
+import { OutcomeRecorder } from '../../core/outcomes/recorder.ts';
+import { validate } from '../../core/schema/ajv.ts';
+import type { Fill } from '../../core/schema/decision.ts';
+import { DecisionOutcome, type ForwardReturnOutcome, type TradeOutcome } from '../../core/schema/outcome.ts';
+import { HTF_NOT_READY, HtfTrend } from '../../core/signals/htf.ts';
+import { IndicatorSet } from '../../core/signals/indicator-set.ts';
+import { adaptiveThreshold, classifyRegime } from '../../core/signals/regime.ts';
+import { tempDir } from '../support/cli.ts';
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 2, 1);
+
+function bar(i: number, close: number, high = close, low = close): Bar {
+  return {
+    symbol: 'BTC/USDT',
+    openTs: T0 + i * HOUR,
+    closeTs: T0 + (i + 1) * HOUR,
+    open: close,
+    high,
+    low,
+    close,
+    volume: 1,
+    ageS: null,
+  };
+}
+
+/** The parts of a decision the recorder reads, for bar i. */
+function draft(i: number, b: Bar, fills: Fill[] = [], action: Draft['action'] = 'hold'): Draft {
+  return {
+    decision_id: `d${i}`,
+    symbol: b.symbol,
+    bar_ts: new Date(b.closeTs).toISOString(),
+    market: { price: b.close },
+    action,
+    signal: action === 'hold' ? null : { action, confidence: 0.7, source: 'test' },
+    rl_recommendation: { action: 'short' },
+    execution: fills.length ? { fills } : null,
+  } as unknown as Draft;
+}
+
+const fill = (
+  intent: 'open' | 'close',
+  side: 'buy' | 'sell',
+  price: number,
+  pnl: number | null,
+  reason: string,
+): Fill => ({
+  order_id: 'o',
+  side,
+  intent,
+  reason,
+  quantity: 2,
+  price,
+  fee: 0.1,
+  slippage: 0,
+  realized_pnl: pnl,
+});
+
+function readLines(path: string) {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const checked = validate(DecisionOutcome, JSON.parse(l));
+      if (!checked.ok) throw new Error(`${checked.errors.join('; ')}: ${l}`);
+      return checked.value;
+    });
+}
+
+describe('the outcome recorder', () => {
+  it('records each decision’s 1/5/20-bar forward returns once known, and what is known at the end of the run', () => {
+    using dir = tempDir();
+    const path = join(dir.path, 'decision_outcomes.jsonl');
+    const rec = new OutcomeRecorder(path);
+    const portfolio = new Portfolio(1000);
+    const prices = Array.from({ length: 30 }, (_, i) => 100 + i * i * 0.1);
+    prices.forEach((p, i) => {
+      const b = bar(i, p);
+      rec.onDecision(draft(i, b), { bar: b, portfolio } as StageContext);
+      if (i === 24) rec.checkpoint();
+    });
+    rec.close();
+    const lines = readLines(path) as ForwardReturnOutcome[];
+    expect(lines).toHaveLength(30);
+    const first = lines.find((l) => l.decision_id === 'd0')!;
+    expect(first).toMatchObject({ complete: true, action: 'hold', shadow_action: 'short', entry_price: 100 });
+    expect(first.return_1).toBeCloseTo(prices[1]! / 100 - 1, 12);
+    expect(first.return_5).toBeCloseTo(prices[5]! / 100 - 1, 12);
+    expect(first.return_20).toBeCloseTo(prices[20]! / 100 - 1, 12);
+    const late = lines.find((l) => l.decision_id === 'd27')!;
+    expect(late).toMatchObject({ complete: false, return_20: null, return_5: null });
+    expect(late.return_1).toBeCloseTo(prices[28]! / prices[27]! - 1, 12);
+    expect(lines.find((l) => l.decision_id === 'd29')!.return_1).toBeNull();
+  });
+
+  it('records a closed trade with its P&L, excursions while open and holding time, linked to the opening decision', () => {
+    using dir = tempDir();
+    const path = join(dir.path, 'decision_outcomes.jsonl');
+    const rec = new OutcomeRecorder(path);
+    const portfolio = new Portfolio(1000);
+    const path3 = [
+      { b: bar(0, 100), fills: [fill('open', 'buy', 100, null, 'signal_technical')], action: 'buy' as const },
+      { b: bar(1, 101, 104, 97), fills: [], action: 'hold' as const },
+      { b: bar(2, 102, 103, 99), fills: [], action: 'hold' as const },
+      {
+        b: bar(3, 105, 110, 101),
+        fills: [fill('close', 'sell', 106, 11.8, 'take_profit')],
+        action: 'hold' as const,
+      },
+    ];
+    path3.forEach(({ b, fills, action }, i) => {
+      if (i === 1)
+        portfolio.positions.set('BTC/USDT', {
+          symbol: 'BTC/USDT',
+          side: 'long',
+          quantity: 2,
+          entry_price: 100,
+          entry_ts: draft(0, bar(0, 100)).bar_ts,
+          stop_loss: null,
+          take_profit: null,
+          last_price: 101,
+          unrealized_pnl: 0,
+          entry_fee: 0.1,
+          decision_id: 'd0',
+        });
+      if (i === 3) portfolio.positions.delete('BTC/USDT');
+      rec.onDecision(draft(i, b, fills, action), { bar: b, portfolio } as StageContext);
+    });
+    rec.close();
+    const trade = readLines(path).find((l) => l.kind === 'trade') as TradeOutcome;
+    expect(trade).toMatchObject({
+      decision_id: 'd0',
+      exit_decision_id: 'd3',
+      side: 'long',
+      entry_price: 100,
+      exit_price: 106,
+      pnl: 11.8,
+      holding_bars: 2,
+      exit_reason: 'take_profit',
+      partial: false,
+    });
+    expect(trade.mae_pct).toBeCloseTo(0.03, 12); // low 97 while open
+    expect(trade.mfe_pct).toBeCloseTo(0.06, 12); // the closing bar counts up to the exit (106), not its high (110)
+    expect(trade.holding_s).toBe(3 * 3600);
+    expect(trade.pnl_pct).toBeCloseTo(11.8 / 200, 12);
+  });
+
+  it('repairs a torn final line left by a crash before appending', () => {
+    using dir = tempDir();
+    const path = join(dir.path, 'decision_outcomes.jsonl');
+    writeFileSync(path, '{"schema_version":"1.0.0","kind":"forw');
+    const rec = new OutcomeRecorder(path);
+    const portfolio = new Portfolio(1000);
+    for (let i = 0; i < 3; i++)
+      rec.onDecision(draft(i, bar(i, 100 + i)), { bar: bar(i, 100 + i), portfolio } as StageContext);
+    rec.close();
+    expect(readLines(path)).toHaveLength(3);
+  });
+});
+
+describe('regime and higher timeframe', () => {
+  it('clamps the regime-adaptive threshold to [0.35, 0.70] and eases it with the trend', () => {
+    expect(adaptiveThreshold(0.55, 'strong_bull', 'buy')).toBeCloseTo(0.47, 12);
+    expect(adaptiveThreshold(0.55, 'strong_bull', 'short')).toBeCloseTo(0.6, 12);
+    expect(adaptiveThreshold(0.65, 'crash', 'buy')).toBe(0.7);
+    expect(adaptiveThreshold(0.3, 'sideways', 'buy')).toBe(0.35);
+  });
+
+  it('classifies a steady climb as a bull regime and a flat market as sideways', () => {
+    const up = new IndicatorSet();
+    for (let i = 0; i < 120; i++) up.update(100 + i * 1.01, 99 + i, 100 + i);
+    expect(['bull', 'strong_bull']).toContain(classifyRegime(up));
+    const flat = new IndicatorSet();
+    for (let i = 0; i < 120; i++) flat.update(100 + (i % 2), 99 - (i % 2), 100 + (i % 2) * 0.5);
+    expect(classifyRegime(flat)).toBe('sideways');
+  });
+
+  it('reads the higher-timeframe trend only from completed 4× candles and only once SMA200 exists', () => {
+    const htf = new HtfTrend(HOUR, 4);
+    for (let i = 0; i < 4 * 199; i++) htf.update(T0 + i * HOUR, HOUR, 100 + i);
+    expect(htf.code).toBe(HTF_NOT_READY);
+    expect(htf.closes).toBe(199);
+    for (let i = 4 * 199; i < 4 * 200; i++) htf.update(T0 + i * HOUR, HOUR, 100 + i);
+    expect(htf.code).toBe(2);
+    for (let i = 800; i < 1000; i++) htf.update(T0 + i * HOUR, HOUR, 1000 - (i - 800) * 3);
+    expect(htf.code).toBeLessThan(0);
+  });
+});
