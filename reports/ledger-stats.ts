@@ -1,4 +1,4 @@
-import { Database } from 'bun:sqlite';
+import { constants, Database } from 'bun:sqlite';
 import { existsSync } from 'node:fs';
 
 const HOUR_MS = 3_600_000;
@@ -91,6 +91,17 @@ function hourly(rows: Array<{ ts: number; equity: number }>): Array<{ ts: number
 }
 
 /**
+ * Open the ledger without writing anything beside it. With no `-wal` file no engine has it open,
+ * so it is read as immutable (SQLite would otherwise create `-wal`/`-shm` files even read-only);
+ * with one, an engine may be writing and SQLite's shared-memory coordination is needed.
+ */
+function openReadOnly(path: string): Database {
+  if (existsSync(`${path}-wal`)) return new Database(path, { readonly: true });
+  const uri = `file:${encodeURI(path).replace(/\?/g, '%3F').replace(/#/g, '%23')}?immutable=1`;
+  return new Database(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
+}
+
+/**
  * Paper-trading performance in `[startMs, endMs)` from the ledger, opened read-only: closed
  * trades (by exit time) and the equity curve. Ratios are null when the data cannot support them.
  */
@@ -111,7 +122,7 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
   if (!existsSync(ledgerPath)) return { ...empty, reason: `no ledger at ${ledgerPath}` };
   let db: Database;
   try {
-    db = new Database(ledgerPath, { readonly: true });
+    db = openReadOnly(ledgerPath);
   } catch (err) {
     return { ...empty, reason: `cannot open the ledger read-only: ${(err as Error).message}` };
   }

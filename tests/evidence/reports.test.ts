@@ -5,6 +5,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -249,6 +250,13 @@ describe('health-daily and report-weekly over a replayed month', () => {
       expect(svg).toStartWith('<svg');
       expect(() => new XMLParser().parse(svg)).not.toThrow();
     }
+    // Read-only: the inputs are unchanged and SQLite left no -wal/-shm beside a ledger no engine has open.
+    const ledger = join(dir.path, 'unified_trading', 'ledger.sqlite');
+    expect(readdirSync(join(dir.path, 'unified_trading'))).toEqual(['ledger.sqlite']);
+    const original = new Bun.CryptoHasher('sha256')
+      .update(readFileSync(join(month, 'unified_trading', 'ledger.sqlite')))
+      .digest('hex');
+    expect(json.inputs.find((i) => i.path === ledger)?.sha256).toBe(original);
     const suite = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(junit, 'utf8')).testsuites
       .testsuite;
     expect(Number(suite['@_tests'])).toBe(json.checks.length);
