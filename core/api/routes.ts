@@ -1,6 +1,5 @@
 import type { ConsolaInstance } from 'consola';
-import { emergencyStop } from '../control/emergency-stop.ts';
-import { buildEvidence, writeEvidence } from '../evidence/envelope.ts';
+import { runEmergencyStop } from '../control/emergency-stop.ts';
 import type { DataPaths } from '../paths.ts';
 import { DecisionsQuery, EmergencyStopBody, OrderRequestBody, type RateLimitBucket } from '../schema/api.ts';
 import type { ApiConfig } from './config.ts';
@@ -202,21 +201,13 @@ function listDecisions(d: RouteDeps, ctx: RouteContext): Response {
 async function stopTrading(d: RouteDeps, ctx: RouteContext): Promise<Response> {
   const body = await readJsonBody(ctx.req, EmergencyStopBody, d.config.maxBodyBytes);
   if (!body.ok) return body.response;
-  const startedAt = new Date();
   ctx.log.warn(`emergency stop requested through the API by ${ctx.client}: ${body.value.reason}`);
-  const checks = await emergencyStop(d.paths, {
+  const { evidence, file } = await runEmergencyStop(d.paths, {
     reason: body.value.reason.trim(),
     by: `api:${ctx.client}`,
     graceMs: d.stopGraceS * 1000,
     killGraceMs: 5000,
   });
-  const evidence = buildEvidence({
-    verb: 'emergency-stop',
-    startedAt,
-    checks,
-    inputs: [d.paths.safety, d.paths.pidfile, d.paths.heartbeat],
-  });
-  const file = writeEvidence(d.paths.reportsDir, evidence);
   const result = { halted: true, status: evidence.status, checks: evidence.checks, evidence: file };
   if (evidence.status === 'fail') {
     return errorResponse('engine_still_running', 'the halt flag is set but the engine did not stop', {
