@@ -25,7 +25,8 @@ export class DayObserver {
     addDecision(this.totals, r);
     if (r.preservation_level)
       this.levels.push({ bar: r.bar_ts, symbol: r.symbol, level: r.preservation_level });
-    const w = r.rl_recommendation?.weights ?? r.rl_recommendation?.strategy_weights;
+    // The advisor logs its strategy weights as `strategy_preferences` (core/advisor/advisor.ts).
+    const w = r.rl_recommendation?.strategy_preferences;
     if (w && typeof w === 'object') {
       const numeric = Object.fromEntries(
         Object.entries(w as Record<string, unknown>).filter(

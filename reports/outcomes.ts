@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { scanJsonl } from '../core/fsx/jsonl.ts';
+import { validate } from '../core/schema/ajv.ts';
 import type { DecisionRecord } from '../core/schema/decision.ts';
+import { DecisionOutcome } from '../core/schema/outcome.ts';
 import { advisorAction } from './day-totals.ts';
 
 /** What the counterfactual needs of one decision in the window. */
@@ -30,7 +32,7 @@ export function briefOf(r: DecisionRecord): DecisionBrief {
   };
 }
 
-/** Forward returns by horizon (bars) for each decision, from `rl/decision_outcomes.jsonl`. */
+/** Forward returns by horizon (bars) for each decision, from `rl/decision_outcomes.jsonl` (schema `core/schema/outcome.ts`). */
 export type OutcomeIndex = {
   exists: boolean;
   lines: number;
@@ -42,28 +44,9 @@ export type OutcomeIndex = {
 
 const ID_KEY = Buffer.from('"decision_id":"');
 
-/** Numbers keyed by horizon from the shapes an outcome line may carry: `{forward_returns: {"1": r}}`, `{horizon_bars, forward_return}`, `fwd_return_5`. */
-function horizonReturns(o: Record<string, unknown>): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  const fr = o.forward_returns;
-  if (fr && typeof fr === 'object') {
-    for (const [k, v] of Object.entries(fr as Record<string, unknown>)) {
-      const h = Number(k.replace(/\D/g, ''));
-      if (h > 0 && typeof v === 'number' && Number.isFinite(v)) out.push([h, v]);
-    }
-  }
-  if (typeof o.horizon_bars === 'number' && typeof o.forward_return === 'number')
-    out.push([o.horizon_bars, o.forward_return]);
-  for (const [k, v] of Object.entries(o)) {
-    const m = /^fwd_return_(\d+)$/.exec(k);
-    if (m && typeof v === 'number') out.push([Number(m[1]), v]);
-  }
-  return out;
-}
-
 /**
- * Stream the outcomes file once; only lines naming a decision in the window are parsed. A
- * missing file is "no data", never a pass.
+ * Stream the outcomes file once; only lines naming a decision in the window are parsed and
+ * schema-checked (a line that fails counts as unreadable). A missing file is "no data", never a pass.
  */
 export function readOutcomes(path: string, wanted: Set<string>): OutcomeIndex {
   const index: OutcomeIndex = {
@@ -86,21 +69,26 @@ export function readOutcomes(path: string, wanted: Set<string>): OutcomeIndex {
     const to = e.buffer.indexOf(0x22, from);
     const id = e.buffer.toString('utf8', from, to);
     if (!wanted.has(id)) return;
-    let o: Record<string, unknown>;
+    let checked: ReturnType<typeof validate<typeof DecisionOutcome>>;
     try {
-      o = JSON.parse(e.line);
+      checked = validate(DecisionOutcome, JSON.parse(e.line));
     } catch {
+      checked = { ok: false, errors: ['invalid JSON'] };
+    }
+    if (!checked.ok) {
       index.unreadable++;
       return;
     }
-    const pairs = horizonReturns(o);
-    if (pairs.length === 0) return;
-    index.matched++;
+    const outcome = checked.value;
+    if (outcome.kind !== 'forward_return') return; // trade outcomes are read from the ledger
     const byH = index.returns.get(id) ?? new Map<number, number>();
-    for (const [h, r] of pairs) {
-      byH.set(h, r);
-      horizons.add(h);
+    for (const [h, r] of Object.entries(outcome.forward_returns)) {
+      if (r === null) continue;
+      byH.set(Number(h), r);
+      horizons.add(Number(h));
     }
+    if (byH.size === 0) return;
+    index.matched++;
     index.returns.set(id, byH);
   });
   index.lines = scan.lines;

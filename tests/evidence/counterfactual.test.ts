@@ -92,18 +92,34 @@ describe('advisor counterfactual', () => {
     expect([0.5, 0.6]).toContain(cf.confidence_sweep.best_threshold!);
   });
 
-  it('reads outcome lines of several shapes, parsing only the decisions asked for', () => {
+  it('reads forward-return outcomes by contract, parsing only the decisions asked for and counting bad lines', () => {
     using dir = tempDir();
     const path = join(dir.path, 'decision_outcomes.jsonl');
+    const fwd = (id: string, returns: Record<string, number | null>) =>
+      JSON.stringify({
+        schema_version: '1.0.0',
+        kind: 'forward_return',
+        decision_id: id,
+        symbol: 'BTC/USDT',
+        bar_ts: '2026-05-01T01:00:00.000Z',
+        entry_price: 100,
+        forward_returns: { '1': null, '5': null, '20': null, ...returns },
+        realised_bar_ts: '2026-05-01T21:00:00.000Z',
+        complete: true,
+        action: 'hold',
+        signal_action: null,
+        shadow_action: 'buy',
+      });
     writeFileSync(
       path,
       [
-        '{"decision_id":"a","forward_returns":{"1":0.01,"5":0.02}}',
-        '{"decision_id":"b","horizon_bars":1,"forward_return":-0.01}',
-        '{"decision_id":"c","fwd_return_1":0.5}',
+        fwd('a', { '1': 0.01, '5': 0.02 }),
+        fwd('b', { '1': -0.01 }),
+        fwd('c', { '1': 0.5 }),
         'garbage',
-        '{"decision_id":"a","pnl":3}',
-        '{"decision_id":"b","fwd_ret',
+        '{"decision_id":"a","kind":"forward_return"}',
+        fwd('b', {}),
+        '{"decision_id":"b","fwd',
       ].join('\n'),
     );
     const idx = readOutcomes(path, new Set(['a', 'b']));
@@ -111,7 +127,7 @@ describe('advisor counterfactual', () => {
     expect(idx.returns.get('a')?.get(5)).toBe(0.02);
     expect(idx.returns.get('b')?.get(1)).toBe(-0.01);
     expect(idx.returns.has('c')).toBe(false);
-    expect(idx.unreadable).toBe(1);
+    expect(idx.unreadable).toBe(2); // 'garbage' names no decision; the schema-less line for "a" fails the contract
   });
 
   it('computes profit factor as gross profit over gross loss and leaves it null without a loss', () => {

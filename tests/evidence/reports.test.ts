@@ -99,8 +99,28 @@ describe('health-daily and report-weekly over a replayed month', () => {
     }
     expect(daily.reduce((a, t) => a + t.costs.total, 0)).toBeCloseTo(weekly.costs.total, 4);
     expect(daily.reduce((a, t) => a + t.realized_pnl, 0)).toBeCloseTo(weekly.realized_pnl, 4);
-    expect(week.code).toBe(1); // REPLAY data is not paper-live evidence, and there is no advisor data: warnings, not a pass
-    expect(week.byId['advisor:counterfactual']!.output).toStartWith('no data');
+    expect(week.code).toBe(1); // REPLAY data is not paper-live evidence: a warning, not a pass
+    // The advisor's agreement, recomputed here from the log and the outcomes file for the same days.
+    const days7 = new Set(daysOf(weekWindow(end)));
+    const withOutcome = new Set(
+      readFileSync(join(month, 'rl', 'decision_outcomes.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"forward_return"') && !l.includes('"1":null'))
+        .map((l) => JSON.parse(l).decision_id as string),
+    );
+    const advised = readFileSync(LOG(month), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter(
+        (r) => days7.has(r.bar_ts.slice(0, 10)) && r.rl_recommendation && withOutcome.has(r.decision_id),
+      );
+    const cf = (week.evidence.details as { counterfactual: { evaluated: number; agreement_rate: number } })
+      .counterfactual;
+    expect(week.byId['advisor:counterfactual']!.status).toBe('pass');
+    expect(cf.evaluated).toBe(advised.length);
+    const agree = advised.filter((r) => String(r.rl_recommendation.action).toLowerCase() === r.action).length;
+    expect(cf.agreement_rate).toBeCloseTo(agree / advised.length, 6);
   }, 60_000);
 
   it('holds week = Σ days for every week of the month (in process)', () => {
@@ -199,7 +219,7 @@ describe('health-daily and report-weekly over a replayed month', () => {
         action: 'hold',
         confidence: 0.6,
         agent: 'trend_follower',
-        weights: { trend_follower: 0.2 + (i === lines.length - 1 ? 0.15 : 0), scalper: 0.2 },
+        strategy_preferences: { trend_follower: 0.2 + (i === lines.length - 1 ? 0.15 : 0), scalper: 0.2 },
       };
       r.prev_hash = prev;
       const line = JSON.stringify(r);
