@@ -167,7 +167,7 @@ function forwardLine(
   realisedBarTs: string,
   complete: boolean,
 ): string {
-  return `${ring.heads[k]},"return_1":${json(ring.r1[k]!)},"return_5":${json(ring.r5[k]!)},"return_20":${json(r20)},"realised_bar_ts":"${realisedBarTs}","complete":${complete},${ring.tails[k]}`;
+  return `${ring.heads[k]},"forward_returns":{"1":${json(ring.r1[k]!)},"5":${json(ring.r5[k]!)},"20":${json(r20)}},"realised_bar_ts":"${realisedBarTs}","complete":${complete},${ring.tails[k]}`;
 }
 
 function tradeLine(t: OpenTrade, draft: Draft, exitPrice: number, pnl: number, reason: string): TradeOutcome {

@@ -17,9 +17,11 @@ export const ForwardReturnOutcome = Type.Object(
     symbol: Type.String(),
     bar_ts: UtcTimestamp,
     entry_price: Type.Number({ exclusiveMinimum: 0 }),
-    return_1: Nullable(Type.Number()),
-    return_5: Nullable(Type.Number()),
-    return_20: Nullable(Type.Number()),
+    /** By horizon in bars; null while unknown. */
+    forward_returns: Type.Object(
+      { '1': Nullable(Type.Number()), '5': Nullable(Type.Number()), '20': Nullable(Type.Number()) },
+      { additionalProperties: false },
+    ),
     realised_bar_ts: UtcTimestamp,
     complete: Type.Boolean(),
     action: Action,

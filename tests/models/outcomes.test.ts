@@ -91,13 +91,13 @@ describe('the outcome recorder', () => {
     expect(lines).toHaveLength(30);
     const first = lines.find((l) => l.decision_id === 'd0')!;
     expect(first).toMatchObject({ complete: true, action: 'hold', shadow_action: 'short', entry_price: 100 });
-    expect(first.return_1).toBeCloseTo(prices[1]! / 100 - 1, 12);
-    expect(first.return_5).toBeCloseTo(prices[5]! / 100 - 1, 12);
-    expect(first.return_20).toBeCloseTo(prices[20]! / 100 - 1, 12);
+    expect(first.forward_returns['1']).toBeCloseTo(prices[1]! / 100 - 1, 12);
+    expect(first.forward_returns['5']).toBeCloseTo(prices[5]! / 100 - 1, 12);
+    expect(first.forward_returns['20']).toBeCloseTo(prices[20]! / 100 - 1, 12);
     const late = lines.find((l) => l.decision_id === 'd27')!;
-    expect(late).toMatchObject({ complete: false, return_20: null, return_5: null });
-    expect(late.return_1).toBeCloseTo(prices[28]! / prices[27]! - 1, 12);
-    expect(lines.find((l) => l.decision_id === 'd29')!.return_1).toBeNull();
+    expect(late).toMatchObject({ complete: false, forward_returns: { '20': null, '5': null } });
+    expect(late.forward_returns['1']).toBeCloseTo(prices[28]! / prices[27]! - 1, 12);
+    expect(lines.find((l) => l.decision_id === 'd29')!.forward_returns['1']).toBeNull();
   });
 
   it('records a closed trade with its P&L, excursions while open and holding time, linked to the opening decision', () => {
