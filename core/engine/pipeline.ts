@@ -110,16 +110,7 @@ export class SymbolPipeline {
     this.lastAction = 'hold';
     const pos = portfolio.positions.get(this.symbol);
     return {
-      schema_version: '1.0.0',
-      decision_id: decisionId(cfg.mode, this.symbol, cfg.timeframe, closeTs),
-      ts: tick.nowIso,
-      bar_ts: barIso,
-      data_mode: cfg.dataMode,
-      mode: cfg.mode,
-      symbol: this.symbol,
-      timeframe: cfg.timeframe,
-      correlation_id: tick.correlationId,
-      source: cfg.source,
+      ...this.header(decisionId(cfg.mode, this.symbol, cfg.timeframe, closeTs), barIso, tick),
       market: { price: null, volatility: null, spread_bps: null, volume: null, data_age_s: null, regime: null },
       features_hash: null,
       model_trace: [],
@@ -137,6 +128,23 @@ export class SymbolPipeline {
       costs: { fees: 0, slippage: 0, spread: 0, total: 0 },
       position: pos ? { side: pos.side, quantity: pos.quantity, entry_price: pos.entry_price } : null,
       config_hash: cfg.configHash,
+    };
+  }
+
+  /** The fields every record starts with: identity, times, modes and the tick's correlation id. */
+  private header(id: string, barIso: string, tick: TickContext) {
+    const cfg = this.cfg;
+    return {
+      schema_version: '1.0.0' as const,
+      decision_id: id,
+      ts: tick.nowIso,
+      bar_ts: barIso,
+      data_mode: cfg.dataMode,
+      mode: cfg.mode,
+      symbol: this.symbol,
+      timeframe: cfg.timeframe,
+      correlation_id: tick.correlationId,
+      source: cfg.source,
     };
   }
 
@@ -206,16 +214,7 @@ export class SymbolPipeline {
     const b = blocked as GateStage | null;
     const signal = outcome?.signal ?? null;
     const draft: Draft = {
-      schema_version: '1.0.0',
-      decision_id: id,
-      ts: tick.nowIso,
-      bar_ts: barIso,
-      data_mode: cfg.dataMode,
-      mode: cfg.mode,
-      symbol: this.symbol,
-      timeframe: cfg.timeframe,
-      correlation_id: tick.correlationId,
-      source: cfg.source,
+      ...this.header(id, barIso, tick),
       market: {
         price: bar.close,
         volatility: r6(this.ind.vol24.value),

@@ -119,8 +119,10 @@ export class CcxtFeed implements Feed {
     while (this.queue.length === 0) {
       await sleepUnlessAborted(this.nextPollAt - Date.now(), abort);
       if (abort.aborted) return [];
-      await this.poll();
+      await this.poll(abort);
       this.nextPollAt = this.nextPollSlot();
+      // A stop request during the poll: its outcomes stay unreported rather than half-decided.
+      if (abort.aborted) return [];
     }
     return [this.queue.shift()!];
   }
@@ -163,7 +165,7 @@ export class CcxtFeed implements Feed {
     else await this.client.loadMarkets(deadline);
   }
 
-  private async poll(): Promise<void> {
+  private async poll(abort: AbortSignal): Promise<void> {
     const deadline = Date.now() + this.pollBudgetMs;
     let now = this.serverNow();
     let latestClose = Math.floor(now / this.timeframeMs) * this.timeframeMs;
@@ -172,7 +174,9 @@ export class CcxtFeed implements Feed {
       await this.prepare(deadline);
       now = this.serverNow();
       latestClose = Math.floor(now / this.timeframeMs) * this.timeframeMs;
-      polled = await Promise.all(this.symbols.map((s) => this.pollSymbol(s, latestClose, now, deadline)));
+      polled = await Promise.all(
+        this.symbols.map((s) => this.pollSymbol(s, latestClose, now, deadline, abort)),
+      );
     } catch (err) {
       if (!(err instanceof ExchangeFailure)) throw err;
       polled = this.symbols.map((s) => ({
@@ -190,6 +194,7 @@ export class CcxtFeed implements Feed {
     latestClose: number,
     now: number,
     deadline: number,
+    abort?: AbortSignal,
   ): Promise<SymbolPoll> {
     const cur = this.cursors.get(symbol)!;
     const tf = this.timeframeMs;
@@ -210,6 +215,7 @@ export class CcxtFeed implements Feed {
         since,
         Math.min(MAX_CANDLES_PER_REQUEST, (latestClose - since) / tf + 1),
         deadline,
+        abort,
       );
     } catch (err) {
       if (!(err instanceof ExchangeFailure)) throw err;

@@ -1,9 +1,8 @@
-import { isIP, connect as tcpConnect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { buildEvidence, check, skippedCheck } from '../evidence/envelope.ts';
 import type { Check, Evidence } from '../schema/evidence.ts';
 import { type ExchangeClient, exchangeClient, parseBaseUrl } from './client.ts';
 import { ExchangeFailure } from './errors.ts';
+import { probeDns, probeSocket } from './net-probes.ts';
 import { type Resolver, systemResolver } from './transport.ts';
 
 export type DoctorRequest = {
@@ -22,9 +21,6 @@ export const CLOCK_FAIL_MS = 1_000;
 const CLOCK_SAMPLES = 3;
 
 const HINTS = {
-  dns: 'check the resolver (`getent hosts HOST`, /etc/resolv.conf, the VPN or Tailscale DNS) or give another base with --exchange-url',
-  tcp: 'check the firewall, an HTTP(S) proxy, or whether the exchange blocks this region',
-  tls: 'check the host clock and CA certificates (`update-ca-certificates`), or a TLS-intercepting proxy',
   api: 'the exchange answered badly or not at all: check its status page; the engine records data_fetch holds meanwhile',
   skipped: 'fix the failing check above first',
 };
@@ -91,110 +87,6 @@ export async function runDoctor(req: DoctorRequest): Promise<Evidence> {
       symbols: req.symbols,
       timeframe: req.timeframe,
     },
-  });
-}
-
-async function probeDns(
-  resolver: Resolver,
-  host: string,
-  timeoutMs: number,
-): Promise<{ check: Check; address: string | null }> {
-  if (isIP(host))
-    return {
-      address: host,
-      check: check({
-        id: `dns:${host}`,
-        status: 'pass',
-        output: `${host} is an address (no lookup)`,
-        observed: { address: host },
-      }),
-    };
-  const t0 = performance.now();
-  try {
-    const address = await withTimeout(resolver.lookup(host), timeoutMs, 'timeout');
-    const ms = Math.round(performance.now() - t0);
-    return {
-      address,
-      check: check({
-        id: `dns:${host}`,
-        status: 'pass',
-        output: `${host} → ${address} (${ms} ms)`,
-        observed: { address, ms },
-      }),
-    };
-  } catch (err) {
-    const code = (err as { code?: string }).code ?? (err as Error).message;
-    return {
-      address: null,
-      check: check({
-        id: `dns:${host}`,
-        status: 'fail',
-        output: `dns_failure:${host} (${code})`,
-        observed: { error: code },
-        hint: HINTS.dns.replace('HOST', host),
-      }),
-    };
-  }
-}
-
-/** Open a TCP (or TLS) connection and close it: does the network let us reach the exchange at all? */
-function probeSocket(
-  kind: 'tcp' | 'tls',
-  host: string,
-  address: string,
-  port: number,
-  timeoutMs: number,
-): Promise<Check> {
-  const id = `${kind}:${host}:${port}`;
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const socket =
-      kind === 'tcp'
-        ? tcpConnect({ host: address, port })
-        : tlsConnect({ host: address, port, servername: host });
-    const done = (c: Check) => {
-      socket.destroy();
-      resolve(c);
-    };
-    const timer = setTimeout(
-      () =>
-        done(
-          check({
-            id,
-            status: 'fail',
-            output: `no ${kind.toUpperCase()} connection within ${timeoutMs} ms (timeout)`,
-            hint: HINTS[kind],
-          }),
-        ),
-      timeoutMs,
-    );
-    socket.once(kind === 'tcp' ? 'connect' : 'secureConnect', () => {
-      clearTimeout(timer);
-      const ms = Math.round(performance.now() - t0);
-      const protocol = kind === 'tls' ? ` ${(socket as ReturnType<typeof tlsConnect>).getProtocol()}` : '';
-      done(
-        check({
-          id,
-          status: 'pass',
-          output: `connected to ${address}:${port}${protocol} in ${ms} ms`,
-          observed: { ms },
-          unit: 'ms',
-        }),
-      );
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      const reason = err.code === 'ECONNREFUSED' ? 'connection_refused' : (err.code ?? err.message);
-      done(
-        check({
-          id,
-          status: 'fail',
-          output: `${reason}: ${err.message}`,
-          observed: { error: err.code ?? null },
-          hint: HINTS[kind],
-        }),
-      );
-    });
   });
 }
 
@@ -333,13 +225,4 @@ function baseFor(client: ExchangeClient, host: string): URL {
   const found = client.baseUrls.find((u) => u.hostname === host);
   if (!found) throw new Error(`no REST base URL for host ${host}`);
   return found;
-}
-
-/** `p`, or a rejection with `code` after `ms` (getaddrinfo itself can stall for many seconds). */
-function withTimeout<T>(p: Promise<T>, ms: number, code: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<T>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(code), { code })), ms);
-  });
-  return Promise.race([p, expired]).finally(() => clearTimeout(timer));
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { backoffMs, ExchangeClient, type ExchangeConfig } from '../../core/exchange/client.ts';
 import { ExchangeFailure, parseRetryAfter } from '../../core/exchange/errors.ts';
-import { FakeBinance, type Fault } from '../support/fake-binance.ts';
+import { BINANCE_ERRORS, FakeBinance, type Fault } from '../support/fake-binance.ts';
 
 let fake: FakeBinance | null = null;
 afterEach(() => {
@@ -58,11 +58,7 @@ describe('exchange client against the loopback exchange', () => {
     ['a response that never comes', { kind: 'hang' }, 'timeout'],
     ['a body dribbled at 20 bytes/s', { kind: 'slow-body', bytesPerSecond: 20 }, 'timeout'],
     ['malformed JSON', { kind: 'malformed' }, 'bad_response'],
-    [
-      'HTTP 503',
-      { kind: 'status', status: 503, body: '{"code":-1001,"msg":"Internal error"}' },
-      'exchange_unavailable',
-    ],
+    ['HTTP 503', BINANCE_ERRORS.internalError, 'exchange_unavailable'],
     [
       'HTTP 500 with an HTML page',
       { kind: 'status', status: 500, body: '<html>bad gateway</html>' },
@@ -127,11 +123,7 @@ describe('exchange client against the loopback exchange', () => {
     const ex = start();
     const c = await client(ex.url, { maxAttempts: 3 });
     await c.loadMarkets(soon());
-    ex.inject(
-      '/api/v3/klines',
-      { kind: 'status', status: 503, body: '{"code":-1001,"msg":"Internal error"}' },
-      2,
-    );
+    ex.inject('/api/v3/klines', BINANCE_ERRORS.internalError, 2);
     expect((await c.fetchCandles('BTC/USDT', '1m', null, 3, soon())).length).toBe(3);
     expect(ex.requestsTo('/api/v3/klines').map((r) => r.status)).toEqual([503, 503, 200]);
   });
@@ -140,11 +132,7 @@ describe('exchange client against the loopback exchange', () => {
     const ex = start();
     const c = await client(ex.url, { breaker: { failureThreshold: 3, cooldownMs: 500 } });
     await c.loadMarkets(soon());
-    ex.inject(
-      '/api/v3/klines',
-      { kind: 'status', status: 503, body: '{"code":-1001,"msg":"Internal error"}' },
-      3,
-    );
+    ex.inject('/api/v3/klines', BINANCE_ERRORS.internalError, 3);
     for (let i = 0; i < 3; i++) await failureOf(c.fetchCandles('BTC/USDT', '1m', null, 3, soon()));
     expect(c.breaker.state).toBe('open');
     const rejected = await failureOf(c.fetchCandles('BTC/USDT', '1m', null, 3, soon()));

@@ -15,7 +15,7 @@ import {
 import { buildExchangeRun } from '../../core/exchange/live.ts';
 import { dataPaths } from '../../core/paths.ts';
 import { atl, tempDir } from '../support/cli.ts';
-import { FAKE_API_KEY, FAKE_API_SECRET, FakeBinance } from '../support/fake-binance.ts';
+import { BINANCE_ERRORS, FAKE_API_KEY, FAKE_API_SECRET, FakeBinance } from '../support/fake-binance.ts';
 import { readDecisions } from '../support/records.ts';
 
 let fake: FakeBinance | null = null;
@@ -241,17 +241,9 @@ describe('testnet orders from the engine', () => {
     fake = new FakeBinance();
     // The look-up before placing finds nothing, the exchange takes the order but the reply is a
     // 502, and every query after it fails: nobody can say whether the position exists.
-    fake.inject('/api/v3/order', {
-      kind: 'status',
-      status: 400,
-      body: '{"code":-2013,"msg":"Order does not exist."}',
-    });
+    fake.inject('/api/v3/order', BINANCE_ERRORS.orderNotFound);
     fake.inject('/api/v3/order', { kind: 'placed-then-5xx', status: 502 });
-    fake.inject(
-      '/api/v3/order',
-      { kind: 'status', status: 503, body: '{"code":-1001,"msg":"Internal error"}' },
-      1_000,
-    );
+    fake.inject('/api/v3/order', BINANCE_ERRORS.internalError, 1_000);
     const { result, paths } = await testnetRun(dir.path, fake, 5);
     expect(result.outcome).toBe('halted');
     const halt = readHalt(paths);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { ExchangeClient } from '../../core/exchange/client.ts';
 import { clientOrderIdFor, ExchangeOrders } from '../../core/exchange/orders.ts';
-import { FAKE_API_KEY, FAKE_API_SECRET, FakeBinance } from '../support/fake-binance.ts';
+import { BINANCE_ERRORS, FAKE_API_KEY, FAKE_API_SECRET, FakeBinance } from '../support/fake-binance.ts';
 
 let fake: FakeBinance | null = null;
 afterEach(() => {
@@ -51,11 +51,7 @@ describe('exchange orders (testnet sandbox URLs, signed requests)', () => {
   it('treats a 5xx after the order was accepted as outcome unknown and reconciles by query instead of placing it twice', async () => {
     fake = new FakeBinance();
     const orders = await gateway(fake);
-    fake.inject('/api/v3/order', {
-      kind: 'status',
-      status: 400,
-      body: '{"code":-2013,"msg":"Order does not exist."}',
-    });
+    fake.inject('/api/v3/order', BINANCE_ERRORS.orderNotFound);
     fake.inject('/api/v3/order', { kind: 'placed-then-5xx', status: 502 });
     const out = await orders.place(intent('tn-BTCUSDT-1m-20261124T090100Z'));
     expect(out.status).toBe('filled');
@@ -67,16 +63,8 @@ describe('exchange orders (testnet sandbox URLs, signed requests)', () => {
   it('places the order once more, with the same id, only after the query says the exchange never got it', async () => {
     fake = new FakeBinance();
     const orders = await gateway(fake);
-    fake.inject('/api/v3/order', {
-      kind: 'status',
-      status: 400,
-      body: '{"code":-2013,"msg":"Order does not exist."}',
-    });
-    fake.inject('/api/v3/order', {
-      kind: 'status',
-      status: 503,
-      body: '{"code":-1001,"msg":"Internal error"}',
-    });
+    fake.inject('/api/v3/order', BINANCE_ERRORS.orderNotFound);
+    fake.inject('/api/v3/order', BINANCE_ERRORS.internalError);
     const out = await orders.place(intent('tn-BTCUSDT-1m-20261124T090200Z'));
     expect(out.status).toBe('filled');
     const sent = posts(fake);
@@ -87,17 +75,9 @@ describe('exchange orders (testnet sandbox URLs, signed requests)', () => {
   it('reports unknown (never a guess) when neither placement nor the queries can tell', async () => {
     fake = new FakeBinance();
     const orders = await gateway(fake);
-    fake.inject('/api/v3/order', {
-      kind: 'status',
-      status: 400,
-      body: '{"code":-2013,"msg":"Order does not exist."}',
-    });
+    fake.inject('/api/v3/order', BINANCE_ERRORS.orderNotFound);
     fake.inject('/api/v3/order', { kind: 'placed-then-5xx', status: 500 });
-    fake.inject(
-      '/api/v3/order',
-      { kind: 'status', status: 503, body: '{"code":-1001,"msg":"Internal error"}' },
-      20,
-    );
+    fake.inject('/api/v3/order', BINANCE_ERRORS.internalError, 20);
     const out = await orders.place(intent('tn-BTCUSDT-1m-20261124T090300Z'));
     expect(out.status).toBe('unknown');
     expect(posts(fake).length).toBe(1);
@@ -117,16 +97,8 @@ describe('exchange orders (testnet sandbox URLs, signed requests)', () => {
   it('returns a refusal as rejected without retrying it', async () => {
     fake = new FakeBinance();
     const orders = await gateway(fake);
-    fake.inject('/api/v3/order', {
-      kind: 'status',
-      status: 400,
-      body: '{"code":-2013,"msg":"Order does not exist."}',
-    });
-    fake.inject('/api/v3/order', {
-      kind: 'status',
-      status: 400,
-      body: '{"code":-2010,"msg":"Account has insufficient balance for requested action."}',
-    });
+    fake.inject('/api/v3/order', BINANCE_ERRORS.orderNotFound);
+    fake.inject('/api/v3/order', BINANCE_ERRORS.insufficientBalance);
     const out = await orders.place(intent('tn-BTCUSDT-1m-20261124T090500Z'));
     expect(out.status).toBe('rejected');
     expect('reason' in out && out.reason).toMatch(/^rejected:/);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'bun:test';
-import { atl, tempDir } from '../support/cli.ts';
+import { atl, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
 import { FakeBinance } from '../support/fake-binance.ts';
 import { chainBreaks, readDecisions, readHeartbeat } from '../support/records.ts';
 
@@ -114,6 +114,28 @@ describe('atl run --mode paper_live_data against the loopback exchange', () => {
     });
     expect(r.code).toBe(0);
     expect(readDecisions(dir.path)[0]!.source.ref).toBe(`binance@${fake.url}`);
+  }, 40_000);
+
+  it('stops within one request timeout on SIGTERM while the exchange hangs, and exits 0', async () => {
+    using dir = tempDir();
+    fake = new FakeBinance();
+    const proc = spawnAtl([
+      ...LIVE,
+      '--symbols',
+      'BTC/USDT',
+      '--exchange-url',
+      fake.url,
+      '--data-dir',
+      dir.path,
+    ]);
+    await waitFor(() => readHeartbeat(dir.path)?.status === 'running', 20_000);
+    fake.inject('/api/v3/klines', { kind: 'hang' }, 1_000);
+    await waitFor(() => fake!.requests.some((r) => r.fault === 'hang'), 10_000);
+    const signalled = Date.now();
+    proc.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(4_000); // the request timeout is 2 s at --interval 1
+    expect(readHeartbeat(dir.path)!.status).toBe('stopped');
   }, 40_000);
 
   const refusals: [string, string[], number, RegExp][] = [

@@ -11,6 +11,7 @@
  * Run it by hand: `bun tests/support/fake-binance.ts [--port 8899]`.
  */
 import { createHmac } from 'node:crypto';
+import { dribble, fmt, INTERVALS, klineRows, marketInfo, priceAt } from './fake-binance-market.ts';
 
 export const FAKE_API_KEY = 'atl-fake-key';
 export const FAKE_API_SECRET = 'atl-fake-secret';
@@ -22,6 +23,21 @@ export type Fault =
   | { kind: 'malformed' }
   /** Order endpoints: the order is placed, then the reply is lost behind a 5xx (outcome unknown). */
   | { kind: 'placed-then-5xx'; status: number };
+
+/** Binance's own error bodies for the faults tests script most. */
+export const BINANCE_ERRORS = {
+  orderNotFound: { kind: 'status', status: 400, body: '{"code":-2013,"msg":"Order does not exist."}' },
+  internalError: {
+    kind: 'status',
+    status: 503,
+    body: '{"code":-1001,"msg":"Internal error; unable to process your request."}',
+  },
+  insufficientBalance: {
+    kind: 'status',
+    status: 400,
+    body: '{"code":-2010,"msg":"Account has insufficient balance for requested action."}',
+  },
+} as const satisfies Record<string, Fault>;
 
 type ScriptedFault = { path: string; remaining: number; fault: Fault };
 
@@ -59,18 +75,11 @@ export type FakeBinanceOptions = {
   now?: () => number;
 };
 
-const INTERVALS: Record<string, number> = {
-  '1s': 1_000,
-  '1m': 60_000,
-  '3m': 180_000,
-  '5m': 300_000,
-  '15m': 900_000,
-  '1h': 3_600_000,
-  '4h': 14_400_000,
-  '1d': 86_400_000,
+const DEFAULT_SYMBOLS: Record<string, { historyBars?: number }> = {
+  'BTC/USDT': {},
+  'ETH/USDT': {},
+  'SOL/USDT': {},
 };
-const DEFAULT_SYMBOLS = { 'BTC/USDT': {}, 'ETH/USDT': {}, 'SOL/USDT': {} };
-const BASE_PRICE: Record<string, number> = { BTC: 60_000, ETH: 3_000, SOL: 150 };
 
 export class FakeBinance {
   readonly requests: LoggedRequest[] = [];
@@ -290,56 +299,30 @@ export class FakeBinance {
     const tf = INTERVALS[q.get('interval') ?? ''];
     if (!sym) return json(400, { code: -1121, msg: 'Invalid symbol.' });
     if (!tf) return json(400, { code: -1120, msg: 'Invalid interval.' });
-    const limit = Math.min(Number(q.get('limit') ?? 500), 1000);
-    const published = this.publishedUntil(now);
-    // Live, the newest candle is the one still forming (Binance serves it, partial); a frozen
-    // exchange serves only the candles it completed before it stopped.
-    const newestOpen =
-      this.candlesFrozenAt === null ? Math.floor(published / tf) * tf : Math.floor(published / tf) * tf - tf;
-    const firstListed = Math.floor(this.startedAt / tf) * tf - sym.historyBars * tf;
-    const endOpen = Math.min(
-      newestOpen,
-      q.get('endTime') ? Math.floor(Number(q.get('endTime')) / tf) * tf : newestOpen,
+    const num = (k: string) => (q.get(k) ? Number(q.get(k)) : null);
+    return json(
+      200,
+      klineRows({
+        id,
+        base: sym.base,
+        tf,
+        limit: Math.min(num('limit') ?? 500, 1000),
+        startTime: num('startTime'),
+        endTime: num('endTime'),
+        published: this.publishedUntil(now),
+        frozen: this.candlesFrozenAt !== null,
+        firstListed: Math.floor(this.startedAt / tf) * tf - sym.historyBars * tf,
+      }),
     );
-    let startOpen = q.get('startTime')
-      ? Math.ceil(Number(q.get('startTime')) / tf) * tf
-      : endOpen - (limit - 1) * tf;
-    startOpen = Math.max(startOpen, firstListed);
-    const rows: unknown[] = [];
-    for (let t = startOpen; t <= endOpen && rows.length < limit; t += tf) {
-      const open = this.priceAt(id, t);
-      const close = this.priceAt(id, Math.min(t + tf, published));
-      const wiggle = 1 + 0.0004 * (1 + noise(id, t, 7));
-      rows.push([
-        t,
-        fmt(open),
-        fmt(Math.max(open, close) * wiggle),
-        fmt(Math.min(open, close) / wiggle),
-        fmt(close),
-        fmt(5 + 5 * (1 + noise(id, t, 3))),
-        t + tf - 1,
-        '0',
-        100,
-        '0',
-        '0',
-        '0',
-      ]);
-    }
-    return json(200, rows);
   }
 
   private publishedUntil(now: number): number {
     return this.candlesFrozenAt === null ? now : Math.min(now, this.candlesFrozenAt);
   }
 
-  /** A smooth path with noise, a pure function of time so every range is consistent. */
+  /** The price path of a listed symbol (see fake-binance-market.ts). */
   priceAt(id: string, t: number): number {
-    const base = BASE_PRICE[this.symbols.get(id)?.base ?? ''] ?? 100;
-    const s = t / 1000;
-    return (
-      base *
-      (1 + 0.03 * Math.sin(s / 900) + 0.01 * Math.sin(s / 97 + 1) + 0.002 * noise(id, Math.floor(s), 1))
-    );
+    return priceAt(id, this.symbols.get(id)?.base ?? '', t);
   }
 
   private checkSigned(params: URLSearchParams, headers: Headers): { code: number; msg: string } | null {
@@ -394,64 +377,6 @@ export class FakeBinance {
     this.orders.set(clientOrderId, order);
     return json(200, { ...order, transactTime: now, timeInForce: 'GTC', orderListId: -1 });
   }
-}
-
-function marketInfo(id: string, base: string, quote: string) {
-  return {
-    symbol: id,
-    status: 'TRADING',
-    baseAsset: base,
-    baseAssetPrecision: 8,
-    quoteAsset: quote,
-    quotePrecision: 8,
-    quoteAssetPrecision: 8,
-    orderTypes: ['LIMIT', 'MARKET'],
-    icebergAllowed: true,
-    ocoAllowed: true,
-    isSpotTradingAllowed: true,
-    isMarginTradingAllowed: false,
-    permissions: ['SPOT'],
-    permissionSets: [['SPOT']],
-    filters: [
-      {
-        filterType: 'PRICE_FILTER',
-        minPrice: '0.01000000',
-        maxPrice: '1000000.00000000',
-        tickSize: '0.01000000',
-      },
-      { filterType: 'LOT_SIZE', minQty: '0.00001000', maxQty: '9000.00000000', stepSize: '0.00001000' },
-      {
-        filterType: 'NOTIONAL',
-        minNotional: '5.00000000',
-        applyMinToMarket: true,
-        maxNotional: '9000000.00000000',
-        applyMaxToMarket: false,
-      },
-    ],
-  };
-}
-
-function noise(id: string, k: number, salt: number): number {
-  let h = 2166136261 ^ salt;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
-  h = Math.imul(h ^ k, 2654435761) ^ Math.imul(k >>> 16, 40503);
-  h = Math.imul(h ^ (h >>> 15), 2246822507);
-  return ((h ^ (h >>> 13)) >>> 0) / 2147483648 - 1;
-}
-
-const fmt = (x: number) => x.toFixed(8);
-
-function dribble(text: string, bytesPerSecond: number): ReadableStream<Uint8Array> {
-  const bytes = new TextEncoder().encode(text);
-  let i = 0;
-  return new ReadableStream({
-    async pull(controller) {
-      if (i >= bytes.length) return controller.close();
-      await Bun.sleep(1000 / bytesPerSecond);
-      controller.enqueue(bytes.slice(i, i + 1));
-      i++;
-    },
-  });
 }
 
 if (import.meta.main) {
