@@ -3,7 +3,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validate } from '../../core/schema/ajv.ts';
 import { Evidence } from '../../core/schema/evidence.ts';
-import { MAIN, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
+import { startPaperEngine } from '../api/_support.ts';
+import { MAIN, tempDir } from '../support/cli.ts';
 import { opsScript } from './run-ops.ts';
 import { sshdUnavailable, startSshd } from './sshd.ts';
 
@@ -21,27 +22,8 @@ withSshd('ops/fleet.ts over two loopback hosts', () => {
     await using s = await startSshd();
     using roots = tempDir('atl-fleet-');
     const healthyRoot = join(roots.path, 'healthy');
-    const engine = spawnAtl([
-      'run',
-      '--mode',
-      'paper_synthetic',
-      '--interval',
-      '1',
-      '--symbols',
-      'BTC/USDT',
-      '--data-dir',
-      healthyRoot,
-    ]);
+    const engine = await startPaperEngine(healthyRoot, ['BTC/USDT']);
     try {
-      await waitFor(() => {
-        try {
-          return (
-            JSON.parse(readFileSync(join(healthyRoot, 'rl', 'paper_live_heartbeat.json'), 'utf8')).seq >= 1
-          );
-        } catch {
-          return false;
-        }
-      });
       // Key paths relative to hosts.json, as an operator keeps them beside it.
       const hosts = writeHosts(s.dir, {
         schema_version: '1.0.0',
