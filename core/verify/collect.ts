@@ -36,7 +36,7 @@ function canonical(path: string): string {
   }
 }
 
-/** The data root an engine process runs on: its `--data-dir`, else its `ATL_HOME`, else the repository's data/. */
+/** The data root an engine process runs on: its `--data-dir`, else its `ATL_HOME`, else its checkout's data/. */
 export function dataRootOfProcess(pid: number): string | null {
   const cmdline = readCmdline(pid);
   if (!cmdline) return null;
@@ -58,7 +58,11 @@ export function dataRootOfProcess(pid: number): string | null {
       // unreadable environ (another user): fall through to the default root
     }
   }
-  if (!chosen) return join(REPO_ROOT, 'data');
+  if (!chosen) {
+    // The default root is the data/ of the checkout the engine runs from, which need not be ours.
+    const main = cmdline.find((a) => /(^|[/\\])cli[/\\]main\.ts$/.test(a));
+    return canonical(main ? join(dirname(dirname(resolve(cwd, main))), 'data') : join(REPO_ROOT, 'data'));
+  }
   return canonical(isAbsolute(chosen) ? chosen : resolve(cwd, chosen));
 }
 

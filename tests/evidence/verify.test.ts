@@ -182,6 +182,30 @@ describe('atl verify against real processes', () => {
     expect(missing.byId['engine:turnover-overrides']!.status).toBe('fail');
   }, 40_000);
 
+  it('counts an engine by the data root it runs on, whether named by ATL_HOME or a --data-dir relative to its cwd', async () => {
+    using dir = tempDir();
+    const byEnv = join(dir.path, 'by-env');
+    const byFlag = join(dir.path, 'by-flag');
+    for (const [args, env] of [
+      [['run', '--mode', 'paper_synthetic', '--interval', '1'], { ATL_HOME: byEnv }],
+      [['run', '--mode', 'paper_synthetic', '--interval', '1', '--data-dir', 'by-flag'], {}],
+    ] as const) {
+      const p = Bun.spawn([process.execPath, MAIN, ...args], {
+        cwd: dir.path,
+        env: { ...process.env, ATL_LOG_LEVEL: 'warn', ...env },
+        stdout: 'ignore',
+        stderr: 'ignore',
+      });
+      started.push(p);
+    }
+    for (const root of [byEnv, byFlag]) {
+      await waitFor(() => existsSync(join(root, 'rl', 'paper_live_heartbeat.json')));
+      const { byId } = await verify(root, ['--progress-wait', '0']);
+      expect(byId['engine:process']!.observed).toBe(1);
+      expect(byId['engine:pidfile']!.status).toBe('pass');
+    }
+  }, 40_000);
+
   it('retries for --retry-timeout, lists every attempt, and exits 3 when the gates never pass', async () => {
     using dir = tempDir();
     const { code, evidence, byId } = await verify(dir.path, ['--retry-timeout', '1', '--sleep', '0.3']);
