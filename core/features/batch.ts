@@ -1,15 +1,11 @@
+import type { CandleSeries } from '../market/candles.ts';
 import { FEATURE_COUNT, FeatureEngine } from './feature-set.ts';
 
 /** Candles in typed arrays (timestamps are open times, epoch ms). */
-export type CandleColumns = {
-  ts: Float64Array;
-  open: Float64Array;
-  high: Float64Array;
-  low: Float64Array;
-  close: Float64Array;
-  volume: Float64Array;
-  length: number;
-};
+export type CandleColumns = Pick<
+  CandleSeries,
+  'ts' | 'open' | 'high' | 'low' | 'close' | 'volume' | 'length'
+>;
 
 export type FeatureMatrix = {
   /** Row-major, `rows × FEATURE_COUNT`; row i holds the features of candle i. */
