@@ -10,6 +10,7 @@ const BENCHES: Record<string, string> = {
   b4: 'b4-status.ts',
   b5: 'b5-features.ts',
   'api-load': 'api-load.ts',
+  'live-feed': 'live-feed.ts',
 };
 
 const wanted = process.argv.slice(2);
