@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { writeJsonAtomic } from '../fsx/atomic.ts';
 import { readJsonFile } from '../fsx/json-file.ts';
@@ -25,12 +25,22 @@ export function readHalt(paths: DataPaths): HaltView {
   return s.halted ? { halted: true, reason: s.reason ?? 'halted', by: s.by, at: s.at, state: s } : { halted: false, state: s };
 }
 
+/** Who is acting, for the halt history (Bun reports "unknown" when $USER is unset, as under cron). */
 export function currentUser(): string {
+  const fromEnv = process.env.USER ?? process.env.LOGNAME ?? process.env.USERNAME;
+  if (fromEnv) return fromEnv;
   try {
-    return userInfo().username;
+    const name = userInfo().username;
+    if (name && name !== 'unknown') return name;
   } catch {
-    return process.env.USER ?? process.env.USERNAME ?? 'unknown';
+    // fall through to the passwd lookup
   }
+  const uid = process.getuid?.();
+  if (uid !== undefined && existsSync('/etc/passwd')) {
+    const entry = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(uid));
+    if (entry) return entry.split(':')[0]!;
+  }
+  return uid !== undefined ? `uid:${uid}` : 'unknown';
 }
 
 /** Set the flag (idempotent: an existing halt keeps its first reason, the new request is in history). */
