@@ -1,5 +1,4 @@
 import { defineCommand } from 'citty';
-import { DEFAULT_SYMBOLS } from '../../core/engine/start.ts';
 import { emitEvidence, renderChecksHuman, resolveFormat } from '../../core/evidence/outputs.ts';
 import {
   dataDirArg,
@@ -48,7 +47,7 @@ export default defineCommand({
             .split(',')
             .map((s) => s.trim().toUpperCase())
             .filter(Boolean)
-        : DEFAULT_SYMBOLS,
+        : null,
       timeframe: args.timeframe,
       timeoutMs: timeoutS * 1000,
     });

@@ -1,3 +1,4 @@
+import { DEFAULT_SYMBOLS } from '../engine/start.ts';
 import { buildEvidence, check, skippedCheck } from '../evidence/envelope.ts';
 import type { Check, Evidence } from '../schema/evidence.ts';
 import { type ExchangeClient, exchangeClient, parseBaseUrl } from './client.ts';
@@ -8,7 +9,8 @@ import { type Resolver, systemResolver } from './transport.ts';
 export type DoctorRequest = {
   exchange: string;
   exchangeUrl: string | null;
-  symbols: string[];
+  /** Symbols that must be listed; null means the engine's defaults. */
+  symbols: string[] | null;
   timeframe: string;
   /** Bound on each probe (ms). */
   timeoutMs: number;
@@ -30,8 +32,9 @@ const HINTS = {
  * `loadMarkets` (count, the requested symbols present), a small `fetchOHLCV` and the server clock
  * offset. Each probe is bounded; a failed prerequisite makes the later ones `unknown`, not noise.
  */
-export async function runDoctor(req: DoctorRequest): Promise<Evidence> {
+export async function runDoctor(request: DoctorRequest): Promise<Evidence> {
   const startedAt = new Date();
+  const req = { ...request, symbols: request.symbols ?? DEFAULT_SYMBOLS };
   const url = req.exchangeUrl ? parseBaseUrl(req.exchangeUrl) : null;
   const client = await exchangeClient({
     exchangeId: req.exchange,
@@ -90,7 +93,10 @@ export async function runDoctor(req: DoctorRequest): Promise<Evidence> {
   });
 }
 
-async function probeApi(client: ExchangeClient, req: DoctorRequest): Promise<Check[]> {
+async function probeApi(
+  client: ExchangeClient,
+  req: DoctorRequest & { symbols: string[] },
+): Promise<Check[]> {
   const out: Check[] = [];
   const deadline = () => Date.now() + req.timeoutMs;
   const failed = (id: string, err: unknown) =>
