@@ -120,22 +120,7 @@ export class ShadowAdvisor implements BarListener {
   }
 
   recommend(_symbol: string, row: Float64Array, offset: number, ready: boolean): Record<string, unknown> {
-    const base = {
-      enabled: true,
-      executed: false,
-      learner: LEARNER,
-      strategy_preferences: this.preferences,
-      updates: this.updates,
-    };
-    if (!ready)
-      return {
-        ...base,
-        action: 'hold',
-        confidence: 0,
-        primary_agent: null,
-        directional_bias: 'neutral',
-        reason: 'features_warming',
-      };
+    if (!ready) return this.recommendation('hold', 0, null, 'neutral');
     agentStances(row, offset, this.stances);
     contextOf(row, offset, this.context);
     let best = -1;
@@ -147,23 +132,37 @@ export class ShadowAdvisor implements BarListener {
       const w = this.weights.weights[a]!;
       bias += w * s;
       if (s === 0) continue;
-      const { mean, bonus } = this.bandit.score(a, this.context);
-      const score = w * Math.abs(s) * (1 + Math.tanh(mean + bonus));
+      this.bandit.evaluate(a, this.context);
+      const score = w * Math.abs(s) * (1 + Math.tanh(this.bandit.lastMean + this.bandit.lastBonus));
       if (score > bestScore) {
         best = a;
         bestScore = score;
-        bestEdge = mean;
+        bestEdge = this.bandit.lastMean;
       }
     }
-    const directional_bias = bias > 0.05 ? 'long' : bias < -0.05 ? 'short' : 'neutral';
-    if (best < 0) return { ...base, action: 'hold', confidence: 0, primary_agent: null, directional_bias };
+    const directionalBias = bias > 0.05 ? 'long' : bias < -0.05 ? 'short' : 'neutral';
+    if (best < 0) return this.recommendation('hold', 0, null, directionalBias);
     const s = this.stances[best]!;
+    const confidence = r4(Math.min(0.95, Math.abs(s) * (0.5 + 0.5 * Math.tanh(bestEdge))));
+    return this.recommendation(s > 0 ? 'buy' : 'short', confidence, AGENTS[best]!, directionalBias);
+  }
+
+  private recommendation(
+    action: string,
+    confidence: number,
+    agent: string | null,
+    bias: string,
+  ): Record<string, unknown> {
     return {
-      ...base,
-      action: s > 0 ? 'buy' : 'short',
-      confidence: r4(Math.min(0.95, Math.abs(s) * (0.5 + 0.5 * Math.tanh(bestEdge)))),
-      primary_agent: AGENTS[best],
-      directional_bias,
+      enabled: true,
+      executed: false,
+      learner: LEARNER,
+      action,
+      confidence,
+      primary_agent: agent,
+      directional_bias: bias,
+      strategy_preferences: this.preferences,
+      updates: this.updates,
     };
   }
 

@@ -26,8 +26,12 @@ export class LinUcb {
       for (let i = 0; i < dim; i++) this.inverse[a * dim * dim + i * dim + i] = 1;
   }
 
-  /** Expected reward plus exploration bonus of arm `a` in context x. */
-  score(a: number, x: Float64Array): { mean: number; bonus: number } {
+  /** Set by `evaluate`: arm's expected reward and exploration bonus in the context (fields, so the hot path allocates nothing). */
+  lastMean = 0;
+  lastBonus = 0;
+
+  /** Expected reward and exploration bonus of arm `a` in context x, into `lastMean` / `lastBonus`. */
+  evaluate(a: number, x: Float64Array): void {
     const d = this.dim;
     const base = a * d * d;
     let mean = 0;
@@ -43,7 +47,8 @@ export class LinUcb {
       mean += theta * x[i]!;
       quad += x[i]! * ai;
     }
-    return { mean, bonus: this.alpha * Math.sqrt(Math.max(0, quad)) };
+    this.lastMean = mean;
+    this.lastBonus = this.alpha * Math.sqrt(Math.max(0, quad));
   }
 
   update(a: number, x: Float64Array, reward: number): void {

@@ -17,6 +17,7 @@ class PendingRing {
   readonly r5 = new Float64Array(DEPTH);
   count = 0;
   lastBarTs = '';
+  constructor(readonly symbolJson: string) {}
 }
 
 type OpenTrade = {
@@ -59,7 +60,7 @@ export class OutcomeRecorder implements DecisionObserver {
   private recordForwardReturns(draft: Draft, price: number): void {
     let ring = this.pending.get(draft.symbol);
     if (!ring) {
-      ring = new PendingRing();
+      ring = new PendingRing(JSON.stringify(draft.symbol));
       this.pending.set(draft.symbol, ring);
     }
     const n = ring.count;
@@ -68,7 +69,7 @@ export class OutcomeRecorder implements DecisionObserver {
     const k = n % DEPTH;
     if (n >= DEPTH) this.write(forwardLine(ring, k, price / ring.prices[k]! - 1, draft.bar_ts, true));
     ring.heads[k] =
-      `{"schema_version":"${OUTCOME_SCHEMA_VERSION}","kind":"forward_return","decision_id":${JSON.stringify(draft.decision_id)},"symbol":${JSON.stringify(draft.symbol)},"bar_ts":"${draft.bar_ts}","entry_price":${price}`;
+      `{"schema_version":"${OUTCOME_SCHEMA_VERSION}","kind":"forward_return","decision_id":${JSON.stringify(draft.decision_id)},"symbol":${ring.symbolJson},"bar_ts":"${draft.bar_ts}","entry_price":${price}`;
     const shadow = draft.rl_recommendation?.action;
     ring.tails[k] =
       `"action":"${draft.action}","signal_action":${draft.signal ? `"${draft.signal.action}"` : 'null'},"shadow_action":${typeof shadow === 'string' ? JSON.stringify(shadow) : 'null'}}`;

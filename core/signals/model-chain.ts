@@ -228,7 +228,7 @@ export class ModelSignalChain implements SignalStage {
     extra: Record<string, string | number>,
   ): Signal | null {
     const action = CLASS_ACTION[classIndex]!;
-    const observed = { ...extra, action, confidence: r4(confidence), trend: ctx.ind.trend };
+    const observed = Object.assign(extra, { action, confidence: r4(confidence), trend: ctx.ind.trend });
     if (action === 'hold') {
       gates.push({ stage, verdict: 'block', reason: `${stage}_flat`, observed, thresholds: null });
       return null;
