@@ -16,9 +16,13 @@ try {
   const lines = ['# SYNTHETIC candles for B1', 'timestamp,open,high,low,close,volume'];
   for (let i = 0; i < CANDLES; i++) lines.push(market.next().join(','));
   writeFileSync(csv, `${lines.join('\n')}\n`);
+  // A random walk makes any strategy lose; capital preservation would reach lockdown (8% drawdown)
+  // and halt the replay part-way. The benchmark times every candle, so only the lockdown is moved.
+  const riskConfig = join(dir, 'risk.json');
+  writeFileSync(riskConfig, JSON.stringify({ preservation: { drawdown: { lockdown: 1 } } }));
   const main = join(import.meta.dir, '..', 'cli', 'main.ts');
   const t0 = performance.now();
-  const proc = Bun.spawn([process.execPath, main, 'run', '--mode', 'backtest', '--replay-file', csv, '--symbols', 'BTC/USDT', '--data-dir', join(dir, 'root'), '--json'], {
+  const proc = Bun.spawn([process.execPath, main, 'run', '--mode', 'backtest', '--replay-file', csv, '--symbols', 'BTC/USDT', '--data-dir', join(dir, 'root'), '--risk-config', riskConfig, '--json'], {
     stdout: 'pipe',
     stderr: 'inherit',
     env: { ...process.env, ATL_LOG_LEVEL: 'warn' },
