@@ -68,7 +68,7 @@ export function probeSocket(
     const socket =
       kind === 'tcp'
         ? tcpConnect({ host: address, port })
-        : tlsConnect({ host: address, port, servername: host });
+        : tlsConnect({ host: address, port, ...(isIP(host) ? {} : { servername: host }) }); // SNI takes names only
     const done = (c: Check) => {
       socket.destroy();
       resolve(c);

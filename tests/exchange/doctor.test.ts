@@ -73,6 +73,53 @@ describe('atl doctor', () => {
     expect(tcp.output).toStartWith('connection_refused');
   });
 
+  it.skipIf(!Bun.which('openssl'))(
+    'fails the TLS check against a certificate no CA vouches for',
+    async () => {
+      using dir = tempDir();
+      const key = join(dir.path, 'key.pem');
+      const cert = join(dir.path, 'cert.pem');
+      const made = Bun.spawnSync([
+        'openssl',
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+      ]);
+      expect(made.exitCode).toBe(0);
+      const server = Bun.serve({
+        hostname: '127.0.0.1',
+        port: 0,
+        tls: { key: Bun.file(key), cert: Bun.file(cert) },
+        fetch: () => Response.json({}),
+      });
+      try {
+        const { code, evidence } = await doctor(join(dir.path, 'root'), [
+          '--exchange-url',
+          `https://127.0.0.1:${server.port}`,
+        ]);
+        expect(code).toBe(2);
+        expect(statusOf(evidence)[`tcp:127.0.0.1:${server.port}`]).toBe('pass');
+        const tls = evidence.checks.find((c) => c.id === `tls:127.0.0.1:${server.port}`)!;
+        expect(tls.status).toBe('fail');
+        expect(tls.output).toMatch(/self[- ]signed/i);
+        expect(tls.hint).toContain('CA certificates');
+        expect(statusOf(evidence).markets).toBe('unknown');
+      } finally {
+        server.stop(true);
+      }
+    },
+  );
+
   it('fails naming the symbols the exchange does not list', async () => {
     using dir = tempDir();
     fake = new FakeBinance();
