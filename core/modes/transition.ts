@@ -63,34 +63,13 @@ export function requirementItems(req: Requirement, s: ModeStats, approvals: Appr
   const pf = s.profitFactor;
   const pfPassed = s.trades > 0 && pf >= req.minProfitFactor;
   const ddPassed = s.maxDrawdown <= req.maxDrawdown;
+  // A minimum to reach: passed at or above it, progress as the share of it reached.
+  const atLeast = (id: string, label: string, cur: number, need: number, unit: string) =>
+    item(id, label, cur, need, cur >= need, ratio(cur, need), unit);
   const items = [
-    item(
-      'days_in_mode',
-      'Days in current mode',
-      s.daysInMode,
-      req.minDaysInMode,
-      s.daysInMode >= req.minDaysInMode,
-      ratio(s.daysInMode, req.minDaysInMode),
-      'days',
-    ),
-    item(
-      'trades',
-      'Total trades',
-      s.trades,
-      req.minTrades,
-      s.trades >= req.minTrades,
-      ratio(s.trades, req.minTrades),
-      'trades',
-    ),
-    item(
-      'win_rate',
-      'Win rate',
-      s.winRate,
-      req.minWinRate,
-      s.winRate >= req.minWinRate,
-      ratio(s.winRate, req.minWinRate),
-      'fraction',
-    ),
+    atLeast('days_in_mode', 'Days in current mode', s.daysInMode, req.minDaysInMode, 'days'),
+    atLeast('trades', 'Total trades', s.trades, req.minTrades, 'trades'),
+    atLeast('win_rate', 'Win rate', s.winRate, req.minWinRate, 'fraction'),
     item(
       'max_drawdown',
       'Max drawdown (lower is better)',
