@@ -2,16 +2,10 @@ import { dirname } from 'node:path';
 import { defineCommand } from 'citty';
 import { usageError } from '../../core/errors.ts';
 import { BUNDLED_SYMBOLS } from '../../core/market/bundled.ts';
-import { type TrainedModel, trainModels } from '../../core/models/train.ts';
+import { symbolFromFileName } from '../../core/market/candles.ts';
+import { parseModelKinds, type TrainedModel, trainModels } from '../../core/models/train.ts';
 import { BUNDLED_MODELS_DIR } from '../../core/paths.ts';
-import { MODEL_KINDS, type ModelKindName } from '../../core/schema/model-manifest.ts';
 import { jsonArg, numberFlag, print, printJson } from '../_shared.ts';
-
-const KIND_ALIASES: Record<string, ModelKindName> = {
-  logreg: 'logistic_regression',
-  logistic_regression: 'logistic_regression',
-  mlp: 'mlp',
-};
 
 export default defineCommand({
   meta: {
@@ -46,28 +40,22 @@ export default defineCommand({
     ...jsonArg,
   },
   async run({ args }) {
-    const kinds = args.kinds.split(',').map((k) => {
-      const kind = KIND_ALIASES[k.trim().toLowerCase()];
-      if (!kind)
-        throw usageError(
-          `unknown model kind "${k}"`,
-          `use ${Object.keys(KIND_ALIASES).join(', ')} (kinds: ${MODEL_KINDS.join(', ')})`,
-        );
-      return kind;
-    });
+    const kinds = parseModelKinds(args.kinds);
     const symbols = args.symbols
       ? args.symbols
           .split(',')
           .map((s) => s.trim().toUpperCase())
           .filter(Boolean)
-      : [...BUNDLED_SYMBOLS];
+      : args.candles
+        ? [symbolFromFileName(args.candles) ?? missingSymbol(args.candles)]
+        : [...BUNDLED_SYMBOLS];
     const models = await trainModels({
       symbols,
       timeframe: args.timeframe,
       candlesFile: args.candles ?? null,
       outDir: args['models-dir'] ?? BUNDLED_MODELS_DIR,
       seed: numberFlag('seed', args.seed, { integer: true }) ?? 42,
-      kinds: [...new Set(kinds)],
+      kinds,
       label: {
         horizonBars: numberFlag('horizon', args.horizon, { integer: true, min: 1 }) ?? 4,
         thresholdK: numberFlag('threshold-k', args['threshold-k'], { min: 0.01 }) ?? 0.5,
@@ -77,6 +65,10 @@ export default defineCommand({
     else print(summarize(models));
   },
 });
+
+function missingSymbol(file: string): never {
+  throw usageError(`cannot tell the symbol from the file name ${file}`, 'name it with --symbols BASE/QUOTE');
+}
 
 const pct = (x: number | null) => (x === null ? '  n/a' : `${(x * 100).toFixed(1).padStart(5)}`);
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { configError } from '../errors.ts';
+import { configError, usageError } from '../errors.ts';
 import { computeFeatureMatrix } from '../features/batch.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SET_ID } from '../features/feature-set.ts';
 import { writeFileAtomic } from '../fsx/atomic.ts';
@@ -73,6 +73,22 @@ export type TrainedModel = {
   epochs_run: number;
   runtime_max_abs_diff: number;
 };
+
+const KIND_ALIASES: Record<string, ModelKindName> = {
+  logreg: 'logistic_regression',
+  logistic_regression: 'logistic_regression',
+  mlp: 'mlp',
+};
+
+/** `logreg,mlp` → the model kinds, each once; an unknown name is a usage error. */
+export function parseModelKinds(list: string): ModelKindName[] {
+  const kinds = list.split(',').map((k) => {
+    const kind = KIND_ALIASES[k.trim().toLowerCase()];
+    if (!kind) throw usageError(`unknown model kind "${k}"`, `use ${Object.keys(KIND_ALIASES).join(', ')}`);
+    return kind;
+  });
+  return [...new Set(kinds)];
+}
 
 export function modelId(symbol: string, timeframe: string, kind: ModelKindName): string {
   return `${symbol.replace('/', '_')}-${timeframe}-${MODEL_KIND_SPECS[kind].suffix}`;

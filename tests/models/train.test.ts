@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'bun:test';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FEATURE_NAMES, FEATURE_SET_ID } from '../../core/features/feature-set.ts';
 import { BUNDLED_MODELS_DIR, REPO_ROOT } from '../../core/paths.ts';
 import { validate } from '../../core/schema/ajv.ts';
 import { ModelManifest } from '../../core/schema/model-manifest.ts';
-import { atl, tempDir } from '../support/cli.ts';
+import { atl, SHARED_MARKET, tempDir } from '../support/cli.ts';
 
 const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex');
 
@@ -58,6 +58,45 @@ describe('atl train', () => {
     expect(run.stdout).toContain('SOL_USDT-1h-mlp');
     const a = readFileSync(join(dir.path, 'SOL_USDT-1h-mlp.onnx'));
     expect(sha256(a)).not.toBe(sha256(readFileSync(join(BUNDLED_MODELS_DIR, 'SOL_USDT-1h-mlp.onnx'))));
+  }, 60_000);
+
+  it('trains on real exchange candles (ccxt JSON) and the run then decides with those models', async () => {
+    const file = join(SHARED_MARKET, 'ETH_BTC-1m.json');
+    if (!existsSync(file)) {
+      console.warn(`skipped: real candles not found at ${file} (the shared market data is not mounted)`);
+      return;
+    }
+    using dir = tempDir();
+    const models = join(dir.path, 'models');
+    const train = await atl(['train', '--candles', file, '--models-dir', models]);
+    expect(train.code).toBe(0);
+    const m = JSON.parse(readFileSync(join(models, 'ETH_BTC-1m-mlp.manifest.json'), 'utf8')) as ModelManifest;
+    expect(m).toMatchObject({
+      symbol: 'ETH/BTC',
+      timeframe: '1m',
+      data: { source: 'ETH_BTC-1m.json', synthetic: false },
+    });
+    const run = await atl([
+      'run',
+      '--replay-file',
+      file,
+      '--models-dir',
+      models,
+      '--max-bars',
+      '200',
+      '--data-dir',
+      join(dir.path, 'root'),
+    ]);
+    expect(run.code).toBe(0);
+    const last = readFileSync(join(dir.path, 'root', 'rl', 'shadow_decisions.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .at(-1)!;
+    const trace = (JSON.parse(last) as { model_trace: { model_id: string; status: string }[] }).model_trace;
+    expect(trace.map((t) => [t.model_id, t.status])).toEqual([
+      ['ETH_BTC-1m-logreg', 'used'],
+      ['ETH_BTC-1m-mlp', 'used'],
+    ]);
   }, 60_000);
 
   it('exits 64 on an unknown model kind and 78 on a candle file too short to train on', async () => {
