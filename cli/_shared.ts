@@ -26,6 +26,11 @@ export const exchangeArgs = {
   'exchange-url': { type: 'string', description: "another REST base for the exchange (tests, proxies; default: env ATL_EXCHANGE_URL, else ccxt's)", valueHint: 'URL' },
 } as const satisfies ArgsDef;
 
+/** `--symbols BTC/USDT,eth/usdt` → `['BTC/USDT', 'ETH/USDT']`; null when the flag is absent. */
+export function symbolsFlag(value: string | undefined): string[] | null {
+  return value ? value.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean) : null;
+}
+
 export function pathsFromArgs(args: { 'data-dir'?: string }) {
   return dataPaths(resolveDataRoot(args['data-dir']));
 }

@@ -8,6 +8,7 @@ import {
   numberFlag,
   pathsFromArgs,
   print,
+  symbolsFlag,
 } from '../_shared.ts';
 
 export default defineCommand({
@@ -42,12 +43,7 @@ export default defineCommand({
     const evidence = await runDoctor({
       exchange: args.exchange,
       exchangeUrl: args['exchange-url'] ?? process.env.ATL_EXCHANGE_URL ?? null,
-      symbols: args.symbols
-        ? args.symbols
-            .split(',')
-            .map((s) => s.trim().toUpperCase())
-            .filter(Boolean)
-        : null,
+      symbols: symbolsFlag(args.symbols),
       timeframe: args.timeframe,
       timeoutMs: timeoutS * 1000,
     });
