@@ -251,14 +251,14 @@ function dailyChecks(r: DailyHealth, isToday: boolean, nowMs: number): Check[] {
 }
 
 /** `atl health-daily`: one UTC day of the decision log (keyed by bar time), the heartbeat, and the checks. */
-export function computeDailyHealth(
+export async function computeDailyHealth(
   paths: DataPaths,
   date: string,
   now: Date,
-): { report: DailyHealth; checks: Check[] } {
+): Promise<{ report: DailyHealth; checks: Check[] }> {
   const w = dayWindow(date);
   const day = new DayObserver();
-  const { integrity, recent } = scanDecisionLog(paths.decisions, w, (r) => day.add(r), {
+  const { integrity, recent } = await scanDecisionLog(paths.decisions, w, (r) => day.add(r), {
     recentLimit: RECENT_DECISIONS,
   });
   const report = describeDay(date, w, day, integrity, recent, heartbeatView(paths, now.getTime()));

@@ -2,7 +2,7 @@ import { buildEvidence } from '../core/evidence/envelope.ts';
 import { worstStatus } from '../core/exit-codes.ts';
 import type { DataPaths } from '../core/paths.ts';
 import type { Evidence } from '../core/schema/evidence.ts';
-import { computeDailyHealth } from './daily.ts';
+import { computeDailyHealth, type DailyHealth } from './daily.ts';
 import { integrityWarnings } from './integrity.ts';
 
 const HEALTH: Record<Evidence['status'], string> = {
@@ -16,8 +16,8 @@ export const dailyReportPath = (paths: DataPaths, date: string) =>
   `${paths.reportsDir}/daily_shadow_health_${date}.json`;
 
 /** The daily health evidence: the envelope's `details` is the report, its status the worst check (HEALTHY 0, WARNING 1, CRITICAL 2). */
-export function runHealthDaily(paths: DataPaths, date: string, now = new Date()): Evidence {
-  const { report, checks } = computeDailyHealth(paths, date, now);
+export async function runHealthDaily(paths: DataPaths, date: string, now = new Date()): Promise<Evidence> {
+  const { report, checks } = await computeDailyHealth(paths, date, now);
   const overall = HEALTH[worstStatus(checks.map((c) => c.status))];
   return buildEvidence({
     verb: 'health-daily',
@@ -30,7 +30,7 @@ export function runHealthDaily(paths: DataPaths, date: string, now = new Date())
 }
 
 export function renderDailyHuman(e: Evidence, files: string[]): string {
-  const d = e.details as ReturnType<typeof computeDailyHealth>['report'] & { overall_health: string };
+  const d = e.details as DailyHealth & { overall_health: string };
   const t = d.totals;
   const lines = [
     `DAILY SHADOW HEALTH ${d.date} (UTC, by bar time) — ${d.overall_health} (exit ${e.exit_code})`,

@@ -139,7 +139,7 @@ export async function runReportWeekly(
   endDay: string,
   now = new Date(),
 ): Promise<WeeklyOutput> {
-  const report = computeWeekly(paths, week, endDay, now);
+  const report = await computeWeekly(paths, week, endDay, now);
   const checks = weeklyChecks(report);
   const evidence = buildEvidence({
     verb: 'report-weekly',

@@ -67,19 +67,19 @@ function delta(now: number | null, before: number | null): number | null {
   return now === null || before === null ? null : r4(now - before);
 }
 
-export type WeeklyReport = ReturnType<typeof computeWeekly>;
+export type WeeklyReport = Awaited<ReturnType<typeof computeWeekly>>;
 
 /**
  * One week of evidence, computed once: per-day totals (the week's totals are their merge, so
  * they always add up), paper-trading performance from the ledger, the advisor counterfactual
  * from recorded outcomes, edges per symbol and regime, costs, drift and promotion progress.
  */
-export function computeWeekly(paths: DataPaths, week: number, endDay: string, now: Date) {
+export async function computeWeekly(paths: DataPaths, week: number, endDay: string, now: Date) {
   const w = weekWindow(endDay);
   const days = new Map(daysOf(w).map((d) => [d, new DayObserver()]));
   const briefs: DecisionBrief[] = [];
   const timeframes: Record<string, number> = {};
-  const { integrity } = scanDecisionLog(
+  const { integrity } = await scanDecisionLog(
     paths.decisions,
     w,
     (r) => {

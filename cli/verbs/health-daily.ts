@@ -20,11 +20,11 @@ export default defineCommand({
     ...jsonArg,
     ...evidenceArgs,
   },
-  run({ args }) {
+  async run({ args }) {
     resolveFormat(args);
     const paths = pathsFromArgs(args);
     const date = args.date ? parseDay('date', args.date) : isoDay(Date.now());
-    const evidence = runHealthDaily(paths, date);
+    const evidence = await runHealthDaily(paths, date);
     const out = emitEvidence({
       evidence,
       flags: args,

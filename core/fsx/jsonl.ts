@@ -151,22 +151,25 @@ export type JsonlScan = { lines: number; bytes: number; tornTail: { offset: numb
 /**
  * Stream a JSONL file line by line with constant memory. Lines are split on `\n` only (U+2028 is
  * legal inside JSON strings); an unterminated final fragment is not yielded but reported.
+ * `start`/`end` (byte offsets, `start` at a line start) scan one range, so ranges can be read in
+ * parallel; line numbers then count from the range start and offsets stay absolute.
  */
 export function scanJsonl(
   path: string,
   onLine: (e: JsonlLineEvent) => void,
-  chunkBytes = 1 << 20,
+  opts: { chunkBytes?: number; start?: number; end?: number } = {},
 ): JsonlScan {
   const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.alloc(chunkBytes);
+    const buf = Buffer.alloc(opts.chunkBytes ?? 1 << 20);
     const event = new JsonlLineEvent();
+    const end = opts.end ?? Number.POSITIVE_INFINITY;
     let carry: Buffer | null = null;
-    let fileOffset = 0;
-    let lineStartOffset = 0;
+    let fileOffset = opts.start ?? 0;
+    let lineStartOffset = fileOffset;
     let lineNo = 0;
     for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, fileOffset);
+      const n = readSync(fd, buf, 0, Math.min(buf.length, end - fileOffset), fileOffset);
       if (n === 0) break;
       fileOffset += n;
       let start = 0;
@@ -190,7 +193,7 @@ export function scanJsonl(
       }
     }
     const tornTail = carry && carry.length > 0 ? { offset: lineStartOffset, bytes: carry.length } : null;
-    return { lines: lineNo, bytes: fileOffset, tornTail };
+    return { lines: lineNo, bytes: fileOffset - (opts.start ?? 0), tornTail };
   } finally {
     closeSync(fd);
   }

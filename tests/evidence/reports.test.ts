@@ -18,6 +18,7 @@ import { validate } from '../../core/schema/ajv.ts';
 import { Evidence } from '../../core/schema/evidence.ts';
 import { computeDailyHealth } from '../../reports/daily.ts';
 import type { Totals } from '../../reports/day-totals.ts';
+import { scanDecisionLog } from '../../reports/decision-scan.ts';
 import { computeWeekly } from '../../reports/weekly.ts';
 import { addDays, daysOf, weekWindow } from '../../reports/windows.ts';
 import { atl, tempDir } from '../support/cli.ts';
@@ -123,29 +124,31 @@ describe('health-daily and report-weekly over a replayed month', () => {
     expect(cf.agreement_rate).toBeCloseTo(agree / advised.length, 6);
   }, 60_000);
 
-  it('holds week = Σ days for every week of the month (in process)', () => {
+  it('holds week = Σ days for every week of the month (in process)', async () => {
     const paths = dataPaths(month);
     for (const end of ['2026-05-07', '2026-05-14', '2026-05-21', '2026-05-28']) {
-      const weekly = computeWeekly(paths, 1, end, NOW).data_collection.totals;
-      const days = daysOf(weekWindow(end)).map((d) => computeDailyHealth(paths, d, NOW).report.totals);
+      const weekly = (await computeWeekly(paths, 1, end, NOW)).data_collection.totals;
+      const days = (
+        await Promise.all(daysOf(weekWindow(end)).map((d) => computeDailyHealth(paths, d, NOW)))
+      ).map((d) => d.report.totals);
       expect(days.reduce((a, t) => a + t.decisions, 0)).toBe(weekly.decisions);
       expect(days.reduce((a, t) => a + t.blocked, 0)).toBe(weekly.blocked);
       expect(days.reduce((a, t) => a + t.costs.fees, 0)).toBeCloseTo(weekly.costs.fees, 4);
     }
   });
 
-  it('gives the same aggregates when the log is shuffled or records are duplicated, and names the duplicates', () => {
+  it('gives the same aggregates when the log is shuffled or records are duplicated, and names the duplicates', async () => {
     using dir = tempDir();
     const lines = copyOfMonth(dir.path);
     const paths = dataPaths(dir.path);
-    const before = computeDailyHealth(paths, '2026-05-10', NOW).report;
+    const before = (await computeDailyHealth(paths, '2026-05-10', NOW)).report;
     writeLog(dir.path, shuffled(lines, 7));
-    const afterShuffle = computeDailyHealth(paths, '2026-05-10', NOW);
+    const afterShuffle = await computeDailyHealth(paths, '2026-05-10', NOW);
     expect(aggregates(afterShuffle.report.totals)).toEqual(aggregates(before.totals));
     expect(afterShuffle.report.capital_preservation).toEqual(before.capital_preservation);
     const dayLines = lines.filter((l) => l.includes('"bar_ts":"2026-05-10'));
     writeLog(dir.path, [...lines, ...dayLines.slice(0, 5), ...dayLines.slice(0, 5)]);
-    const afterDup = computeDailyHealth(paths, '2026-05-10', NOW);
+    const afterDup = await computeDailyHealth(paths, '2026-05-10', NOW);
     expect(aggregates(afterDup.report.totals)).toEqual(aggregates(before.totals));
     expect(afterDup.report.log.duplicates_in_window).toBe(10);
     expect(afterDup.checks.find((c) => c.id === 'decisions:duplicates')?.status).toBe('warn');
@@ -294,5 +297,37 @@ describe('health-daily and report-weekly over a replayed month', () => {
       expect(r.code).toBe(64);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
+  });
+});
+
+describe('the decision-log reader', () => {
+  it('reads a log in two parallel halves exactly as in one pass, including a break across the seam', async () => {
+    using dir = tempDir();
+    const lines = copyOfMonth(dir.path);
+    const half = Math.floor(readFileSync(LOG(dir.path)).length / 2);
+    const ends: number[] = [];
+    for (const l of lines) ends.push((ends.at(-1) ?? 0) + Buffer.byteLength(l) + 1);
+    const seam = ends.findIndex((end) => end > half); // the line holding the middle byte
+    lines[seam] = lines[seam]!.replace('"mode":"backtest"', '"mode":"backtest" ');
+    lines[300] = lines[300]!.replace('"mode":"backtest"', '"mode":"backtest" ');
+    writeLog(dir.path, [...lines, lines[10]!, 'not json']);
+    const bar = (l: string) => l.slice(l.indexOf('"bar_ts":"') + 10, l.indexOf('"bar_ts":"') + 20);
+    const window = { startDay: bar(lines[200]!), endDay: addDays(bar(lines[seam + 40]!), 1) };
+    const run = async (parallelMinBytes: number) => {
+      const ids: string[] = [];
+      const result = await scanDecisionLog(LOG(dir.path), window, (r) => ids.push(r.decision_id), {
+        recentLimit: 500,
+        parallelMinBytes,
+      });
+      return { ids, ...result };
+    };
+    const one = await run(Number.POSITIVE_INFINITY);
+    const two = await run(0);
+    expect(two).toEqual(one);
+    expect(one.integrity.chain.samples.map((s) => s.line)).toEqual([302, seam + 2]);
+    expect(one.integrity.malformed.samples).toEqual([
+      { line: lines.length + 2, problem: 'not a JSON object' },
+    ]);
+    expect(one.integrity.records_all_time).toBe(lines.length + 1);
   });
 });

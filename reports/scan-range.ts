@@ -1,0 +1,193 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { GENESIS_HASH } from '../core/engine/decision-log.ts';
+import { scanJsonl } from '../core/fsx/jsonl.ts';
+import { RecentRing } from './recent-ring.ts';
+import type { DayWindow } from './windows.ts';
+
+export const SAMPLE_LIMIT = 20;
+const ID_KEY = Buffer.from('"decision_id":"');
+const BAR_KEY = Buffer.from('"bar_ts":"');
+const PREV_KEY = Buffer.from('"prev_hash":"');
+const QUOTE = 0x22;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+// Where the engine's JSON.stringify puts the values: after `{"schema_version":"1.0.0","decision_id":"`,
+// and after the id's closing quote plus `,"ts":"<24 chars>","bar_ts":"`.
+const ENGINE_ID_AT = '{"schema_version":"1.0.0","decision_id":"'.length;
+const ENGINE_BAR_AFTER_ID = '","ts":"2026-01-01T00:00:00.000Z","bar_ts":"'.length;
+
+export type LineProblem = { line: number; problem: string };
+
+/** Chain-break kinds; the reader words them once line numbers are absolute. */
+export const CHAIN_EDITED = 'edited';
+export const CHAIN_NOT_GENESIS = 'not-genesis';
+type Span = { offset: number; length: number };
+
+/**
+ * What one byte range of the log holds, with line numbers counted from the range start: the
+ * reader runs ranges in parallel and stitches them (counts add, samples shift, the chain link
+ * across each seam is checked by the caller from `first`/`last`).
+ */
+export type RangeScan = {
+  lines: number;
+  bytes: number;
+  tornTail: { offset: number; bytes: number } | null;
+  records: number;
+  malformed: { count: number; samples: LineProblem[] };
+  chain: { links: number; breaks: number; samples: LineProblem[] };
+  /** Lines whose bar day is in the window, in file order, for the caller to parse. */
+  window: { offsets: number[]; lengths: number[]; lines: number[] };
+  /** The last `recentLimit` well-formed lines before the window's end (oldest first). */
+  recent: Span[];
+  newest: (Span & { line: number }) | null;
+  /** The range's first line when its chain link reaches into the previous range. */
+  first: { inWindow: boolean; prevHash: string } | null;
+  last: (Span & { inWindow: boolean; hash: string | null }) | null;
+};
+
+/** The chain hash of a line: sha256 of its bytes without the newline, as the engine's DecisionLog computes it. */
+export const sha256Hex = (bytes: Uint8Array) => Bun.CryptoHasher.hash('sha256', bytes, 'hex') as string;
+
+export function readAt(fd: number, offset: number, length: number): Buffer {
+  const buf = Buffer.alloc(length);
+  readSync(fd, buf, 0, length, offset);
+  return buf.at(-1) === 0x0d ? buf.subarray(0, length - 1) : buf;
+}
+
+/** Does `buf` hold `key` at `pos`? A plain loop: far cheaper than a native call per line. */
+function bytesAt(buf: Buffer, pos: number, key: Uint8Array): boolean {
+  if (pos < 0 || pos + key.length > buf.length) return false;
+  for (let i = 0; i < key.length; i++) if (buf[pos + i] !== key[i]) return false;
+  return true;
+}
+
+function quoteAfter(buf: Buffer, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (buf[i] === QUOTE) return i;
+  return -1;
+}
+
+/**
+ * Where the value of a `"key":"…"` string field starts in `buf[start, end)` (-1 when absent).
+ * The engine writes keys in a fixed order, so the value is usually where `guess` says; any other
+ * writer's layout falls back to a search.
+ */
+function valueAt(
+  buf: Buffer,
+  key: Buffer,
+  start: number,
+  end: number,
+  guess: number,
+  fromEnd = false,
+): number {
+  if (bytesAt(buf, guess - key.length, key) && guess < end) return guess;
+  const at = fromEnd ? buf.lastIndexOf(key, end - key.length) : buf.indexOf(key, start);
+  return at < start || at + key.length >= end ? -1 : at + key.length;
+}
+
+/** `buf[at, at+10)` compared with a `YYYY-MM-DD` day: negative before, 0 same, positive after. */
+function compareDay(buf: Buffer, at: number, day: Uint8Array): number {
+  for (let i = 0; i < 10; i++) {
+    const d = buf[at + i]! - day[i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * Byte-level pass over `[start, end)` of the decision log: every line is checked for shape
+ * (object, id, bar time, chain field) and placed against the window by its bar day; the chain
+ * link into each window line, and out of it, is checked here. Nothing is JSON-parsed.
+ */
+export function scanRange(
+  path: string,
+  window: DayWindow,
+  start: number,
+  end: number,
+  recentLimit: number,
+): RangeScan {
+  const startDay = Buffer.from(window.startDay);
+  const endDay = Buffer.from(window.endDay);
+  const out: RangeScan = {
+    lines: 0,
+    bytes: 0,
+    tornTail: null,
+    records: 0,
+    malformed: { count: 0, samples: [] },
+    chain: { links: 0, breaks: 0, samples: [] },
+    window: { offsets: [], lengths: [], lines: [] },
+    recent: [],
+    newest: null,
+    first: null,
+    last: null,
+  };
+  const recent = new RecentRing(recentLimit);
+  const malformed = (line: number, problem: string) => {
+    out.malformed.count++;
+    if (out.malformed.samples.length < SAMPLE_LIMIT) out.malformed.samples.push({ line, problem });
+  };
+  const fd = openSync(path, 'r');
+  let prev: (Span & { inWindow: boolean; hash: string | null }) | null = null;
+  try {
+    const scan = scanJsonl(
+      path,
+      (e) => {
+        const { buffer: buf, start: s, end: t, lineNo } = e;
+        const here = { offset: e.offset, length: t - s, inWindow: false, hash: null as string | null };
+        const previous = prev;
+        prev = here;
+        if (t === s) return malformed(lineNo, 'blank line');
+        if (buf[s] !== OPEN_BRACE || buf[t - 1] !== CLOSE_BRACE) {
+          const bom = e.offset === 0 && buf[s] === 0xef;
+          return malformed(
+            lineNo,
+            bom ? 'starts with a byte-order mark: not written by the engine' : 'not a JSON object',
+          );
+        }
+        const idAt = valueAt(buf, ID_KEY, s, t, s + ENGINE_ID_AT);
+        const idEnd = idAt < 0 ? -1 : quoteAfter(buf, idAt, t);
+        const barAt = valueAt(buf, BAR_KEY, s, t, idEnd + ENGINE_BAR_AFTER_ID);
+        const barEnd = barAt < 0 ? -1 : quoteAfter(buf, barAt, t);
+        const prevAt = valueAt(buf, PREV_KEY, s, t, t - 66, true);
+        if (idEnd < 0 || barEnd < 0 || barEnd - barAt < 10 || prevAt < 0 || prevAt + 64 > t) {
+          return malformed(lineNo, 'missing decision_id, bar_ts or prev_hash');
+        }
+        out.records++;
+        out.newest = { offset: e.offset, length: t - s, line: lineNo };
+        const beforeEnd = compareDay(buf, barAt, endDay) < 0;
+        here.inWindow = beforeEnd && compareDay(buf, barAt, startDay) >= 0;
+        if (beforeEnd) recent.push(e.offset, t - s);
+        if (here.inWindow) {
+          here.hash = sha256Hex(buf.subarray(s, t));
+          out.window.offsets.push(e.offset);
+          out.window.lengths.push(t - s);
+          out.window.lines.push(lineNo);
+        }
+        const prevHash = buf.toString('latin1', prevAt, prevAt + 64);
+        if (lineNo === 1 && e.offset !== 0) {
+          out.first = { inWindow: here.inWindow, prevHash }; // its link is checked across the seam
+          return;
+        }
+        // The chain link into this line matters when either end of it is in the window.
+        if (!here.inWindow && !previous?.inWindow) return;
+        const expected = previous
+          ? (previous.hash ?? sha256Hex(readAt(fd, previous.offset, previous.length)))
+          : GENESIS_HASH;
+        out.chain.links++;
+        if (prevHash !== expected) {
+          out.chain.breaks++;
+          if (out.chain.samples.length < SAMPLE_LIMIT)
+            out.chain.samples.push({ line: lineNo, problem: previous ? CHAIN_EDITED : CHAIN_NOT_GENESIS });
+        }
+      },
+      { start, end },
+    );
+    out.lines = scan.lines;
+    out.bytes = scan.bytes;
+    out.tornTail = scan.tornTail;
+    out.recent = recent.entries();
+    out.last = prev;
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
