@@ -5,7 +5,7 @@ import type { DecisionRecord } from '../core/schema/decision.ts';
 import type { Check } from '../core/schema/evidence.ts';
 import type { Heartbeat } from '../core/schema/heartbeat.ts';
 import { addDecision, emptyTotals, reasonFamily, roundTotals, type Totals, topCounts } from './day-totals.ts';
-import { type LogIntegrity, type RecentDecision, scanDecisionLog } from './decision-scan.ts';
+import { type ScanResult, scanDecisionLog } from './decision-scan.ts';
 import { integrityChecks, paperLiveCheck, windowCheck } from './integrity.ts';
 import { type DayWindow, dayWindow, windowBounds } from './windows.ts';
 
@@ -14,6 +14,16 @@ const HEARTBEAT_RECENT_S = 2 * 3600;
 const FRESHNESS_WARN_S = 2 * 3600;
 export const MAX_DAILY_WEIGHT_SHIFT = 0.1;
 const ALARMING_LEVELS = new Set(['critical', 'lockdown']);
+
+/** The advisor's strategy weights on a record (logged as `strategy_preferences`, core/advisor/advisor.ts). */
+function strategyWeights(rl: unknown): Record<string, number> | null {
+  const w = (rl as { strategy_preferences?: unknown } | null)?.strategy_preferences;
+  if (!w || typeof w !== 'object') return null;
+  const numeric = Object.entries(w as Record<string, unknown>).filter(
+    (e): e is [string, number] => typeof e[1] === 'number',
+  );
+  return numeric.length > 0 ? Object.fromEntries(numeric) : null;
+}
 
 /** Facts of one UTC day's decisions beyond the additive totals: level changes and advisor weight shifts. */
 export class DayObserver {
@@ -25,16 +35,8 @@ export class DayObserver {
     addDecision(this.totals, r);
     if (r.preservation_level)
       this.levels.push({ bar: r.bar_ts, symbol: r.symbol, level: r.preservation_level });
-    // The advisor logs its strategy weights as `strategy_preferences` (core/advisor/advisor.ts).
-    const w = r.rl_recommendation?.strategy_preferences;
-    if (w && typeof w === 'object') {
-      const numeric = Object.fromEntries(
-        Object.entries(w as Record<string, unknown>).filter(
-          (e): e is [string, number] => typeof e[1] === 'number',
-        ),
-      );
-      if (Object.keys(numeric).length > 0) this.weights.push({ bar: r.bar_ts, weights: numeric });
-    }
+    const weights = strategyWeights(r.rl_recommendation);
+    if (weights) this.weights.push({ bar: r.bar_ts, weights });
   }
 
   /** Level at the day's last bar and how often it changed (in bar order, so log order does not matter). */
@@ -47,11 +49,20 @@ export class DayObserver {
     return { current_level: sorted.at(-1)?.level ?? null, transitions };
   }
 
-  /** Largest move of any strategy weight away from its first value of the day. */
-  weightShift(): { enabled: boolean; max_shift_observed: number; agent: string | null } {
-    if (this.weights.length === 0) return { enabled: false, max_shift_observed: 0, agent: null };
+  /**
+   * Largest move of any strategy weight in the day away from where the day started: the weights
+   * on the last record before the day (the advisor's clamp counts from there), else the day's first.
+   */
+  weightShift(dayStart: Record<string, number> | null): {
+    enabled: boolean;
+    max_shift_observed: number;
+    agent: string | null;
+    measured_from: string;
+  } {
+    if (this.weights.length === 0)
+      return { enabled: false, max_shift_observed: 0, agent: null, measured_from: 'none' };
     const sorted = [...this.weights].sort((a, b) => a.bar.localeCompare(b.bar));
-    const first = sorted[0]!.weights;
+    const first = dayStart ?? sorted[0]!.weights;
     let max = 0;
     let agent: string | null = null;
     for (const { weights } of sorted) {
@@ -60,7 +71,12 @@ export class DayObserver {
         if (shift > max) [max, agent] = [shift, name];
       }
     }
-    return { enabled: true, max_shift_observed: Math.round(max * 1e4) / 1e4, agent };
+    return {
+      enabled: true,
+      max_shift_observed: Math.round(max * 1e4) / 1e4,
+      agent,
+      measured_from: dayStart ? 'the previous day' : "the day's first record",
+    };
   }
 }
 
@@ -70,8 +86,7 @@ function describeDay(
   date: string,
   w: DayWindow,
   day: DayObserver,
-  log: LogIntegrity,
-  recent: RecentDecision[],
+  { integrity: log, recent, beforeWindow }: ScanResult,
   hb: ReturnType<typeof heartbeatView>,
 ) {
   const totals = roundTotals(day.totals);
@@ -98,7 +113,10 @@ function describeDay(
       newest_decision: log.newest,
     },
     capital_preservation: day.preservation(),
-    strategy_weighting: { ...day.weightShift(), max_allowed_shift: MAX_DAILY_WEIGHT_SHIFT },
+    strategy_weighting: {
+      ...day.weightShift(strategyWeights(beforeWindow?.rl_recommendation)),
+      max_allowed_shift: MAX_DAILY_WEIGHT_SHIFT,
+    },
     gates: {
       blocked: totals.blocked,
       block_rate: totals.decisions > 0 ? Math.round((totals.blocked / totals.decisions) * 1e4) / 1e4 : null,
@@ -258,10 +276,10 @@ export async function computeDailyHealth(
 ): Promise<{ report: DailyHealth; checks: Check[] }> {
   const w = dayWindow(date);
   const day = new DayObserver();
-  const { integrity, recent } = await scanDecisionLog(paths.decisions, w, (r) => day.add(r), {
+  const scan = await scanDecisionLog(paths.decisions, w, (r) => day.add(r), {
     recentLimit: RECENT_DECISIONS,
   });
-  const report = describeDay(date, w, day, integrity, recent, heartbeatView(paths, now.getTime()));
+  const report = describeDay(date, w, day, scan, heartbeatView(paths, now.getTime()));
   const isToday = now.toISOString().slice(0, 10) === date;
   return { report, checks: dailyChecks(report, isToday, now.getTime()) };
 }

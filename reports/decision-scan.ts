@@ -46,7 +46,12 @@ export type RecentDecision = {
   block_reason: string | null;
 };
 
-export type ScanResult = { integrity: LogIntegrity; recent: RecentDecision[] };
+/** `beforeWindow`: the last record dated before the window (as parsed JSON), for values that carry over days. */
+export type ScanResult = {
+  integrity: LogIntegrity;
+  recent: RecentDecision[];
+  beforeWindow: Record<string, unknown> | null;
+};
 
 function emptyIntegrity(path: string, exists: boolean): LogIntegrity {
   return {
@@ -126,7 +131,7 @@ export async function scanDecisionLog(
   opts: { recentLimit: number; parallelMinBytes?: number } = { recentLimit: 500 },
 ): Promise<ScanResult> {
   if (!existsSync(path) || !statSync(path).isFile())
-    return { integrity: emptyIntegrity(path, false), recent: [] };
+    return { integrity: emptyIntegrity(path, false), recent: [], beforeWindow: null };
   const size = statSync(path).size;
   const parts = await scanRanges(
     path,
@@ -143,6 +148,7 @@ export async function scanDecisionLog(
     const windowLines: Array<{ offset: number; length: number; line: number }> = [];
     let recent: Array<{ offset: number; length: number }> = [];
     let newest: { offset: number; length: number; line: number } | null = null;
+    let before: { offset: number; length: number } | null = null;
     let base = 0;
     parts.forEach((p, i) => {
       integrity.lines += p.lines;
@@ -174,6 +180,7 @@ export async function scanDecisionLog(
       }
       recent = [...recent, ...p.recent].slice(-opts.recentLimit);
       if (p.newest) newest = { ...p.newest, line: p.newest.line + base };
+      before = p.beforeWindow ?? before;
       base += p.lines;
     });
     integrity.torn_tail = parts.at(-1)!.tornTail;
@@ -189,7 +196,11 @@ export async function scanDecisionLog(
       if (typeof r.ts === 'string' && typeof r.bar_ts === 'string')
         integrity.newest = { ts: r.ts, bar_ts: r.bar_ts, line: last.line };
     }
-    return { integrity, recent: readRecent(fd, recent) };
+    const span = before as { offset: number; length: number } | null;
+    const beforeWindow = span
+      ? (JSON.parse(readAt(fd, span.offset, span.length).toString('utf8')) as Record<string, unknown>)
+      : null;
+    return { integrity, recent: readRecent(fd, recent), beforeWindow };
   } finally {
     closeSync(fd);
   }

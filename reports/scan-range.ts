@@ -40,6 +40,8 @@ export type RangeScan = {
   /** The last `recentLimit` well-formed lines before the window's end (oldest first). */
   recent: Span[];
   newest: (Span & { line: number }) | null;
+  /** The last well-formed line whose bar day is before the window (what the engine knew when the window opened). */
+  beforeWindow: Span | null;
   /** The range's first line when its chain link reaches into the previous range. */
   first: { inWindow: boolean; prevHash: string } | null;
   last: (Span & { inWindow: boolean; hash: string | null }) | null;
@@ -117,6 +119,7 @@ export function scanRange(
     window: { offsets: [], lengths: [], lines: [] },
     recent: [],
     newest: null,
+    beforeWindow: null,
     first: null,
     last: null,
   };
@@ -154,7 +157,9 @@ export function scanRange(
         out.records++;
         out.newest = { offset: e.offset, length: t - s, line: lineNo };
         const beforeEnd = compareDay(buf, barAt, endDay) < 0;
-        here.inWindow = beforeEnd && compareDay(buf, barAt, startDay) >= 0;
+        const beforeStart = compareDay(buf, barAt, startDay) < 0;
+        here.inWindow = beforeEnd && !beforeStart;
+        if (beforeStart) out.beforeWindow = { offset: e.offset, length: t - s };
         if (beforeEnd) recent.push(e.offset, t - s);
         if (here.inWindow) {
           here.hash = sha256Hex(buf.subarray(s, t));

@@ -212,24 +212,39 @@ describe('health-daily and report-weekly over a replayed month', () => {
     expect(existsSync(join(dir.path, 'reports', 'daily_shadow_health_2026-05-10.json'))).toBe(true);
   });
 
-  it('goes CRITICAL (exit 2) when the advisor moves a strategy weight more than 10% in a day', async () => {
+  it('measures the advisor weight clamp from the previous day and goes CRITICAL (exit 2) past 10 points in a day', async () => {
     using dir = tempDir();
-    const lines = copyOfMonth(dir.path).filter((l) => l.includes('"bar_ts":"2026-05-03'));
-    let prev = '0'.repeat(64);
-    const rechained = lines.map((l, i) => {
-      const r = JSON.parse(l);
-      r.rl_recommendation = {
-        action: 'hold',
-        confidence: 0.6,
-        agent: 'trend_follower',
-        strategy_preferences: { trend_follower: 0.2 + (i === lines.length - 1 ? 0.15 : 0), scalper: 0.2 },
-      };
-      r.prev_hash = prev;
-      const line = JSON.stringify(r);
-      prev = new Bun.CryptoHasher('sha256').update(line).digest('hex');
-      return line;
-    });
-    writeLog(dir.path, rechained);
+    const all = copyOfMonth(dir.path);
+    const day2 = all.filter((l) => l.includes('"bar_ts":"2026-05-02'));
+    const day3 = all.filter((l) => l.includes('"bar_ts":"2026-05-03'));
+    /** The two days re-chained, the advisor's trend_follower weight given per record. */
+    const write = (weightOf: (day: 2 | 3, i: number, n: number) => number) => {
+      let prev = '0'.repeat(64);
+      const out = [
+        ...day2.map((l, i) => [l, weightOf(2, i, day2.length)] as const),
+        ...day3.map((l, i) => [l, weightOf(3, i, day3.length)] as const),
+      ].map(([l, w]) => {
+        const r = JSON.parse(l);
+        r.rl_recommendation = {
+          action: 'hold',
+          confidence: 0.6,
+          primary_agent: 'trend_follower',
+          strategy_preferences: { trend_follower: w, scalper: 0.2 },
+        };
+        r.prev_hash = prev;
+        const line = JSON.stringify(r);
+        prev = new Bun.CryptoHasher('sha256').update(line).digest('hex');
+        return line;
+      });
+      writeLog(dir.path, out);
+    };
+    // Day 2 ends at 0.20; day 3 opens already moved to 0.27 and ends at 0.12: 0.15 apart within the
+    // day, but never more than 0.08 from where the day started, which is what the clamp limits.
+    write((day, i, n) => (day === 2 ? 0.2 : i === 0 ? 0.27 : i === n - 1 ? 0.12 : 0.2));
+    const within = await cli(['health-daily', '--date', '2026-05-03', '--data-dir', dir.path]);
+    expect(within.byId['weighting:clamp']!.status).toBe('pass');
+    expect(within.byId['weighting:clamp']!.observed).toBe(0.08);
+    write((day, i, n) => (day === 2 ? 0.2 : i === n - 1 ? 0.35 : 0.2));
     const r = await cli(['health-daily', '--date', '2026-05-03', '--data-dir', dir.path]);
     expect(r.code).toBe(2);
     expect(r.byId['weighting:clamp']!.status).toBe('fail');
