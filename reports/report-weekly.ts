@@ -140,6 +140,7 @@ export async function runReportWeekly(
   now = new Date(),
 ): Promise<WeeklyOutput> {
   const report = await computeWeekly(paths, week, endDay, now);
+  Bun.gc(true); // drop the scan's garbage before the charting library loads: peak RSS stays within budget
   const checks = weeklyChecks(report);
   const evidence = buildEvidence({
     verb: 'report-weekly',
