@@ -44,9 +44,11 @@ export class RollingSum {
   private sum = 0;
   /** Largest magnitude that has entered the sum since it was last exact. */
   private peak = 0;
-  private pushes = 0;
+  /** Pushes left until the next exact resummation. */
+  private untilResum: number;
   constructor(size: number) {
     this.ring = new Ring(size);
+    this.untilResum = size;
   }
   push(x: number): void {
     const old = this.ring.push(x);
@@ -56,7 +58,10 @@ export class RollingSum {
     if (!Number.isNaN(old)) this.sum -= old;
     // Resum exactly once per window, and whenever the sum is small next to values that passed
     // through it (their rounding residue would dominate; an all-zero window must read 0).
-    if (++this.pushes % this.ring.size === 0 || Math.abs(this.sum) < this.peak * 1e-5) this.resum();
+    if (--this.untilResum === 0) {
+      this.untilResum = this.ring.size;
+      this.resum();
+    } else if (Math.abs(this.sum) < this.peak * 1e-5) this.resum();
   }
   private resum(): void {
     let s = 0;
@@ -94,16 +99,21 @@ export class RollingMoments {
   private s4 = 0;
   /** Largest squared deviation that has entered the sums since they were last exact. */
   private peak2 = 0;
-  private pushes = 0;
+  /** Pushes left until the next exact resummation. */
+  private untilResum: number;
   constructor(size: number, order: 2 | 4 = 2) {
     this.ring = new Ring(size);
     this.order = order;
+    this.untilResum = size;
   }
   push(x: number): void {
     const old = this.ring.push(x);
     this.add(x - this.pivot, 1);
     if (!Number.isNaN(old)) this.add(old - this.pivot, -1);
-    if (++this.pushes % this.ring.size === 0 || this.cancelling()) this.resum();
+    if (--this.untilResum === 0) {
+      this.untilResum = this.ring.size;
+      this.resum();
+    } else if (this.cancelling()) this.resum();
   }
   /**
    * The window's mean has moved far from the pivot relative to its spread, so the central moments
