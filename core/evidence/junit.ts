@@ -19,49 +19,51 @@ function detail(c: Check): string {
   return clean(lines.join('\n'));
 }
 
-/** One check as a testcase: fail → <failure>, unknown → <error> (could not evaluate), n/a → <skipped>, warn → passes with its text in <system-out>. */
+/**
+ * One check as a testcase: fail → <failure>, unknown → <error> (could not evaluate), n/a →
+ * <skipped>; pass and warn pass (JUnit has no warning; warnings go to the suite's <system-out>).
+ */
 function testcase(c: Check, suite: string): Record<string, unknown> {
   const attrs = { '@_classname': suite, '@_name': clean(c.id), '@_time': '0.000' };
   const message = clean(c.hint ? `${c.output} — ${c.hint}` : c.output);
   if (c.skipped) return { ...attrs, skipped: { '@_message': message } };
-  switch (c.status) {
-    case 'fail':
-      return { ...attrs, failure: { '@_message': message, '@_type': 'fail', '#text': detail(c) } };
-    case 'unknown':
-      return { ...attrs, error: { '@_message': message, '@_type': 'unknown', '#text': detail(c) } };
-    case 'warn':
-      return { ...attrs, 'system-out': `WARN: ${detail(c)}` };
-    default:
-      return { ...attrs, 'system-out': detail(c) };
-  }
+  if (c.status === 'fail')
+    return { ...attrs, failure: { '@_message': message, '@_type': 'fail', '#text': detail(c) } };
+  if (c.status === 'unknown')
+    return { ...attrs, error: { '@_message': message, '@_type': 'unknown', '#text': detail(c) } };
+  return attrs;
 }
 
-/** JUnit XML of an evidence envelope: one `<testsuite>` per verb run, one `<testcase>` per check. */
+/**
+ * JUnit XML of an evidence envelope: one `<testsuite>` per verb run, one `<testcase>` per check.
+ * Shaped for the strict Ant/windyroad schema (which Jenkins also reads): a bare `<testsuites>`,
+ * `package` and `id` on the suite, a zone-less UTC timestamp, times with 3 decimals, and the
+ * warnings and every check's detail in the suite's `<system-out>`.
+ */
 export function renderJunit(evidence: Evidence): string {
   const suite = `atl.${evidence.verb}`;
   const count = (pred: (c: Check) => boolean) => String(evidence.checks.filter(pred).length);
-  const failures = count((c) => !c.skipped && c.status === 'fail');
-  const errors = count((c) => !c.skipped && c.status === 'unknown');
-  const skipped = count((c) => c.skipped === true);
-  const time = seconds(Date.parse(evidence.finished_at) - Date.parse(evidence.started_at));
-  const totals = {
-    '@_tests': String(evidence.checks.length),
-    '@_failures': failures,
-    '@_errors': errors,
-    '@_skipped': skipped,
-    '@_time': time,
-  };
+  const out = [
+    ...evidence.checks.filter((c) => c.status === 'warn').map((c) => `WARN ${c.id}: ${detail(c)}`),
+    ...evidence.warnings.map((w) => `warning: ${clean(w)}`),
+    ...evidence.checks
+      .filter((c) => c.status === 'pass')
+      .map((c) => `${c.skipped ? 'SKIP' : 'PASS'} ${c.id}: ${detail(c)}`),
+  ].join('\n');
   const doc = {
     '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
     testsuites: {
-      '@_name': `atl ${evidence.verb}`,
-      ...totals,
       testsuite: {
         '@_name': suite,
-        ...totals,
-        // The windyroad XSD wants a timestamp without a zone; it is UTC.
+        '@_package': 'atl',
+        '@_id': '0',
+        '@_tests': String(evidence.checks.length),
+        '@_failures': count((c) => !c.skipped && c.status === 'fail'),
+        '@_errors': count((c) => !c.skipped && c.status === 'unknown'),
+        '@_skipped': count((c) => c.skipped === true),
+        '@_time': seconds(Date.parse(evidence.finished_at) - Date.parse(evidence.started_at)),
         '@_timestamp': evidence.started_at.slice(0, 19),
-        '@_hostname': clean(evidence.host),
+        '@_hostname': clean(evidence.host) || 'localhost',
         properties: {
           property: [
             ['run_id', evidence.run_id],
@@ -71,6 +73,8 @@ export function renderJunit(evidence: Evidence): string {
           ].map(([name, value]) => ({ '@_name': name, '@_value': clean(value ?? '') })),
         },
         testcase: evidence.checks.map((c) => testcase(c, suite)),
+        'system-out': out,
+        'system-err': '',
       },
     },
   };
@@ -78,7 +82,6 @@ export function renderJunit(evidence: Evidence): string {
     ignoreAttributes: false,
     format: true,
     indentBy: '  ',
-    suppressEmptyNode: true,
     processEntities: true,
   });
   return builder.build(doc) as string;
