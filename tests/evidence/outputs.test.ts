@@ -70,6 +70,15 @@ describe('evidence outputs', () => {
     expect(byName['status:command'].error).toBeDefined();
     expect(byName['service:systemd'].skipped).toBeDefined();
     expect(suite['@_timestamp']).toBe('2026-11-24T07:52:00');
+    // The strict Ant/windyroad shape: a bare <testsuites>, package and id on the suite, warnings in its system-out.
+    expect(Object.keys(parsed.testsuites).filter((k) => k.startsWith('@_'))).toEqual([]);
+    expect([suite['@_package'], suite['@_id']]).toEqual(['atl', '0']);
+    expect(suite['system-out']).toContain('WARN host:disk: low disk');
+    expect(byName['host:disk']).toEqual({
+      '@_classname': 'atl.verify',
+      '@_name': 'host:disk',
+      '@_time': '0.000',
+    });
     expect(suite['@_time']).toMatch(/^\d+\.\d{3}$/);
   });
 
