@@ -100,6 +100,13 @@ describe('evidence outputs', () => {
     expect(Number(metric('atl_exit_code')?.value)).toBe(2);
     expect(readdirSync(dir.path).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(renderPrometheus(mixed(), null)).not.toMatch(/\de[+-]?\d/);
+    const promtool = Bun.which('promtool');
+    if (!promtool) console.warn('promtool not installed (Debian package prometheus): textfile lint skipped');
+    else {
+      const lint = Bun.spawnSync([promtool, 'check', 'metrics'], { stdin: Buffer.from(readFileSync(path)) });
+      expect(lint.stderr.toString() + lint.stdout.toString()).toBe('');
+      expect(lint.exitCode).toBe(0);
+    }
   });
 
   it('prints one Nagios line whose state matches the exit code, worst check first, with perfdata', () => {
