@@ -33,6 +33,7 @@ export type ModelChainOptions = {
 };
 
 const CLASS_ACTION = ['short', 'hold', 'buy'] as const;
+const NONE_RUNNING: readonly number[] = [];
 const HTF_BOOST = { aligned: 0.1, strong: 0.15, cap: 0.95 };
 const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
 const ATR = featureIndex('atr_norm');
@@ -118,28 +119,31 @@ export class ModelSignalChain implements SignalStage {
     const gates: GateStage[] = [];
     const regime = classifyRegime(ctx.ind);
     gates.push(ready ? FEATURES_PASS : skip('features', `features_warming:${ctx.ind.bars}`));
-    const running = ready && f.hasOutputs ? f.models : [];
-    const modelTrace = this.trace(
-      state,
-      running.length > 0,
-      ready ? 'inference_unavailable' : 'features_not_ready',
-    );
+    const ran = ready && f.hasOutputs;
+    const running = ran ? f.runningModels() : NONE_RUNNING;
+    const modelTrace = this.trace(state, ran, ready ? 'inference_unavailable' : 'features_not_ready');
     let signal: Signal | null = null;
     const usable = running.length;
     const noModels =
       state.noModels ?? (ready ? 'models_not_run:no_output' : 'models_not_run:features_warming');
 
     if (usable >= 2) {
-      const vote = combineVotes(this.opts.voting, f.probs, f.current * 3, state.accuracy, this.scratch);
+      // Every model ran (the usual case): vote on the arrays as they are; else on the ones that did.
+      const all = running.length === f.models.length;
+      const probs = all ? f.probs : running.map((i) => f.probs[i]!);
+      const accuracy = all ? state.accuracy : running.map((i) => state.accuracy[i]!);
+      const vote = combineVotes(this.opts.voting, probs, f.current * 3, accuracy, this.scratch);
       signal = this.modelGate('ensemble', vote.classIndex, vote.confidence, ctx, gates, row, {
         models: usable,
         voting: this.opts.voting,
       });
     } else gates.push(skip('ensemble', usable === 1 ? 'single_model' : noModels));
     if (usable === 1) {
-      const p = f.probs[0]!;
+      const p = f.probs[running[0]!]!;
       const c = argmax(p, f.current * 3);
-      signal = this.modelGate('ml', c, p[f.current * 3 + c]!, ctx, gates, row, { model: running[0]!.id });
+      signal = this.modelGate('ml', c, p[f.current * 3 + c]!, ctx, gates, row, {
+        model: f.models[running[0]!]!.id,
+      });
     } else gates.push(skip('ml', usable >= 2 ? 'ensemble_active' : noModels));
     if (usable === 0) {
       const tech = technicalSignal(ctx.ind);
@@ -189,14 +193,9 @@ export class ModelSignalChain implements SignalStage {
     const f = state.features;
     const out = state.skippedTrace.slice();
     f.models.forEach((m: UsableModel, i) => {
-      if (!ran) {
-        out.push({
-          model_id: m.id,
-          sha256: m.sha256,
-          status: 'skipped',
-          skip_reason: notRunReason,
-          output: null,
-        });
+      const failure = ran ? f.failures[i] : notRunReason;
+      if (failure) {
+        out.push({ model_id: m.id, sha256: m.sha256, status: 'skipped', skip_reason: failure, output: null });
         return;
       }
       const p = f.probs[i]!;

@@ -1,5 +1,7 @@
+import { BrokenCircuitError, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import type { Bar } from '../engine/feeds.ts';
 import { FEATURE_COUNT, FeatureEngine } from '../features/feature-set.ts';
+import { log } from '../log.ts';
 import type { UsableModel } from '../models/registry.ts';
 import { HtfTrend } from './htf.ts';
 
@@ -7,6 +9,11 @@ import { HtfTrend } from './htf.ts';
 export const LIVE_ROW = -1;
 /** `current` when no row is known for the bar. */
 export const NO_ROW = -2;
+
+/** A model whose runs fail this many times in a row is not called again for RUNNER_COOLDOWN_MS, then tried once. */
+const RUNNER_FAILURES_TO_OPEN = 3;
+const RUNNER_COOLDOWN_MS = 30_000;
+const NO_OUTPUT = new Float32Array(0);
 
 /**
  * One symbol's features, higher-timeframe trend and model outputs. A replay batch advances the
@@ -24,6 +31,11 @@ export class SymbolFeatures {
   htfCode = new Int8Array(0);
   /** Per usable model: `rows × 3` probabilities of the current batch (empty until inferred). */
   probs: Float32Array[];
+  /** Per usable model: why it gave no output for the current batch (null when it did). */
+  failures: (string | null)[];
+  private readonly breakers;
+  private readonly allModels: readonly number[];
+  private failedModels = 0;
   private ts = new Float64Array(0);
   private input = new Float32Array(0);
   private cursor = 0;
@@ -34,7 +46,15 @@ export class SymbolFeatures {
     readonly models: UsableModel[],
   ) {
     this.htf = new HtfTrend(timeframeMs);
-    this.probs = models.map(() => new Float32Array(0));
+    this.probs = models.map(() => NO_OUTPUT);
+    this.failures = models.map(() => null);
+    this.allModels = models.map((_, i) => i);
+    this.breakers = models.map(() =>
+      circuitBreaker(handleAll, {
+        halfOpenAfter: RUNNER_COOLDOWN_MS,
+        breaker: new ConsecutiveBreaker(RUNNER_FAILURES_TO_OPEN),
+      }),
+    );
   }
 
   beginBatch(): void {
@@ -55,13 +75,34 @@ export class SymbolFeatures {
     this.htfCode[r] = this.htf.code;
   }
 
-  /** Run every model once over the batch's rows. */
+  /**
+   * Run every model once over the batch's rows, each behind its circuit breaker: a failing model
+   * gives no output for the batch (its records say why) and the others carry on.
+   */
   async infer(): Promise<void> {
     if (this.rows === 0 || this.models.length === 0) return;
     this.input.set(this.values.subarray(0, this.rows * FEATURE_COUNT));
     for (let m = 0; m < this.models.length; m++) {
-      this.probs[m] = await this.models[m]!.session.run(this.input, this.rows, FEATURE_COUNT);
+      const model = this.models[m]!;
+      const wasOk = this.failures[m] === null;
+      try {
+        this.probs[m] = await this.breakers[m]!.execute(() =>
+          model.session.run(this.input, this.rows, FEATURE_COUNT),
+        );
+        this.failures[m] = null;
+      } catch (err) {
+        this.probs[m] = NO_OUTPUT;
+        this.failures[m] =
+          err instanceof BrokenCircuitError
+            ? 'model_runner_circuit_open'
+            : `model_runner_error:${String((err as Error)?.message ?? err)
+                .split('\n')[0]!
+                .slice(0, 120)}`;
+        // Warn when a model starts failing, not on every batch while it keeps failing.
+        if (wasOk) log.warn(`model ${model.id}: ${this.failures[m]}; decisions go on without it`);
+      }
     }
+    this.failedModels = this.failures.filter((f) => f !== null).length;
     this.inferred = true;
   }
 
@@ -89,6 +130,11 @@ export class SymbolFeatures {
     if (this.current === LIVE_ROW)
       return { row: this.engine.row, offset: 0, ready: this.engine.ready, htf: this.htf.code };
     return null;
+  }
+
+  /** Indices of the models that gave output for the current batch (the same array while all do). */
+  runningModels(): readonly number[] {
+    return this.failedModels === 0 ? this.allModels : this.allModels.filter((i) => this.failures[i] === null);
   }
 
   /** Whether model outputs exist for the current bar (it was part of an inferred batch). */

@@ -41,17 +41,14 @@ function decline(): Bar[] {
   });
 }
 
-async function lastOutcome(probs: [number, number, number], models: string[]) {
+async function chainWith(models: string[], open: () => Promise<ModelSession>) {
   using dir = tempDir();
   for (const id of models)
     for (const ext of ['.onnx', '.manifest.json'])
       cpSync(join(BUNDLED_MODELS_DIR, id + ext), join(dir.path, id + ext));
-  const directory = await loadModelDirectory(
-    dir.path,
-    { featureSetId: FEATURE_SET_ID, names: FEATURE_NAMES },
-    { explicit: true, open: fixedSession(probs) },
-  );
-  const chain = new ModelSignalChain({
+  const live = { featureSetId: FEATURE_SET_ID, names: FEATURE_NAMES };
+  const directory = await loadModelDirectory(dir.path, live, { explicit: true, open });
+  return new ModelSignalChain({
     models: directory,
     timeframe: '1h',
     timeframeMs: HOUR,
@@ -59,23 +56,30 @@ async function lastOutcome(probs: [number, number, number], models: string[]) {
     minConfidence: 0.55,
     advisor: null,
   });
-  const bars = decline();
+}
+
+/** Feed bars as one replay chunk, then decide the last. */
+async function decideLast(chain: ModelSignalChain, bars: Bar[], ind = new IndicatorSet()) {
   await chain.prepare(bars.map((b): FeedTick => ({ closeTs: b.closeTs, bars: [b], failures: [] })));
-  const ind = new IndicatorSet();
   for (const b of bars) {
     ind.update(b.high, b.low, b.close);
     chain.observe('BTC/USDT', b);
   }
   const last = bars.at(-1)!;
+  const barIso = new Date(last.closeTs).toISOString();
   const ctx = {
     symbol: 'BTC/USDT',
     bar: last,
-    barIso: new Date(last.closeTs).toISOString(),
+    barIso,
     decisionId: 'd',
     ind,
     portfolio: new Portfolio(1000),
   } as unknown as StageContext;
   return chain.evaluate(ctx);
+}
+
+async function lastOutcome(probs: [number, number, number], models: string[]) {
+  return decideLast(await chainWith(models, fixedSession(probs)), decline());
 }
 
 const verdicts = (o: Awaited<ReturnType<typeof lastOutcome>>) =>
@@ -127,5 +131,33 @@ describe('the model signal chain', () => {
     ]);
     expect(out.gates.find((g) => g.stage === 'technical')?.observed).toMatchObject({ fallback: true });
     expect(out.modelTrace).toEqual([]);
+  });
+
+  it('goes on without a model whose runs fail, says why in the trace, and stops calling it once its circuit opens', async () => {
+    let calls = 0;
+    const flaky = async (): Promise<ModelSession> => ({
+      inputName: 'features',
+      inputType: 'float32',
+      inputShape: ['batch', FEATURE_NAMES.length],
+      run: async (_x, rows) => {
+        // The load-time probe succeeds; every batch after it fails.
+        if (calls++ > 0) throw new Error('onnxruntime: out of memory');
+        return new Float32Array(rows * 3).fill(1 / 3);
+      },
+    });
+    const chain = await chainWith(['BTC_USDT-1h-mlp'], flaky);
+    const bars = decline();
+    const ind = new IndicatorSet();
+    const first = await decideLast(chain, bars.slice(0, 120), ind);
+    expect(first.modelTrace[0]).toMatchObject({
+      status: 'skipped',
+      skip_reason: 'model_runner_error:onnxruntime: out of memory',
+    });
+    expect(first.gates.find((g) => g.stage === 'technical')?.observed).toMatchObject({ fallback: true });
+    for (let i = 120; i < 124; i++) await decideLast(chain, bars.slice(i, i + 1), ind);
+    const callsWhenOpen = calls;
+    const later = await decideLast(chain, bars.slice(124, 125), ind);
+    expect(later.modelTrace[0]?.skip_reason).toBe('model_runner_circuit_open');
+    expect(calls).toBe(callsWhenOpen);
   });
 });
