@@ -2,14 +2,15 @@
  * B3: `atl health-daily` and `atl report-weekly` over a 1,000,000-line decision log written by a
  * real engine run (`atl run --mode backtest --replay-file` on 1,000,000 one-minute candles).
  * Each verb runs as its own process; wall time and the child's peak RSS are reported.
- * Targets: ≤ 1.5 s and ≤ 150 MB peak RSS each. `B3_CACHE=DIR` keeps the generated log between runs.
+ * Targets: ≤ 1.5 s and ≤ 150 MB peak RSS each. `B3_CACHE=DIR` keeps the generated log between runs;
+ * `B3_CANDLES=N` sizes it (default 1,000,000).
  */
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderSyntheticCsv } from '../core/market/bundled.ts';
 
-const CANDLES = 1_000_000;
+const CANDLES = Number(process.env.B3_CANDLES ?? 1_000_000);
 const START = Date.UTC(2024, 0, 1);
 const RUNS = 3;
 const main = join(import.meta.dir, '..', 'cli', 'main.ts');
@@ -18,6 +19,7 @@ const root = join(dir, 'root');
 const log = join(root, 'rl', 'shadow_decisions.jsonl');
 const ready = join(dir, 'log-complete');
 
+/** Run `atl` as a child; its peak RSS is only its own when it is this process's only descendant. */
 async function atl(
   args: string[],
 ): Promise<{ code: number; wallMs: number; maxRssMb: number; stdout: string }> {
@@ -33,11 +35,39 @@ async function atl(
   return { code, wallMs, maxRssMb: (proc.resourceUsage()?.maxRSS ?? 0) / 2 ** 20, stdout };
 }
 
+/**
+ * The maximum RSS the kernel reports for children covers every descendant ever waited for, so a
+ * report run from the process that also ran the engine would carry the engine's peak. Each
+ * measured run therefore goes through a fresh process whose only child is the verb.
+ */
+async function measured(
+  args: string[],
+): Promise<{ code: number; wallMs: number; maxRssMb: number; stdout: string }> {
+  const proc = Bun.spawn([process.execPath, import.meta.path, MEASURE, ...args], {
+    stdout: 'pipe',
+    stderr: 'inherit',
+    env: process.env,
+  });
+  const out = await new Response(proc.stdout).text();
+  if ((await proc.exited) !== 0) throw new Error(`measuring ${args[0]} failed`);
+  return JSON.parse(out);
+}
+
+const MEASURE = '--measure-one';
+if (process.argv[2] === MEASURE) {
+  process.stdout.write(JSON.stringify(await atl(process.argv.slice(3))));
+  process.exit(0);
+}
+
 try {
   if (!existsSync(ready)) {
     mkdirSync(dir, { recursive: true });
     const csv = join(dir, 'BTC_USDT-1m.csv');
     writeFileSync(csv, renderSyntheticCsv('BTC/USDT', '1m', CANDLES, START));
+    // A million bars of drawdown would reach the preservation lockdown and auto-halt part-way;
+    // the log must cover them all, so (as B1 does) only the lockdown level is moved.
+    const riskConfig = join(dir, 'risk.json');
+    writeFileSync(riskConfig, JSON.stringify({ preservation: { drawdown: { lockdown: 1 } } }));
     const run = await atl([
       'run',
       '--mode',
@@ -48,6 +78,8 @@ try {
       'BTC/USDT',
       '--data-dir',
       root,
+      '--risk-config',
+      riskConfig,
       '--fresh',
     ]);
     if (run.code !== 0) throw new Error(`atl run exited ${run.code}`);
@@ -67,7 +99,7 @@ try {
   ];
   for (const [name, args] of verbs) {
     const runs = [];
-    for (let i = 0; i < RUNS; i++) runs.push(await atl(args));
+    for (let i = 0; i < RUNS; i++) runs.push(await measured(args));
     const bad = runs.find((r) => r.code > 2);
     if (bad) throw new Error(`${name} exited ${bad.code}`);
     const evidence = JSON.parse(runs[0]!.stdout) as {

@@ -1,6 +1,7 @@
 import { DecisionRecord } from './decision.ts';
 import { Evidence } from './evidence.ts';
 import { Heartbeat } from './heartbeat.ts';
+import { DecisionOutcome } from './outcome.ts';
 import { EngineState, Pidfile, SafetyState } from './state.ts';
 
 /**
@@ -8,4 +9,12 @@ import { EngineState, Pidfile, SafetyState } from './state.ts';
  * verbs such as `status` then validate on read without compiling schemas at start-up.
  * Add a contract here and run `bun run schemas`; a test fails while the generated file is stale.
  */
-export const CONTRACTS = { DecisionRecord, Heartbeat, EngineState, SafetyState, Pidfile, Evidence } as const;
+export const CONTRACTS = {
+  DecisionRecord,
+  DecisionOutcome,
+  Heartbeat,
+  EngineState,
+  SafetyState,
+  Pidfile,
+  Evidence,
+} as const;

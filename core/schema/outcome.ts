@@ -61,7 +61,7 @@ export const TradeOutcome = Type.Object(
 );
 
 /** One line of `rl/decision_outcomes.jsonl`. */
-export const DecisionOutcome = Type.Union([ForwardReturnOutcome, TradeOutcome]);
+export const DecisionOutcome = Type.Union([ForwardReturnOutcome, TradeOutcome], { $id: 'DecisionOutcome' });
 export type ForwardReturnOutcome = Static<typeof ForwardReturnOutcome>;
 export type TradeOutcome = Static<typeof TradeOutcome>;
 export type DecisionOutcome = Static<typeof DecisionOutcome>;
