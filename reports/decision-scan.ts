@@ -17,7 +17,6 @@ import type { DayWindow } from './windows.ts';
 
 export type { LineProblem };
 
-const GC_EVERY_RECORDS = 1e9;
 /** Logs this large are read as two halves at once (the second on a worker thread). */
 const PARALLEL_MIN_BYTES = 64 << 20;
 
@@ -234,9 +233,7 @@ function parseWindow(
     integrity.malformed.count++;
     malformed.push({ line, problem });
   };
-  for (const [i, { offset, length, line }] of lines.entries()) {
-    // Parsed records are garbage once counted; collecting as we go keeps a week's parse from piling up in RSS.
-    if (i > 0 && i % GC_EVERY_RECORDS === 0) Bun.gc(true);
+  for (const { offset, length, line } of lines) {
     let record: DecisionRecord;
     try {
       const checked = validate(DecisionRecord, JSON.parse(reader.text(offset, length)));
