@@ -28,14 +28,23 @@ export function equityChartSpec(r: WeeklyReport): TopLevelSpec {
         mark: { type: 'line', color: '#1f77b4' },
         encoding: {
           x,
-          y: { field: 'equity', type: 'quantitative', scale: { zero: false }, title: 'equity' },
+          y: {
+            field: 'equity',
+            type: 'quantitative',
+            scale: { zero: false },
+            title: 'equity',
+            axis: { format: ',.2f' },
+          },
         },
       },
       {
         width: WIDTH,
         height: 110,
         mark: { type: 'area', color: '#d62728', opacity: 0.6 },
-        encoding: { x, y: { field: 'drawdown_pct', type: 'quantitative', title: 'drawdown %' } },
+        encoding: {
+          x,
+          y: { field: 'drawdown_pct', type: 'quantitative', title: 'drawdown %', axis: { format: '.2f' } },
+        },
       },
     ],
   } as TopLevelSpec;
