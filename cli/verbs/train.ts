@@ -5,7 +5,7 @@ import { BUNDLED_SYMBOLS } from '../../core/market/bundled.ts';
 import { symbolFromFileName } from '../../core/market/candles.ts';
 import { parseModelKinds, type TrainedModel, trainModels } from '../../core/models/train.ts';
 import { BUNDLED_MODELS_DIR } from '../../core/paths.ts';
-import { jsonArg, numberFlag, print, printJson } from '../_shared.ts';
+import { jsonArg, numberFlag, print, printJson, symbolsFlag } from '../_shared.ts';
 
 export default defineCommand({
   meta: {
@@ -41,14 +41,11 @@ export default defineCommand({
   },
   async run({ args }) {
     const kinds = parseModelKinds(args.kinds);
-    const symbols = args.symbols
-      ? args.symbols
-          .split(',')
-          .map((s) => s.trim().toUpperCase())
-          .filter(Boolean)
-      : args.candles
+    const symbols =
+      symbolsFlag(args.symbols) ??
+      (args.candles
         ? [symbolFromFileName(args.candles) ?? missingSymbol(args.candles)]
-        : [...BUNDLED_SYMBOLS];
+        : [...BUNDLED_SYMBOLS]);
     const models = await trainModels({
       symbols,
       timeframe: args.timeframe,
