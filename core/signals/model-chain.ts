@@ -1,9 +1,10 @@
 import type { Bar, FeedTick } from '../engine/feeds.ts';
 import type { SignalOutcome, SignalStage, StageContext } from '../engine/stages.ts';
-import { FEATURE_COUNT, FEATURE_SET_ID, featureIndex } from '../features/feature-set.ts';
+import { featureIndex } from '../features/feature-set.ts';
 import { argmax, combineVotes, type VotingStrategy } from '../models/ensemble.ts';
 import type { ModelDirectory, UsableModel } from '../models/registry.ts';
 import type { GateStage, ModelTraceEntry } from '../schema/decision.ts';
+import { FEATURES_PASS, featuresHash, skip } from './gate-values.ts';
 import { HTF_LABELS, HTF_NOT_READY } from './htf.ts';
 import { adaptiveThreshold, classifyRegime } from './regime.ts';
 import { type Signal, type SignalAction, scalpingSignal, technicalSignal } from './rules.ts';
@@ -280,33 +281,4 @@ export class ModelSignalChain implements SignalStage {
     });
     return boost ? { ...signal, confidence: Math.min(HTF_BOOST.cap, signal.confidence + boost) } : signal;
   }
-}
-
-const skipGates = new Map<string, Map<string, GateStage>>();
-/** A skip verdict; the same few objects serve every record (the log serialises, nothing mutates them). */
-function skip(stage: string, reason: string): GateStage {
-  let byReason = skipGates.get(stage);
-  if (!byReason) {
-    byReason = new Map();
-    skipGates.set(stage, byReason);
-  }
-  let g = byReason.get(reason);
-  if (!g) {
-    g = { stage, verdict: 'skip', reason, observed: null, thresholds: null };
-    byReason.set(reason, g);
-  }
-  return g;
-}
-const FEATURES_PASS: GateStage = {
-  stage: 'features',
-  verdict: 'pass',
-  reason: null,
-  observed: { feature_set: FEATURE_SET_ID, count: FEATURE_COUNT },
-  thresholds: null,
-};
-
-/** A short hash of the feature row the decision saw (wyhash of its float64 bytes). */
-function featuresHash(row: Float64Array, offset: number): string {
-  const bytes = new Uint8Array(row.buffer, row.byteOffset + offset * 8, FEATURE_COUNT * 8);
-  return `${FEATURE_SET_ID}:${Bun.hash(bytes).toString(16).padStart(16, '0')}`;
 }
