@@ -23,7 +23,10 @@ for (const name of names) {
     process.exit(64);
   }
   console.log(`\n== ${name} (${file})`);
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, file)], { stdout: 'inherit', stderr: 'inherit' });
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, file)], {
+    stdout: 'inherit',
+    stderr: 'inherit',
+  });
   if ((await proc.exited) !== 0) failed++;
 }
 process.exitCode = failed > 0 ? 1 : 0;

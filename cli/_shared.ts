@@ -6,7 +6,11 @@ import { dataPaths, resolveDataRoot } from '../core/paths.ts';
 
 /** Flags every verb shares, spread into each verb's `args`. */
 export const dataDirArg = {
-  'data-dir': { type: 'string', description: 'data root (default: env ATL_HOME, else the repository data/)', valueHint: 'DIR' },
+  'data-dir': {
+    type: 'string',
+    description: 'data root (default: env ATL_HOME, else the repository data/)',
+    valueHint: 'DIR',
+  },
 } as const satisfies ArgsDef;
 
 export const jsonArg = {
@@ -15,20 +19,42 @@ export const jsonArg = {
 
 export const evidenceArgs = {
   evidence: { type: 'string', description: 'also write the evidence JSON to this path', valueHint: 'FILE' },
-  junit: { type: 'string', description: 'also write JUnit XML (unknown → <error>, fail → <failure>)', valueHint: 'FILE' },
-  'prom-dir': { type: 'string', description: 'also write a Prometheus textfile into this directory', valueHint: 'DIR' },
-  format: { type: 'string', description: 'stdout format: human (default), json or nagios', valueHint: 'FORMAT' },
+  junit: {
+    type: 'string',
+    description: 'also write JUnit XML (unknown → <error>, fail → <failure>)',
+    valueHint: 'FILE',
+  },
+  'prom-dir': {
+    type: 'string',
+    description: 'also write a Prometheus textfile into this directory',
+    valueHint: 'DIR',
+  },
+  format: {
+    type: 'string',
+    description: 'stdout format: human (default), json or nagios',
+    valueHint: 'FORMAT',
+  },
 } as const satisfies ArgsDef;
 
 /** The exchange a live mode or `doctor` talks to (run and doctor share them). */
 export const exchangeArgs = {
   exchange: { type: 'string', description: 'ccxt exchange id for live data and orders', default: 'binance' },
-  'exchange-url': { type: 'string', description: "another REST base for the exchange (tests, proxies; default: env ATL_EXCHANGE_URL, else ccxt's)", valueHint: 'URL' },
+  'exchange-url': {
+    type: 'string',
+    description:
+      "another REST base for the exchange (tests, proxies; default: env ATL_EXCHANGE_URL, else ccxt's)",
+    valueHint: 'URL',
+  },
 } as const satisfies ArgsDef;
 
 /** `--symbols BTC/USDT,eth/usdt` → `['BTC/USDT', 'ETH/USDT']`; null when the flag is absent. */
 export function symbolsFlag(value: string | undefined): string[] | null {
-  return value ? value.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean) : null;
+  return value
+    ? value
+        .split(',')
+        .map((s) => s.trim().toUpperCase())
+        .filter(Boolean)
+    : null;
 }
 
 export function pathsFromArgs(args: { 'data-dir'?: string }) {
@@ -44,14 +70,21 @@ export function print(text: string): void {
 }
 
 /** A number flag, checked: bad values are usage errors (exit 64), never silently defaulted. */
-export function numberFlag(name: string, value: string | undefined, opts: { min?: number; integer?: boolean } = {}): number | null {
+export function numberFlag(
+  name: string,
+  value: string | undefined,
+  opts: { min?: number; integer?: boolean } = {},
+): number | null {
   if (value === undefined || value === '') return null;
   const n = Number(value);
   const bad =
     !Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min);
   if (bad) {
     const kind = opts.integer ? 'a whole number' : 'a number';
-    throw usageError(`--${name} must be ${kind}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''} (got "${value}")`, `see \`atl <verb> --help\``);
+    throw usageError(
+      `--${name} must be ${kind}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''} (got "${value}")`,
+      `see \`atl <verb> --help\``,
+    );
   }
   return n;
 }
@@ -60,6 +93,7 @@ export function numberFlag(name: string, value: string | undefined, opts: { min?
 export function existingFileFlag(name: string, value: string | undefined): string | null {
   if (!value) return null;
   const path = resolve(value);
-  if (!existsSync(path)) throw usageError(`--${name} ${value}: no such file`, `give the path of an existing ${name} file`);
+  if (!existsSync(path))
+    throw usageError(`--${name} ${value}: no such file`, `give the path of an existing ${name} file`);
   return path;
 }

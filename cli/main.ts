@@ -1,9 +1,9 @@
 #!/usr/bin/env bun
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from 'citty';
+import { ATL_VERSION } from '../core/engine/snapshots.ts';
 import { formatOperatorError, OperatorError } from '../core/errors.ts';
 import { EXIT, renderExitCodeTable } from '../core/exit-codes.ts';
 import { log } from '../core/log.ts';
-import { ATL_VERSION } from '../core/engine/snapshots.ts';
 
 /** Lazy verb registry: `status` never loads ccxt or onnxruntime. */
 export const verbs = {
@@ -27,12 +27,18 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   status: 'state and heartbeat, human or --json; works while the engine runs',
   'emergency-stop': 'set the persistent halt flag, stop the engine and confirm; --clear lifts it',
   train: 'train the model family (logistic regression, MLP) on candles; export ONNX + manifest',
-  serve: 'HTTP API: health, Prometheus metrics, status, decisions, paper orders, emergency stop, WS decision stream',
-  'ssh-check': 'walk resolve → tcp → banner → host key → auth → remote exec to a host; --remote-verify runs verify there',
-  verify: 'host gates: one engine, pid identity, fresh heartbeat, loop advancing, status, systemd, data, disk',
-  'health-daily': 'daily shadow health of one UTC day: HEALTHY 0 / WARNING 1 / CRITICAL 2, top blocking gates',
-  'report-weekly': 'weekly evidence JSON + markdown with SVG charts: edges, costs, advisor counterfactual, drift, promotion progress',
-  'check-transition': 'may this mode move to <target>? requirements from the ledger, readiness gates, approvals; 0 allowed / 2 blocked',
+  serve:
+    'HTTP API: health, Prometheus metrics, status, decisions, paper orders, emergency stop, WS decision stream',
+  'ssh-check':
+    'walk resolve → tcp → banner → host key → auth → remote exec to a host; --remote-verify runs verify there',
+  verify:
+    'host gates: one engine, pid identity, fresh heartbeat, loop advancing, status, systemd, data, disk',
+  'health-daily':
+    'daily shadow health of one UTC day: HEALTHY 0 / WARNING 1 / CRITICAL 2, top blocking gates',
+  'report-weekly':
+    'weekly evidence JSON + markdown with SVG charts: edges, costs, advisor counterfactual, drift, promotion progress',
+  'check-transition':
+    'may this mode move to <target>? requirements from the ledger, readiness gates, approvals; 0 allowed / 2 blocked',
   doctor: 'data-source preflight: exchange DNS, TCP/TLS, loadMarkets, a small fetchOHLCV, clock offset',
 };
 
@@ -88,7 +94,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const unknown = unknownFlags(args, rest);
   if (unknown.length > 0) {
-    process.stderr.write(`atl ${verb}: unknown flag${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `--${u}`).join(', ')} — run \`atl ${verb} --help\`\n`);
+    process.stderr.write(
+      `atl ${verb}: unknown flag${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `--${u}`).join(', ')} — run \`atl ${verb} --help\`\n`,
+    );
     return EXIT.usage;
   }
   try {

@@ -37,7 +37,13 @@ export function worstStatus(statuses: Iterable<CheckStatus>): CheckStatus {
 /** The table as markdown rows (README) or aligned text (`--help`). */
 export function renderExitCodeTable(format: 'markdown' | 'text'): string {
   if (format === 'markdown') {
-    return ['| code | name | meaning |', '|---|---|---|', ...EXIT_CODES.map((e) => `| ${e.code} | ${e.name} | ${e.meaning} |`)].join('\n');
+    return [
+      '| code | name | meaning |',
+      '|---|---|---|',
+      ...EXIT_CODES.map((e) => `| ${e.code} | ${e.name} | ${e.meaning} |`),
+    ].join('\n');
   }
-  return EXIT_CODES.map((e) => `  ${String(e.code).padStart(3)}  ${e.name.padEnd(8)} ${e.meaning}`).join('\n');
+  return EXIT_CODES.map((e) => `  ${String(e.code).padStart(3)}  ${e.name.padEnd(8)} ${e.meaning}`).join(
+    '\n',
+  );
 }

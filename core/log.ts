@@ -12,7 +12,10 @@ const stderrReporter: ConsolaReporter = {
 };
 
 /** The one logger: everything goes to stderr so stdout carries only the report or `--json`. */
-export const log: ConsolaInstance = createConsola({ reporters: [stderrReporter], level: levelFromEnv(process.env.ATL_LOG_LEVEL) });
+export const log: ConsolaInstance = createConsola({
+  reporters: [stderrReporter],
+  level: levelFromEnv(process.env.ATL_LOG_LEVEL),
+});
 
 function levelFromEnv(value: string | undefined): number {
   if (!value) return LogLevels.info;

@@ -35,7 +35,9 @@ export function readStatus(paths: DataPaths, now = Date.now()): StatusView {
     state: st.value,
     engine: {
       pidfile: pid,
-      process: pid ? checkIdentity({ pid: pid.pid, processStart: pid.process_start, bootId: pid.boot_id }) : 'no_pidfile',
+      process: pid
+        ? checkIdentity({ pid: pid.pid, processStart: pid.process_start, bootId: pid.boot_id })
+        : 'no_pidfile',
       heartbeat_age_s: hb.value ? Math.round((now - Date.parse(hb.value.ts)) / 100) / 10 : null,
     },
     halt: halt.halted

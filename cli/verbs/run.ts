@@ -2,15 +2,34 @@ import { defineCommand } from 'citty';
 import { type RunReport, startRun } from '../../core/engine/start.ts';
 import { usageError } from '../../core/errors.ts';
 import { EXIT } from '../../core/exit-codes.ts';
-import { dataDirArg, exchangeArgs, jsonArg, numberFlag, pathsFromArgs, print, printJson } from '../_shared.ts';
+import {
+  dataDirArg,
+  exchangeArgs,
+  jsonArg,
+  numberFlag,
+  pathsFromArgs,
+  print,
+  printJson,
+} from '../_shared.ts';
 
 export default defineCommand({
-  meta: { name: 'run', description: 'Run the engine: one decision per closed bar per symbol, every decision logged' },
+  meta: {
+    name: 'run',
+    description: 'Run the engine: one decision per closed bar per symbol, every decision logged',
+  },
   args: {
-    mode: { type: 'string', description: 'backtest | paper_synthetic | paper_live_data | testnet | live_limited | live_full', default: 'backtest' },
+    mode: {
+      type: 'string',
+      description: 'backtest | paper_synthetic | paper_live_data | testnet | live_limited | live_full',
+      default: 'backtest',
+    },
     symbols: { type: 'string', description: 'comma list (default BTC/USDT,ETH/USDT,SOL/USDT)' },
     timeframe: { type: 'string', description: 'candle timeframe (default 1h for backtest, 1m otherwise)' },
-    'replay-file': { type: 'string', description: 'backtest candles: CSV or ccxt JSON [[ts,o,h,l,c,v],…]', valueHint: 'FILE' },
+    'replay-file': {
+      type: 'string',
+      description: 'backtest candles: CSV or ccxt JSON [[ts,o,h,l,c,v],…]',
+      valueHint: 'FILE',
+    },
     capital: { type: 'string', description: 'starting paper capital in quote currency', default: '10000' },
     interval: { type: 'string', description: 'seconds between ticks (paced modes; default: the timeframe)' },
     speed: { type: 'string', description: 'time multiplier (backtest default: as fast as possible)' },
@@ -19,16 +38,29 @@ export default defineCommand({
     seed: { type: 'string', description: 'synthetic market seed', default: '42' },
     fresh: { type: 'boolean', description: 'archive the previous run under this data root and start over' },
     confirm: { type: 'boolean', description: 'required for live_limited and live_full' },
-    'risk-config': { type: 'string', description: 'JSON file of risk overrides (budget, turnover, preservation); see the README', valueHint: 'FILE' },
-    'models-dir': { type: 'string', description: 'ONNX models + manifests for the signal chain (default: the bundled data/models)', valueHint: 'DIR' },
-    voting: { type: 'string', description: 'ensemble voting: majority | weighted | performance', default: 'performance' },
+    'risk-config': {
+      type: 'string',
+      description: 'JSON file of risk overrides (budget, turnover, preservation); see the README',
+      valueHint: 'FILE',
+    },
+    'models-dir': {
+      type: 'string',
+      description: 'ONNX models + manifests for the signal chain (default: the bundled data/models)',
+      valueHint: 'DIR',
+    },
+    voting: {
+      type: 'string',
+      description: 'ensemble voting: majority | weighted | performance',
+      default: 'performance',
+    },
     ...exchangeArgs,
     ...dataDirArg,
     ...jsonArg,
   },
   async run({ args, rawArgs }) {
     const untilMs = args.until ? Date.parse(args.until) : null;
-    if (untilMs !== null && !Number.isFinite(untilMs)) throw usageError(`--until must be an ISO-8601 time (got "${args.until}")`);
+    if (untilMs !== null && !Number.isFinite(untilMs))
+      throw usageError(`--until must be an ISO-8601 time (got "${args.until}")`);
     const stop = new AbortController();
     let signalExit: number | null = null;
     const onSignal = (sig: NodeJS.Signals) => {
@@ -43,7 +75,12 @@ export default defineCommand({
         {
           paths: pathsFromArgs(args),
           mode: args.mode,
-          symbols: args.symbols ? args.symbols.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean) : null,
+          symbols: args.symbols
+            ? args.symbols
+                .split(',')
+                .map((s) => s.trim().toUpperCase())
+                .filter(Boolean)
+            : null,
           timeframe: args.timeframe ?? null,
           replayFile: args['replay-file'] ?? null,
           modelsDir: args['models-dir'] ?? null,
@@ -83,6 +120,8 @@ function summarize(r: RunReport): string {
     `  equity      ${r.equity.toFixed(2)} (start ${r.initialCapital.toFixed(2)}, P&L ${pnl >= 0 ? '+' : ''}${pnl.toFixed(2)}, max drawdown ${(r.maxDrawdownPct * 100).toFixed(2)}%)`,
     `  trades      ${r.trades} closed (${r.winningTrades} won), ${r.openPositions} open`,
     `  files       ${r.dataRoot}/rl/shadow_decisions.jsonl, rl/paper_live_heartbeat.json, unified_trading/state.json, unified_trading/ledger.sqlite`,
-    ...(r.tornTail ? [`  repaired    a torn final log line (${r.tornTail.bytes} bytes) moved to ${r.tornTail.sidecar}`] : []),
+    ...(r.tornTail
+      ? [`  repaired    a torn final log line (${r.tornTail.bytes} bytes) moved to ${r.tornTail.sidecar}`]
+      : []),
   ].join('\n');
 }

@@ -8,7 +8,10 @@ export default defineCommand({
   args: { ...dataDirArg, ...jsonArg },
   run({ args }) {
     const view = readStatus(pathsFromArgs(args));
-    for (const p of view.problems) process.stderr.write(`atl status: ${p} — the file is damaged; the engine rewrites it on its next tick\n`);
+    for (const p of view.problems)
+      process.stderr.write(
+        `atl status: ${p} — the file is damaged; the engine rewrites it on its next tick\n`,
+      );
     if (args.json) printJson(view);
     else print(render(view));
     process.exitCode = view.problems.length > 0 ? EXIT.unknown : EXIT.pass;
@@ -22,12 +25,16 @@ function render(v: StatusView): string {
   const lines = ['TRADING ENGINE STATUS', `  data root   ${v.data_root}`];
   const s = v.state;
   if (s) {
-    const winRate = s.total_trades > 0 ? ` (win rate ${((s.winning_trades / s.total_trades) * 100).toFixed(1)}%)` : '';
+    const winRate =
+      s.total_trades > 0 ? ` (win rate ${((s.winning_trades / s.total_trades) * 100).toFixed(1)}%)` : '';
     lines.push(
       `  mode        ${s.mode} (${s.status})`,
       `  equity      ${s.equity.toFixed(2)} (cash ${s.cash.toFixed(2)}, start ${s.initial_capital.toFixed(2)}, max drawdown ${(s.max_drawdown_pct * 100).toFixed(2)}%)`,
       `  trades      ${s.total_trades}${winRate}, realised P&L ${s.realized_pnl.toFixed(2)}`,
-      ...Object.values(s.positions).map((p) => `  position    ${p.symbol}: ${p.side} ${p.quantity.toPrecision(6)} @ ${p.entry_price.toPrecision(8)}`),
+      ...Object.values(s.positions).map(
+        (p) =>
+          `  position    ${p.symbol}: ${p.side} ${p.quantity.toPrecision(6)} @ ${p.entry_price.toPrecision(8)}`,
+      ),
     );
   }
   const h = v.heartbeat;
@@ -39,7 +46,10 @@ function render(v: StatusView): string {
     );
   }
   lines.push(`  engine      ${describeProcess(v)}`);
-  if (v.halt.halted) lines.push(`  HALTED      ${v.halt.reason} (by ${v.halt.by ?? '?'} at ${v.halt.at ?? '?'}) — clear with \`atl emergency-stop --clear --approver NAME\``);
+  if (v.halt.halted)
+    lines.push(
+      `  HALTED      ${v.halt.reason} (by ${v.halt.by ?? '?'} at ${v.halt.at ?? '?'}) — clear with \`atl emergency-stop --clear --approver NAME\``,
+    );
   return lines.join('\n');
 }
 

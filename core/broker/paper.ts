@@ -1,6 +1,6 @@
+import type { Ledger } from '../ledger/ledger.ts';
 import type { Fill } from '../schema/decision.ts';
 import type { PositionState } from '../schema/state.ts';
-import type { Ledger } from '../ledger/ledger.ts';
 import type { Portfolio, Side } from './portfolio.ts';
 
 export type BrokerConfig = { feeRate: number; slippageRate: number; mode: string };
@@ -21,7 +21,17 @@ export class PaperBroker {
     private readonly orderPrefix: string,
   ) {}
 
-  open(args: { symbol: string; side: Side; quantity: number; price: number; ts: string; decisionId: string; stopPct: number; takeProfitPct: number; reason: string }): Fill {
+  open(args: {
+    symbol: string;
+    side: Side;
+    quantity: number;
+    price: number;
+    ts: string;
+    decisionId: string;
+    stopPct: number;
+    takeProfitPct: number;
+    reason: string;
+  }): Fill {
     const buy = args.side === 'long';
     const slip = args.price * this.cfg.slippageRate;
     const px = buy ? args.price + slip : args.price - slip;
@@ -45,10 +55,29 @@ export class PaperBroker {
     p.positions.set(args.symbol, pos);
     p.mark(args.symbol, args.price);
     this.ledger.upsertPosition({ ...pos, stop_loss: pos.stop_loss, take_profit: pos.take_profit });
-    return this.record(args.symbol, buy ? 'buy' : 'sell', 'open', args.reason, args.quantity, px, fee, slip * args.quantity, null, args.ts, args.decisionId);
+    return this.record(
+      args.symbol,
+      buy ? 'buy' : 'sell',
+      'open',
+      args.reason,
+      args.quantity,
+      px,
+      fee,
+      slip * args.quantity,
+      null,
+      args.ts,
+      args.decisionId,
+    );
   }
 
-  close(args: { symbol: string; price: number; ts: string; decisionId: string; reason: string; exact?: boolean }): Fill | null {
+  close(args: {
+    symbol: string;
+    price: number;
+    ts: string;
+    decisionId: string;
+    reason: string;
+    exact?: boolean;
+  }): Fill | null {
     const p = this.portfolio;
     const pos = p.positions.get(args.symbol);
     if (!pos) return null;
@@ -84,7 +113,19 @@ export class PaperBroker {
       exit_decision_id: args.decisionId,
       holding_s: (Date.parse(args.ts) - Date.parse(pos.entry_ts)) / 1000,
     });
-    return this.record(args.symbol, long ? 'sell' : 'buy', 'close', args.reason, pos.quantity, px, fee, slip * pos.quantity, pnl, args.ts, args.decisionId);
+    return this.record(
+      args.symbol,
+      long ? 'sell' : 'buy',
+      'close',
+      args.reason,
+      pos.quantity,
+      px,
+      fee,
+      slip * pos.quantity,
+      pnl,
+      args.ts,
+      args.decisionId,
+    );
   }
 
   /** Stop-loss / take-profit against the bar's range; a gap through the level fills at the open. */
@@ -92,19 +133,98 @@ export class PaperBroker {
     const pos = this.portfolio.positions.get(symbol);
     if (!pos || pos.stop_loss === null || pos.take_profit === null) return null;
     if (pos.side === 'long') {
-      if (bar.low <= pos.stop_loss) return this.close({ symbol, price: Math.min(bar.open, pos.stop_loss), ts, decisionId, reason: 'stop_loss', exact: true });
-      if (bar.high >= pos.take_profit) return this.close({ symbol, price: Math.max(bar.open, pos.take_profit), ts, decisionId, reason: 'take_profit', exact: true });
+      if (bar.low <= pos.stop_loss)
+        return this.close({
+          symbol,
+          price: Math.min(bar.open, pos.stop_loss),
+          ts,
+          decisionId,
+          reason: 'stop_loss',
+          exact: true,
+        });
+      if (bar.high >= pos.take_profit)
+        return this.close({
+          symbol,
+          price: Math.max(bar.open, pos.take_profit),
+          ts,
+          decisionId,
+          reason: 'take_profit',
+          exact: true,
+        });
     } else {
-      if (bar.high >= pos.stop_loss) return this.close({ symbol, price: Math.max(bar.open, pos.stop_loss), ts, decisionId, reason: 'stop_loss', exact: true });
-      if (bar.low <= pos.take_profit) return this.close({ symbol, price: Math.min(bar.open, pos.take_profit), ts, decisionId, reason: 'take_profit', exact: true });
+      if (bar.high >= pos.stop_loss)
+        return this.close({
+          symbol,
+          price: Math.max(bar.open, pos.stop_loss),
+          ts,
+          decisionId,
+          reason: 'stop_loss',
+          exact: true,
+        });
+      if (bar.low <= pos.take_profit)
+        return this.close({
+          symbol,
+          price: Math.min(bar.open, pos.take_profit),
+          ts,
+          decisionId,
+          reason: 'take_profit',
+          exact: true,
+        });
     }
     return null;
   }
 
-  private record(symbol: string, side: 'buy' | 'sell', intent: 'open' | 'close', reason: string, quantity: number, price: number, fee: number, slippage: number, realized: number | null, ts: string, decisionId: string): Fill {
+  private record(
+    symbol: string,
+    side: 'buy' | 'sell',
+    intent: 'open' | 'close',
+    reason: string,
+    quantity: number,
+    price: number,
+    fee: number,
+    slippage: number,
+    realized: number | null,
+    ts: string,
+    decisionId: string,
+  ): Fill {
     const orderId = `${this.orderPrefix}-${++this.seq}`;
-    this.ledger.order({ id: orderId, ts, symbol, side, intent, type: 'market', quantity, price, status: 'filled', reason, decision_id: decisionId, mode: this.cfg.mode });
-    this.ledger.fill({ order_id: orderId, ts, symbol, side, quantity, price, fee, slippage, realized_pnl: realized, decision_id: decisionId, mode: this.cfg.mode });
-    return { order_id: orderId, side, intent, reason, quantity, price, fee, slippage, realized_pnl: realized };
+    this.ledger.order({
+      id: orderId,
+      ts,
+      symbol,
+      side,
+      intent,
+      type: 'market',
+      quantity,
+      price,
+      status: 'filled',
+      reason,
+      decision_id: decisionId,
+      mode: this.cfg.mode,
+    });
+    this.ledger.fill({
+      order_id: orderId,
+      ts,
+      symbol,
+      side,
+      quantity,
+      price,
+      fee,
+      slippage,
+      realized_pnl: realized,
+      decision_id: decisionId,
+      mode: this.cfg.mode,
+    });
+    return {
+      order_id: orderId,
+      side,
+      intent,
+      reason,
+      quantity,
+      price,
+      fee,
+      slippage,
+      realized_pnl: realized,
+    };
   }
 }

@@ -23,7 +23,8 @@ export class Portfolio {
 
   positionsValue(): number {
     let v = 0;
-    for (const p of this.positions.values()) v += p.side === 'long' ? p.quantity * p.last_price : -p.quantity * p.last_price;
+    for (const p of this.positions.values())
+      v += p.side === 'long' ? p.quantity * p.last_price : -p.quantity * p.last_price;
     return v;
   }
 

@@ -9,7 +9,15 @@ export type HaltView =
   | { halted: false; state: SafetyState }
   | { halted: true; reason: string; by: string | null; at: string | null; state: SafetyState | null };
 
-const EMPTY: SafetyState = { schema_version: '1.0.0', halted: false, reason: null, source: null, by: null, at: null, history: [] };
+const EMPTY: SafetyState = {
+  schema_version: '1.0.0',
+  halted: false,
+  reason: null,
+  source: null,
+  by: null,
+  at: null,
+  history: [],
+};
 
 /**
  * The persistent halt flag. An unreadable flag file counts as halted: when we cannot tell
@@ -19,10 +27,18 @@ export function readHalt(paths: DataPaths): HaltView {
   const read = readJsonFile(paths.safety, 'SafetyState');
   if (read.kind === 'missing') return { halted: false, state: EMPTY };
   if (read.kind === 'invalid') {
-    return { halted: true, reason: `safety_state_unreadable: ${read.problem}`, by: null, at: null, state: null };
+    return {
+      halted: true,
+      reason: `safety_state_unreadable: ${read.problem}`,
+      by: null,
+      at: null,
+      state: null,
+    };
   }
   const s = read.value;
-  return s.halted ? { halted: true, reason: s.reason ?? 'halted', by: s.by, at: s.at, state: s } : { halted: false, state: s };
+  return s.halted
+    ? { halted: true, reason: s.reason ?? 'halted', by: s.by, at: s.at, state: s }
+    : { halted: false, state: s };
 }
 
 /** Who is acting, for the halt history (Bun reports "unknown" when $USER is unset, as under cron). */
@@ -37,22 +53,36 @@ export function currentUser(): string {
   }
   const uid = process.getuid?.();
   if (uid !== undefined && existsSync('/etc/passwd')) {
-    const entry = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(uid));
+    const entry = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[2] === String(uid));
     if (entry) return entry.split(':')[0]!;
   }
   return uid !== undefined ? `uid:${uid}` : 'unknown';
 }
 
 /** Set the flag (idempotent: an existing halt keeps its first reason, the new request is in history). */
-export function setHalt(paths: DataPaths, args: { reason: string; by?: string; source: string }): SafetyState {
+export function setHalt(
+  paths: DataPaths,
+  args: { reason: string; by?: string; source: string },
+): SafetyState {
   const view = readHalt(paths);
   const base = view.state ?? EMPTY;
   const at = new Date().toISOString();
   const by = args.by ?? currentUser();
   const event = { action: 'halt' as const, at, by, reason: args.reason };
-  const next: SafetyState = view.halted && view.state
-    ? { ...base, history: [...base.history, event] }
-    : { ...base, halted: true, reason: args.reason, source: args.source, by, at, history: [...base.history, event] };
+  const next: SafetyState =
+    view.halted && view.state
+      ? { ...base, history: [...base.history, event] }
+      : {
+          ...base,
+          halted: true,
+          reason: args.reason,
+          source: args.source,
+          by,
+          at,
+          history: [...base.history, event],
+        };
   writeJsonAtomic(paths.safety, next);
   return next;
 }
@@ -68,7 +98,10 @@ export function clearHalt(paths: DataPaths, approver: string): SafetyState {
     source: null,
     by: approver,
     at,
-    history: [...base.history, { action: 'clear', at, by: approver, reason: view.halted ? view.reason : null }],
+    history: [
+      ...base.history,
+      { action: 'clear', at, by: approver, reason: view.halted ? view.reason : null },
+    ],
   };
   writeJsonAtomic(paths.safety, next);
   return next;

@@ -1,8 +1,8 @@
 import { closeSync, constants, mkdirSync, openSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { refusedError } from '../errors.ts';
-import { readJsonFile } from '../fsx/json-file.ts';
 import { writeJsonAtomic } from '../fsx/atomic.ts';
+import { readJsonFile } from '../fsx/json-file.ts';
 import type { DataPaths } from '../paths.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { Pidfile } from '../schema/state.ts';
@@ -15,7 +15,8 @@ type FlockFn = (fd: number, op: number) => number;
 
 /** flock(2) through bun:ffi where libc has it; null elsewhere (Windows), where the pidfile alone guards. */
 function loadFlock(): FlockFn | null {
-  const libc = process.platform === 'linux' ? 'libc.so.6' : process.platform === 'darwin' ? 'libc.dylib' : null;
+  const libc =
+    process.platform === 'linux' ? 'libc.so.6' : process.platform === 'darwin' ? 'libc.dylib' : null;
   if (!libc) return null;
   try {
     const { dlopen, FFIType } = require('bun:ffi') as typeof import('bun:ffi');
@@ -36,11 +37,18 @@ export type EngineLock = { pidfile: Pidfile; release(): void };
 export function acquireEngineLock(paths: DataPaths, mode: ModeName, argv: string[]): EngineLock {
   mkdirSync(paths.logsDir, { recursive: true });
   const flock = loadFlock();
-  const lockFd = openSync(paths.lockfile, constants.O_RDWR | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0), 0o600);
+  const lockFd = openSync(
+    paths.lockfile,
+    constants.O_RDWR | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0),
+    0o600,
+  );
   const locked = flock ? flock(lockFd, LOCK_EX | LOCK_NB) === 0 : !pidfileNamesLiveEngine(paths);
   if (!locked) {
     closeSync(lockFd);
-    throw refusedError(describeHolder(paths), 'stop it first (`atl emergency-stop --reason …`), or give this run its own --data-dir');
+    throw refusedError(
+      describeHolder(paths),
+      'stop it first (`atl emergency-stop --reason …`), or give this run its own --data-dir',
+    );
   }
   const me = selfIdentity();
   const pidfile: Pidfile = {

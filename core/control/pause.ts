@@ -4,7 +4,10 @@ import { Type } from '@sinclair/typebox';
 import { readJsonFile } from '../fsx/json-file.ts';
 import type { DataPaths } from '../paths.ts';
 
-const Control = Type.Object({ paused: Type.Boolean(), reason: Type.Optional(Type.Union([Type.String(), Type.Null()])) });
+const Control = Type.Object({
+  paused: Type.Boolean(),
+  reason: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+});
 
 export function controlPath(paths: DataPaths): string {
   return join(paths.root, 'unified_trading', 'control.json');

@@ -67,7 +67,8 @@ export class DecisionLog {
   private fail(err: Error): void {
     this.failure = err;
     this.roomWaiter?.();
-    for (const resolve of this.waiters.values()) resolve({ type: 'flushed', id: -1, records: 0, prevHash: this.head });
+    for (const resolve of this.waiters.values())
+      resolve({ type: 'flushed', id: -1, records: 0, prevHash: this.head });
     this.waiters.clear();
   }
 
@@ -120,7 +121,9 @@ export class DecisionLog {
   async flush(durable = false, type: 'flush' | 'close' = 'flush'): Promise<number> {
     this.sendChunk();
     const id = ++this.flushSeq;
-    const reply = new Promise<Extract<WriterReply, { type: 'flushed' }>>((resolve) => this.waiters.set(id, resolve));
+    const reply = new Promise<Extract<WriterReply, { type: 'flushed' }>>((resolve) =>
+      this.waiters.set(id, resolve),
+    );
     this.post({ type, id, durable });
     const r = await reply;
     if (this.failure) throw this.failure;
@@ -150,7 +153,11 @@ function newChunk(bytes: number): Buffer {
  * flush and the ledger commit leaves behind), read backwards from the end of the file until
  * every symbol reaches its checkpointed bar; a symbol with no checkpoint is scanned to the start.
  */
-export function decisionIdsPastCheckpoint(path: string, symbols: string[], lastBarTs: Record<string, string>): Set<string> {
+export function decisionIdsPastCheckpoint(
+  path: string,
+  symbols: string[],
+  lastBarTs: Record<string, string>,
+): Set<string> {
   const ids = new Set<string>();
   if (!existsSync(path)) return ids;
   const open = new Set(symbols);

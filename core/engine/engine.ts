@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { PaperBroker, DEFAULT_BROKER } from '../broker/paper.ts';
+import { DEFAULT_BROKER, PaperBroker } from '../broker/paper.ts';
 import { Portfolio } from '../broker/portfolio.ts';
-import { acquireEngineLock } from '../control/instance.ts';
 import { haltFileStamp, readHalt } from '../control/halt.ts';
+import { acquireEngineLock } from '../control/instance.ts';
 import { readPause } from '../control/pause.ts';
 import { stopReason, watchStopRequest } from '../control/stop-request.ts';
 import { refusedError } from '../errors.ts';
@@ -11,13 +11,19 @@ import { writeJsonAtomic } from '../fsx/atomic.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { correlated, log } from '../log.ts';
 import type { DataPaths } from '../paths.ts';
-import { isoUtc } from '../time/iso.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { EngineStatusName } from '../schema/heartbeat.ts';
 import type { PositionState } from '../schema/state.ts';
+import { isoUtc } from '../time/iso.ts';
 import { DecisionLog, decisionIdsPastCheckpoint } from './decision-log.ts';
 import type { Bar, Feed, FeedTick } from './feeds.ts';
-import { type Draft, type PipelineConfig, type PipelineStages, SymbolPipeline, type TickContext } from './pipeline.ts';
+import {
+  type Draft,
+  type PipelineConfig,
+  type PipelineStages,
+  SymbolPipeline,
+  type TickContext,
+} from './pipeline.ts';
 import { buildHeartbeat, buildState, type DailyCounters, type SessionCounters } from './snapshots.ts';
 
 export type EngineOptions = {
@@ -60,9 +66,20 @@ export type EngineResult = {
 };
 
 type Checkpoint = {
-  mode: ModeName; initial_capital: number; cash: number; peak_equity: number; max_drawdown_pct: number;
-  realized_pnl: number; fees_paid: number; total_trades: number; winning_trades: number; losing_trades: number;
-  last_bar_ts: Record<string, string>; decisions_total: number; mode_started_at: string; daily: DailyCounters;
+  mode: ModeName;
+  initial_capital: number;
+  cash: number;
+  peak_equity: number;
+  max_drawdown_pct: number;
+  realized_pnl: number;
+  fees_paid: number;
+  total_trades: number;
+  winning_trades: number;
+  losing_trades: number;
+  last_bar_ts: Record<string, string>;
+  decisions_total: number;
+  mode_started_at: string;
+  daily: DailyCounters;
   /** The entry guard's own state (risk counters, preservation level); absent in ledgers from before it existed. */
   risk?: unknown;
 };
@@ -97,7 +114,14 @@ export async function runEngine(opts: EngineOptions, feed: Feed, stop: AbortSign
   }
 }
 
-async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pidfile: ReturnType<typeof acquireEngineLock>['pidfile'], started: number, pollStopRequest: () => boolean): Promise<EngineResult> {
+async function runLocked(
+  opts: EngineOptions,
+  feed: Feed,
+  stop: AbortSignal,
+  pidfile: ReturnType<typeof acquireEngineLock>['pidfile'],
+  started: number,
+  pollStopRequest: () => boolean,
+): Promise<EngineResult> {
   const { paths, mode } = opts;
   const ledger = new Ledger(paths.ledger);
   const checkpoint = ledger.getMeta<Checkpoint>('checkpoint');
@@ -113,8 +137,21 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
     ? restorePortfolio(checkpoint, ledger.positions())
     : new Portfolio(opts.capital);
   const modeStartedAt = checkpoint?.mode_started_at ?? nowIso;
-  if (!checkpoint) ledger.modeHistory({ ts: nowIso, from_mode: null, to_mode: mode, reason: 'initial run', approver: null, stats_json: '{}' });
-  let daily: DailyCounters = checkpoint?.daily ?? { date: '', trades: 0, pnl: 0, start_equity: portfolio.equity() };
+  if (!checkpoint)
+    ledger.modeHistory({
+      ts: nowIso,
+      from_mode: null,
+      to_mode: mode,
+      reason: 'initial run',
+      approver: null,
+      stats_json: '{}',
+    });
+  let daily: DailyCounters = checkpoint?.daily ?? {
+    date: '',
+    trades: 0,
+    pnl: 0,
+    start_equity: portfolio.equity(),
+  };
   const lastBarTs: Record<string, string> = { ...(checkpoint?.last_bar_ts ?? {}) };
   let decisionsTotal = checkpoint?.decisions_total ?? 0;
   try {
@@ -127,17 +164,34 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
   const decisionLog = new DecisionLog(paths.decisions);
   decisionLog.open();
   if (decisionLog.repair) {
-    log.warn(`decision log had a torn final line (${decisionLog.repair.fragmentBytes} bytes from a crash); moved to ${decisionLog.repair.sidecar}`);
+    log.warn(
+      `decision log had a torn final line (${decisionLog.repair.fragmentBytes} bytes from a crash); moved to ${decisionLog.repair.sidecar}`,
+    );
   }
   // Records a crash left past the ledger checkpoint are re-derived but not appended twice.
   const alreadyLogged = decisionIdsPastCheckpoint(paths.decisions, feed.symbols, lastBarTs);
 
   const runTag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
-  const cfg: PipelineConfig = { ...opts.pipeline, mode, dataMode: feed.dataMode, timeframe: feed.timeframe, source: feed.source };
-  const pipelines = feed.symbols.map((s) => new SymbolPipeline(s, { ...cfg, source: feed.sourceOf(s) }, opts.stages));
+  const cfg: PipelineConfig = {
+    ...opts.pipeline,
+    mode,
+    dataMode: feed.dataMode,
+    timeframe: feed.timeframe,
+    source: feed.source,
+  };
+  const pipelines = feed.symbols.map(
+    (s) => new SymbolPipeline(s, { ...cfg, source: feed.sourceOf(s) }, opts.stages),
+  );
   const bySymbol = new Map(pipelines.map((p) => [p.symbol, p]));
   const broker = new PaperBroker({ ...DEFAULT_BROKER, mode }, portfolio, ledger, `${mode}-${runTag}`);
-  const counters: SessionCounters = { seq: 0, decisions: 0, tickStartedAt: null, tickFinishedAt: null, lastBarTs: null, lastDecisionTs: null };
+  const counters: SessionCounters = {
+    seq: 0,
+    decisions: 0,
+    tickStartedAt: null,
+    tickFinishedAt: null,
+    lastBarTs: null,
+    lastDecisionTs: null,
+  };
   let status: EngineStatusName = 'starting';
   let statusReason: string | null = null;
   let skipped = 0;
@@ -146,32 +200,74 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
   const equityEveryMs = Math.max(feed.timeframeMs, 3_600_000);
 
   const writeHeartbeat = () =>
-    writeJsonAtomic(paths.heartbeat, buildHeartbeat({ pidfile, mode, feed, status, statusReason, counters, pipelines, intervalS: opts.intervalS }));
+    writeJsonAtomic(
+      paths.heartbeat,
+      buildHeartbeat({
+        pidfile,
+        mode,
+        feed,
+        status,
+        statusReason,
+        counters,
+        pipelines,
+        intervalS: opts.intervalS,
+      }),
+    );
   const checkpointNow = async () => {
     counters.decisions += await decisionLog.flush();
     opts.stages.signal.checkpoint?.();
     for (const o of opts.stages.observers) o.checkpoint?.();
     ledger.setMeta('checkpoint', {
-      mode, initial_capital: portfolio.initialCapital, cash: portfolio.cash, peak_equity: portfolio.peakEquity,
-      max_drawdown_pct: portfolio.maxDrawdownPct, realized_pnl: portfolio.realizedPnl, fees_paid: portfolio.feesPaid,
-      total_trades: portfolio.totalTrades, winning_trades: portfolio.winningTrades, losing_trades: portfolio.losingTrades,
-      last_bar_ts: lastBarTs, decisions_total: decisionsTotal, mode_started_at: modeStartedAt, daily,
+      mode,
+      initial_capital: portfolio.initialCapital,
+      cash: portfolio.cash,
+      peak_equity: portfolio.peakEquity,
+      max_drawdown_pct: portfolio.maxDrawdownPct,
+      realized_pnl: portfolio.realizedPnl,
+      fees_paid: portfolio.feesPaid,
+      total_trades: portfolio.totalTrades,
+      winning_trades: portfolio.winningTrades,
+      losing_trades: portfolio.losingTrades,
+      last_bar_ts: lastBarTs,
+      decisions_total: decisionsTotal,
+      mode_started_at: modeStartedAt,
+      daily,
       risk: opts.stages.entry.snapshot(),
     } satisfies Checkpoint);
     ledger.commit();
-    writeJsonAtomic(paths.state, buildState({ mode, status, modeStartedAt, portfolio, daily, lastBarTs, decisionsTotal, configHash: cfg.configHash, feed }));
+    writeJsonAtomic(
+      paths.state,
+      buildState({
+        mode,
+        status,
+        modeStartedAt,
+        portfolio,
+        daily,
+        lastBarTs,
+        decisionsTotal,
+        configHash: cfg.configHash,
+        feed,
+      }),
+    );
     writeHeartbeat();
   };
 
   writeHeartbeat();
   for (const bar of await feed.warmup()) bySymbol.get(bar.symbol)?.observe(bar);
   status = 'running';
-  log.info(`engine running: mode=${mode} data_mode=${feed.dataMode} symbols=${feed.symbols.join(',')} timeframe=${feed.timeframe} source=${feed.source.kind}${feed.source.synthetic ? ' (SYNTHETIC data)' : ''}${checkpoint ? ' (resumed)' : ''}`);
+  log.info(
+    `engine running: mode=${mode} data_mode=${feed.dataMode} symbols=${feed.symbols.join(',')} timeframe=${feed.timeframe} source=${feed.source.kind}${feed.source.synthetic ? ' (SYNTHETIC data)' : ''}${checkpoint ? ' (resumed)' : ''}`,
+  );
 
   let outcome: EngineResult['outcome'] = 'completed';
   // Flatten every symbol at its last price, each as its own decision, and stop as halted.
   const haltNow = async (halt: { reason: string }) => {
-    const ctx: TickContext = { correlationId: `t${runTag}-halt`, nowIso: new Date().toISOString(), halt, pause: null };
+    const ctx: TickContext = {
+      correlationId: `t${runTag}-halt`,
+      nowIso: new Date().toISOString(),
+      halt,
+      pause: null,
+    };
     for (const p of pipelines) {
       const draft = p.decideHalt(ctx, portfolio, broker);
       if (!draft) continue;
@@ -211,7 +307,8 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
         const ctx: TickContext = { correlationId: cid, nowIso, halt, pause };
         // Daily counters roll over before the first bar of a new UTC day is decided.
         const barDate = isoUtc(tick.closeTs).slice(0, 10);
-        if (barDate !== daily.date) daily = { date: barDate, trades: 0, pnl: 0, start_equity: portfolio.equity() };
+        if (barDate !== daily.date)
+          daily = { date: barDate, trades: 0, pnl: 0, start_equity: portfolio.equity() };
         let tickFills = 0;
         let decidedInTick = 0;
         // Candles that arrived late after an outage: their decision was the data_fetch hold.
@@ -240,7 +337,9 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
           counters.lastDecisionTs = draft.ts;
           counters.lastBarTs = draft.bar_ts;
           if (!feed.unpaced) {
-            correlated(cid).info(`${draft.symbol} ${draft.action}${draft.block_reason ? ` (${draft.blocked_stage}: ${draft.block_reason})` : ''} price=${draft.market.price}`);
+            correlated(cid).info(
+              `${draft.symbol} ${draft.action}${draft.block_reason ? ` (${draft.blocked_stage}: ${draft.block_reason})` : ''} price=${draft.market.price}`,
+            );
           }
         }
         for (const failure of tick.failures) {
@@ -260,7 +359,14 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
         if (tickFills > 0 || tick.closeTs - lastEquityTs >= equityEveryMs) {
           lastEquityTs = tick.closeTs;
           const posValue = portfolio.positionsValue();
-          ledger.equity({ ts: tick.closeTs, equity: portfolio.cash + posValue, cash: portfolio.cash, positions_value: posValue, drawdown_pct: dd, mode });
+          ledger.equity({
+            ts: tick.closeTs,
+            equity: portfolio.cash + posValue,
+            cash: portfolio.cash,
+            positions_value: posValue,
+            drawdown_pct: dd,
+            mode,
+          });
         }
         counters.tickFinishedAt = nowIso;
         if (decidedInTick > 0) decidedBars++; // --max-bars counts ticks decided by this run, not replayed history
@@ -320,7 +426,9 @@ async function runLocked(opts: EngineOptions, feed: Feed, stop: AbortSignal, pid
     winningTrades: portfolio.winningTrades,
     openPositions: portfolio.positions.size,
     maxDrawdownPct: portfolio.maxDrawdownPct,
-    tornTail: decisionLog.repair ? { bytes: decisionLog.repair.fragmentBytes, sidecar: decisionLog.repair.sidecar } : null,
+    tornTail: decisionLog.repair
+      ? { bytes: decisionLog.repair.fragmentBytes, sidecar: decisionLog.repair.sidecar }
+      : null,
     resumed: checkpoint !== null,
   };
 }
@@ -356,8 +464,19 @@ function archivePreviousRun(paths: DataPaths): void {
     mkdirSync(dir, { recursive: true });
     renameSync(path, join(dir, `${stamp}.${basename(path)}`));
   };
-  for (const p of [paths.decisions, paths.outcomes, paths.advisorState, paths.state, paths.ledger, `${paths.ledger}-wal`, `${paths.ledger}-shm`]) move(p);
-  log.info(`--fresh: previous run archived under ${join(paths.root, 'rl', 'archive')} and ${join(paths.root, 'unified_trading', 'archive')}`);
+  for (const p of [
+    paths.decisions,
+    paths.outcomes,
+    paths.advisorState,
+    paths.state,
+    paths.ledger,
+    `${paths.ledger}-wal`,
+    `${paths.ledger}-shm`,
+  ])
+    move(p);
+  log.info(
+    `--fresh: previous run archived under ${join(paths.root, 'rl', 'archive')} and ${join(paths.root, 'unified_trading', 'archive')}`,
+  );
 }
 
 export type { Bar, FeedTick };

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { CandleSeries } from '../market/candles.ts';
-import { SyntheticMarket, profileFor, seedFromString } from '../market/synthetic.ts';
+import { profileFor, SyntheticMarket, seedFromString } from '../market/synthetic.ts';
 import type { DataModeName } from '../schema/common.ts';
 
 /** One closed candle of one symbol. */
@@ -17,7 +17,11 @@ export type Bar = {
   ageS: number | null;
 };
 /** A symbol whose candle closing at the tick's time could not be delivered; the reason goes in its record. */
-export type FeedFailure = { symbol: string; reason: string; observed?: Record<string, number | string | boolean | null> | null };
+export type FeedFailure = {
+  symbol: string;
+  reason: string;
+  observed?: Record<string, number | string | boolean | null> | null;
+};
 /**
  * Everything that closed at one instant: the unit of a tick. `history` holds older candles that
  * arrived late (after an outage): their decision was already recorded, so they only feed indicators.
@@ -67,7 +71,12 @@ export class ReplayFeed implements Feed {
     this.unpaced = !speed;
     const refs = series.map((s) => basename(s.source.ref));
     this.source = { kind: 'replay', ref: refs.join(','), synthetic: series.some((s) => s.source.synthetic) };
-    this.sources = new Map(series.map((s) => [s.symbol, { kind: 'replay', ref: basename(s.source.ref), synthetic: s.source.synthetic }]));
+    this.sources = new Map(
+      series.map((s) => [
+        s.symbol,
+        { kind: 'replay', ref: basename(s.source.ref), synthetic: s.source.synthetic },
+      ]),
+    );
   }
 
   private readonly sources: Map<string, FeedSource>;
@@ -164,7 +173,7 @@ export class SyntheticFeed implements Feed {
   async warmup(): Promise<Bar[]> {
     const bars: Bar[] = [];
     for (let i = 0; i < this.warmupBars; i++) {
-      this.markets.forEach((m, k) => bars.push(this.barOf(this.symbols[k]!, m)));
+      for (let k = 0; k < this.markets.length; k++) bars.push(this.barOf(this.symbols[k]!, this.markets[k]!));
     }
     return bars;
   }

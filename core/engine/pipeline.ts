@@ -3,8 +3,8 @@ import type { Portfolio } from '../broker/portfolio.ts';
 import type { ActionName, DataModeName, ModeName } from '../schema/common.ts';
 import type { DecisionRecord, Fill, GateStage } from '../schema/decision.ts';
 import { IndicatorSet } from '../signals/indicator-set.ts';
-import { isoUtc } from '../time/iso.ts';
 import type { Signal } from '../signals/rules.ts';
+import { isoUtc } from '../time/iso.ts';
 import type { Bar, FeedFailure, FeedSource } from './feeds.ts';
 import type { DecisionObserver, EntryGuard, SignalOutcome, SignalStage, StageContext } from './stages.ts';
 
@@ -32,7 +32,12 @@ export type TickContext = {
 export type Draft = Omit<DecisionRecord, 'prev_hash'> & { prev_hash?: string };
 
 const MODE_TAG: Record<ModeName, string> = {
-  backtest: 'bt', paper_synthetic: 'ps', paper_live_data: 'pl', testnet: 'tn', live_limited: 'll', live_full: 'lf',
+  backtest: 'bt',
+  paper_synthetic: 'ps',
+  paper_live_data: 'pl',
+  testnet: 'tn',
+  live_limited: 'll',
+  live_full: 'lf',
 };
 
 /** Stable id: the same bar of the same symbol in the same mode is the same decision. */
@@ -50,7 +55,11 @@ function idPrefix(mode: ModeName, symbol: string, timeframe: string): string {
 }
 
 const r6 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : null);
-const pass = (stage: string, reason: string | null = null, observed: GateStage['observed'] = null): GateStage => ({ stage, verdict: 'pass', reason, observed, thresholds: null });
+const pass = (
+  stage: string,
+  reason: string | null = null,
+  observed: GateStage['observed'] = null,
+): GateStage => ({ stage, verdict: 'pass', reason, observed, thresholds: null });
 
 /** One symbol's running pipeline (SPEC §3): control → data → signal stages → position → entry guard → execution → record. */
 export class SymbolPipeline {
@@ -99,10 +108,30 @@ export class SymbolPipeline {
     const cfg = this.cfg;
     const barIso = new Date(closeTs).toISOString();
     const gates: GateStage[] = [];
-    if (tick.halt) gates.push({ stage: 'halt', verdict: 'block', reason: `halted:${tick.halt.reason}`, observed: { flattened: false }, thresholds: null });
-    else if (tick.pause) gates.push({ stage: 'control', verdict: 'block', reason: `paused:${tick.pause.reason}`, observed: null, thresholds: null });
+    if (tick.halt)
+      gates.push({
+        stage: 'halt',
+        verdict: 'block',
+        reason: `halted:${tick.halt.reason}`,
+        observed: { flattened: false },
+        thresholds: null,
+      });
+    else if (tick.pause)
+      gates.push({
+        stage: 'control',
+        verdict: 'block',
+        reason: `paused:${tick.pause.reason}`,
+        observed: null,
+        thresholds: null,
+      });
     else gates.push(pass('control'));
-    gates.push({ stage: 'data_fetch', verdict: 'block', reason: failure.reason, observed: { rows: this.ind.bars, ...failure.observed }, thresholds: { min_rows: cfg.minHistoryBars } });
+    gates.push({
+      stage: 'data_fetch',
+      verdict: 'block',
+      reason: failure.reason,
+      observed: { rows: this.ind.bars, ...failure.observed },
+      thresholds: { min_rows: cfg.minHistoryBars },
+    });
     const blocked = gates.find((g) => g.verdict === 'block')!;
     this.holds++;
     this.decisions++;
@@ -111,7 +140,14 @@ export class SymbolPipeline {
     const pos = portfolio.positions.get(this.symbol);
     return {
       ...this.header(decisionId(cfg.mode, this.symbol, cfg.timeframe, closeTs), barIso, tick),
-      market: { price: null, volatility: null, spread_bps: null, volume: null, data_age_s: null, regime: null },
+      market: {
+        price: null,
+        volatility: null,
+        spread_bps: null,
+        volume: null,
+        data_age_s: null,
+        regime: null,
+      },
       features_hash: null,
       model_trace: [],
       gate_trace: gates,
@@ -148,12 +184,27 @@ export class SymbolPipeline {
     };
   }
 
-  private decideObserved(bar: Bar, tick: TickContext, portfolio: Portfolio, broker: PaperBroker, idSuffix: string): Draft {
+  private decideObserved(
+    bar: Bar,
+    tick: TickContext,
+    portfolio: Portfolio,
+    broker: PaperBroker,
+    idSuffix: string,
+  ): Draft {
     const cfg = this.cfg;
     portfolio.mark(this.symbol, bar.close);
     const barIso = isoUtc(bar.closeTs);
     const id = `${this.idPrefix}${compactUtc(barIso)}${idSuffix}`;
-    const ctx: StageContext = { symbol: this.symbol, bar, barIso, decisionId: id, ind: this.ind, portfolio, tick, cfg };
+    const ctx: StageContext = {
+      symbol: this.symbol,
+      bar,
+      barIso,
+      decisionId: id,
+      ind: this.ind,
+      portfolio,
+      tick,
+      cfg,
+    };
     const gates: GateStage[] = [];
     const fills: Fill[] = [];
     let blocked: GateStage | null = null;
@@ -172,22 +223,52 @@ export class SymbolPipeline {
     if (exit) fills.push(exit);
 
     if (tick.halt) {
-      const flat = broker.close({ symbol: this.symbol, price: bar.close, ts: barIso, decisionId: id, reason: 'halt_flatten' });
+      const flat = broker.close({
+        symbol: this.symbol,
+        price: bar.close,
+        ts: barIso,
+        decisionId: id,
+        reason: 'halt_flatten',
+      });
       if (flat) {
         fills.push(flat);
         action = flat.side === 'sell' ? 'sell' : 'cover';
       }
-      block({ stage: 'halt', verdict: 'block', reason: `halted:${tick.halt.reason}`, observed: { flattened: flat !== null }, thresholds: null });
+      block({
+        stage: 'halt',
+        verdict: 'block',
+        reason: `halted:${tick.halt.reason}`,
+        observed: { flattened: flat !== null },
+        thresholds: null,
+      });
     } else if (tick.pause) {
-      block({ stage: 'control', verdict: 'block', reason: `paused:${tick.pause.reason}`, observed: null, thresholds: null });
+      block({
+        stage: 'control',
+        verdict: 'block',
+        reason: `paused:${tick.pause.reason}`,
+        observed: null,
+        thresholds: null,
+      });
     } else {
       gates.push(pass('control'));
       const ind = this.ind;
       const thresholds = { min_rows: cfg.minHistoryBars };
       if (!ind.warm || ind.bars < cfg.minHistoryBars) {
-        block({ stage: 'data_fetch', verdict: 'block', reason: `insufficient_data:${ind.bars}`, observed: { rows: ind.bars }, thresholds });
+        block({
+          stage: 'data_fetch',
+          verdict: 'block',
+          reason: `insufficient_data:${ind.bars}`,
+          observed: { rows: ind.bars },
+          thresholds,
+        });
       } else {
-        gates.push({ stage: 'data_fetch', verdict: 'pass', reason: null, observed: { rows: ind.bars, age_s: bar.ageS }, thresholds });
+        gates.push({
+          stage: 'data_fetch',
+          verdict: 'pass',
+          reason: null,
+          observed: { rows: ind.bars, age_s: bar.ageS },
+          thresholds,
+        });
         outcome = this.stages.signal.evaluate(ctx);
         gates.push(...outcome.gates);
         blocked = outcome.blocked;
@@ -232,7 +313,9 @@ export class SymbolPipeline {
       turnover: entry?.turnover ?? null,
       risk_budget: entry?.riskBudget ?? null,
       preservation_level: this.stages.entry.preservationLevel(),
-      signal: signal ? { action: signal.action, confidence: r6(signal.confidence) ?? 0, source: signal.source } : null,
+      signal: signal
+        ? { action: signal.action, confidence: r6(signal.confidence) ?? 0, source: signal.source }
+        : null,
       action,
       confidence: signal ? (r6(signal.confidence) ?? 0) : 0,
       execution: fills.length > 0 ? { fills } : null,
@@ -246,24 +329,47 @@ export class SymbolPipeline {
 
   /** Position → entry guard → execution, for a bar whose signal survived the gates. */
   private act(
-    signal: Signal, ctx: StageContext, broker: PaperBroker, gates: GateStage[], block: (g: GateStage) => void,
-    setBlocked: (g: GateStage) => void, fills: Fill[],
+    signal: Signal,
+    ctx: StageContext,
+    broker: PaperBroker,
+    gates: GateStage[],
+    block: (g: GateStage) => void,
+    setBlocked: (g: GateStage) => void,
+    fills: Fill[],
   ): { action: ActionName; entry: ReturnType<EntryGuard['evaluate']> | null } {
     const { portfolio, bar, barIso, decisionId: id } = ctx;
     const pos = portfolio.positions.get(this.symbol);
     const wantLong = signal.action === 'buy';
     if (pos && (pos.side === 'long') === wantLong) {
-      block({ stage: 'position', verdict: 'block', reason: 'position_already_open', observed: { side: pos.side }, thresholds: null });
+      block({
+        stage: 'position',
+        verdict: 'block',
+        reason: 'position_already_open',
+        observed: { side: pos.side },
+        thresholds: null,
+      });
       return { action: 'hold', entry: null };
     }
     if (pos) {
       gates.push(pass('position', 'close_opposite', { side: pos.side }));
-      const f = broker.close({ symbol: this.symbol, price: bar.close, ts: barIso, decisionId: id, reason: 'signal_reverse' });
+      const f = broker.close({
+        symbol: this.symbol,
+        price: bar.close,
+        ts: barIso,
+        decisionId: id,
+        reason: 'signal_reverse',
+      });
       if (f) fills.push(f);
       return { action: pos.side === 'long' ? 'sell' : 'cover', entry: null };
     }
     if (!wantLong && !this.cfg.allowShorting) {
-      block({ stage: 'position', verdict: 'block', reason: 'shorting_disabled', observed: null, thresholds: null });
+      block({
+        stage: 'position',
+        verdict: 'block',
+        reason: 'shorting_disabled',
+        observed: null,
+        thresholds: null,
+      });
       return { action: 'hold', entry: null };
     }
     gates.push(pass('position', 'open'));
@@ -274,8 +380,15 @@ export class SymbolPipeline {
       return { action: 'hold', entry };
     }
     const fill = broker.open({
-      symbol: this.symbol, side: wantLong ? 'long' : 'short', quantity: entry.notional / bar.close, price: bar.close, ts: barIso,
-      decisionId: id, stopPct: signal.stopPct, takeProfitPct: signal.takeProfitPct, reason: `signal_${signal.source}`,
+      symbol: this.symbol,
+      side: wantLong ? 'long' : 'short',
+      quantity: entry.notional / bar.close,
+      price: bar.close,
+      ts: barIso,
+      decisionId: id,
+      stopPct: signal.stopPct,
+      takeProfitPct: signal.takeProfitPct,
+      reason: `signal_${signal.source}`,
     });
     fills.push(fill);
     gates.push(pass('execution', 'filled', { notional: r6(entry.notional), price: fill.price }));

@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
 import type { Portfolio } from '../broker/portfolio.ts';
-import type { Pidfile } from '../schema/state.ts';
-import type { EngineState } from '../schema/state.ts';
-import type { EngineStatusName, Heartbeat } from '../schema/heartbeat.ts';
 import type { ModeName } from '../schema/common.ts';
+import type { EngineStatusName, Heartbeat } from '../schema/heartbeat.ts';
+import type { EngineState, Pidfile } from '../schema/state.ts';
 import type { Feed } from './feeds.ts';
 import type { SymbolPipeline } from './pipeline.ts';
 
@@ -20,13 +19,25 @@ export type SessionCounters = {
 };
 
 export function buildHeartbeat(args: {
-  pidfile: Pidfile; mode: ModeName; feed: Feed; status: EngineStatusName; statusReason: string | null;
-  counters: SessionCounters; pipelines: SymbolPipeline[]; intervalS: number;
+  pidfile: Pidfile;
+  mode: ModeName;
+  feed: Feed;
+  status: EngineStatusName;
+  statusReason: string | null;
+  counters: SessionCounters;
+  pipelines: SymbolPipeline[];
+  intervalS: number;
 }): Heartbeat {
   const { counters: c, feed } = args;
   const perSymbol: Heartbeat['per_symbol'] = {};
   for (const p of args.pipelines) {
-    perSymbol[p.symbol] = { decisions: p.decisions, holds: p.holds, fills: p.fills, last_bar_ts: p.lastBarTs, last_action: p.lastAction };
+    perSymbol[p.symbol] = {
+      decisions: p.decisions,
+      holds: p.holds,
+      fills: p.fills,
+      last_bar_ts: p.lastBarTs,
+      last_action: p.lastAction,
+    };
   }
   return {
     schema_version: '1.0.0',
@@ -58,8 +69,15 @@ export function buildHeartbeat(args: {
 export type DailyCounters = EngineState['daily'];
 
 export function buildState(args: {
-  mode: ModeName; status: EngineStatusName; modeStartedAt: string; portfolio: Portfolio; daily: DailyCounters;
-  lastBarTs: Record<string, string>; decisionsTotal: number; configHash: string; feed: Feed;
+  mode: ModeName;
+  status: EngineStatusName;
+  modeStartedAt: string;
+  portfolio: Portfolio;
+  daily: DailyCounters;
+  lastBarTs: Record<string, string>;
+  decisionsTotal: number;
+  configHash: string;
+  feed: Feed;
 }): EngineState {
   const p = args.portfolio;
   const positions: EngineState['positions'] = {};

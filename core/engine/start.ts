@@ -1,23 +1,28 @@
 import { DEFAULT_BROKER } from '../broker/paper.ts';
+import { setHalt } from '../control/halt.ts';
 import { refusedError, usageError } from '../errors.ts';
-import { loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
-import { ensureBundledCandles } from '../market/bundled.ts';
-import type { DataPaths } from '../paths.ts';
-import type { ModeName } from '../schema/common.ts';
-import { type EngineResult, runEngine } from './engine.ts';
-import { type Feed, ReplayFeed, SyntheticFeed } from './feeds.ts';
 import { withOrderGuards } from '../exchange/guardrails.ts';
 import type { ExchangeOrderParts } from '../exchange/live.ts';
+import { log } from '../log.ts';
+import { ensureBundledCandles } from '../market/bundled.ts';
+import { loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
+import { parseMode } from '../modes/modes.ts';
+import { OutcomeRecorder } from '../outcomes/recorder.ts';
+import type { DataPaths } from '../paths.ts';
+import {
+  loadRiskOverrides,
+  paperLiveTurnoverOverrides,
+  resolveRiskConfig,
+  withTurnoverOverrides,
+} from '../risk/config.ts';
+import { RiskGuard } from '../risk/guard.ts';
+import type { ModeName } from '../schema/common.ts';
+import type { RiskConfig } from '../schema/risk.ts';
+import { buildModelChain } from '../signals/build.ts';
+import { type EngineResult, runEngine } from './engine.ts';
+import { type Feed, ReplayFeed, SyntheticFeed } from './feeds.ts';
 import type { PipelineStages } from './pipeline.ts';
 import type { SignalStage } from './stages.ts';
-import { buildModelChain } from '../signals/build.ts';
-import { OutcomeRecorder } from '../outcomes/recorder.ts';
-import { loadRiskOverrides, paperLiveTurnoverOverrides, resolveRiskConfig, withTurnoverOverrides } from '../risk/config.ts';
-import { RiskGuard } from '../risk/guard.ts';
-import { setHalt } from '../control/halt.ts';
-import { log } from '../log.ts';
-import type { RiskConfig } from '../schema/risk.ts';
-import { parseMode } from '../modes/modes.ts';
 
 export const DEFAULT_SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT'];
 
@@ -49,9 +54,14 @@ export type RunRequest = {
 };
 
 export type RunReport = EngineResult & {
-  mode: ModeName; feed: Feed['source']; symbols: string[]; timeframe: string; dataRoot: string;
+  mode: ModeName;
+  feed: Feed['source'];
+  symbols: string[];
+  timeframe: string;
+  dataRoot: string;
   /** Time to load or connect the feed, and the process's peak resident memory. */
-  loadMs: number; peakRssMb: number;
+  loadMs: number;
+  peakRssMb: number;
 };
 
 const LIVE_MODES: ModeName[] = ['live_limited', 'live_full'];
@@ -59,11 +69,19 @@ const LIVE_MODES: ModeName[] = ['live_limited', 'live_full'];
 export { parseMode };
 
 /** Build the feed a mode asks for; each mode differs only here. */
-async function buildFeed(req: RunRequest, mode: ModeName): Promise<{ feed: Feed; intervalS: number; orders?: ExchangeOrderParts }> {
+async function buildFeed(
+  req: RunRequest,
+  mode: ModeName,
+): Promise<{ feed: Feed; intervalS: number; orders?: ExchangeOrderParts }> {
   if (mode === 'backtest') {
-    const symbols = req.symbols ?? (req.replayFile ? [symbolFromFileName(req.replayFile) ?? 'UNKNOWN/UNKNOWN'] : DEFAULT_SYMBOLS);
+    const symbols =
+      req.symbols ??
+      (req.replayFile ? [symbolFromFileName(req.replayFile) ?? 'UNKNOWN/UNKNOWN'] : DEFAULT_SYMBOLS);
     if (req.replayFile && symbols.length !== 1) {
-      throw usageError(`--replay-file holds one symbol's candles but --symbols names ${symbols.length}`, 'name exactly one symbol with --symbols');
+      throw usageError(
+        `--replay-file holds one symbol's candles but --symbols names ${symbols.length}`,
+        'name exactly one symbol with --symbols',
+      );
     }
     const tf = req.timeframe ?? (req.replayFile ? undefined : '1h');
     const series = req.replayFile
@@ -77,14 +95,28 @@ async function buildFeed(req: RunRequest, mode: ModeName): Promise<{ feed: Feed;
     const tfMs = timeframeToMs(tf);
     const intervalS = req.intervalS ?? tfMs / 1000;
     const speed = req.speed ?? 1;
-    const feed = new SyntheticFeed(req.symbols ?? DEFAULT_SYMBOLS, tf, tfMs, (intervalS * 1000) / speed, 300, req.seed, {});
+    const feed = new SyntheticFeed(
+      req.symbols ?? DEFAULT_SYMBOLS,
+      tf,
+      tfMs,
+      (intervalS * 1000) / speed,
+      300,
+      req.seed,
+      {},
+    );
     return { feed, intervalS };
   }
   // paper_live_data, testnet and the live modes; loaded lazily: only they pay for ccxt.
   const { buildExchangeRun } = await import('../exchange/live.ts');
   return buildExchangeRun({
-    mode, symbols: req.symbols ?? DEFAULT_SYMBOLS, timeframe: req.timeframe ?? '1m', intervalS: req.intervalS,
-    exchange: req.exchange ?? 'binance', exchangeUrl: req.exchangeUrl ?? null, env: process.env, paths: req.paths,
+    mode,
+    symbols: req.symbols ?? DEFAULT_SYMBOLS,
+    timeframe: req.timeframe ?? '1m',
+    intervalS: req.intervalS,
+    exchange: req.exchange ?? 'binance',
+    exchangeUrl: req.exchangeUrl ?? null,
+    env: process.env,
+    paths: req.paths,
     minNotional: ENGINE_DEFAULTS.minNotional,
   });
 }
@@ -99,7 +131,9 @@ export const ENGINE_DEFAULTS = {
 
 /** Risk defaults with the broker's own costs; paper_live_data takes the turnover overrides from env (logged once). */
 function riskConfigFor(mode: ModeName, file: string | null): RiskConfig {
-  const costs = { turnover: { feeBps: DEFAULT_BROKER.feeRate * 10_000, slippageBps: DEFAULT_BROKER.slippageRate * 10_000 } };
+  const costs = {
+    turnover: { feeBps: DEFAULT_BROKER.feeRate * 10_000, slippageBps: DEFAULT_BROKER.slippageRate * 10_000 },
+  };
   const config = resolveRiskConfig(file ? loadRiskOverrides(file) : {}, costs);
   if (mode !== 'paper_live_data') return config;
   const overrides = paperLiveTurnoverOverrides();
@@ -107,10 +141,17 @@ function riskConfigFor(mode: ModeName, file: string | null): RiskConfig {
   return withTurnoverOverrides(config, overrides);
 }
 
-function buildStages(mode: ModeName, paths: DataPaths, risk: RiskConfig, signal: SignalStage): PipelineStages {
+function buildStages(
+  mode: ModeName,
+  paths: DataPaths,
+  risk: RiskConfig,
+  signal: SignalStage,
+): PipelineStages {
   const d = ENGINE_DEFAULTS;
   const guard = new RiskGuard({
-    mode, config: risk, minNotional: d.minNotional,
+    mode,
+    config: risk,
+    minNotional: d.minNotional,
     halt: (reason, source) => setHalt(paths, { reason, source, by: 'atl-engine' }),
   });
   return {
@@ -123,13 +164,29 @@ function buildStages(mode: ModeName, paths: DataPaths, risk: RiskConfig, signal:
 export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunReport> {
   const mode = parseMode(req.mode);
   if (LIVE_MODES.includes(mode) && !req.confirm) {
-    throw refusedError(`mode ${mode} trades real money and needs --confirm`, `re-run with --confirm once check-transition allows ${mode}`);
+    throw refusedError(
+      `mode ${mode} trades real money and needs --confirm`,
+      `re-run with --confirm once check-transition allows ${mode}`,
+    );
   }
   const risk = riskConfigFor(mode, req.riskConfig ?? null);
   const loadStarted = performance.now();
   const { feed, intervalS, orders } = await buildFeed(req, mode);
   const loadMs = performance.now() - loadStarted;
-  const configHash = (Bun.CryptoHasher.hash('sha256', JSON.stringify({ mode, symbols: feed.symbols, timeframe: feed.timeframe, ENGINE_DEFAULTS, broker: DEFAULT_BROKER, risk }), 'hex') as string).slice(0, 16);
+  const configHash = (
+    Bun.CryptoHasher.hash(
+      'sha256',
+      JSON.stringify({
+        mode,
+        symbols: feed.symbols,
+        timeframe: feed.timeframe,
+        ENGINE_DEFAULTS,
+        broker: DEFAULT_BROKER,
+        risk,
+      }),
+      'hex',
+    ) as string
+  ).slice(0, 16);
   const result = await runEngine(
     {
       paths: req.paths,
@@ -142,15 +199,40 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
       argv: req.argv,
       executor: orders?.executor,
       // Exchange orders are spot: nothing to short.
-      pipeline: { allowShorting: ENGINE_DEFAULTS.allowShorting && !orders, minHistoryBars: ENGINE_DEFAULTS.minHistoryBars, configHash },
-      stages: withOrderGuards(buildStages(mode, req.paths, risk, await buildModelChain({
-        modelsDir: req.modelsDir ?? null, voting: req.voting ?? 'performance', timeframe: feed.timeframe, timeframeMs: feed.timeframeMs,
-        minConfidence: ENGINE_DEFAULTS.minConfidence, advisorStatePath: req.paths.advisorState,
-      })), orders),
+      pipeline: {
+        allowShorting: ENGINE_DEFAULTS.allowShorting && !orders,
+        minHistoryBars: ENGINE_DEFAULTS.minHistoryBars,
+        configHash,
+      },
+      stages: withOrderGuards(
+        buildStages(
+          mode,
+          req.paths,
+          risk,
+          await buildModelChain({
+            modelsDir: req.modelsDir ?? null,
+            voting: req.voting ?? 'performance',
+            timeframe: feed.timeframe,
+            timeframeMs: feed.timeframeMs,
+            minConfidence: ENGINE_DEFAULTS.minConfidence,
+            advisorStatePath: req.paths.advisorState,
+          }),
+        ),
+        orders,
+      ),
     },
     feed,
     stop,
   );
   const peakRssMb = process.resourceUsage().maxRSS / 1024; // kB on Linux and macOS
-  return { ...result, mode, feed: feed.source, symbols: feed.symbols, timeframe: feed.timeframe, dataRoot: req.paths.root, loadMs, peakRssMb };
+  return {
+    ...result,
+    mode,
+    feed: feed.source,
+    symbols: feed.symbols,
+    timeframe: feed.timeframe,
+    dataRoot: req.paths.root,
+    loadMs,
+    peakRssMb,
+  };
 }

@@ -1,7 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { unknownError } from '../errors.ts';
-import { type ContractName, type ContractValue, type Validation, validate, validateContract } from '../schema/ajv.ts';
+import {
+  type ContractName,
+  type ContractValue,
+  type Validation,
+  validate,
+  validateContract,
+} from '../schema/ajv.ts';
 
 export type JsonFileRead<T> =
   | { kind: 'ok'; value: T }
@@ -13,7 +19,10 @@ export type JsonFileRead<T> =
  * contract whose validator is generated). Missing, empty, torn and hostile files are told apart
  * so callers can say what to do; nothing here throws for bad input.
  */
-export function readJsonFile<K extends ContractName>(path: string, contract: K): JsonFileRead<ContractValue<K>>;
+export function readJsonFile<K extends ContractName>(
+  path: string,
+  contract: K,
+): JsonFileRead<ContractValue<K>>;
 export function readJsonFile<T extends TSchema>(path: string, schema: T): JsonFileRead<Static<T>>;
 export function readJsonFile(path: string, schema: TSchema | ContractName): JsonFileRead<unknown> {
   if (!existsSync(path)) return { kind: 'missing' };
@@ -30,12 +39,19 @@ export function readJsonFile(path: string, schema: TSchema | ContractName): Json
   } catch (err) {
     return { kind: 'invalid', problem: `not valid JSON (${(err as Error).message})` };
   }
-  const checked: Validation<unknown> = typeof schema === 'string' ? validateContract(schema, value) : validate(schema, value);
-  return checked.ok ? { kind: 'ok', value: checked.value } : { kind: 'invalid', problem: checked.errors.join('; ') };
+  const checked: Validation<unknown> =
+    typeof schema === 'string' ? validateContract(schema, value) : validate(schema, value);
+  return checked.ok
+    ? { kind: 'ok', value: checked.value }
+    : { kind: 'invalid', problem: checked.errors.join('; ') };
 }
 
 /** Like `readJsonFile`, but a corrupt file is an operator error (exit 3) naming the file. */
-export function readJsonFileOrThrow<T extends TSchema>(path: string, schema: T, hint: string): Static<T> | null {
+export function readJsonFileOrThrow<T extends TSchema>(
+  path: string,
+  schema: T,
+  hint: string,
+): Static<T> | null {
   const read = readJsonFile(path, schema);
   if (read.kind === 'missing') return null;
   if (read.kind === 'invalid') throw unknownError(`${path}: ${read.problem}`, hint);

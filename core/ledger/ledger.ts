@@ -31,24 +31,77 @@ CREATE TABLE IF NOT EXISTS mode_history (
 `;
 
 export type OrderRow = {
-  id: string; ts: string; symbol: string; side: 'buy' | 'sell'; intent: 'open' | 'close'; type: string;
-  quantity: number; price: number; status: string; reason: string; decision_id: string; mode: string;
+  id: string;
+  ts: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  intent: 'open' | 'close';
+  type: string;
+  quantity: number;
+  price: number;
+  status: string;
+  reason: string;
+  decision_id: string;
+  mode: string;
 };
 export type FillRow = {
-  order_id: string; ts: string; symbol: string; side: 'buy' | 'sell'; quantity: number; price: number; fee: number;
-  slippage: number; realized_pnl: number | null; decision_id: string; mode: string;
+  order_id: string;
+  ts: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  quantity: number;
+  price: number;
+  fee: number;
+  slippage: number;
+  realized_pnl: number | null;
+  decision_id: string;
+  mode: string;
 };
 export type TradeRow = {
-  symbol: string; side: 'long' | 'short'; quantity: number; entry_ts: string; entry_price: number; exit_ts: string;
-  exit_price: number; pnl: number; pnl_pct: number; fees: number; exit_reason: string; mode: string;
-  entry_decision_id: string; exit_decision_id: string; holding_s: number;
+  symbol: string;
+  side: 'long' | 'short';
+  quantity: number;
+  entry_ts: string;
+  entry_price: number;
+  exit_ts: string;
+  exit_price: number;
+  pnl: number;
+  pnl_pct: number;
+  fees: number;
+  exit_reason: string;
+  mode: string;
+  entry_decision_id: string;
+  exit_decision_id: string;
+  holding_s: number;
 };
 export type PositionRow = {
-  symbol: string; side: 'long' | 'short'; quantity: number; entry_price: number; entry_ts: string;
-  stop_loss: number | null; take_profit: number | null; entry_fee: number; decision_id: string; last_price: number;
+  symbol: string;
+  side: 'long' | 'short';
+  quantity: number;
+  entry_price: number;
+  entry_ts: string;
+  stop_loss: number | null;
+  take_profit: number | null;
+  entry_fee: number;
+  decision_id: string;
+  last_price: number;
 };
-export type EquityRow = { ts: number; equity: number; cash: number; positions_value: number; drawdown_pct: number; mode: string };
-export type ModeHistoryRow = { ts: string; from_mode: string | null; to_mode: string; reason: string; approver: string | null; stats_json: string };
+export type EquityRow = {
+  ts: number;
+  equity: number;
+  cash: number;
+  positions_value: number;
+  drawdown_pct: number;
+  mode: string;
+};
+export type ModeHistoryRow = {
+  ts: string;
+  from_mode: string | null;
+  to_mode: string;
+  reason: string;
+  approver: string | null;
+  stats_json: string;
+};
 
 /**
  * The ledger in SQLite (WAL). Writes are queued and committed in one transaction per checkpoint,
@@ -56,13 +109,18 @@ export type ModeHistoryRow = { ts: string; from_mode: string | null; to_mode: st
  */
 export class Ledger {
   readonly db: Database;
-  private queue: Array<{ stmt: NonNullable<Ledger['stmts'][keyof Ledger['stmts']]>; row: Record<string, unknown> }> = [];
+  private queue: Array<{
+    stmt: NonNullable<Ledger['stmts'][keyof Ledger['stmts']]>;
+    row: Record<string, unknown>;
+  }> = [];
   private readonly stmts;
 
   constructor(path: string, opts: { readonly?: boolean } = {}) {
     if (!opts.readonly) mkdirSync(dirname(path), { recursive: true });
     // strict: rows bind to `$name` parameters by their plain keys.
-    this.db = opts.readonly ? new Database(path, { readonly: true, strict: true }) : new Database(path, { create: true, strict: true });
+    this.db = opts.readonly
+      ? new Database(path, { readonly: true, strict: true })
+      : new Database(path, { create: true, strict: true });
     if (!opts.readonly) {
       this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
       this.db.exec(SCHEMA);
@@ -100,14 +158,30 @@ export class Ledger {
     this.queue.push({ stmt: s, row });
   }
 
-  order(row: OrderRow): void { this.enqueue('order', row); }
-  fill(row: FillRow): void { this.enqueue('fill', row); }
-  trade(row: TradeRow): void { this.enqueue('trade', row); }
-  upsertPosition(row: PositionRow): void { this.enqueue('upsertPosition', row); }
-  deletePosition(symbol: string): void { this.enqueue('deletePosition', { symbol }); }
-  equity(row: EquityRow): void { this.enqueue('equity', row); }
-  setMeta(key: string, value: unknown): void { this.enqueue('meta', { key, value: JSON.stringify(value) }); }
-  modeHistory(row: ModeHistoryRow): void { this.enqueue('modeHistory', row); }
+  order(row: OrderRow): void {
+    this.enqueue('order', row);
+  }
+  fill(row: FillRow): void {
+    this.enqueue('fill', row);
+  }
+  trade(row: TradeRow): void {
+    this.enqueue('trade', row);
+  }
+  upsertPosition(row: PositionRow): void {
+    this.enqueue('upsertPosition', row);
+  }
+  deletePosition(symbol: string): void {
+    this.enqueue('deletePosition', { symbol });
+  }
+  equity(row: EquityRow): void {
+    this.enqueue('equity', row);
+  }
+  setMeta(key: string, value: unknown): void {
+    this.enqueue('meta', { key, value: JSON.stringify(value) });
+  }
+  modeHistory(row: ModeHistoryRow): void {
+    this.enqueue('modeHistory', row);
+  }
 
   /** Commit everything queued as one transaction (a checkpoint). */
   commit(): void {

@@ -17,7 +17,13 @@ export type CandleSeries = {
   source: { kind: 'replay'; ref: string; synthetic: boolean };
 };
 
-const TIMEFRAME_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const TIMEFRAME_UNITS: Record<string, number> = {
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
 
 export function timeframeToMs(tf: string): number {
   const m = /^(\d+)([smhdw])$/.exec(tf);
@@ -49,11 +55,15 @@ export function loadCandleFile(path: string, symbol: string, timeframe?: string)
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw configError(`${path}: cannot read candle file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'check the --replay-file path');
+    throw configError(
+      `${path}: cannot read candle file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      'check the --replay-file path',
+    );
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const trimmed = text.trimStart();
-  if (trimmed === '') throw configError(`${path}: candle file is empty`, 'give a file with at least one candle');
+  if (trimmed === '')
+    throw configError(`${path}: candle file is empty`, 'give a file with at least one candle');
   const synthetic = /^#.*synthetic/i.test(trimmed);
   const builder = new SeriesBuilder(path, countLines(text));
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) parseJsonCandles(path, text, builder);
@@ -96,13 +106,17 @@ class SeriesBuilder {
     if (this.n > 0) {
       const prev = ts[this.n - 1]!;
       if (t === prev) throw configError(`${path}:${line}: duplicate timestamp ${new Date(t).toISOString()}`);
-      if (t < prev) throw configError(`${path}:${line}: timestamps not sorted (${new Date(t).toISOString()} after ${new Date(prev).toISOString()})`);
+      if (t < prev)
+        throw configError(
+          `${path}:${line}: timestamps not sorted (${new Date(t).toISOString()} after ${new Date(prev).toISOString()})`,
+        );
       if (this.n < 2000) this.spacings.set(t - prev, (this.spacings.get(t - prev) ?? 0) + 1);
     }
     if (h < l) throw configError(`${path}:${line}: high ${h} is below low ${l}`);
     if (o <= 0 || h <= 0 || l <= 0 || c <= 0) throw configError(`${path}:${line}: prices must be positive`);
     if (v < 0) throw configError(`${path}:${line}: volume ${v} is negative`);
-    if (o > h || o < l || c > h || c < l) throw configError(`${path}:${line}: open/close outside the high–low range`);
+    if (o > h || o < l || c > h || c < l)
+      throw configError(`${path}:${line}: open/close outside the high–low range`);
     if (this.n === ts.length) this.grow();
     const i = this.n++;
     this.cols[0]![i] = t;
@@ -120,10 +134,32 @@ class SeriesBuilder {
     const inferred = modal ? msToTimeframe(modal) : null;
     const tf = timeframe ?? inferred ?? '1m';
     if (timeframe && inferred && timeToMsSafe(timeframe) !== modal) {
-      throw configError(`${path}: candles are ${inferred} apart but --timeframe is ${timeframe}`, `pass --timeframe ${inferred} or another file`);
+      throw configError(
+        `${path}: candles are ${inferred} apart but --timeframe is ${timeframe}`,
+        `pass --timeframe ${inferred} or another file`,
+      );
     }
-    const [ts, open, high, low, close, volume] = this.cols.map((c) => c.subarray(0, n)) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
-    return { symbol, timeframe: tf, timeframeMs: timeframeToMs(tf), ts, open, high, low, close, volume, length: n, source: { kind: 'replay', ref: path, synthetic } };
+    const [ts, open, high, low, close, volume] = this.cols.map((c) => c.subarray(0, n)) as [
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+    ];
+    return {
+      symbol,
+      timeframe: tf,
+      timeframeMs: timeframeToMs(tf),
+      ts,
+      open,
+      high,
+      low,
+      close,
+      volume,
+      length: n,
+      source: { kind: 'replay', ref: path, synthetic },
+    };
   }
 }
 
@@ -132,19 +168,26 @@ function parseJsonCandles(path: string, text: string, out: SeriesBuilder): void 
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw configError(`${path}: not valid JSON (${(err as Error).message})`, 'the file must be ccxt fetchOHLCV output: [[ts,o,h,l,c,v],…]');
+    throw configError(
+      `${path}: not valid JSON (${(err as Error).message})`,
+      'the file must be ccxt fetchOHLCV output: [[ts,o,h,l,c,v],…]',
+    );
   }
   if (!Array.isArray(data)) throw configError(`${path}:1: expected an array of candles [[ts,o,h,l,c,v],…]`);
   const lineOf = (i: number) => candleLineNumber(text, i);
   for (let i = 0; i < data.length; i++) {
     const item = data[i] as unknown;
     if (!Array.isArray(item) || item.length < 6) {
-      throw configError(`${path}:${lineOf(i)}: candle #${i + 1} needs 6 values [ts,open,high,low,close,volume]`);
+      throw configError(
+        `${path}:${lineOf(i)}: candle #${i + 1} needs 6 values [ts,open,high,low,close,volume]`,
+      );
     }
     for (let j = 0; j < 6; j++) {
       const v = item[j] as unknown;
       if (typeof v !== 'number' || !Number.isFinite(v)) {
-        throw configError(`${path}:${lineOf(i)}: candle #${i + 1} ${COLUMNS[j]} is not a finite number (${JSON.stringify(v)})`);
+        throw configError(
+          `${path}:${lineOf(i)}: candle #${i + 1} ${COLUMNS[j]} is not a finite number (${JSON.stringify(v)})`,
+        );
       }
     }
     const [t, o, h, l, c, v] = item as number[];
@@ -183,19 +226,27 @@ function parseCsvCandles(path: string, text: string, out: SeriesBuilder): void {
     if (!headerSeen && !/^[-+0-9]/.test(cells[0] ?? '')) {
       headerSeen = true;
       const names = cells.map((c) => c.trim().toLowerCase());
-      const missing = COLUMNS.filter((c, i) => names[i] !== c && !(i === 0 && ['ts', 'time', 'date', 'datetime'].includes(names[0] ?? '')));
+      const missing = COLUMNS.filter(
+        (c, i) => names[i] !== c && !(i === 0 && ['ts', 'time', 'date', 'datetime'].includes(names[0] ?? '')),
+      );
       if (missing.length > 0) {
-        throw configError(`${path}:${lineNo}: header must be timestamp,open,high,low,close,volume (missing or misplaced: ${missing.join(', ')})`);
+        throw configError(
+          `${path}:${lineNo}: header must be timestamp,open,high,low,close,volume (missing or misplaced: ${missing.join(', ')})`,
+        );
       }
       continue;
     }
     headerSeen = true;
-    if (cells.length < 6) throw configError(`${path}:${lineNo}: expected 6 columns (timestamp,open,high,low,close,volume), found ${cells.length}`);
+    if (cells.length < 6)
+      throw configError(
+        `${path}:${lineNo}: expected 6 columns (timestamp,open,high,low,close,volume), found ${cells.length}`,
+      );
     const t = parseTimestamp(path, lineNo, cells[0]!.trim());
     const num = (j: number) => {
       const cell = cells[j]!.trim();
       const v = cell === '' ? Number.NaN : Number(cell);
-      if (!Number.isFinite(v)) throw configError(`${path}:${lineNo}: ${COLUMNS[j]} is not a number ("${cell}")`);
+      if (!Number.isFinite(v))
+        throw configError(`${path}:${lineNo}: ${COLUMNS[j]} is not a number ("${cell}")`);
       return v;
     };
     out.push(t, num(1), num(2), num(3), num(4), num(5), lineNo);
@@ -208,7 +259,8 @@ function parseTimestamp(path: string, line: number, cell: string): number {
     return n < 1e11 ? n * 1000 : n; // seconds or milliseconds
   }
   const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(cell) ? cell : `${cell}Z`);
-  if (!Number.isFinite(ms)) throw configError(`${path}:${line}: timestamp "${cell}" is neither epoch ms nor ISO-8601`);
+  if (!Number.isFinite(ms))
+    throw configError(`${path}:${line}: timestamp "${cell}" is neither epoch ms nor ISO-8601`);
   return ms;
 }
 

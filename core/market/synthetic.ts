@@ -123,7 +123,11 @@ export class SyntheticMarket {
     const low = Math.min(open, close) / Math.exp(wick());
     const hourOfDay = new Date(this.ts).getUTCHours();
     const seasonal = 1 + 0.35 * Math.sin(((hourOfDay - 8) / 24) * 2 * Math.PI);
-    const volume = (1000 / Math.sqrt(this.price)) * seasonal * Math.exp(0.4 * this.normal()) * (1 + (6 * Math.abs(shock)) / this.barVol / 4);
+    const volume =
+      (1000 / Math.sqrt(this.price)) *
+      seasonal *
+      Math.exp(0.4 * this.normal()) *
+      (1 + (6 * Math.abs(shock)) / this.barVol / 4);
     const candle: GeneratedCandle = [this.ts, round(open), 0, 0, round(close), round(volume)];
     candle[2] = Math.max(round(high), candle[1], candle[4]);
     candle[3] = Math.min(round(low), candle[1], candle[4]);

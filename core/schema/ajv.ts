@@ -1,7 +1,7 @@
+import { join } from 'node:path';
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import type { CONTRACTS } from './contracts.ts';
-import { join } from 'node:path';
 
 export type ContractName = keyof typeof CONTRACTS;
 export type ContractValue<K extends ContractName> = Static<(typeof CONTRACTS)[K]>;
@@ -73,6 +73,9 @@ export function validate<T extends TSchema>(schema: T, value: unknown): Validati
   return check(validatorFor(schema), value);
 }
 
-export function validateContract<K extends ContractName>(name: K, value: unknown): Validation<ContractValue<K>> {
+export function validateContract<K extends ContractName>(
+  name: K,
+  value: unknown,
+): Validation<ContractValue<K>> {
   return check(contractValidator(name), value);
 }

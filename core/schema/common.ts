@@ -3,9 +3,18 @@ import { type TSchema, Type } from '@sinclair/typebox';
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /** UTC instant, ISO-8601 with `Z` (never a naive local time); a pattern, so validators need no format plugin. */
-export const UtcTimestamp = Type.String({ pattern: '^\\d{4}-[01]\\d-[0-3]\\dT[0-2]\\d:[0-5]\\d:[0-6]\\d(\\.\\d{1,9})?Z$' });
+export const UtcTimestamp = Type.String({
+  pattern: '^\\d{4}-[01]\\d-[0-3]\\dT[0-2]\\d:[0-5]\\d:[0-6]\\d(\\.\\d{1,9})?Z$',
+});
 
-export const MODES = ['backtest', 'paper_synthetic', 'paper_live_data', 'testnet', 'live_limited', 'live_full'] as const;
+export const MODES = [
+  'backtest',
+  'paper_synthetic',
+  'paper_live_data',
+  'testnet',
+  'live_limited',
+  'live_full',
+] as const;
 export const Mode = Type.Union(MODES.map((m) => Type.Literal(m)));
 export type ModeName = (typeof MODES)[number];
 
@@ -27,4 +36,7 @@ export const Action = Type.Union(ACTIONS.map((a) => Type.Literal(a)));
 export type ActionName = (typeof ACTIONS)[number];
 
 /** Loose bag of observed values or thresholds named by the stage that produced them. */
-export const Values = Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()]));
+export const Values = Type.Record(
+  Type.String(),
+  Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()]),
+);

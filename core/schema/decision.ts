@@ -90,7 +90,9 @@ export const DecisionRecord = Type.Object(
     signal: Nullable(Type.Object({ action: Action, confidence: Type.Number(), source: Type.String() })),
     action: Action,
     confidence: Type.Number({ minimum: 0, maximum: 1 }),
-    execution: Nullable(Type.Object({ fills: Type.Array(Fill, { minItems: 1 }) }, { additionalProperties: false })),
+    execution: Nullable(
+      Type.Object({ fills: Type.Array(Fill, { minItems: 1 }) }, { additionalProperties: false }),
+    ),
     costs: Type.Object(
       { fees: Type.Number(), slippage: Type.Number(), spread: Type.Number(), total: Type.Number() },
       { additionalProperties: false },

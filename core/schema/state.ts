@@ -40,7 +40,12 @@ export const EngineState = Type.Object(
     total_trades: Type.Integer({ minimum: 0 }),
     winning_trades: Type.Integer({ minimum: 0 }),
     losing_trades: Type.Integer({ minimum: 0 }),
-    daily: Type.Object({ date: Type.String(), trades: Type.Integer(), pnl: Type.Number(), start_equity: Type.Number() }),
+    daily: Type.Object({
+      date: Type.String(),
+      trades: Type.Integer(),
+      pnl: Type.Number(),
+      start_equity: Type.Number(),
+    }),
     last_bar_ts: Type.Record(Type.String(), UtcTimestamp),
     decisions_total: Type.Integer({ minimum: 0 }),
     config_hash: Type.String(),

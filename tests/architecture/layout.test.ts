@@ -4,8 +4,12 @@ import { dirname, join, resolve } from 'node:path';
 import { renderExitCodeTable } from '../../core/exit-codes.ts';
 import { atl, REPO } from '../support/cli.ts';
 
-const sources = (dir: string) => [...new Bun.Glob('**/*.ts').scanSync({ cwd: join(REPO, dir) })].map((f) => join(REPO, dir, f));
-const importsOf = (file: string) => [...readFileSync(file, 'utf8').matchAll(/^\s*import\s+(?!type\b)[^'"]*?['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
+const sources = (dir: string) =>
+  [...new Bun.Glob('**/*.ts').scanSync({ cwd: join(REPO, dir) })].map((f) => join(REPO, dir, f));
+const importsOf = (file: string) =>
+  [...readFileSync(file, 'utf8').matchAll(/^\s*import\s+(?!type\b)[^'"]*?['"]([^'"]+)['"]/gm)].map(
+    (m) => m[1]!,
+  );
 
 /** Every module a file pulls in at load time (static, non-type imports), following relative paths. */
 function staticImportClosure(entry: string): Set<string> {

@@ -7,12 +7,27 @@ import { atl, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
 import { chainBreaks, readDecisions, readHeartbeat } from '../support/records.ts';
 
 const paced = (root: string, extra: string[] = []) =>
-  spawnAtl(['run', '--mode', 'paper_synthetic', '--timeframe', '1m', '--interval', '0.3', '--symbols', 'BTC/USDT,ETH/USDT', '--data-dir', root, ...extra]);
+  spawnAtl([
+    'run',
+    '--mode',
+    'paper_synthetic',
+    '--timeframe',
+    '1m',
+    '--interval',
+    '0.3',
+    '--symbols',
+    'BTC/USDT,ETH/USDT',
+    '--data-dir',
+    root,
+    ...extra,
+  ]);
 
-const running = (root: string, minSeq = 1) => () => {
-  const hb = readHeartbeat(root);
-  return hb && hb.status === 'running' && hb.seq >= minSeq ? hb : null;
-};
+const running =
+  (root: string, minSeq = 1) =>
+  () => {
+    const hb = readHeartbeat(root);
+    return hb && hb.status === 'running' && hb.seq >= minSeq ? hb : null;
+  };
 
 describe('one engine per data root', () => {
   it('refuses a second run on the same data root with exit 2 naming the running pid, while status keeps working', async () => {
@@ -72,7 +87,17 @@ describe('signals', () => {
 describe('crash safety', () => {
   it('after kill -9 mid-replay a new run starts over the stale pidfile and the log ends with every bar exactly once', async () => {
     using dir = tempDir();
-    const args = ['run', '--mode', 'backtest', '--symbols', 'BTC/USDT', '--timeframe', '1m', '--data-dir', dir.path];
+    const args = [
+      'run',
+      '--mode',
+      'backtest',
+      '--symbols',
+      'BTC/USDT',
+      '--timeframe',
+      '1m',
+      '--data-dir',
+      dir.path,
+    ];
     const engine = spawnAtl(args);
     await waitFor(() => (readHeartbeat(dir.path)?.total_decisions_session ?? 0) > 2000, 30_000, 10);
     engine.kill('SIGKILL');
@@ -89,7 +114,9 @@ describe('crash safety', () => {
 
   it('moves a torn final line to a sidecar before appending, so no record is glued to it', async () => {
     using dir = tempDir();
-    expect((await atl(['run', '--max-bars', '30', '--symbols', 'BTC/USDT', '--data-dir', dir.path])).code).toBe(0);
+    expect(
+      (await atl(['run', '--max-bars', '30', '--symbols', 'BTC/USDT', '--data-dir', dir.path])).code,
+    ).toBe(0);
     const log = dataPaths(dir.path).decisions;
     appendFileSync(log, '{"schema_version":"1.0.0","decision_id":"bt-BTCUSDT-1h-2026');
     const r = await atl(['run', '--max-bars', '30', '--symbols', 'BTC/USDT', '--data-dir', dir.path]);
@@ -100,7 +127,9 @@ describe('crash safety', () => {
     expect(chainBreaks(dir.path)).toEqual([]);
     const sidecars = readdirSync(join(dir.path, 'rl')).filter((f) => f.includes('.torn-'));
     expect(sidecars.length).toBe(1);
-    expect(readFileSync(join(dir.path, 'rl', sidecars[0]!), 'utf8')).toBe('{"schema_version":"1.0.0","decision_id":"bt-BTCUSDT-1h-2026');
+    expect(readFileSync(join(dir.path, 'rl', sidecars[0]!), 'utf8')).toBe(
+      '{"schema_version":"1.0.0","decision_id":"bt-BTCUSDT-1h-2026',
+    );
   });
 });
 
@@ -124,13 +153,35 @@ describe('emergency stop', () => {
     const evidence = readdirSync(join(dir.path, 'reports', 'emergency-stop'));
     expect(evidence).toContain('latest.json');
 
-    const refused = await atl(['run', '--mode', 'paper_synthetic', '--interval', '0.2', '--max-bars', '1', '--data-dir', dir.path]);
+    const refused = await atl([
+      'run',
+      '--mode',
+      'paper_synthetic',
+      '--interval',
+      '0.2',
+      '--max-bars',
+      '1',
+      '--data-dir',
+      dir.path,
+    ]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('trading is halted: operator drill');
     expect(refused.stderr).toContain('atl emergency-stop --clear --approver NAME');
 
-    expect((await atl(['emergency-stop', '--clear', '--approver', 'alice', '--data-dir', dir.path])).code).toBe(0);
-    const again = await atl(['run', '--mode', 'paper_synthetic', '--interval', '0.2', '--max-bars', '1', '--data-dir', dir.path]);
+    expect(
+      (await atl(['emergency-stop', '--clear', '--approver', 'alice', '--data-dir', dir.path])).code,
+    ).toBe(0);
+    const again = await atl([
+      'run',
+      '--mode',
+      'paper_synthetic',
+      '--interval',
+      '0.2',
+      '--max-bars',
+      '1',
+      '--data-dir',
+      dir.path,
+    ]);
     expect(again.code).toBe(0);
   });
 
@@ -153,14 +204,21 @@ describe('emergency stop', () => {
       const { readProcessStart, readBootId } = await import('../../core/control/process.ts');
       const { writeJsonAtomic } = await import('../../core/fsx/atomic.ts');
       writeJsonAtomic(paths.pidfile, {
-        pid: sleeper.pid, process_start: readProcessStart(sleeper.pid), boot_id: readBootId(), host: 'h', mode: 'backtest',
-        started_at: new Date().toISOString(), argv: ['run'],
+        pid: sleeper.pid,
+        process_start: readProcessStart(sleeper.pid),
+        boot_id: readBootId(),
+        host: 'h',
+        mode: 'backtest',
+        started_at: new Date().toISOString(),
+        argv: ['run'],
       });
       const r = await atl(['emergency-stop', '--reason', 'drill', '--json', '--data-dir', dir.path]);
       expect(r.code).toBe(3);
       const evidence = JSON.parse(r.stdout);
       expect(evidence.exit_code).toBe(3);
-      expect(evidence.checks.find((c: { id: string }) => c.id === 'engine:stopped').output).toContain('cannot prove');
+      expect(evidence.checks.find((c: { id: string }) => c.id === 'engine:stopped').output).toContain(
+        'cannot prove',
+      );
       expect(sleeper.killed).toBe(false);
       expect(sleeper.exitCode).toBeNull();
     } finally {

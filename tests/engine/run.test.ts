@@ -9,28 +9,45 @@ const haveReal = existsSync(REAL);
 if (!haveReal) console.warn(`skipping real-candle tests: ${REAL} is absent`);
 
 describe('atl run --mode backtest', () => {
-  it.skipIf(!haveReal)('writes exactly one schema-valid record per closed bar of a ccxt candle file, and the heartbeat counts them', async () => {
-    using dir = tempDir();
-    const candles = JSON.parse(readFileSync(REAL, 'utf8')) as number[][];
-    const r = await atl(['run', '--mode', 'backtest', '--replay-file', REAL, '--symbols', 'UNITTEST/BTC', '--data-dir', dir.path]);
-    expect(r.code).toBe(0);
-    const records = readDecisions(dir.path);
-    expect(records.length).toBe(candles.length);
-    expect(new Set(records.map((d) => d.decision_id)).size).toBe(records.length);
-    expect(new Set(records.map((d) => d.bar_ts))).toEqual(new Set(candles.map((c) => new Date(c[0]! + 300_000).toISOString())));
-    expect(records.every((d) => d.data_mode === 'REPLAY' && d.symbol === 'UNITTEST/BTC' && d.ts.endsWith('Z'))).toBe(true);
-    expect(chainBreaks(dir.path)).toEqual([]);
-    const hb = readHeartbeat(dir.path)!;
-    expect(hb.total_decisions_session).toBe(records.length);
-    expect(hb.status).toBe('stopped');
-    expect(hb.per_symbol['UNITTEST/BTC']!.decisions).toBe(records.length);
-    const status = await atl(['status', '--json', '--data-dir', dir.path], { cwd: '/' });
-    expect(status.code).toBe(0);
-    const view = JSON.parse(status.stdout);
-    expect(view.heartbeat.total_decisions_session).toBe(records.length);
-    expect(view.state.mode).toBe('backtest');
-    expect(view.engine.process).toBe('no_pidfile');
-  });
+  it.skipIf(!haveReal)(
+    'writes exactly one schema-valid record per closed bar of a ccxt candle file, and the heartbeat counts them',
+    async () => {
+      using dir = tempDir();
+      const candles = JSON.parse(readFileSync(REAL, 'utf8')) as number[][];
+      const r = await atl([
+        'run',
+        '--mode',
+        'backtest',
+        '--replay-file',
+        REAL,
+        '--symbols',
+        'UNITTEST/BTC',
+        '--data-dir',
+        dir.path,
+      ]);
+      expect(r.code).toBe(0);
+      const records = readDecisions(dir.path);
+      expect(records.length).toBe(candles.length);
+      expect(new Set(records.map((d) => d.decision_id)).size).toBe(records.length);
+      expect(new Set(records.map((d) => d.bar_ts))).toEqual(
+        new Set(candles.map((c) => new Date(c[0]! + 300_000).toISOString())),
+      );
+      expect(
+        records.every((d) => d.data_mode === 'REPLAY' && d.symbol === 'UNITTEST/BTC' && d.ts.endsWith('Z')),
+      ).toBe(true);
+      expect(chainBreaks(dir.path)).toEqual([]);
+      const hb = readHeartbeat(dir.path)!;
+      expect(hb.total_decisions_session).toBe(records.length);
+      expect(hb.status).toBe('stopped');
+      expect(hb.per_symbol['UNITTEST/BTC']!.decisions).toBe(records.length);
+      const status = await atl(['status', '--json', '--data-dir', dir.path], { cwd: '/' });
+      expect(status.code).toBe(0);
+      const view = JSON.parse(status.stdout);
+      expect(view.heartbeat.total_decisions_session).toBe(records.length);
+      expect(view.state.mode).toBe('backtest');
+      expect(view.engine.process).toBe('no_pidfile');
+    },
+  );
 
   it('replays the bundled synthetic candles for three symbols and labels every record synthetic', async () => {
     using dir = tempDir();
@@ -46,14 +63,17 @@ describe('atl run --mode backtest', () => {
 
   it('records every gate verdict and names the first blocking stage', async () => {
     using dir = tempDir();
-    expect((await atl(['run', '--max-bars', '300', '--symbols', 'BTC/USDT', '--data-dir', dir.path])).code).toBe(0);
+    expect(
+      (await atl(['run', '--max-bars', '300', '--symbols', 'BTC/USDT', '--data-dir', dir.path])).code,
+    ).toBe(0);
     const records = readDecisions(dir.path);
     const warmup = records[0]!;
     expect(warmup.blocked_stage).toBe('data_fetch');
     expect(warmup.block_reason).toBe('insufficient_data:1');
     for (const d of records) {
       const firstBlock = d.gate_trace.find((g) => g.verdict === 'block');
-      if (d.action === 'hold' && d.blocked_stage) expect(d.gate_trace.some((g) => g.stage === d.blocked_stage && g.verdict === 'block')).toBe(true);
+      if (d.action === 'hold' && d.blocked_stage)
+        expect(d.gate_trace.some((g) => g.stage === d.blocked_stage && g.verdict === 'block')).toBe(true);
       if (d.blocked_stage === 'technical') expect(firstBlock?.stage).toBe('technical');
       expect(d.gate_trace[0]!.stage).toBe('control');
     }
@@ -66,7 +86,9 @@ describe('atl run --mode backtest', () => {
     const rows = ['timestamp,open,high,low,close,volume'];
     for (let i = 0; i < 80; i++) {
       const p = 100 + Math.sin(i / 5) * 3;
-      rows.push(`${new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString()},${p},${p + 1},${p - 1},${p + 0.5},${10 + i}`);
+      rows.push(
+        `${new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString()},${p},${p + 1},${p - 1},${p + 0.5},${10 + i}`,
+      );
     }
     writeFileSync(csv, `${rows.join('\n')}\n`);
     const r = await atl(['run', '--replay-file', csv, '--data-dir', join(dir.path, 'root')]);
@@ -84,13 +106,25 @@ describe('bad candle files are a configuration error naming the file, line and p
   const cases: Array<[string, string, RegExp]> = [
     ['missing column', `${header}\n1700000000000,1,2,0.5,1.5\n`, /:2: expected 6 columns/],
     ['non-numeric value', `${header}\n1700000000000,1,2,0.5,abc,3\n`, /:2: close is not a number \("abc"\)/],
-    ['unsorted timestamps', `${header}\n1700000060000,1,2,0.5,1.5,3\n1700000000000,1,2,0.5,1.5,3\n`, /:3: timestamps not sorted/],
-    ['duplicate timestamps', `${header}\n1700000000000,1,2,0.5,1.5,3\n1700000000000,1,2,0.5,1.5,3\n`, /:3: duplicate timestamp/],
+    [
+      'unsorted timestamps',
+      `${header}\n1700000060000,1,2,0.5,1.5,3\n1700000000000,1,2,0.5,1.5,3\n`,
+      /:3: timestamps not sorted/,
+    ],
+    [
+      'duplicate timestamps',
+      `${header}\n1700000000000,1,2,0.5,1.5,3\n1700000000000,1,2,0.5,1.5,3\n`,
+      /:3: duplicate timestamp/,
+    ],
     ['high below low', `${header}\n1700000000000,1,0.5,2,1.5,3\n`, /:2: high 0.5 is below low 2/],
     ['bad header', 'time,open,close\n', /:1: header must be/],
     ['empty file', '', /candle file is empty/],
     ['JSON that is not candles', '{"a":1}', /:1: expected an array of candles/],
-    ['JSON candle with a string price', '[[1700000000000,1,2,0.5,1.5,3],\n[1700000060000,"x",2,0.5,1.5,3]]', /:2: candle #2 open is not a finite number/],
+    [
+      'JSON candle with a string price',
+      '[[1700000000000,1,2,0.5,1.5,3],\n[1700000060000,"x",2,0.5,1.5,3]]',
+      /:2: candle #2 open is not a finite number/,
+    ],
     ['torn JSON', '[[1700000000000,1,2,0.5,1.5,3],[17000', /not valid JSON/],
   ];
   for (const [name, content, pattern] of cases) {
@@ -98,11 +132,24 @@ describe('bad candle files are a configuration error naming the file, line and p
       using dir = tempDir();
       const file = join(dir.path, name.includes('JSON') ? 'bad.json' : 'bad.csv');
       writeFileSync(file, content);
-      const r = await atl(['run', '--replay-file', file, '--symbols', 'A/B', '--data-dir', join(dir.path, 'root')]);
+      const r = await atl([
+        'run',
+        '--replay-file',
+        file,
+        '--symbols',
+        'A/B',
+        '--data-dir',
+        join(dir.path, 'root'),
+      ]);
       expect(r.code).toBe(78);
       expect(r.stderr).toMatch(pattern);
       expect(r.stderr).toContain(file);
-      expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('atl run:')).length).toBe(1);
+      expect(
+        r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('atl run:')).length,
+      ).toBe(1);
     });
   }
 

@@ -35,7 +35,13 @@ describe('synthetic market', () => {
   });
 
   it('looks like a market: fat tails and volatility clustering in its returns', () => {
-    const m = new SyntheticMarket({ seed: 11, timeframeMs: 3_600_000, startTs: 0, startPrice: 100, annualVol: 0.7 });
+    const m = new SyntheticMarket({
+      seed: 11,
+      timeframeMs: 3_600_000,
+      startTs: 0,
+      startPrice: 100,
+      annualVol: 0.7,
+    });
     const closes = Array.from({ length: 20_000 }, () => m.next()[4]);
     const r = logReturns(closes);
     const mu = mean(r);
@@ -55,6 +61,8 @@ describe('synthetic market', () => {
     expect(series.timeframe).toBe('4h');
     expect(series.length).toBe(365 * 6);
     expect(series.source.synthetic).toBe(true);
-    expect(readFileSync(path, 'utf8')).toBe(renderSyntheticCsv('SOL/USDT', '4h', 365 * 6, Date.UTC(2026, 9, 31) - 365 * 6 * 4 * 3_600_000));
+    expect(readFileSync(path, 'utf8')).toBe(
+      renderSyntheticCsv('SOL/USDT', '4h', 365 * 6, Date.UTC(2026, 9, 31) - 365 * 6 * 4 * 3_600_000),
+    );
   });
 });

@@ -9,7 +9,10 @@ export const SHARED_MARKET = resolve(REPO, '..', 'shared', 'data', 'market');
 export type CliResult = { code: number; stdout: string; stderr: string };
 
 /** Run `atl` as a user would: a real process, with its own stdout, stderr and exit code. */
-export async function atl(args: string[], opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export async function atl(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const proc = Bun.spawn([process.execPath, MAIN, ...args], {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, ATL_LOG_LEVEL: 'warn', ...opts.env },
@@ -18,7 +21,11 @@ export async function atl(args: string[], opts: { env?: Record<string, string>; 
     stdin: 'ignore',
   });
   const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
@@ -40,7 +47,11 @@ export function tempDir(prefix = 'atl-test-'): { path: string; [Symbol.dispose](
   return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export async function waitFor<T>(probe: () => T | null | undefined | false, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | null | undefined | false,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();

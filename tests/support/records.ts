@@ -12,21 +12,25 @@ export function readDecisions(root: string): DecisionRecord[] {
   const path = join(root, 'rl', 'shadow_decisions.jsonl');
   if (!existsSync(path)) return [];
   const text = readFileSync(path, 'utf8');
-  if (text.length > 0 && !text.endsWith('\n')) throw new Error('decision log does not end with a newline (torn tail)');
+  if (text.length > 0 && !text.endsWith('\n'))
+    throw new Error('decision log does not end with a newline (torn tail)');
   return text
     .split('\n')
     .filter((l) => l !== '')
     .map((line, i) => {
       const record = JSON.parse(line) as unknown;
       const checked = validateContract('DecisionRecord', record);
-      if (!checked.ok) throw new Error(`line ${i + 1} violates the DecisionRecord schema: ${checked.errors.join('; ')}`);
+      if (!checked.ok)
+        throw new Error(`line ${i + 1} violates the DecisionRecord schema: ${checked.errors.join('; ')}`);
       return checked.value;
     });
 }
 
 /** Recompute the hash chain independently: each prev_hash is sha256 of the previous raw line. */
 export function chainBreaks(root: string): number[] {
-  const lines = readFileSync(join(root, 'rl', 'shadow_decisions.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
+  const lines = readFileSync(join(root, 'rl', 'shadow_decisions.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
   const breaks: number[] = [];
   let prev = GENESIS;
   lines.forEach((line, i) => {
