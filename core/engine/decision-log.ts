@@ -24,6 +24,7 @@ type Draft = Omit<DecisionRecord, 'prev_hash'>;
 export class DecisionLog {
   private worker: Worker | null = null;
   private chunk = newChunk(CHUNK_BYTES);
+  private readonly spare: ArrayBuffer[] = [];
   private used = 0;
   private ends: number[] = [];
   private inFlight = 0;
@@ -54,6 +55,7 @@ export class DecisionLog {
   private onReply(reply: WriterReply): void {
     if (reply.type === 'consumed') {
       this.inFlight--;
+      if (reply.buffer.byteLength === CHUNK_BYTES) this.spare.push(reply.buffer);
       this.roomWaiter?.();
       this.roomWaiter = null;
     } else if (reply.type === 'flushed') {
@@ -98,7 +100,8 @@ export class DecisionLog {
     const ends = Int32Array.from(this.ends);
     this.post({ type: 'records', buffer: bytes, ends }, [bytes, ends.buffer]);
     this.inFlight++;
-    this.chunk = newChunk(CHUNK_BYTES);
+    const reused = this.spare.pop();
+    this.chunk = reused ? Buffer.from(reused) : newChunk(CHUNK_BYTES);
     this.used = 0;
     this.ends = [];
   }

@@ -14,7 +14,7 @@ export type WriterRequest =
   | { type: 'close'; id: number };
 
 export type WriterReply =
-  | { type: 'consumed' }
+  | { type: 'consumed'; buffer: ArrayBuffer }
   | { type: 'flushed'; id: number; records: number; prevHash: string }
   | { type: 'error'; message: string };
 
@@ -69,7 +69,8 @@ self.onmessage = (event: MessageEvent<WriterRequest>) => {
         break;
       case 'records':
         appendRecords(new Uint8Array(m.buffer), m.ends);
-        postMessage({ type: 'consumed' } satisfies WriterReply);
+        // The chunk goes back to the engine for reuse, so memory stays bounded by the chunks in flight.
+        postMessage({ type: 'consumed', buffer: m.buffer } satisfies WriterReply, [m.buffer]);
         break;
       case 'flush':
       case 'close':

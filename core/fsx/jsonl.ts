@@ -81,8 +81,10 @@ export function readLastLine(path: string): string | null {
 export class JsonlAppender {
   readonly path: string;
   private fd: number | null = null;
-  private pending: string[] = [];
-  private pendingBytes = 0;
+  // Lines are encoded straight into one reusable buffer (no joined string per flush).
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
+  private count = 0;
 
   constructor(path: string) {
     this.path = path;
@@ -95,23 +97,29 @@ export class JsonlAppender {
 
   /** Queue one line (no newline inside). Returns the bytes pending. */
   push(line: string): number {
-    this.pending.push(line);
-    this.pendingBytes += line.length + 1;
-    return this.pendingBytes;
+    const worst = line.length * 3 + 1; // UTF-8 worst case per UTF-16 unit
+    if (this.used + worst > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + worst));
+      this.buf.copy(bigger, 0, 0, this.used);
+      this.buf = bigger;
+    }
+    this.used += this.buf.write(line, this.used);
+    this.buf[this.used++] = NEWLINE;
+    this.count++;
+    return this.used;
   }
 
   get pendingCount(): number {
-    return this.pending.length;
+    return this.count;
   }
 
   /** Write everything queued; with `durable`, fsync as well. */
   flush(durable = false): void {
     if (this.fd === null) throw new Error(`JSONL appender for ${this.path} is not open`);
-    if (this.pending.length > 0) {
-      const text = `${this.pending.join('\n')}\n`;
-      this.pending = [];
-      this.pendingBytes = 0;
-      writeAll(this.fd, Buffer.from(text));
+    if (this.used > 0) {
+      writeAll(this.fd, this.buf.subarray(0, this.used));
+      this.used = 0;
+      this.count = 0;
     }
     if (durable) fsyncSync(this.fd);
   }

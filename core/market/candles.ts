@@ -51,29 +51,37 @@ export function symbolFromFileName(path: string): string | null {
  * the file, line and problem. Candles go straight into typed arrays (no object per candle).
  */
 export function loadCandleFile(path: string, symbol: string, timeframe?: string): CandleSeries {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (err) {
     throw configError(
       `${path}: cannot read candle file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
       'check the --replay-file path',
     );
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const trimmed = text.trimStart();
-  if (trimmed === '')
+  // A UTF-8 byte-order mark is tolerated; leading blank space is skipped.
+  let start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (
+    start < bytes.length &&
+    (bytes[start] === 32 || bytes[start] === 9 || bytes[start] === 10 || bytes[start] === 13)
+  )
+    start++;
+  if (start >= bytes.length)
     throw configError(`${path}: candle file is empty`, 'give a file with at least one candle');
-  const synthetic = /^#.*synthetic/i.test(trimmed);
-  const builder = new SeriesBuilder(path, countLines(text));
-  if (trimmed.startsWith('[') || trimmed.startsWith('{')) parseJsonCandles(path, text, builder);
-  else parseCsvCandles(path, text, builder);
+  const head = bytes.toString('utf8', start, Math.min(bytes.length, start + 200));
+  const synthetic = /^#.*synthetic/i.test(head);
+  const builder = new SeriesBuilder(path, countLines(bytes));
+  if (head.startsWith('[') || head.startsWith('{'))
+    parseJsonCandles(path, bytes.toString('utf8', start), builder);
+  // CSV is parsed from the bytes: no copy of the whole file as a string, no object per line.
+  else parseCsvCandles(path, bytes, builder);
   return builder.finish(symbol, timeframe, synthetic);
 }
 
-function countLines(text: string): number {
+function countLines(bytes: Buffer): number {
   let n = 1;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) n++;
   return n;
 }
 
@@ -211,45 +219,99 @@ function candleLineNumber(text: string, index: number): number {
   return line;
 }
 
-function parseCsvCandles(path: string, text: string, out: SeriesBuilder): void {
+const COMMA = 44;
+
+function parseCsvCandles(path: string, bytes: Buffer, out: SeriesBuilder): void {
   let lineNo = 0;
   let headerSeen = false;
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
+  const ends = new Int32Array(7);
+  for (let start = 0; start < bytes.length; ) {
+    let end = bytes.indexOf(10, start);
+    if (end < 0) end = bytes.length;
     lineNo++;
-    const raw = text.slice(start, end).trim();
+    const lineStart = start;
     start = end + 1;
-    if (raw === '' || raw.startsWith('#')) continue;
-    const cells = raw.split(',');
-    if (!headerSeen && !/^[-+0-9]/.test(cells[0] ?? '')) {
+    let a = lineStart;
+    let b = end;
+    while (a < b && bytes[a]! <= 32) a++;
+    while (b > a && bytes[b - 1]! <= 32) b--;
+    if (a === b || bytes[a] === 35) continue; // blank or `#` comment
+    const first = bytes[a]!;
+    const numeric = (first >= 48 && first <= 57) || first === 43 || first === 45;
+    if (!headerSeen && !numeric) {
       headerSeen = true;
-      const names = cells.map((c) => c.trim().toLowerCase());
-      const missing = COLUMNS.filter(
-        (c, i) => names[i] !== c && !(i === 0 && ['ts', 'time', 'date', 'datetime'].includes(names[0] ?? '')),
-      );
-      if (missing.length > 0) {
-        throw configError(
-          `${path}:${lineNo}: header must be timestamp,open,high,low,close,volume (missing or misplaced: ${missing.join(', ')})`,
-        );
-      }
+      checkHeader(path, lineNo, bytes.toString('utf8', a, b));
       continue;
     }
     headerSeen = true;
-    if (cells.length < 6)
+    let cells = 0;
+    for (let i = a; i <= b && cells < 7; i++) if (i === b || bytes[i] === COMMA) ends[cells++] = i;
+    if (cells < 6)
       throw configError(
-        `${path}:${lineNo}: expected 6 columns (timestamp,open,high,low,close,volume), found ${cells.length}`,
+        `${path}:${lineNo}: expected 6 columns (timestamp,open,high,low,close,volume), found ${cells}`,
       );
-    const t = parseTimestamp(path, lineNo, cells[0]!.trim());
+    const cell = (j: number) => bytes.toString('latin1', j === 0 ? a : ends[j - 1]! + 1, ends[j]!).trim();
     const num = (j: number) => {
-      const cell = cells[j]!.trim();
-      const v = cell === '' ? Number.NaN : Number(cell);
+      const fast = decimalAt(bytes, ends[j - 1]! + 1, ends[j]!);
+      if (Number.isFinite(fast)) return fast;
+      const text = cell(j);
+      const v = text === '' ? Number.NaN : Number(text);
       if (!Number.isFinite(v))
-        throw configError(`${path}:${lineNo}: ${COLUMNS[j]} is not a number ("${cell}")`);
+        throw configError(`${path}:${lineNo}: ${COLUMNS[j]} is not a number ("${text}")`);
       return v;
     };
+    const epoch = decimalAt(bytes, a, ends[0]!);
+    const t = Number.isFinite(epoch)
+      ? epoch < 1e11
+        ? epoch * 1000
+        : epoch
+      : parseTimestamp(path, lineNo, cell(0));
     out.push(t, num(1), num(2), num(3), num(4), num(5), lineNo);
+  }
+}
+
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * A plain decimal (`-123.4500`) read straight from the bytes, or NaN when the cell is anything
+ * else (the caller then falls back to `Number`). Exact: with at most 15 significant digits the
+ * integer mantissa and the power of ten are both exact doubles, and one division rounds correctly.
+ */
+function decimalAt(bytes: Buffer, from: number, to: number): number {
+  let i = from;
+  while (i < to && bytes[i]! <= 32) i++;
+  let end = to;
+  while (end > i && bytes[end - 1]! <= 32) end--;
+  let negative = false;
+  if (bytes[i] === 45 || bytes[i] === 43) negative = bytes[i++] === 45;
+  let mantissa = 0;
+  let digits = 0;
+  let anyDigit = false;
+  let scale = -1;
+  for (; i < end; i++) {
+    const c = bytes[i]!;
+    if (c === 46 && scale < 0) scale = 0;
+    else if (c >= 48 && c <= 57) {
+      anyDigit = true;
+      if (digits > 0 || c !== 48) digits++;
+      mantissa = mantissa * 10 + (c - 48);
+      if (scale >= 0) scale++;
+    } else return Number.NaN;
+  }
+  if (!anyDigit || digits > 15 || scale > 22) return Number.NaN;
+  const value = scale > 0 ? mantissa / POW10[scale]! : mantissa;
+  return negative ? -value : value;
+}
+
+function checkHeader(path: string, lineNo: number, line: string): void {
+  const names = line.split(',').map((c) => c.trim().toLowerCase());
+  const missing = COLUMNS.filter(
+    (c, i) => names[i] !== c && !(i === 0 && ['ts', 'time', 'date', 'datetime'].includes(names[0] ?? '')),
+  );
+  if (missing.length > 0) {
+    throw configError(
+      `${path}:${lineNo}: header must be timestamp,open,high,low,close,volume (missing or misplaced: ${missing.join(', ')})`,
+    );
   }
 }
 

@@ -1,7 +1,9 @@
 import { DecisionRecord } from './decision.ts';
 import { Evidence } from './evidence.ts';
 import { Heartbeat } from './heartbeat.ts';
+import { ModelManifest } from './model-manifest.ts';
 import { DecisionOutcome } from './outcome.ts';
+import { GuardSnapshot, RiskConfig } from './risk.ts';
 import { EngineState, Pidfile, SafetyState } from './state.ts';
 
 /**
@@ -17,4 +19,7 @@ export const CONTRACTS = {
   SafetyState,
   Pidfile,
   Evidence,
+  ModelManifest,
+  RiskConfig,
+  GuardSnapshot,
 } as const;

@@ -85,6 +85,6 @@ export const ModelManifest = Type.Object(
       { additionalProperties: false },
     ),
   },
-  { additionalProperties: false },
+  { $id: 'ModelManifest', additionalProperties: false },
 );
 export type ModelManifest = Static<typeof ModelManifest>;

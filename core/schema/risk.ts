@@ -92,7 +92,7 @@ export type PreservationConfig = Static<typeof PreservationConfig>;
 
 export const RiskConfig = Type.Object(
   { budget: RiskBudgetConfig, turnover: TurnoverConfig, preservation: PreservationConfig },
-  { additionalProperties: false },
+  { $id: 'RiskConfig', additionalProperties: false },
 );
 export type RiskConfig = Static<typeof RiskConfig>;
 
@@ -148,6 +148,6 @@ export const GuardSnapshot = Type.Object(
     raisedHalt: Nullable(Type.String()),
     drawdownBase: Type.Object({ peak: Nullable(Type.Number()), portfolioPeak: Nullable(Type.Number()) }),
   },
-  { additionalProperties: false },
+  { $id: 'GuardSnapshot', additionalProperties: false },
 );
 export type GuardSnapshot = Static<typeof GuardSnapshot>;

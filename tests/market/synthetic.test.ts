@@ -66,3 +66,26 @@ describe('synthetic market', () => {
     );
   });
 });
+
+describe('CSV candle numbers', () => {
+  it('are read exactly as Number() reads them, whatever their precision or form', async () => {
+    const fc = await import('fast-check');
+    const { writeFileSync } = await import('node:fs');
+    using dir = tempDir();
+    const file = join(dir.path, 'A_B-1m.csv');
+    const price = fc.oneof(
+      fc.double({ min: 1e-8, max: 1e7, noNaN: true }).map((x) => String(x)),
+      fc.integer({ min: 1, max: 10 ** 9 }).map((n) => (n / 10 ** 8).toFixed(8)),
+      fc.integer({ min: 1, max: 10 ** 6 }).map((n) => `${n}e-3`),
+    );
+    fc.assert(
+      fc.property(fc.array(price, { minLength: 1, maxLength: 40 }), (prices) => {
+        const rows = prices.map((p, i) => `${1_700_000_000_000 + i * 60_000},${p},${p},${p},${p},${p}`);
+        writeFileSync(file, `timestamp,open,high,low,close,volume\n${rows.join('\n')}\n`);
+        const s = loadCandleFile(file, 'A/B');
+        prices.forEach((p, i) => expect(Object.is(s.close[i], Number(p))).toBe(true));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
