@@ -17,6 +17,7 @@ import type { PositionState } from '../schema/state.ts';
 import { isoUtc } from '../time/iso.ts';
 import { DecisionLog, decisionIdsPastCheckpoint } from './decision-log.ts';
 import type { Bar, Feed, FeedTick } from './feeds.ts';
+import { type InboxState, OrderInbox } from './order-inbox.ts';
 import {
   type Draft,
   type PipelineConfig,
@@ -82,8 +83,11 @@ type Checkpoint = {
   daily: DailyCounters;
   /** The entry guard's own state (risk counters, preservation level); absent in ledgers from before it existed. */
   risk?: unknown;
+  /** How far `order_requests.jsonl` has been read, and limit orders still waiting. */
+  order_inbox?: InboxState;
 };
 
+const PAPER_MODES = new Set<ModeName>(['backtest', 'paper_synthetic', 'paper_live_data']);
 const UNPACED_BATCH = 2048;
 const UNPACED_CHECKPOINT_MS = 250;
 
@@ -179,8 +183,13 @@ async function runLocked(
     timeframe: feed.timeframe,
     source: feed.source,
   };
+  // Operator orders (`POST /api/orders`) reach paper engines only.
+  const inbox = PAPER_MODES.has(mode)
+    ? new OrderInbox(paths.orderRequests, checkpoint?.order_inbox ?? null)
+    : null;
+  const stages: PipelineStages = inbox ? { ...opts.stages, orders: inbox } : opts.stages;
   const pipelines = feed.symbols.map(
-    (s) => new SymbolPipeline(s, { ...cfg, source: feed.sourceOf(s) }, opts.stages),
+    (s) => new SymbolPipeline(s, { ...cfg, source: feed.sourceOf(s) }, stages),
   );
   const bySymbol = new Map(pipelines.map((p) => [p.symbol, p]));
   const broker = new PaperBroker({ ...DEFAULT_BROKER, mode }, portfolio, ledger, `${mode}-${runTag}`);
@@ -233,6 +242,7 @@ async function runLocked(
       mode_started_at: modeStartedAt,
       daily,
       risk: opts.stages.entry.snapshot(),
+      ...(inbox ? { order_inbox: inbox.state() } : {}),
     } satisfies Checkpoint);
     ledger.commit();
     writeJsonAtomic(
@@ -296,6 +306,7 @@ async function runLocked(
       // Control flags are read once per batch (a tick when paced), never per bar.
       const halt = currentHalt(paths);
       const pause = readPause(paths);
+      inbox?.poll();
       pollStopRequest();
       if (stop.aborted && !halt) break;
       const nowIso = new Date().toISOString();
@@ -458,25 +469,30 @@ function restorePortfolio(cp: Checkpoint, rows: ReturnType<Ledger['positions']>)
 /** `--fresh`: move the previous run's log, ledger and state aside (nothing is deleted). */
 function archivePreviousRun(paths: DataPaths): void {
   const stamp = new Date().toISOString().replace(/[:.]/g, '');
+  let moved = 0;
   const move = (path: string) => {
     if (!existsSync(path)) return;
     const dir = join(dirname(path), 'archive');
     mkdirSync(dir, { recursive: true });
     renameSync(path, join(dir, `${stamp}.${basename(path)}`));
+    moved++;
   };
   for (const p of [
     paths.decisions,
     paths.outcomes,
     paths.advisorState,
     paths.state,
+    paths.orderRequests,
     paths.ledger,
     `${paths.ledger}-wal`,
     `${paths.ledger}-shm`,
   ])
     move(p);
-  log.info(
-    `--fresh: previous run archived under ${join(paths.root, 'rl', 'archive')} and ${join(paths.root, 'unified_trading', 'archive')}`,
-  );
+  if (moved > 0) {
+    log.info(
+      `--fresh: previous run archived under ${join(paths.root, 'rl', 'archive')} and ${join(paths.root, 'unified_trading', 'archive')}`,
+    );
+  }
 }
 
 export type { Bar, FeedTick };

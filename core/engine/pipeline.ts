@@ -6,6 +6,7 @@ import { IndicatorSet } from '../signals/indicator-set.ts';
 import type { Signal } from '../signals/rules.ts';
 import { isoUtc } from '../time/iso.ts';
 import type { Bar, FeedFailure, FeedSource } from './feeds.ts';
+import type { OrderInbox } from './order-inbox.ts';
 import type { DecisionObserver, EntryGuard, SignalOutcome, SignalStage, StageContext } from './stages.ts';
 
 export type PipelineConfig = {
@@ -19,7 +20,13 @@ export type PipelineConfig = {
 };
 
 /** The pluggable stages: signal (features/models/gates), entry guard (turnover/risk/safety), observers. */
-export type PipelineStages = { signal: SignalStage; entry: EntryGuard; observers: DecisionObserver[] };
+export type PipelineStages = {
+  signal: SignalStage;
+  entry: EntryGuard;
+  observers: DecisionObserver[];
+  /** Operator orders from `POST /api/orders` (paper modes only). */
+  orders?: OrderInbox;
+};
 
 /** What the engine knows at the start of a tick, shared by every symbol's decision. */
 export type TickContext = {
@@ -221,6 +228,17 @@ export class SymbolPipeline {
 
     const exit = idSuffix ? null : broker.checkExits(this.symbol, bar, barIso, id);
     if (exit) fills.push(exit);
+    const inbox = idSuffix ? undefined : this.stages.orders;
+    let operatorAction: ActionName | null = null;
+    if (inbox && inbox.size > 0) {
+      if (tick.halt) gates.push(...inbox.rejectAll(this.symbol, 'halted'));
+      else if (!tick.pause) {
+        const op = inbox.execute(this.symbol, bar, barIso, id, portfolio, broker);
+        gates.push(...op.gates);
+        fills.push(...op.fills);
+        operatorAction = op.action;
+      }
+    }
 
     if (tick.halt) {
       const flat = broker.close({
@@ -280,6 +298,7 @@ export class SymbolPipeline {
       }
     }
 
+    if (action === 'hold' && operatorAction) action = operatorAction;
     if (fills.length > 0) this.fills += fills.length;
     if (action === 'hold') this.holds++;
     this.decisions++;
