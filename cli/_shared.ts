@@ -61,12 +61,19 @@ export function pathsFromArgs(args: { 'data-dir'?: string }) {
   return dataPaths(resolveDataRoot(args['data-dir']));
 }
 
+// console.log/console.error write natively; touching process.stdout/stderr first builds Node-style
+// streams, which costs a third of a fast verb's start-up (`status` must stay near 25 ms).
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  console.log(JSON.stringify(value, null, 2));
 }
 
 export function print(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  console.log(text.endsWith('\n') ? text.slice(0, -1) : text);
+}
+
+/** One line for the operator on stderr. */
+export function printError(text: string): void {
+  console.error(text.endsWith('\n') ? text.slice(0, -1) : text);
 }
 
 /** A number flag, checked: bad values are usage errors (exit 64), never silently defaulted. */

@@ -4,6 +4,7 @@ import { ATL_VERSION } from '../core/engine/snapshots.ts';
 import { formatOperatorError, OperatorError } from '../core/errors.ts';
 import { EXIT, renderExitCodeTable } from '../core/exit-codes.ts';
 import { log } from '../core/log.ts';
+import { print, printError } from './_shared.ts';
 
 /** Lazy verb registry: `status` never loads ccxt or onnxruntime. */
 export const verbs = {
@@ -74,27 +75,27 @@ function unknownFlags(args: ArgsDef, rawArgs: string[]): string[] {
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
-    process.stdout.write(`${topUsage()}\n`);
+    print(`${topUsage()}\n`);
     return verb ? EXIT.pass : EXIT.usage;
   }
   if (verb === '--version' || verb === '-v') {
-    process.stdout.write(`${ATL_VERSION}\n`);
+    print(`${ATL_VERSION}\n`);
     return EXIT.pass;
   }
   const load = (verbs as Record<string, (typeof verbs)[VerbName]>)[verb];
   if (!load) {
-    process.stderr.write(`atl: unknown verb "${verb}" — run \`atl --help\` for the list\n`);
+    printError(`atl: unknown verb "${verb}" — run \`atl --help\` for the list\n`);
     return EXIT.usage;
   }
   const cmd = (await load()).default as unknown as CommandDef<ArgsDef>;
   const args = (await (typeof cmd.args === 'function' ? cmd.args() : cmd.args)) ?? {};
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${await renderUsage(cmd)}\n\nExit codes:\n${renderExitCodeTable('text')}\n`);
+    print(`${await renderUsage(cmd)}\n\nExit codes:\n${renderExitCodeTable('text')}\n`);
     return EXIT.pass;
   }
   const unknown = unknownFlags(args, rest);
   if (unknown.length > 0) {
-    process.stderr.write(
+    printError(
       `atl ${verb}: unknown flag${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `--${u}`).join(', ')} — run \`atl ${verb} --help\`\n`,
     );
     return EXIT.usage;
@@ -104,11 +105,11 @@ export async function main(argv: string[]): Promise<number> {
     return (process.exitCode as number | undefined) ?? EXIT.pass;
   } catch (err) {
     if (err instanceof OperatorError) {
-      process.stderr.write(`atl ${verb}: ${formatOperatorError(err)}\n`);
+      printError(`atl ${verb}: ${formatOperatorError(err)}\n`);
       return err.exitCode;
     }
     if ((err as { name?: string }).name === 'CLIError') {
-      process.stderr.write(`atl ${verb}: ${(err as Error).message} — run \`atl ${verb} --help\`\n`);
+      printError(`atl ${verb}: ${(err as Error).message} — run \`atl ${verb} --help\`\n`);
       return EXIT.usage;
     }
     log.error(err);

@@ -7,7 +7,8 @@ const stderrReporter: ConsolaReporter = {
       .map((a) => (a instanceof Error ? (a.stack ?? a.message) : typeof a === 'string' ? a : Bun.inspect(a)))
       .join(' ');
     const tag = entry.tag ? ` [${entry.tag}]` : '';
-    process.stderr.write(`${entry.date.toISOString()} ${entry.type.toUpperCase()}${tag} ${text}\n`);
+    // console.error writes natively (process.stderr would build a Node stream on first use).
+    console.error(`${entry.date.toISOString()} ${entry.type.toUpperCase()}${tag} ${text}`);
   },
 };
 

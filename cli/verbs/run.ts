@@ -9,6 +9,7 @@ import {
   numberFlag,
   pathsFromArgs,
   print,
+  printError,
   printJson,
 } from '../_shared.ts';
 
@@ -65,7 +66,7 @@ export default defineCommand({
     let signalExit: number | null = null;
     const onSignal = (sig: NodeJS.Signals) => {
       signalExit = EXIT.pass; // finish the current tick, then exit 0
-      process.stderr.write(`atl run: ${sig} received, finishing the current tick\n`);
+      printError(`atl run: ${sig} received, finishing the current tick\n`);
       stop.abort();
     };
     process.on('SIGINT', onSignal);

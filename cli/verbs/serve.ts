@@ -2,7 +2,7 @@ import { defineCommand } from 'citty';
 import { serveApi } from '../../core/api/server.ts';
 import { usageError } from '../../core/errors.ts';
 import { EXIT } from '../../core/exit-codes.ts';
-import { dataDirArg, jsonArg, numberFlag, pathsFromArgs, print, printJson } from '../_shared.ts';
+import { dataDirArg, jsonArg, numberFlag, pathsFromArgs, print, printError, printJson } from '../_shared.ts';
 
 export default defineCommand({
   meta: {
@@ -27,7 +27,7 @@ export default defineCommand({
     if (!host) throw usageError('--host must not be empty', 'use 127.0.0.1 (default), ::1 or 0.0.0.0');
     const stop = new AbortController();
     const onSignal = (sig: NodeJS.Signals) => {
-      process.stderr.write(`atl serve: ${sig} received, closing connections\n`);
+      printError(`atl serve: ${sig} received, closing connections\n`);
       stop.abort();
     };
     process.on('SIGINT', onSignal);

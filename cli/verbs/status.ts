@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty';
 import { EXIT } from '../../core/exit-codes.ts';
 import { readStatus, type StatusView } from '../../core/status.ts';
-import { dataDirArg, jsonArg, pathsFromArgs, print, printJson } from '../_shared.ts';
+import { dataDirArg, jsonArg, pathsFromArgs, print, printError, printJson } from '../_shared.ts';
 
 export default defineCommand({
   meta: { name: 'status', description: 'Show engine state and heartbeat (safe while the engine runs)' },
@@ -9,9 +9,7 @@ export default defineCommand({
   run({ args }) {
     const view = readStatus(pathsFromArgs(args));
     for (const p of view.problems)
-      process.stderr.write(
-        `atl status: ${p} — the file is damaged; the engine rewrites it on its next tick\n`,
-      );
+      printError(`atl status: ${p} — the file is damaged; the engine rewrites it on its next tick\n`);
     if (args.json) printJson(view);
     else print(render(view));
     process.exitCode = view.problems.length > 0 ? EXIT.unknown : EXIT.pass;
