@@ -3,54 +3,22 @@
  * as a real process), every decision logged in the product's record format.
  * Target: ≥ 250,000 candles/s and peak RSS ≤ 512 MB.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SyntheticMarket } from '../core/market/synthetic.ts';
+import { prepareReplay } from './_replay.ts';
 
 const CANDLES = Number(process.env.B1_CANDLES ?? 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), 'atl-b1-'));
 try {
-  const csv = join(dir, 'BTC_USDT-1m.csv');
-  const market = new SyntheticMarket({
-    seed: 7,
-    timeframeMs: 60_000,
-    startTs: Date.UTC(2024, 0, 1),
-    startPrice: 42_000,
-    annualVol: 0.6,
-  });
-  const lines = ['# SYNTHETIC candles for B1', 'timestamp,open,high,low,close,volume'];
-  for (let i = 0; i < CANDLES; i++) lines.push(market.next().join(','));
-  writeFileSync(csv, `${lines.join('\n')}\n`);
-  // A random walk makes any strategy lose; capital preservation would reach lockdown (8% drawdown)
-  // and halt the replay part-way. The benchmark times every candle, so only the lockdown is moved.
-  const riskConfig = join(dir, 'risk.json');
-  writeFileSync(riskConfig, JSON.stringify({ preservation: { drawdown: { lockdown: 1 } } }));
+  const args = prepareReplay(dir, CANDLES, join(dir, 'root'));
   const main = join(import.meta.dir, '..', 'cli', 'main.ts');
   const t0 = performance.now();
-  const proc = Bun.spawn(
-    [
-      process.execPath,
-      main,
-      'run',
-      '--mode',
-      'backtest',
-      '--replay-file',
-      csv,
-      '--symbols',
-      'BTC/USDT',
-      '--data-dir',
-      join(dir, 'root'),
-      '--risk-config',
-      riskConfig,
-      '--json',
-    ],
-    {
-      stdout: 'pipe',
-      stderr: 'inherit',
-      env: { ...process.env, ATL_LOG_LEVEL: 'warn' },
-    },
-  );
+  const proc = Bun.spawn([process.execPath, main, ...args, '--json'], {
+    stdout: 'pipe',
+    stderr: 'inherit',
+    env: { ...process.env, ATL_LOG_LEVEL: 'warn' },
+  });
   const out = await new Response(proc.stdout).text();
   const code = await proc.exited;
   const wallMs = performance.now() - t0;

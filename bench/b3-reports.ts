@@ -8,10 +8,10 @@
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderSyntheticCsv } from '../core/market/bundled.ts';
+import { prepareReplay, REPLAY_START } from './_replay.ts';
 
 const CANDLES = Number(process.env.B3_CANDLES ?? 1_000_000);
-const START = Date.UTC(2024, 0, 1);
+const START = REPLAY_START;
 const RUNS = 3;
 const main = join(import.meta.dir, '..', 'cli', 'main.ts');
 const dir = process.env.B3_CACHE ?? join(tmpdir(), `atl-b3-${process.pid}`);
@@ -62,28 +62,10 @@ if (process.argv[2] === MEASURE) {
 try {
   if (!existsSync(ready)) {
     mkdirSync(dir, { recursive: true });
-    const csv = join(dir, 'BTC_USDT-1m.csv');
-    writeFileSync(csv, renderSyntheticCsv('BTC/USDT', '1m', CANDLES, START));
-    // A million bars of drawdown would reach the preservation lockdown and auto-halt part-way;
-    // the log must cover them all, so (as B1 does) only the lockdown level is moved.
-    const riskConfig = join(dir, 'risk.json');
-    writeFileSync(riskConfig, JSON.stringify({ preservation: { drawdown: { lockdown: 1 } } }));
-    const run = await atl([
-      'run',
-      '--mode',
-      'backtest',
-      '--replay-file',
-      csv,
-      '--symbols',
-      'BTC/USDT',
-      '--data-dir',
-      root,
-      '--risk-config',
-      riskConfig,
-      '--fresh',
-    ]);
+    // The same replay as B1 (only the lockdown level moved, so the log covers every bar).
+    const run = await atl([...prepareReplay(dir, CANDLES, root), '--fresh']);
     if (run.code !== 0) throw new Error(`atl run exited ${run.code}`);
-    rmSync(csv);
+    rmSync(join(dir, 'BTC_USDT-1m.csv'));
     writeFileSync(ready, '');
     console.log(
       `B3 log: ${CANDLES.toLocaleString()} decisions by a real backtest in ${(run.wallMs / 1000).toFixed(1)} s`,
