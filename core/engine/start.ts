@@ -176,6 +176,15 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
   // engine starts rather than carrying them into its peak memory.
   if (feed.unpaced) Bun.gc(true);
   const loadMs = performance.now() - loadStarted;
+  const modelChain = await buildModelChain({
+    modelsDir: req.modelsDir ?? null,
+    voting: req.voting ?? 'performance',
+    timeframe: feed.timeframe,
+    timeframeMs: feed.timeframeMs,
+    minConfidence: ENGINE_DEFAULTS.minConfidence,
+    advisorStatePath: req.paths.advisorState,
+  });
+  // Everything that shapes a decision, the models included: a changed model is a changed config.
   const configHash = (
     Bun.CryptoHasher.hash(
       'sha256',
@@ -186,6 +195,7 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
         ENGINE_DEFAULTS,
         broker: DEFAULT_BROKER,
         risk,
+        models: modelChain.modelFingerprint,
       }),
       'hex',
     ) as string
@@ -207,22 +217,7 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
         minHistoryBars: ENGINE_DEFAULTS.minHistoryBars,
         configHash,
       },
-      stages: withOrderGuards(
-        buildStages(
-          mode,
-          req.paths,
-          risk,
-          await buildModelChain({
-            modelsDir: req.modelsDir ?? null,
-            voting: req.voting ?? 'performance',
-            timeframe: feed.timeframe,
-            timeframeMs: feed.timeframeMs,
-            minConfidence: ENGINE_DEFAULTS.minConfidence,
-            advisorStatePath: req.paths.advisorState,
-          }),
-        ),
-        orders,
-      ),
+      stages: withOrderGuards(buildStages(mode, req.paths, risk, modelChain), orders),
     },
     feed,
     stop,

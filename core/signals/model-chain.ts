@@ -60,6 +60,11 @@ export class ModelSignalChain implements SignalStage {
 
   constructor(private readonly opts: ModelChainOptions) {}
 
+  /** The usable models by id and sha256: part of the run's configuration (and its config hash). */
+  get modelFingerprint(): string[] {
+    return this.opts.models.usable.map((m) => `${m.id}@${m.sha256}`).sort();
+  }
+
   private stateOf(symbol: string): SymbolModels {
     let s = this.symbols.get(symbol);
     if (!s) {

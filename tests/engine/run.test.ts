@@ -183,3 +183,32 @@ describe('flags', () => {
     });
   }
 });
+
+describe('config_hash', () => {
+  it('is the same for the same configuration and changes when the usable models change', async () => {
+    using dir = tempDir();
+    const { mkdirSync } = await import('node:fs');
+    const none = join(dir.path, 'no-models');
+    mkdirSync(none);
+    const hashOf = async (root: string, extra: string[]) => {
+      expect(
+        (
+          await atl([
+            'run',
+            '--max-bars',
+            '2',
+            '--symbols',
+            'BTC/USDT',
+            '--data-dir',
+            join(dir.path, root),
+            ...extra,
+          ])
+        ).code,
+      ).toBe(0);
+      return readDecisions(join(dir.path, root))[0]!.config_hash;
+    };
+    const bundled = await hashOf('a', []);
+    expect(await hashOf('b', [])).toBe(bundled);
+    expect(await hashOf('c', ['--models-dir', none])).not.toBe(bundled);
+  });
+});
