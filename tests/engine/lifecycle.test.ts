@@ -153,7 +153,7 @@ describe('emergency stop', () => {
     const evidence = readdirSync(join(dir.path, 'reports', 'emergency-stop'));
     expect(evidence).toContain('latest.json');
 
-    const refused = await atl([
+    const oneTick = [
       'run',
       '--mode',
       'paper_synthetic',
@@ -163,7 +163,8 @@ describe('emergency stop', () => {
       '1',
       '--data-dir',
       dir.path,
-    ]);
+    ];
+    const refused = await atl(oneTick);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('trading is halted: operator drill');
     expect(refused.stderr).toContain('atl emergency-stop --clear --approver NAME');
@@ -171,17 +172,7 @@ describe('emergency stop', () => {
     expect(
       (await atl(['emergency-stop', '--clear', '--approver', 'alice', '--data-dir', dir.path])).code,
     ).toBe(0);
-    const again = await atl([
-      'run',
-      '--mode',
-      'paper_synthetic',
-      '--interval',
-      '0.2',
-      '--max-bars',
-      '1',
-      '--data-dir',
-      dir.path,
-    ]);
+    const again = await atl(oneTick);
     expect(again.code).toBe(0);
   });
 
