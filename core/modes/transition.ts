@@ -143,34 +143,18 @@ export function evaluateTransition(
   const kind = transitionKind(from, to);
   const checks: Check[] = [];
   const base = { from, to, kind };
-  if (kind === 'same') {
-    checks.push(check({ id: 'transition:path', status: 'pass', output: `already in ${to}`, observed: from }));
-    return {
-      ...base,
-      judgedAs: null,
-      requirements: [],
-      overallProgressPct: 100,
-      estimatedDaysRemaining: 0,
-      checks,
-    };
-  }
+  // Staying put or stepping back needs no requirements: one passing path check says why.
+  const unconditional = (output: string): TransitionVerdict => ({
+    ...base,
+    judgedAs: null,
+    requirements: [],
+    overallProgressPct: 100,
+    estimatedDaysRemaining: 0,
+    checks: [check({ id: 'transition:path', status: 'pass', output, observed: from })],
+  });
+  if (kind === 'same') return unconditional(`already in ${to}`);
   if (kind === 'backward') {
-    checks.push(
-      check({
-        id: 'transition:path',
-        status: 'pass',
-        output: `${from} → ${to} is a step back: always allowed (open positions are closed first)`,
-        observed: from,
-      }),
-    );
-    return {
-      ...base,
-      judgedAs: null,
-      requirements: [],
-      overallProgressPct: 100,
-      estimatedDaysRemaining: 0,
-      checks,
-    };
+    return unconditional(`${from} → ${to} is a step back: always allowed (open positions are closed first)`);
   }
   const stepFrom = kind === 'forward' ? from : previousMode(to)!;
   const req = REQUIREMENTS[to];
