@@ -157,6 +157,12 @@ async function runLocked(
     start_equity: portfolio.equity(),
   };
   const lastBarTs: Record<string, string> = { ...(checkpoint?.last_bar_ts ?? {}) };
+  // The same, as epoch ms: compared on every bar, parsed once.
+  const lastBarMs = new Map(Object.entries(lastBarTs).map(([symbol, iso]) => [symbol, Date.parse(iso)]));
+  const markDecided = (symbol: string, barIso: string, closeTs: number) => {
+    lastBarTs[symbol] = barIso;
+    lastBarMs.set(symbol, closeTs);
+  };
   let decisionsTotal = checkpoint?.decisions_total ?? 0;
   try {
     opts.stages.entry.restore(checkpoint?.risk ?? null);
@@ -327,8 +333,8 @@ async function runLocked(
         for (const bar of tick.bars) {
           const p = bySymbol.get(bar.symbol);
           if (!p) continue;
-          const prev = lastBarTs[bar.symbol];
-          if (!halt && prev !== undefined && bar.closeTs <= Date.parse(prev)) {
+          const prev = lastBarMs.get(bar.symbol);
+          if (!halt && prev !== undefined && bar.closeTs <= prev) {
             p.observe(bar); // already decided before a restart: only rebuild indicator state
             portfolio.mark(bar.symbol, bar.close);
             skipped++;
@@ -336,7 +342,7 @@ async function runLocked(
           }
           const draft = p.decide(bar, ctx, portfolio, broker);
           if (draft.execution && opts.executor) await opts.executor.execute(draft, ledger);
-          lastBarTs[bar.symbol] = draft.bar_ts;
+          markDecided(bar.symbol, draft.bar_ts, bar.closeTs);
           decisionsTotal++;
           decidedInTick++;
           if (draft.execution) {
@@ -355,10 +361,10 @@ async function runLocked(
         }
         for (const failure of tick.failures) {
           const p = bySymbol.get(failure.symbol);
-          const prev = lastBarTs[failure.symbol];
-          if (!p || (prev !== undefined && tick.closeTs <= Date.parse(prev))) continue;
+          const prev = lastBarMs.get(failure.symbol);
+          if (!p || (prev !== undefined && tick.closeTs <= prev)) continue;
           const draft = p.decideFailure(failure, tick.closeTs, ctx, portfolio);
-          lastBarTs[failure.symbol] = draft.bar_ts;
+          markDecided(failure.symbol, draft.bar_ts, tick.closeTs);
           decisionsTotal++;
           decidedInTick++;
           if (!alreadyLogged.has(draft.decision_id)) decisionLog.append(draft);

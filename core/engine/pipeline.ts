@@ -4,7 +4,7 @@ import type { ActionName, DataModeName, ModeName } from '../schema/common.ts';
 import type { DecisionRecord, Fill, GateStage } from '../schema/decision.ts';
 import { IndicatorSet } from '../signals/indicator-set.ts';
 import type { Signal } from '../signals/rules.ts';
-import { isoUtc } from '../time/iso.ts';
+import { compactUtc, isoUtc } from '../time/iso.ts';
 import type { Bar, FeedFailure, FeedSource } from './feeds.ts';
 import type { OrderInbox } from './order-inbox.ts';
 import type { DecisionObserver, EntryGuard, SignalOutcome, SignalStage, StageContext } from './stages.ts';
@@ -49,12 +49,7 @@ const MODE_TAG: Record<ModeName, string> = {
 
 /** Stable id: the same bar of the same symbol in the same mode is the same decision. */
 export function decisionId(mode: ModeName, symbol: string, timeframe: string, closeTs: number): string {
-  return `${idPrefix(mode, symbol, timeframe)}${compactUtc(isoUtc(closeTs))}`;
-}
-
-/** `2024-03-10T10:40:00.000Z` → `20240310T104000Z`. */
-function compactUtc(iso: string): string {
-  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+  return `${idPrefix(mode, symbol, timeframe)}${compactUtc(closeTs)}`;
 }
 
 function idPrefix(mode: ModeName, symbol: string, timeframe: string): string {
@@ -201,7 +196,7 @@ export class SymbolPipeline {
     const cfg = this.cfg;
     portfolio.mark(this.symbol, bar.close);
     const barIso = isoUtc(bar.closeTs);
-    const id = `${this.idPrefix}${compactUtc(barIso)}${idSuffix}`;
+    const id = `${this.idPrefix}${compactUtc(bar.closeTs)}${idSuffix}`;
     const ctx: StageContext = {
       symbol: this.symbol,
       bar,

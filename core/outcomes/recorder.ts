@@ -2,16 +2,18 @@ import type { Draft } from '../engine/pipeline.ts';
 import type { DecisionObserver, StageContext } from '../engine/stages.ts';
 import { JsonlAppender, repairTornTail } from '../fsx/jsonl.ts';
 import { log } from '../log.ts';
+import type { Fill } from '../schema/decision.ts';
 import { OUTCOME_HORIZONS, OUTCOME_SCHEMA_VERSION, type TradeOutcome } from '../schema/outcome.ts';
 
 const DEPTH = OUTCOME_HORIZONS[OUTCOME_HORIZONS.length - 1]!;
 
 /** The last DEPTH decisions of one symbol, waiting for their forward returns. */
 class PendingRing {
-  /** Each decision's line prefix up to its entry price, JSON-escaped once. */
-  readonly heads: string[] = new Array(DEPTH).fill('');
-  /** The line's tail after the returns: what was done and what the advisor said. */
-  readonly tails: string[] = new Array(DEPTH).fill('');
+  readonly ids: string[] = new Array(DEPTH).fill('');
+  readonly barTs: string[] = new Array(DEPTH).fill('');
+  readonly actions: string[] = new Array(DEPTH).fill('');
+  readonly signalActions: (string | null)[] = new Array(DEPTH).fill(null);
+  readonly shadowActions: (string | null)[] = new Array(DEPTH).fill(null);
   readonly prices = new Float64Array(DEPTH);
   readonly r1 = new Float64Array(DEPTH);
   readonly r5 = new Float64Array(DEPTH);
@@ -54,8 +56,8 @@ export class OutcomeRecorder implements DecisionObserver {
   }
 
   /**
-   * One line per decision once its 20-bar return is known. Built as text: it runs for every
-   * decision of a replay, and every value in it is a number, a fixed word or a pre-escaped string.
+   * One line per decision once its 20-bar return is known. Built as text, once: it runs for every
+   * decision of a replay, and every value in it is a number, a fixed word or an engine-made id.
    */
   private recordForwardReturns(draft: Draft, price: number): void {
     let ring = this.pending.get(draft.symbol);
@@ -68,11 +70,13 @@ export class OutcomeRecorder implements DecisionObserver {
     if (n >= 5) ring.r5[(n - 5) % DEPTH] = price / ring.prices[(n - 5) % DEPTH]! - 1;
     const k = n % DEPTH;
     if (n >= DEPTH) this.write(forwardLine(ring, k, price / ring.prices[k]! - 1, draft.bar_ts, true));
-    ring.heads[k] =
-      `{"schema_version":"${OUTCOME_SCHEMA_VERSION}","kind":"forward_return","decision_id":${JSON.stringify(draft.decision_id)},"symbol":${ring.symbolJson},"bar_ts":"${draft.bar_ts}","entry_price":${price}`;
+    // Only references are kept: the line is built once, when its 20-bar return is known.
+    ring.ids[k] = draft.decision_id;
+    ring.barTs[k] = draft.bar_ts;
+    ring.actions[k] = draft.action;
+    ring.signalActions[k] = draft.signal ? draft.signal.action : null;
     const shadow = draft.rl_recommendation?.action;
-    ring.tails[k] =
-      `"action":"${draft.action}","signal_action":${draft.signal ? `"${draft.signal.action}"` : 'null'},"shadow_action":${typeof shadow === 'string' ? JSON.stringify(shadow) : 'null'}}`;
+    ring.shadowActions[k] = typeof shadow === 'string' ? shadow : null;
     ring.prices[k] = price;
     ring.r1[k] = Number.NaN;
     ring.r5[k] = Number.NaN;
@@ -84,7 +88,7 @@ export class OutcomeRecorder implements DecisionObserver {
   private trackTrade(draft: Draft, ctx: StageContext): void {
     const { bar } = ctx;
     let open = this.trades.get(draft.symbol);
-    for (const fill of draft.execution?.fills ?? []) {
+    for (const fill of draft.execution ? draft.execution.fills : NO_FILLS) {
       if (fill.intent === 'close' && open) {
         // The closing bar counts only up to the exit price.
         open.low = Math.min(open.low, fill.price);
@@ -159,7 +163,12 @@ export class OutcomeRecorder implements DecisionObserver {
   }
 }
 
+const NO_FILLS: readonly Fill[] = [];
 const json = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
+// Decision ids, times and action words the engine makes need no JSON escaping; anything else gets it.
+const PLAIN = /^[\w.:/+-]*$/;
+const quote = (s: string) => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
+const quoteOrNull = (s: string | null) => (s === null ? 'null' : quote(s));
 
 function forwardLine(
   ring: PendingRing,
@@ -168,7 +177,7 @@ function forwardLine(
   realisedBarTs: string,
   complete: boolean,
 ): string {
-  return `${ring.heads[k]},"forward_returns":{"1":${json(ring.r1[k]!)},"5":${json(ring.r5[k]!)},"20":${json(r20)}},"realised_bar_ts":"${realisedBarTs}","complete":${complete},${ring.tails[k]}`;
+  return `{"schema_version":"${OUTCOME_SCHEMA_VERSION}","kind":"forward_return","decision_id":${quote(ring.ids[k]!)},"symbol":${ring.symbolJson},"bar_ts":${quote(ring.barTs[k]!)},"entry_price":${ring.prices[k]},"forward_returns":{"1":${json(ring.r1[k]!)},"5":${json(ring.r5[k]!)},"20":${json(r20)}},"realised_bar_ts":${quote(realisedBarTs)},"complete":${complete},"action":${quote(ring.actions[k]!)},"signal_action":${quoteOrNull(ring.signalActions[k]!)},"shadow_action":${quoteOrNull(ring.shadowActions[k]!)}}`;
 }
 
 function tradeLine(t: OpenTrade, draft: Draft, exitPrice: number, pnl: number, reason: string): TradeOutcome {

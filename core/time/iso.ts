@@ -1,6 +1,18 @@
 const DAY_MS = 86_400_000;
 let cachedDay = Number.NaN;
 let cachedPrefix = '';
+let cachedCompact = '';
+
+/** The UTC day of `ms`, with its `YYYY-MM-DDT` and `YYYYMMDDT` prefixes cached. */
+function dayOf(ms: number): number {
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== cachedDay) {
+    cachedDay = day;
+    cachedPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+    cachedCompact = cachedPrefix.replaceAll('-', '');
+  }
+  return day;
+}
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
 const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
@@ -10,11 +22,7 @@ const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
  * replay formats a bar's time with a few small concatenations instead of a Date per bar.
  */
 export function isoUtc(ms: number): string {
-  const day = Math.floor(ms / DAY_MS);
-  if (day !== cachedDay) {
-    cachedDay = day;
-    cachedPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
-  }
+  const day = dayOf(ms);
   let rest = ms - day * DAY_MS;
   const h = Math.floor(rest / 3_600_000);
   rest -= h * 3_600_000;
@@ -22,4 +30,13 @@ export function isoUtc(ms: number): string {
   rest -= m * 60_000;
   const s = Math.floor(rest / 1000);
   return `${cachedPrefix}${pad2(h)}:${pad2(m)}:${pad2(s)}.${pad3(rest - s * 1000)}Z`;
+}
+
+/** The compact basic-format UTC time to the second, for ids: `2024-03-10T10:40:00.000Z` → `20240310T104000Z`. */
+export function compactUtc(ms: number): string {
+  const day = dayOf(ms);
+  const secs = Math.floor((ms - day * DAY_MS) / 1000);
+  const h = Math.floor(secs / 3600);
+  const m = Math.floor((secs - h * 3600) / 60);
+  return `${cachedCompact}${pad2(h)}${pad2(m)}${pad2(secs - h * 3600 - m * 60)}Z`;
 }

@@ -83,7 +83,7 @@ describe('CSV candle numbers', () => {
         const rows = prices.map((p, i) => `${1_700_000_000_000 + i * 60_000},${p},${p},${p},${p},${p}`);
         writeFileSync(file, `timestamp,open,high,low,close,volume\n${rows.join('\n')}\n`);
         const s = loadCandleFile(file, 'A/B');
-        prices.forEach((p, i) => expect(Object.is(s.close[i], Number(p))).toBe(true));
+        for (const [i, p] of prices.entries()) expect(Object.is(s.close[i], Number(p))).toBe(true);
       }),
       { numRuns: 200 },
     );
