@@ -35,6 +35,8 @@ export function dataPaths(root: string) {
     reportsDir: join(root, 'reports'),
     apiConfig: join(root, 'config', 'api.json'),
     orderRequests: join(root, 'unified_trading', 'order_requests.jsonl'),
+    /** Models trained for this host (`atl train --data-dir`); for the default root, the bundled ones. */
+    models: join(root, 'models'),
   };
 }
 export type DataPaths = ReturnType<typeof dataPaths>;

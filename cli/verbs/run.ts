@@ -46,7 +46,8 @@ export default defineCommand({
     },
     'models-dir': {
       type: 'string',
-      description: 'ONNX models + manifests for the signal chain (default: the bundled data/models)',
+      description:
+        "ONNX models + manifests for the signal chain (default: the data root's models/ when it holds any, else the bundled data/models)",
       valueHint: 'DIR',
     },
     voting: {

@@ -4,8 +4,7 @@ import { usageError } from '../../core/errors.ts';
 import { BUNDLED_SYMBOLS } from '../../core/market/bundled.ts';
 import { symbolFromFileName } from '../../core/market/candles.ts';
 import { parseModelKinds, type TrainedModel, trainModels } from '../../core/models/train.ts';
-import { BUNDLED_MODELS_DIR } from '../../core/paths.ts';
-import { jsonArg, numberFlag, print, printJson, symbolsFlag } from '../_shared.ts';
+import { dataDirArg, jsonArg, numberFlag, pathsFromArgs, print, printJson, symbolsFlag } from '../_shared.ts';
 
 export default defineCommand({
   meta: {
@@ -22,7 +21,8 @@ export default defineCommand({
     },
     'models-dir': {
       type: 'string',
-      description: 'where to write <model>.onnx and <model>.manifest.json (default: the bundled data/models)',
+      description:
+        "where to write <model>.onnx and <model>.manifest.json (default: the data root's models/, which `atl run` on that root reads)",
       valueHint: 'DIR',
     },
     kinds: { type: 'string', description: 'model kinds: logreg, mlp', default: 'logreg,mlp' },
@@ -37,6 +37,7 @@ export default defineCommand({
       description: 'label threshold in units of vol_20 × √horizon',
       default: '0.5',
     },
+    ...dataDirArg,
     ...jsonArg,
   },
   async run({ args }) {
@@ -50,7 +51,7 @@ export default defineCommand({
       symbols,
       timeframe: args.timeframe,
       candlesFile: args.candles ?? null,
-      outDir: args['models-dir'] ?? BUNDLED_MODELS_DIR,
+      outDir: args['models-dir'] ?? pathsFromArgs(args).models,
       seed: numberFlag('seed', args.seed, { integer: true }) ?? 42,
       kinds,
       label: {

@@ -178,6 +178,7 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
   const loadMs = performance.now() - loadStarted;
   const modelChain = await buildModelChain({
     modelsDir: req.modelsDir ?? null,
+    dataRootModelsDir: req.paths.models,
     voting: req.voting ?? 'performance',
     timeframe: feed.timeframe,
     timeframeMs: feed.timeframeMs,

@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { ShadowAdvisor } from '../advisor/advisor.ts';
 import { usageError } from '../errors.ts';
 import { FEATURE_NAMES, FEATURE_SET_ID } from '../features/feature-set.ts';
@@ -5,11 +6,19 @@ import { log } from '../log.ts';
 import { VOTING_STRATEGIES, type VotingStrategy } from '../models/ensemble.ts';
 import { loadModelDirectory } from '../models/registry.ts';
 import { BUNDLED_MODELS_DIR } from '../paths.ts';
+
+const holdsManifest = (dir: string) =>
+  existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.manifest.json'));
+
 import { ModelSignalChain } from './model-chain.ts';
 
 export type ModelChainRequest = {
-  /** Null: the bundled data/models (a missing bundled directory just means no models). */
+  /**
+   * `--models-dir`; null: the data root's `models/` when it holds a manifest, else the bundled
+   * data/models (a missing default directory just means no models).
+   */
   modelsDir: string | null;
+  dataRootModelsDir: string;
   voting: string;
   timeframe: string;
   timeframeMs: number;
@@ -26,7 +35,8 @@ export async function buildModelChain(req: ModelChainRequest): Promise<ModelSign
   if (!(VOTING_STRATEGIES as readonly string[]).includes(req.voting)) {
     throw usageError(`unknown voting strategy "${req.voting}"`, `use one of ${VOTING_STRATEGIES.join(', ')}`);
   }
-  const dir = req.modelsDir ?? BUNDLED_MODELS_DIR;
+  const dir =
+    req.modelsDir ?? (holdsManifest(req.dataRootModelsDir) ? req.dataRootModelsDir : BUNDLED_MODELS_DIR);
   const models = await loadModelDirectory(
     dir,
     { featureSetId: FEATURE_SET_ID, names: FEATURE_NAMES },

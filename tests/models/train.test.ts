@@ -99,6 +99,30 @@ describe('atl train', () => {
     ]);
   }, 60_000);
 
+  it('trains into the data root given by --data-dir or ATL_HOME, and a run on that root decides with those models, not the bundled ones', async () => {
+    using dir = tempDir();
+    const root = join(dir.path, 'root');
+    const train = await atl(['train', '--symbols', 'BTC/USDT', '--kinds', 'logreg', '--seed', '7'], {
+      env: { ATL_HOME: root },
+    });
+    expect(train.code).toBe(0);
+    const onnx = readFileSync(join(root, 'models', 'BTC_USDT-1h-logreg.onnx'));
+    expect(sha256(onnx)).not.toBe(sha256(readFileSync(join(BUNDLED_MODELS_DIR, 'BTC_USDT-1h-logreg.onnx'))));
+
+    const run = await atl(['run', '--symbols', 'BTC/USDT', '--max-bars', '150', '--data-dir', root]);
+    expect(run.code).toBe(0);
+    const last = JSON.parse(
+      readFileSync(join(root, 'rl', 'shadow_decisions.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .at(-1)!,
+    ) as { model_trace: { model_id: string; sha256: string; status: string }[] };
+    // The root's one model, not the bundled pair: the bundled mlp would appear here otherwise.
+    expect(last.model_trace.map((t) => [t.model_id, t.sha256, t.status])).toEqual([
+      ['BTC_USDT-1h-logreg', sha256(onnx), 'used'],
+    ]);
+  }, 60_000);
+
   it('exits 64 on an unknown model kind and 78 on a candle file too short to train on', async () => {
     using dir = tempDir();
     const kind = await atl(['train', '--kinds', 'forest', '--models-dir', dir.path]);
