@@ -11,8 +11,6 @@ type Case = {
   says: RegExp;
   /** The verb judges something: `--json` prints evidence whose exit_code is the process's. */
   evidence?: boolean;
-  /** `train` reads candles and writes models (`--models-dir`); it has no data root. */
-  noDataRoot?: boolean;
 };
 
 // Keyed by the verb-name type: a verb added to the registry without a row here is a type error.
@@ -30,10 +28,9 @@ const FIRST_RUN: Record<VerbName, Case> = {
     evidence: true,
   },
   train: {
-    args: ['train', '--candles', '{root}/A_B-1m.csv', '--models-dir', '{root}/models'],
+    args: ['train', '--candles', '{root}/A_B-1m.csv'],
     code: 78,
     says: /A_B-1m\.csv/,
-    noDataRoot: true,
   },
   serve: { args: ['serve', '--port', '0'], env: { ATL_API_KEY: 'short' }, code: 78, says: /key/i },
   'ssh-check': { args: ['ssh-check', 'nowhere.invalid', '--json'], code: 2, says: /resolve/, evidence: true },
@@ -63,10 +60,7 @@ describe('every verb, as a first-time user meets it', () => {
   for (const [verb, c] of Object.entries(FIRST_RUN) as [VerbName, Case][]) {
     it(`${verb}: on an empty data root exits ${c.code} and says what happened`, async () => {
       using dir = tempDir();
-      const args = [
-        ...c.args.map((a) => a.replace('{root}', dir.path)),
-        ...(c.noDataRoot ? [] : ['--data-dir', dir.path]),
-      ];
+      const args = [...c.args.map((a) => a.replace('{root}', dir.path)), '--data-dir', dir.path];
       const r = await atl(args, { env: c.env });
       expect(`${r.stdout}\n${r.stderr}`).toMatch(c.says);
       expect(r.code).toBe(c.code);
