@@ -2,17 +2,38 @@
  * B1: replay 1,000,000 one-minute candles through the full pipeline (`atl run --mode backtest`
  * as a real process), every decision logged in the product's record format.
  * Target: ≥ 250,000 candles/s and peak RSS ≤ 512 MB.
+ * `B1_ENSEMBLE=1`: with the model ensemble in the loop — a logistic regression and an MLP trained
+ * by `atl train` on the file's first 100,000 candles.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareReplay } from './_replay.ts';
 
 const CANDLES = Number(process.env.B1_CANDLES ?? 1_000_000);
+const ENSEMBLE = process.env.B1_ENSEMBLE === '1';
+const TRAIN_CANDLES = 100_000;
 const dir = mkdtempSync(join(tmpdir(), 'atl-b1-'));
+const main = join(import.meta.dir, '..', 'cli', 'main.ts');
+
+/** Two 1m models trained on the replay's first candles, for the ensemble variant. */
+async function trainModels(csv: string): Promise<string> {
+  const lines = readFileSync(csv, 'utf8').split('\n', TRAIN_CANDLES + 1);
+  const head = join(dir, 'train', 'BTC_USDT-1m.csv');
+  const models = join(dir, 'models');
+  mkdirSync(join(dir, 'train'));
+  writeFileSync(head, `${lines.join('\n')}\n`);
+  const proc = Bun.spawn([process.execPath, main, 'train', '--candles', head, '--models-dir', models], {
+    stdout: 'ignore',
+    stderr: 'inherit',
+  });
+  if ((await proc.exited) !== 0) throw new Error('atl train failed');
+  return models;
+}
+
 try {
   const args = prepareReplay(dir, CANDLES, join(dir, 'root'));
-  const main = join(import.meta.dir, '..', 'cli', 'main.ts');
+  if (ENSEMBLE) args.push('--models-dir', await trainModels(args[args.indexOf('--replay-file') + 1]!));
   const t0 = performance.now();
   const proc = Bun.spawn([process.execPath, main, ...args, '--json'], {
     stdout: 'pipe',
@@ -33,7 +54,7 @@ try {
   const pipelineRate = Math.round(report.decisions / (report.engineMs / 1000));
   const endToEnd = Math.round(CANDLES / (wallMs / 1000));
   console.log(
-    `B1 replay: ${CANDLES.toLocaleString()} candles, ${report.decisions.toLocaleString()} decisions logged (${(logBytes / 2 ** 20).toFixed(0)} MiB log)`,
+    `B1 replay${ENSEMBLE ? ' with the ensemble (logreg + MLP, ONNX)' : ''}: ${CANDLES.toLocaleString()} candles, ${report.decisions.toLocaleString()} decisions logged (${(logBytes / 2 ** 20).toFixed(0)} MiB log)`,
   );
   console.log(
     `  pipeline     ${pipelineRate.toLocaleString()} candles/s (engine loop ${(report.engineMs / 1000).toFixed(2)} s)  target ≥ 250,000  ${pipelineRate >= 250_000 ? 'MET' : 'MISSED'}`,
