@@ -88,7 +88,8 @@ export function readOutcomes(path: string, wanted: Set<string>): OutcomeIndex {
       horizons.add(Number(h));
     }
     if (byH.size === 0) return;
-    index.matched++;
+    // A decision still open when a run stopped has a second, complete line from the next run.
+    if (!index.returns.has(id)) index.matched++;
     index.returns.set(id, byH);
   });
   index.lines = scan.lines;

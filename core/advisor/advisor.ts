@@ -4,6 +4,7 @@ import { writeJsonAtomic } from '../fsx/atomic.ts';
 import { readJsonFile } from '../fsx/json-file.ts';
 import { log } from '../log.ts';
 import { ADVISOR_STATE_SCHEMA_VERSION, AdvisorState } from '../schema/advisor.ts';
+import { validate } from '../schema/ajv.ts';
 import type { BarListener } from '../signals/model-chain.ts';
 import { AGENTS, agentStances, CONTEXT_SIZE, contextOf } from './agents.ts';
 import { LinUcb } from './bandit.ts';
@@ -29,6 +30,8 @@ class Pending {
   readonly closes = new Float64Array(HORIZON + 1);
   readonly vols = new Float64Array(HORIZON + 1);
   count = 0;
+  /** Close time of the last bar learned from: bars replayed after a restart are not learned twice. */
+  lastCloseTs = Number.NEGATIVE_INFINITY;
 }
 
 /**
@@ -66,6 +69,8 @@ export class ShadowAdvisor implements BarListener {
       p = new Pending();
       this.pending.set(symbol, p);
     }
+    if (bar.closeTs <= p.lastCloseTs) return;
+    p.lastCloseTs = bar.closeTs;
     if (p.count >= HORIZON) this.learn(p, (p.count - HORIZON) % (HORIZON + 1), bar.close);
     const slot = p.count % (HORIZON + 1);
     contextOf(row, offset, p.contexts.subarray(slot * CONTEXT_SIZE, (slot + 1) * CONTEXT_SIZE));
@@ -179,7 +184,23 @@ export class ShadowAdvisor implements BarListener {
     if (!this.statePath || !this.dirty) return;
     this.dirty = false;
     this.savedAt = performance.now();
-    const state: AdvisorState = {
+    writeJsonAtomic(this.statePath, this.snapshot());
+  }
+
+  /** Everything it has learned and the stances still waiting for their outcome: a restart continues exactly. */
+  snapshot(): AdvisorState {
+    const pending: NonNullable<AdvisorState['pending']> = {};
+    for (const [symbol, p] of this.pending) {
+      pending[symbol] = {
+        count: p.count,
+        contexts: [...p.contexts],
+        stances: [...p.stances],
+        closes: [...p.closes],
+        vols: [...p.vols],
+        last_close_ts: Number.isFinite(p.lastCloseTs) ? p.lastCloseTs : null,
+      };
+    }
+    return {
       schema_version: ADVISOR_STATE_SCHEMA_VERSION,
       learner: LEARNER,
       agents: [...AGENTS],
@@ -194,8 +215,26 @@ export class ShadowAdvisor implements BarListener {
         updates: [...this.bandit.updates],
       },
       updates: this.updates,
+      pending,
+      last_weight_hour: this.lastWeightHour,
     };
-    writeJsonAtomic(this.statePath, state);
+  }
+
+  /**
+   * From the ledger checkpoint, consistent with the decisions it covers (the state file may be a
+   * few seconds older or newer after a crash); without one, the state file is read on first use.
+   */
+  restore(saved: unknown): void {
+    if (saved === null || saved === undefined) return;
+    const checked = validate(AdvisorState, saved);
+    const problem = checked.ok ? this.apply(checked.value) : checked.errors.join('; ');
+    if (problem) {
+      log.warn(
+        `shadow advisor state in the ledger checkpoint ${problem}; reading ${this.statePath ?? 'nothing'} instead`,
+      );
+      return;
+    }
+    this.loaded = true;
   }
 
   /** Continue from the saved state (read after the engine holds the lock and `--fresh` has archived). */
@@ -204,19 +243,26 @@ export class ShadowAdvisor implements BarListener {
     if (!this.statePath) return;
     const read = readJsonFile(this.statePath, AdvisorState);
     if (read.kind === 'missing') return;
-    const s = read.kind === 'ok' ? read.value : null;
+    const problem = read.kind === 'ok' ? this.apply(read.value) : `is invalid (${read.problem})`;
+    if (problem) log.warn(`shadow advisor state ${this.statePath} ${problem}; starting the advisor afresh`);
+  }
+
+  /** Take over a saved state; what is wrong with it, or null once applied. */
+  private apply(s: AdvisorState): string | null {
+    const ring = HORIZON + 1;
     const fits =
-      s &&
       s.agents.join() === AGENTS.join() &&
       s.bandit.dim === CONTEXT_SIZE &&
       s.bandit.inverse.length === this.bandit.inverse.length &&
-      s.weights.length === A;
-    if (!s || !fits) {
-      log.warn(
-        `shadow advisor state ${this.statePath} ${read.kind === 'invalid' ? `is invalid (${read.problem})` : 'is for another agent set'}; starting the advisor afresh`,
+      s.weights.length === A &&
+      Object.values(s.pending ?? {}).every(
+        (p) =>
+          p.contexts.length === ring * CONTEXT_SIZE &&
+          p.stances.length === ring * A &&
+          p.closes.length === ring &&
+          p.vols.length === ring,
       );
-      return;
-    }
+    if (!fits) return 'is for another agent set';
     this.weights.weights.set(s.weights);
     this.weights.dayStart.set(s.day_start_weights);
     this.weights.day = s.day;
@@ -225,6 +271,19 @@ export class ShadowAdvisor implements BarListener {
     this.bandit.rewards.set(s.bandit.rewards);
     this.bandit.updates.set(s.bandit.updates);
     this.updates = s.updates;
+    this.pending.clear();
+    for (const [symbol, saved] of Object.entries(s.pending ?? {})) {
+      const p = new Pending();
+      p.count = saved.count;
+      p.contexts.set(saved.contexts);
+      p.stances.set(saved.stances);
+      p.closes.set(saved.closes);
+      p.vols.set(saved.vols);
+      p.lastCloseTs = saved.last_close_ts ?? Number.NEGATIVE_INFINITY;
+      this.pending.set(symbol, p);
+    }
+    this.lastWeightHour = s.last_weight_hour ?? -1;
     this.refreshPreferences();
+    return null;
   }
 }

@@ -85,6 +85,10 @@ type Checkpoint = {
   risk?: unknown;
   /** How far `order_requests.jsonl` has been read, and limit orders still waiting. */
   order_inbox?: InboxState;
+  /** The signal stage's learned state (the shadow advisor). */
+  signal?: unknown;
+  /** Observers' own state by their `stateKey` (the outcome recorder's open horizons and trades). */
+  observers?: Record<string, unknown>;
 };
 
 const PAPER_MODES = new Set<ModeName>(['backtest', 'paper_synthetic', 'paper_live_data']);
@@ -166,6 +170,9 @@ async function runLocked(
   let decisionsTotal = checkpoint?.decisions_total ?? 0;
   try {
     opts.stages.entry.restore(checkpoint?.risk ?? null);
+    opts.stages.signal.restore?.(checkpoint?.signal ?? null);
+    for (const o of opts.stages.observers)
+      if (o.stateKey) o.restore?.(checkpoint?.observers?.[o.stateKey] ?? null);
   } catch (err) {
     ledger.close();
     throw err;
@@ -228,6 +235,11 @@ async function runLocked(
         intervalS: opts.intervalS,
       }),
     );
+  const observerState = () => {
+    const saved: Record<string, unknown> = {};
+    for (const o of opts.stages.observers) if (o.stateKey && o.snapshot) saved[o.stateKey] = o.snapshot();
+    return saved;
+  };
   const checkpointNow = async () => {
     counters.decisions += await decisionLog.flush();
     opts.stages.signal.checkpoint?.();
@@ -249,6 +261,8 @@ async function runLocked(
       daily,
       risk: opts.stages.entry.snapshot(),
       ...(inbox ? { order_inbox: inbox.state() } : {}),
+      signal: opts.stages.signal.snapshot?.() ?? null,
+      observers: observerState(),
     } satisfies Checkpoint);
     ledger.commit();
     writeJsonAtomic(

@@ -37,6 +37,9 @@ export interface SignalStage {
   observe?(symbol: string, bar: Bar): void;
   /** At each engine checkpoint: persist what the stage has learned (it may throttle). */
   checkpoint?(): void;
+  /** State kept in the ledger checkpoint, consistent with the decisions it covers; `restore`d on start. */
+  snapshot?(): unknown;
+  restore?(saved: unknown): void;
   /** At the end of the run, after the last checkpoint. */
   close?(): void;
   /** The model trace of a record the signal stages never saw (blocked earlier): the skipped models and why. */
@@ -71,4 +74,8 @@ export interface DecisionObserver {
   checkpoint?(): void;
   /** At the end of the run, after the last checkpoint. */
   close?(): void;
+  /** Names the observer's state in the ledger checkpoint; with it, `snapshot` is saved there and `restore`d on start. */
+  readonly stateKey?: string;
+  snapshot?(): unknown;
+  restore?(saved: unknown): void;
 }

@@ -2,8 +2,15 @@ import type { Draft } from '../engine/pipeline.ts';
 import type { DecisionObserver, StageContext } from '../engine/stages.ts';
 import { JsonlAppender, repairTornTail } from '../fsx/jsonl.ts';
 import { log } from '../log.ts';
+import { validate } from '../schema/ajv.ts';
+import type { ActionName } from '../schema/common.ts';
 import type { Fill } from '../schema/decision.ts';
-import { OUTCOME_HORIZONS, OUTCOME_SCHEMA_VERSION, type TradeOutcome } from '../schema/outcome.ts';
+import {
+  OUTCOME_HORIZONS,
+  OUTCOME_SCHEMA_VERSION,
+  OutcomeRecorderState,
+  type TradeOutcome,
+} from '../schema/outcome.ts';
 
 const DEPTH = OUTCOME_HORIZONS[OUTCOME_HORIZONS.length - 1]!;
 
@@ -11,8 +18,8 @@ const DEPTH = OUTCOME_HORIZONS[OUTCOME_HORIZONS.length - 1]!;
 class PendingRing {
   readonly ids: string[] = new Array(DEPTH).fill('');
   readonly barTs: string[] = new Array(DEPTH).fill('');
-  readonly actions: string[] = new Array(DEPTH).fill('');
-  readonly signalActions: (string | null)[] = new Array(DEPTH).fill(null);
+  readonly actions: ActionName[] = new Array(DEPTH).fill('hold');
+  readonly signalActions: (ActionName | null)[] = new Array(DEPTH).fill(null);
   readonly shadowActions: (string | null)[] = new Array(DEPTH).fill(null);
   readonly prices = new Float64Array(DEPTH);
   readonly r1 = new Float64Array(DEPTH);
@@ -39,9 +46,12 @@ type OpenTrade = {
  * decision's forward returns 1, 5 and 20 bars later (with the action taken and the shadow
  * advisor's), and each closed trade's P&L, MAE/MFE and holding time. Lines reach the file at
  * the engine's checkpoints, after the decisions they refer to; at the end of a run, decisions
- * whose horizons are still open are written with what is known (`complete: false`).
+ * whose horizons are still open are written with what is known (`complete: false`), and the
+ * decisions and open trades still followed are kept in the ledger checkpoint, so the next run on
+ * the data root completes them (a `complete: true` line once the horizon closes).
  */
 export class OutcomeRecorder implements DecisionObserver {
+  readonly stateKey = 'outcomes';
   private appender: JsonlAppender | null = null;
   private readonly pending = new Map<string, PendingRing>();
   private readonly trades = new Map<string, OpenTrade>();
@@ -112,8 +122,11 @@ export class OutcomeRecorder implements DecisionObserver {
       }
     }
     const pos = ctx.portfolio.positions.get(draft.symbol);
-    if (pos && !open) {
-      // Opened by an earlier process (restored from the ledger): track from here on.
+    if (open && !pos && open.decisionId !== draft.decision_id) {
+      // Gone without a closing fill seen here (followed state the ledger no longer matches).
+      this.trades.delete(draft.symbol);
+    } else if (pos && (!open || open.decisionId !== pos.decision_id)) {
+      // Opened by an earlier process this recorder did not follow: track from here on.
       open = {
         decisionId: pos.decision_id,
         side: pos.side,
@@ -151,6 +164,83 @@ export class OutcomeRecorder implements DecisionObserver {
     this.appender?.flush();
   }
 
+  snapshot(): OutcomeRecorderState {
+    const pending: OutcomeRecorderState['pending'] = {};
+    for (const [symbol, ring] of this.pending) {
+      const open = [];
+      for (let i = Math.max(0, ring.count - DEPTH); i < ring.count; i++) {
+        const k = i % DEPTH;
+        open.push({
+          decision_id: ring.ids[k]!,
+          bar_ts: ring.barTs[k]!,
+          price: ring.prices[k]!,
+          action: ring.actions[k]!,
+          signal_action: ring.signalActions[k]!,
+          shadow_action: ring.shadowActions[k]!,
+          r1: finiteOrNull(ring.r1[k]!),
+          r5: finiteOrNull(ring.r5[k]!),
+        });
+      }
+      pending[symbol] = open;
+    }
+    const trades: OutcomeRecorderState['trades'] = {};
+    for (const [symbol, t] of this.trades) {
+      trades[symbol] = {
+        decision_id: t.decisionId,
+        side: t.side,
+        entry_ts: t.entryTs,
+        entry_price: t.entryPrice,
+        quantity: t.quantity,
+        low: t.low,
+        high: t.high,
+        bars: t.bars,
+        partial: t.partial,
+      };
+    }
+    return { pending, trades };
+  }
+
+  /** Pick up where the last run's checkpoint left off; unreadable state costs only completeness. */
+  restore(saved: unknown): void {
+    if (saved === null || saved === undefined) return;
+    const checked = validate(OutcomeRecorderState, saved);
+    if (!checked.ok) {
+      log.warn(
+        `outcome recorder state in the ledger checkpoint is unreadable (${checked.errors.join('; ')}); decisions still open at the last stop keep their complete:false lines`,
+      );
+      return;
+    }
+    for (const [symbol, open] of Object.entries(checked.value.pending)) {
+      const ring = new PendingRing(JSON.stringify(symbol));
+      open.forEach((d, k) => {
+        ring.ids[k] = d.decision_id;
+        ring.barTs[k] = d.bar_ts;
+        ring.prices[k] = d.price;
+        ring.actions[k] = d.action;
+        ring.signalActions[k] = d.signal_action;
+        ring.shadowActions[k] = d.shadow_action;
+        ring.r1[k] = d.r1 ?? Number.NaN;
+        ring.r5[k] = d.r5 ?? Number.NaN;
+      });
+      ring.count = open.length;
+      ring.lastBarTs = open.at(-1)?.bar_ts ?? '';
+      this.pending.set(symbol, ring);
+    }
+    for (const [symbol, t] of Object.entries(checked.value.trades)) {
+      this.trades.set(symbol, {
+        decisionId: t.decision_id,
+        side: t.side,
+        entryTs: t.entry_ts,
+        entryPrice: t.entry_price,
+        quantity: t.quantity,
+        low: t.low,
+        high: t.high,
+        bars: t.bars,
+        partial: t.partial,
+      });
+    }
+  }
+
   close(): void {
     // Decisions whose 20-bar horizon has not closed: what is known so far, marked incomplete.
     for (const ring of this.pending.values()) {
@@ -165,6 +255,7 @@ export class OutcomeRecorder implements DecisionObserver {
 
 const NO_FILLS: readonly Fill[] = [];
 const json = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
+const finiteOrNull = (x: number) => (Number.isFinite(x) ? x : null);
 // Decision ids, times and action words the engine makes need no JSON escaping; anything else gets it.
 const PLAIN = /^[\w.:/+-]*$/;
 const quote = (s: string) => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));

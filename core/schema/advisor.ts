@@ -19,6 +19,26 @@ export const AdvisorState = Type.Object(
       updates: Type.Array(Type.Number({ minimum: 0 })),
     }),
     updates: Type.Integer({ minimum: 0 }),
+    /** Per symbol, the stances of the last bars still waiting for their outcome (a ring, as held). */
+    pending: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Object(
+          {
+            count: Type.Integer({ minimum: 0 }),
+            contexts: Type.Array(Type.Number()),
+            stances: Type.Array(Type.Number()),
+            closes: Type.Array(Type.Number()),
+            vols: Type.Array(Type.Number()),
+            /** Epoch ms close of the last bar learned from. */
+            last_close_ts: Type.Union([Type.Integer(), Type.Null()]),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
+    /** The hour the weights last moved toward performance. */
+    last_weight_hour: Type.Optional(Type.Integer()),
   },
   { additionalProperties: false },
 );

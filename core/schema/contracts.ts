@@ -2,7 +2,7 @@ import { DecisionRecord } from './decision.ts';
 import { Evidence } from './evidence.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { ModelManifest } from './model-manifest.ts';
-import { DecisionOutcome } from './outcome.ts';
+import { DecisionOutcome, OutcomeRecorderState } from './outcome.ts';
 import { GuardSnapshot, RiskConfig } from './risk.ts';
 import { EngineState, Pidfile, SafetyState } from './state.ts';
 
@@ -22,4 +22,5 @@ export const CONTRACTS = {
   ModelManifest,
   RiskConfig,
   GuardSnapshot,
+  OutcomeRecorderState,
 } as const;

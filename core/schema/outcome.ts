@@ -60,6 +60,50 @@ export const TradeOutcome = Type.Object(
   { additionalProperties: false },
 );
 
+/** A decision whose forward returns are not all known yet (`r1`, `r5`: null until known). */
+const PendingDecision = Type.Object(
+  {
+    decision_id: Type.String({ minLength: 1 }),
+    bar_ts: UtcTimestamp,
+    price: Type.Number({ exclusiveMinimum: 0 }),
+    action: Action,
+    signal_action: Nullable(Action),
+    shadow_action: Nullable(Type.String()),
+    r1: Nullable(Type.Number()),
+    r5: Nullable(Type.Number()),
+  },
+  { additionalProperties: false },
+);
+
+/** A position the recorder is following, with its excursions so far. */
+const FollowedTrade = Type.Object(
+  {
+    decision_id: Type.String({ minLength: 1 }),
+    side: Type.Union([Type.Literal('long'), Type.Literal('short')]),
+    entry_ts: UtcTimestamp,
+    entry_price: Type.Number({ exclusiveMinimum: 0 }),
+    quantity: Type.Number({ exclusiveMinimum: 0 }),
+    low: Type.Number(),
+    high: Type.Number(),
+    bars: Type.Integer({ minimum: 0 }),
+    partial: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * What the outcome recorder carries across a restart in the ledger checkpoint: per symbol, the
+ * last decisions still waiting for their 20-bar return (oldest first), and the open trade.
+ */
+export const OutcomeRecorderState = Type.Object(
+  {
+    pending: Type.Record(Type.String(), Type.Array(PendingDecision, { maxItems: OUTCOME_HORIZONS.at(-1) })),
+    trades: Type.Record(Type.String(), FollowedTrade),
+  },
+  { $id: 'OutcomeRecorderState', additionalProperties: false },
+);
+export type OutcomeRecorderState = Static<typeof OutcomeRecorderState>;
+
 /** One line of `rl/decision_outcomes.jsonl`. */
 export const DecisionOutcome = Type.Union([ForwardReturnOutcome, TradeOutcome], { $id: 'DecisionOutcome' });
 export type ForwardReturnOutcome = Static<typeof ForwardReturnOutcome>;

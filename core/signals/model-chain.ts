@@ -21,6 +21,9 @@ export interface BarListener {
   ): Record<string, unknown> | null;
   checkpoint(): void;
   close(): void;
+  /** What it has learned, for the ledger checkpoint, and back from it on start. */
+  snapshot(): unknown;
+  restore(saved: unknown): void;
 }
 
 export type ModelChainOptions = {
@@ -107,6 +110,15 @@ export class ModelSignalChain implements SignalStage {
 
   checkpoint(): void {
     this.opts.advisor?.checkpoint();
+  }
+
+  snapshot(): unknown {
+    return this.opts.advisor ? { advisor: this.opts.advisor.snapshot() } : null;
+  }
+
+  restore(saved: unknown): void {
+    const advisor = (saved as { advisor?: unknown } | null)?.advisor;
+    if (advisor !== undefined) this.opts.advisor?.restore(advisor);
   }
 
   idleTrace(symbol: string): ModelTraceEntry[] {

@@ -163,6 +163,34 @@ describe('the outcome recorder', () => {
     rec.close();
     expect(readLines(path)).toHaveLength(3);
   });
+
+  it('continues open horizons from a snapshot, and ignores unreadable saved state rather than failing the run', () => {
+    using dir = tempDir();
+    const path = join(dir.path, 'decision_outcomes.jsonl');
+    const portfolio = new Portfolio(1000);
+    const feed = (rec: OutcomeRecorder, from: number, to: number) => {
+      for (let i = from; i < to; i++)
+        rec.onDecision(draft(i, bar(i, 100 + i)), { bar: bar(i, 100 + i), portfolio } as StageContext);
+    };
+    const first = new OutcomeRecorder(path);
+    feed(first, 0, 12);
+    const saved = JSON.parse(JSON.stringify(first.snapshot())) as unknown;
+    const second = new OutcomeRecorder(path);
+    second.restore(saved);
+    feed(second, 12, 40);
+    second.close();
+    const d0 = readLines(path).find(
+      (o) => o.decision_id === 'd0' && o.kind === 'forward_return',
+    ) as ForwardReturnOutcome;
+    expect(d0.complete).toBe(true);
+    expect(d0.forward_returns).toEqual({ '1': 101 / 100 - 1, '5': 105 / 100 - 1, '20': 120 / 100 - 1 });
+
+    const third = new OutcomeRecorder(join(dir.path, 'other.jsonl'));
+    expect(() => third.restore({ pending: { 'BTC/USDT': 'not a ring' }, trades: {} })).not.toThrow();
+    feed(third, 0, 3);
+    third.close();
+    expect(readLines(join(dir.path, 'other.jsonl'))).toHaveLength(3);
+  });
 });
 
 describe('regime and higher timeframe', () => {

@@ -9,7 +9,7 @@ import type { DecisionRecord } from '../../core/schema/decision.ts';
 import type { ModelManifest } from '../../core/schema/model-manifest.ts';
 import { DecisionOutcome } from '../../core/schema/outcome.ts';
 import { atl, tempDir } from '../support/cli.ts';
-import { readDecisions } from '../support/records.ts';
+import { comparableDecisions, readDecisions } from '../support/records.ts';
 
 const GOOD = ['BTC_USDT-1h-logreg', 'BTC_USDT-1h-mlp'];
 const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex');
@@ -225,5 +225,38 @@ describe('batch and live inference', () => {
     expect(a.length).toBe(520);
     expect(a.some((r) => r.model_trace.some((t) => t.status === 'used'))).toBe(true);
     expect(b).toEqual(a);
+  }, 60_000);
+});
+
+describe('outcomes across a restart', () => {
+  it('a run stopped and resumed decides and records outcomes exactly as one uninterrupted run', async () => {
+    using dir = tempDir();
+    const split = join(dir.path, 'split');
+    const whole = join(dir.path, 'whole');
+    const run = (bars: number, root: string) =>
+      atl(['run', '--symbols', 'BTC/USDT', '--max-bars', String(bars), '--data-dir', root]);
+    expect((await run(400, split)).code).toBe(0);
+    const atStop = readOutcomes(split).filter((o) => o.kind === 'forward_return' && !o.complete);
+    expect(atStop).toHaveLength(20); // the last 20 decisions' horizons were still open
+    expect((await run(400, split)).code).toBe(0);
+    expect((await run(800, whole)).code).toBe(0);
+    // The advisor, risk and outcome state all resume from the checkpoint: nothing learned twice or lost.
+    expect(comparableDecisions(split)).toEqual(comparableDecisions(whole));
+
+    const completed = (root: string) =>
+      new Map(
+        readOutcomes(root).flatMap((o) =>
+          o.kind === 'forward_return' && o.complete ? [[o.decision_id, o] as const] : [],
+        ),
+      );
+    const resumed = completed(split);
+    const uninterrupted = completed(whole);
+    expect(resumed.size).toBe(800 - 20);
+    expect(resumed).toEqual(uninterrupted);
+    for (const o of atStop) expect(resumed.get(o.decision_id)?.complete).toBe(true);
+    // Trades open across the restart are followed through it, not restarted as partial.
+    const trades = (root: string) => readOutcomes(root).filter((o) => o.kind === 'trade');
+    expect(trades(whole).length).toBeGreaterThan(0);
+    expect(trades(split)).toEqual(trades(whole));
   }, 60_000);
 });

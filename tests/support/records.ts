@@ -50,3 +50,17 @@ export function countBy<T>(items: T[], key: (t: T) => string): Record<string, nu
   for (const it of items) out[key(it)] = (out[key(it)] ?? 0) + 1;
   return out;
 }
+
+/**
+ * The decisions of a data root as two runs of the same replay must agree on them: without the
+ * wall-clock time, the tick's correlation id, the chain hash and the paper order ids (which carry
+ * the process's run tag). A restart that loses or double-counts state shows up as a difference.
+ */
+export function comparableDecisions(root: string): unknown[] {
+  return readDecisions(root).map(({ ts: _ts, correlation_id: _cid, prev_hash: _hash, ...rest }) => ({
+    ...rest,
+    execution: rest.execution && {
+      fills: rest.execution.fills.map(({ order_id: _id, ...fill }) => fill),
+    },
+  }));
+}
