@@ -233,6 +233,7 @@ async function runLocked(
         counters,
         pipelines,
         intervalS: opts.intervalS,
+        breakers: opts.stages.signal.circuitBreakers?.() ?? {},
       }),
     );
   const observerState = () => {

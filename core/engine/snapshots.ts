@@ -27,6 +27,8 @@ export function buildHeartbeat(args: {
   counters: SessionCounters;
   pipelines: SymbolPipeline[];
   intervalS: number;
+  /** Breakers beyond the feed's own (the model runners'). */
+  breakers: Record<string, string>;
 }): Heartbeat {
   const { counters: c, feed } = args;
   const perSymbol: Heartbeat['per_symbol'] = {};
@@ -61,7 +63,7 @@ export function buildHeartbeat(args: {
     paper_live_decisions_session: feed.dataMode === 'PAPER_LIVE' ? c.decisions : 0,
     per_symbol: perSymbol,
     interval_s: args.intervalS,
-    circuit_breakers: feed.circuitBreakers?.() ?? {},
+    circuit_breakers: { ...feed.circuitBreakers?.(), ...args.breakers },
     version: ATL_VERSION,
   };
 }

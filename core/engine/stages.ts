@@ -42,6 +42,8 @@ export interface SignalStage {
   restore?(saved: unknown): void;
   /** At the end of the run, after the last checkpoint. */
   close?(): void;
+  /** Circuit breakers of what the stage depends on (model runners), by heartbeat key. */
+  circuitBreakers?(): Record<string, string>;
   /** The model trace of a record the signal stages never saw (blocked earlier): the skipped models and why. */
   idleTrace?(symbol: string): ModelTraceEntry[];
 }

@@ -1,20 +1,12 @@
-import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import { BrokenCircuitError, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import { type BreakerStateName, breakerStateName } from '../breaker-state.ts';
 import { ExchangeFailure } from './errors.ts';
-
-export type BreakerStateName = 'closed' | 'open' | 'half_open';
 
 export type BreakerOptions = {
   /** Consecutive exchange-health failures that open the circuit. */
   failureThreshold: number;
   /** How long the circuit stays open before one trial call is let through (half-open). */
   cooldownMs: number;
-};
-
-const STATE_NAMES: Record<CircuitState, BreakerStateName> = {
-  [CircuitState.Closed]: 'closed',
-  [CircuitState.Open]: 'open',
-  [CircuitState.HalfOpen]: 'half_open',
-  [CircuitState.Isolated]: 'open',
 };
 
 /**
@@ -35,7 +27,7 @@ export class ExchangeBreaker {
   }
 
   get state(): BreakerStateName {
-    return STATE_NAMES[this.policy.state];
+    return breakerStateName(this.policy.state);
   }
 
   /** Run `fn` through the breaker; an open circuit rejects with the failure that opened it. */

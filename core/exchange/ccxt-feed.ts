@@ -1,9 +1,9 @@
+import type { BreakerStateName } from '../breaker-state.ts';
 import type { Bar, Feed, FeedFailure, FeedSource, FeedTick } from '../engine/feeds.ts';
 import { sleepUnlessAborted } from '../engine/feeds.ts';
 import { configError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { DataModeName } from '../schema/common.ts';
-import type { BreakerStateName } from './breaker.ts';
 import type { Candle, ExchangeClient } from './client.ts';
 import { ExchangeFailure } from './errors.ts';
 

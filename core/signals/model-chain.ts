@@ -1,3 +1,4 @@
+import { type BreakerStateName, MODEL_BREAKER_PREFIX } from '../breaker-state.ts';
 import type { Bar, FeedTick } from '../engine/feeds.ts';
 import type { SignalOutcome, SignalStage, StageContext } from '../engine/stages.ts';
 import { featureIndex } from '../features/feature-set.ts';
@@ -110,6 +111,19 @@ export class ModelSignalChain implements SignalStage {
 
   checkpoint(): void {
     this.opts.advisor?.checkpoint();
+  }
+
+  /** Each model runner's breaker, `model:<id>` (`model:<id>@<symbol>` for a model serving every symbol). */
+  circuitBreakers(): Record<string, BreakerStateName> {
+    const states: Record<string, BreakerStateName> = {};
+    for (const [symbol, s] of this.symbols) {
+      const runners = s.features.breakerStates();
+      s.features.models.forEach((m, i) => {
+        const key = `${MODEL_BREAKER_PREFIX}${m.id}${m.manifest.symbol === null ? `@${symbol}` : ''}`;
+        states[key] = runners[i]!;
+      });
+    }
+    return states;
   }
 
   snapshot(): unknown {

@@ -1,4 +1,5 @@
 import { BrokenCircuitError, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
+import { type BreakerStateName, breakerStateName } from '../breaker-state.ts';
 import type { Bar } from '../engine/feeds.ts';
 import { FEATURE_COUNT, FeatureEngine } from '../features/feature-set.ts';
 import { log } from '../log.ts';
@@ -55,6 +56,11 @@ export class SymbolFeatures {
         breaker: new ConsecutiveBreaker(RUNNER_FAILURES_TO_OPEN),
       }),
     );
+  }
+
+  /** Each usable model's runner breaker, in model order. */
+  breakerStates(): BreakerStateName[] {
+    return this.breakers.map((b) => breakerStateName(b.state));
   }
 
   beginBatch(): void {

@@ -1,3 +1,4 @@
+import { MODEL_BREAKER_PREFIX } from '../breaker-state.ts';
 import { check, skippedCheck } from '../evidence/envelope.ts';
 import type { Check } from '../schema/evidence.ts';
 import type { VerifyFacts, VerifyThresholds } from './facts.ts';
@@ -191,24 +192,47 @@ export function evaluateExchange(f: VerifyFacts): Check {
   const hb = f.heartbeat.value;
   if (!LIVE_DATA_MODES.has(hb.data_mode))
     return skippedCheck(id, `${hb.data_mode} data does not come from an exchange`);
-  const open = Object.entries(hb.circuit_breakers).filter(([, state]) => state !== 'closed');
-  if (open.length === 0)
-    return check({
-      id,
-      status: 'pass',
-      observed: hb.circuit_breakers,
-      output: 'all circuit breakers closed',
-    });
-  return check({
-    id,
-    status: 'warn',
-    observed: hb.circuit_breakers,
-    output: `circuit breaker ${open.map(([n, s]) => `${n}=${s}`).join(', ')}`,
+  const breakers = breakersOf(hb.circuit_breakers, (name) => !name.startsWith(MODEL_BREAKER_PREFIX));
+  return breakerCheck(id, breakers, 'all circuit breakers closed', {
     hint: 'the exchange is failing or rate-limiting: run `atl doctor`; liveness is unaffected until data goes stale',
   });
 }
 
-/** Every verify gate. Liveness gates fail; dependency checks (exchange, disk) warn. */
+/** The model runners' circuit breakers: a model whose inference keeps failing is benched, the run goes on. */
+export function evaluateModelRunners(f: VerifyFacts): Check {
+  const id = 'models:runners';
+  if (f.heartbeat.kind !== 'ok')
+    return skippedCheck(id, 'no readable heartbeat to read model runner state from');
+  const breakers = breakersOf(f.heartbeat.value.circuit_breakers, (name) =>
+    name.startsWith(MODEL_BREAKER_PREFIX),
+  );
+  if (Object.keys(breakers).length === 0) return skippedCheck(id, 'the engine runs no models');
+  return breakerCheck(id, breakers, 'every model runner is closed (inferring)', {
+    hint: 'a model keeps failing to infer: its records show it skipped with model_runner_*; the other models or the technical rules decide meanwhile; see the engine log',
+  });
+}
+
+const breakersOf = (all: Record<string, string>, keep: (name: string) => boolean) =>
+  Object.fromEntries(Object.entries(all).filter(([name]) => keep(name)));
+
+function breakerCheck(
+  id: string,
+  breakers: Record<string, string>,
+  allClosed: string,
+  warn: { hint: string },
+): Check {
+  const open = Object.entries(breakers).filter(([, state]) => state !== 'closed');
+  if (open.length === 0) return check({ id, status: 'pass', observed: breakers, output: allClosed });
+  return check({
+    id,
+    status: 'warn',
+    observed: breakers,
+    output: `circuit breaker ${open.map(([n, s]) => `${n}=${s}`).join(', ')}`,
+    hint: warn.hint,
+  });
+}
+
+/** Every verify gate. Liveness gates fail; dependency checks (exchange, model runners, disk) warn. */
 export function evaluateVerify(f: VerifyFacts, t: VerifyThresholds): Check[] {
   return [
     evaluateEngineProcess(f),
@@ -222,6 +246,7 @@ export function evaluateVerify(f: VerifyFacts, t: VerifyThresholds): Check[] {
     evaluateSystemd(f),
     evaluateDataPipeline(f, t),
     evaluateExchange(f),
+    evaluateModelRunners(f),
     evaluateDisk(f, t),
   ];
 }

@@ -47,7 +47,7 @@ function heartbeat(ageS: number, over: Partial<Heartbeat> = {}): Heartbeat {
     paper_live_decisions_session: 10,
     per_symbol: {},
     interval_s: 60,
-    circuit_breakers: { exchange: 'closed' },
+    circuit_breakers: { exchange: 'closed', 'model:BTC_USDT-1h-mlp': 'closed' },
     version: 'x',
     ...over,
   } as Heartbeat;
@@ -225,6 +225,28 @@ describe('verify gates (pure)', () => {
         DEFAULT_THRESHOLDS,
       ).status,
     ).toBe('warn');
+  });
+
+  it('keeps exchange and model-runner breakers apart: each warns on its own, a run without models skips the model check', () => {
+    const gate = (breakers: Record<string, string>, id: string) =>
+      evaluateVerify(
+        facts({ heartbeat: { kind: 'ok', value: heartbeat(10, { circuit_breakers: breakers }) } }),
+        DEFAULT_THRESHOLDS,
+      ).find((c) => c.id === id)!;
+    expect(gate({ binance: 'closed' }, 'models:runners')).toMatchObject({ status: 'pass', skipped: true });
+    const benched = {
+      binance: 'closed',
+      'model:BTC_USDT-1h-mlp': 'open',
+      'model:BTC_USDT-1h-logreg': 'closed',
+    };
+    expect(gate(benched, 'exchange:reachability').status).toBe('pass');
+    const models = gate(benched, 'models:runners');
+    expect(models.status).toBe('warn');
+    expect(models.output).toBe('circuit breaker model:BTC_USDT-1h-mlp=open');
+    const exchangeDown = { binance: 'half_open', 'model:BTC_USDT-1h-mlp': 'closed' };
+    expect(gate(exchangeDown, 'models:runners')).toMatchObject({ status: 'pass' });
+    expect(gate(exchangeDown, 'models:runners').skipped).toBeUndefined();
+    expect(gate(exchangeDown, 'exchange:reachability').status).toBe('warn');
   });
 
   it('reads HEARTBEAT_MAX_AGE_SECONDS and refuses a non-positive value as a config error', () => {

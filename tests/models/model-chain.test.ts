@@ -149,6 +149,7 @@ describe('the model signal chain', () => {
     const bars = decline();
     const ind = new IndicatorSet();
     const first = await decideLast(chain, bars.slice(0, 120), ind);
+    expect(chain.circuitBreakers()).toEqual({ 'model:BTC_USDT-1h-mlp': 'closed' }); // one failure is not enough
     expect(first.modelTrace[0]).toMatchObject({
       status: 'skipped',
       skip_reason: 'model_runner_error:onnxruntime: out of memory',
@@ -159,5 +160,7 @@ describe('the model signal chain', () => {
     const later = await decideLast(chain, bars.slice(124, 125), ind);
     expect(later.modelTrace[0]?.skip_reason).toBe('model_runner_circuit_open');
     expect(calls).toBe(callsWhenOpen);
+    // What the heartbeat's circuit_breakers carries, for status, /metrics and verify.
+    expect(chain.circuitBreakers()).toEqual({ 'model:BTC_USDT-1h-mlp': 'open' });
   });
 });

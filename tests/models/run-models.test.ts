@@ -97,6 +97,12 @@ describe('atl run with a models directory', () => {
 
     const records = readDecisions(root);
     expect(records.length).toBe(300);
+    // The runners of the usable models, not the skipped one, are in the heartbeat's breakers.
+    const hb = JSON.parse(readFileSync(join(root, 'rl', 'paper_live_heartbeat.json'), 'utf8'));
+    expect(hb.circuit_breakers).toEqual({
+      'model:BTC_USDT-1h-logreg': 'closed',
+      'model:BTC_USDT-1h-mlp': 'closed',
+    });
     for (const r of records) {
       expect(traceOf(r, 'BTC_USDT-1h-reordered')).toMatchObject({
         status: 'skipped',
