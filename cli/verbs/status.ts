@@ -42,6 +42,13 @@ function render(v: StatusView): string {
       `  feed        ${h.data_mode} ${h.symbols.join(', ')} ${h.timeframe}, tick ${h.seq}, last bar ${h.last_bar_ts ?? '—'}`,
       `  decisions   ${h.total_decisions_session} this session (paper-live ${h.paper_live_decisions_session})`,
     );
+    const breakers = Object.entries(h.circuit_breakers);
+    if (breakers.length > 0) {
+      const open = breakers.filter(([, state]) => state !== 'closed');
+      lines.push(
+        `  breakers    ${open.length === 0 ? `all ${breakers.length} closed` : open.map(([name, state]) => `${name} ${state.toUpperCase()}`).join(', ')}`,
+      );
+    }
   }
   lines.push(`  engine      ${describeProcess(v)}`);
   if (v.halt.halted)

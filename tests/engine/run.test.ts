@@ -59,6 +59,8 @@ describe('atl run --mode backtest', () => {
     expect(records.every((d) => d.source.synthetic)).toBe(true);
     // One correlation id per tick, shared by that tick's three records.
     expect(new Set(records.map((d) => d.correlation_id)).size).toBe(120);
+    // The bundled models' runners (two per symbol) are in the status view.
+    expect((await atl(['status', '--data-dir', dir.path])).stdout).toContain('breakers    all 6 closed');
   });
 
   it('records every gate verdict and names the first blocking stage', async () => {
