@@ -4,6 +4,8 @@ import { validate } from '../core/schema/ajv.ts';
 import type { DecisionRecord } from '../core/schema/decision.ts';
 import { DecisionOutcome } from '../core/schema/outcome.ts';
 import { advisorAction } from './day-totals.ts';
+import { compareDay } from './scan-range.ts';
+import type { DayWindow } from './windows.ts';
 
 /** What the counterfactual needs of one decision in the window. */
 export type DecisionBrief = {
@@ -43,12 +45,17 @@ export type OutcomeIndex = {
 };
 
 const ID_KEY = Buffer.from('"decision_id":"');
+const BAR_KEY = Buffer.from('"bar_ts":"');
 
 /**
  * Stream the outcomes file once; only lines naming a decision in the window are parsed and
  * schema-checked (a line that fails counts as unreadable). A missing file is "no data", never a pass.
+ * With `window`, lines whose bar day falls outside it are passed over at the byte level (no
+ * string per line, so a year of outcomes costs no memory), as are trade lines, which carry no bar.
  */
-export function readOutcomes(path: string, wanted: Set<string>): OutcomeIndex {
+export function readOutcomes(path: string, wanted: Set<string>, window?: DayWindow): OutcomeIndex {
+  const startDay = window ? Buffer.from(window.startDay) : null;
+  const endDay = window ? Buffer.from(window.endDay) : null;
   const index: OutcomeIndex = {
     exists: existsSync(path),
     lines: 0,
@@ -64,6 +71,12 @@ export function readOutcomes(path: string, wanted: Set<string>): OutcomeIndex {
     if (at < 0 || at >= e.end) {
       index.unreadable++;
       return;
+    }
+    if (startDay && endDay) {
+      const bar = e.buffer.indexOf(BAR_KEY, e.start);
+      if (bar < 0 || bar >= e.end) return;
+      const day = bar + BAR_KEY.length;
+      if (compareDay(e.buffer, day, startDay) < 0 || compareDay(e.buffer, day, endDay) >= 0) return; // [start, end)
     }
     const from = at + ID_KEY.length;
     const to = e.buffer.indexOf(0x22, from);

@@ -87,7 +87,7 @@ function valueAt(
 }
 
 /** `buf[at, at+10)` compared with a `YYYY-MM-DD` day: negative before, 0 same, positive after. */
-function compareDay(buf: Buffer, at: number, day: Uint8Array): number {
+export function compareDay(buf: Buffer, at: number, day: Uint8Array): number {
   for (let i = 0; i < 10; i++) {
     const d = buf[at + i]! - day[i]!;
     if (d !== 0) return d;

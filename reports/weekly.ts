@@ -101,6 +101,7 @@ export async function computeWeekly(paths: DataPaths, week: number, endDay: stri
   const outcomes = readOutcomes(
     paths.outcomes,
     new Set(briefs.filter((b) => b.advisor !== null).map((b) => b.id)),
+    w,
   );
   const counterfactual = evaluateCounterfactual(briefs, outcomes, tf ? YEAR_MS / timeframeToMs(tf) : 8760);
   const { entries, ...performance } = readPerformance(paths.ledger, startMs, endMs);
