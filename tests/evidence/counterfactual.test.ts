@@ -130,6 +130,49 @@ describe('advisor counterfactual', () => {
     expect(idx.unreadable).toBe(2); // 'garbage' names no decision; the schema-less line for "a" fails the contract
   });
 
+  it('passes over outcome lines outside the window and trade lines, and merges a decision completed by a later run', () => {
+    using dir = tempDir();
+    const path = join(dir.path, 'decision_outcomes.jsonl');
+    const fwd = (id: string, barTs: string, returns: Record<string, number | null>, complete: boolean) =>
+      JSON.stringify({
+        schema_version: '1.0.0',
+        kind: 'forward_return',
+        decision_id: id,
+        symbol: 'BTC/USDT',
+        bar_ts: barTs,
+        entry_price: 100,
+        forward_returns: { '1': null, '5': null, '20': null, ...returns },
+        realised_bar_ts: barTs,
+        complete,
+        action: 'hold',
+        signal_action: null,
+        shadow_action: 'buy',
+      });
+    writeFileSync(
+      path,
+      [
+        fwd('before', '2026-04-30T23:00:00.000Z', { '1': 0.1 }, true),
+        fwd('open', '2026-05-01T01:00:00.000Z', { '1': 0.01 }, false), // the run stopped here
+        '{"schema_version":"1.0.0","kind":"trade","decision_id":"open","not":"read"}',
+        fwd('open', '2026-05-01T01:00:00.000Z', { '1': 0.01, '5': 0.02, '20': 0.03 }, true), // the next run
+        fwd('last', '2026-05-07T23:00:00.000Z', { '1': -0.01 }, true),
+        fwd('after', '2026-05-08T00:00:00.000Z', { '1': 0.2 }, true),
+      ].join('\n'),
+    );
+    const wanted = new Set(['before', 'open', 'last', 'after']);
+    const idx = readOutcomes(path, wanted, { startDay: '2026-05-01', endDay: '2026-05-08' });
+    expect([...idx.returns.keys()]).toEqual(['open', 'last']);
+    expect(idx.returns.get('open')).toEqual(
+      new Map([
+        [1, 0.01],
+        [5, 0.02],
+        [20, 0.03],
+      ]),
+    );
+    expect(idx.matched).toBe(2);
+    expect(idx.unreadable).toBe(0); // the trade line is never parsed: trades come from the ledger
+  });
+
   it('computes profit factor as gross profit over gross loss and leaves it null without a loss', () => {
     expect(
       tradeStats([
