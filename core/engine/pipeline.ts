@@ -83,7 +83,13 @@ export class SymbolPipeline {
   }
 
   /** Prime indicators with a bar that is not decided on (warm-up or already-decided history). */
+  /** A bar that is not decided (warm-up, history after an outage, decided before a restart). */
   observe(bar: Bar): void {
+    this.advance(bar);
+    for (const o of this.stages.observers) o.onBar?.(this.symbol, bar);
+  }
+
+  private advance(bar: Bar): void {
     this.ind.update(bar.high, bar.low, bar.close);
     this.stages.signal.observe?.(this.symbol, bar);
     this.lastBar = bar;
@@ -91,7 +97,7 @@ export class SymbolPipeline {
 
   /** The decision for a newly closed bar. */
   decide(bar: Bar, tick: TickContext, portfolio: Portfolio, broker: PaperBroker): Draft {
-    this.observe(bar);
+    this.advance(bar);
     return this.decideObserved(bar, tick, portfolio, broker, '');
   }
 

@@ -72,6 +72,8 @@ export interface EntryGuard {
 /** Sees every decision after it is made (outcome tracking, learners, counters). */
 export interface DecisionObserver {
   onDecision(draft: Draft, ctx: StageContext): void;
+  /** A bar that is not decided (history after an outage, bars decided before a restart, warm-up). */
+  onBar?(symbol: string, bar: Bar): void;
   /** At each engine checkpoint, after the decision log is flushed: make what was recorded durable. */
   checkpoint?(): void;
   /** At the end of the run, after the last checkpoint. */

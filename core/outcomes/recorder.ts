@@ -1,3 +1,4 @@
+import type { Bar } from '../engine/feeds.ts';
 import type { Draft } from '../engine/pipeline.ts';
 import type { DecisionObserver, StageContext } from '../engine/stages.ts';
 import { JsonlAppender, repairTornTail } from '../fsx/jsonl.ts';
@@ -11,21 +12,32 @@ import {
   OutcomeRecorderState,
   type TradeOutcome,
 } from '../schema/outcome.ts';
+import { isoUtc } from '../time/iso.ts';
 
-const DEPTH = OUTCOME_HORIZONS[OUTCOME_HORIZONS.length - 1]!;
+const [H1, H5, H20] = OUTCOME_HORIZONS;
+/** Decisions kept per symbol while their horizons are open (a halt adds one more on the same bar). */
+const MAX_PENDING = 64;
 
-/** The last DEPTH decisions of one symbol, waiting for their forward returns. */
-class PendingRing {
-  readonly ids: string[] = new Array(DEPTH).fill('');
-  readonly barTs: string[] = new Array(DEPTH).fill('');
-  readonly actions: ActionName[] = new Array(DEPTH).fill('hold');
-  readonly signalActions: (ActionName | null)[] = new Array(DEPTH).fill(null);
-  readonly shadowActions: (string | null)[] = new Array(DEPTH).fill(null);
-  readonly prices = new Float64Array(DEPTH);
-  readonly r1 = new Float64Array(DEPTH);
-  readonly r5 = new Float64Array(DEPTH);
-  count = 0;
-  lastBarTs = '';
+/** A decision waiting for the bars 1, 5 and 20 bars after its own (NaN: not seen yet, or missed). */
+type Pending = {
+  id: string;
+  barTs: string;
+  closeTs: number;
+  price: number;
+  action: ActionName;
+  signalAction: ActionName | null;
+  shadowAction: string | null;
+  r1: number;
+  r5: number;
+};
+
+/** One symbol's decisions with open horizons, oldest first. */
+class SymbolOutcomes {
+  readonly queue: Pending[] = [];
+  /** Close time of the newest bar seen (decided or observed): older bars replayed after a restart are ignored. */
+  lastCloseTs = Number.NEGATIVE_INFINITY;
+  /** Decided in this process: its open horizons are written (incomplete) when the run ends. */
+  touched = false;
   constructor(readonly symbolJson: string) {}
 }
 
@@ -53,7 +65,7 @@ type OpenTrade = {
 export class OutcomeRecorder implements DecisionObserver {
   readonly stateKey = 'outcomes';
   private appender: JsonlAppender | null = null;
-  private readonly pending = new Map<string, PendingRing>();
+  private readonly pending = new Map<string, SymbolOutcomes>();
   private readonly trades = new Map<string, OpenTrade>();
 
   constructor(private readonly path: string) {}
@@ -61,37 +73,68 @@ export class OutcomeRecorder implements DecisionObserver {
   onDecision(draft: Draft, ctx: StageContext): void {
     const price = draft.market.price;
     if (price === null || !(price > 0)) return;
-    this.recordForwardReturns(draft, price);
+    const s = this.symbol(draft.symbol);
+    this.resolve(s, ctx.bar, draft.bar_ts);
+    s.touched = true;
+    s.queue.push({
+      id: draft.decision_id,
+      barTs: draft.bar_ts,
+      closeTs: ctx.bar.closeTs,
+      price,
+      action: draft.action,
+      signalAction: draft.signal ? draft.signal.action : null,
+      shadowAction:
+        typeof draft.rl_recommendation?.action === 'string' ? draft.rl_recommendation.action : null,
+      r1: Number.NaN,
+      r5: Number.NaN,
+    });
+    if (s.queue.length > MAX_PENDING) s.queue.shift();
     this.trackTrade(draft, ctx);
   }
 
-  /**
-   * One line per decision once its 20-bar return is known. Built as text, once: it runs for every
-   * decision of a replay, and every value in it is a number, a fixed word or an engine-made id.
-   */
-  private recordForwardReturns(draft: Draft, price: number): void {
-    let ring = this.pending.get(draft.symbol);
-    if (!ring) {
-      ring = new PendingRing(JSON.stringify(draft.symbol));
-      this.pending.set(draft.symbol, ring);
+  /** A bar that was not decided (history after an outage, warm-up): its price still closes horizons. */
+  onBar(symbol: string, bar: Bar): void {
+    const s = this.pending.get(symbol);
+    if (s) this.resolve(s, bar, isoUtc(bar.closeTs));
+  }
+
+  private symbol(symbol: string): SymbolOutcomes {
+    let s = this.pending.get(symbol);
+    if (!s) {
+      s = new SymbolOutcomes(JSON.stringify(symbol));
+      this.pending.set(symbol, s);
     }
-    const n = ring.count;
-    if (n >= 1) ring.r1[(n - 1) % DEPTH] = price / ring.prices[(n - 1) % DEPTH]! - 1;
-    if (n >= 5) ring.r5[(n - 5) % DEPTH] = price / ring.prices[(n - 5) % DEPTH]! - 1;
-    const k = n % DEPTH;
-    if (n >= DEPTH) this.write(forwardLine(ring, k, price / ring.prices[k]! - 1, draft.bar_ts, true));
-    // Only references are kept: the line is built once, when its 20-bar return is known.
-    ring.ids[k] = draft.decision_id;
-    ring.barTs[k] = draft.bar_ts;
-    ring.actions[k] = draft.action;
-    ring.signalActions[k] = draft.signal ? draft.signal.action : null;
-    const shadow = draft.rl_recommendation?.action;
-    ring.shadowActions[k] = typeof shadow === 'string' ? shadow : null;
-    ring.prices[k] = price;
-    ring.r1[k] = Number.NaN;
-    ring.r5[k] = Number.NaN;
-    ring.count = n + 1;
-    ring.lastBarTs = draft.bar_ts;
+    return s;
+  }
+
+  /**
+   * Forward returns are counted in bars of time, not in decisions: the bar exactly 1, 5 or 20 bars
+   * after a decision gives that horizon's return; a horizon whose bar never arrived (an outage, the
+   * engine down) stays null. A decision's line is written once its 20-bar horizon has passed.
+   */
+  private resolve(s: SymbolOutcomes, bar: Bar, barIso: string): void {
+    if (bar.closeTs <= s.lastCloseTs) return;
+    s.lastCloseTs = bar.closeTs;
+    const barMs = bar.closeTs - bar.openTs;
+    const q = s.queue;
+    // Horizons 1 and 5 close on the newest decisions: walk back from the end.
+    for (let i = q.length - 1; i >= 0; i--) {
+      const e = q[i]!;
+      const bars = Math.round((bar.closeTs - e.closeTs) / barMs);
+      if (bars > H5) break;
+      if (bars === H1) e.r1 = bar.close / e.price - 1;
+      else if (bars === H5) e.r5 = bar.close / e.price - 1;
+    }
+    // Horizon 20 closes the oldest, which then leave the queue.
+    let done = 0;
+    while (done < q.length) {
+      const e = q[done]!;
+      const bars = Math.round((bar.closeTs - e.closeTs) / barMs);
+      if (bars < H20) break;
+      this.write(forwardLine(s, e, bars === H20 ? bar.close / e.price - 1 : Number.NaN, barIso, true));
+      done++;
+    }
+    if (done > 0) q.splice(0, done); // oldest first: the finished ones lead the queue
   }
 
   /** Excursions while a position is open; a trade line when it closes. */
@@ -166,22 +209,17 @@ export class OutcomeRecorder implements DecisionObserver {
 
   snapshot(): OutcomeRecorderState {
     const pending: OutcomeRecorderState['pending'] = {};
-    for (const [symbol, ring] of this.pending) {
-      const open = [];
-      for (let i = Math.max(0, ring.count - DEPTH); i < ring.count; i++) {
-        const k = i % DEPTH;
-        open.push({
-          decision_id: ring.ids[k]!,
-          bar_ts: ring.barTs[k]!,
-          price: ring.prices[k]!,
-          action: ring.actions[k]!,
-          signal_action: ring.signalActions[k]!,
-          shadow_action: ring.shadowActions[k]!,
-          r1: finiteOrNull(ring.r1[k]!),
-          r5: finiteOrNull(ring.r5[k]!),
-        });
-      }
-      pending[symbol] = open;
+    for (const [symbol, s] of this.pending) {
+      pending[symbol] = s.queue.map((e) => ({
+        decision_id: e.id,
+        bar_ts: e.barTs,
+        price: e.price,
+        action: e.action,
+        signal_action: e.signalAction,
+        shadow_action: e.shadowAction,
+        r1: finiteOrNull(e.r1),
+        r5: finiteOrNull(e.r5),
+      }));
     }
     const trades: OutcomeRecorderState['trades'] = {};
     for (const [symbol, t] of this.trades) {
@@ -211,20 +249,22 @@ export class OutcomeRecorder implements DecisionObserver {
       return;
     }
     for (const [symbol, open] of Object.entries(checked.value.pending)) {
-      const ring = new PendingRing(JSON.stringify(symbol));
-      open.forEach((d, k) => {
-        ring.ids[k] = d.decision_id;
-        ring.barTs[k] = d.bar_ts;
-        ring.prices[k] = d.price;
-        ring.actions[k] = d.action;
-        ring.signalActions[k] = d.signal_action;
-        ring.shadowActions[k] = d.shadow_action;
-        ring.r1[k] = d.r1 ?? Number.NaN;
-        ring.r5[k] = d.r5 ?? Number.NaN;
-      });
-      ring.count = open.length;
-      ring.lastBarTs = open.at(-1)?.bar_ts ?? '';
-      this.pending.set(symbol, ring);
+      const s = this.symbol(symbol);
+      for (const d of open) {
+        const closeTs = Date.parse(d.bar_ts);
+        s.queue.push({
+          id: d.decision_id,
+          barTs: d.bar_ts,
+          closeTs,
+          price: d.price,
+          action: d.action,
+          signalAction: d.signal_action,
+          shadowAction: d.shadow_action,
+          r1: d.r1 ?? Number.NaN,
+          r5: d.r5 ?? Number.NaN,
+        });
+        s.lastCloseTs = Math.max(s.lastCloseTs, closeTs);
+      }
     }
     for (const [symbol, t] of Object.entries(checked.value.trades)) {
       this.trades.set(symbol, {
@@ -242,10 +282,12 @@ export class OutcomeRecorder implements DecisionObserver {
   }
 
   close(): void {
-    // Decisions whose 20-bar horizon has not closed: what is known so far, marked incomplete.
-    for (const ring of this.pending.values()) {
-      for (let i = Math.max(0, ring.count - DEPTH); i < ring.count; i++)
-        this.write(forwardLine(ring, i % DEPTH, Number.NaN, ring.lastBarTs, false));
+    // Decisions of this run whose 20-bar horizon has not passed: what is known so far, marked
+    // incomplete (they stay in the checkpoint, and the next run writes them complete).
+    for (const s of this.pending.values()) {
+      if (!s.touched) continue;
+      const last = Number.isFinite(s.lastCloseTs) ? isoUtc(s.lastCloseTs) : '';
+      for (const e of s.queue) this.write(forwardLine(s, e, Number.NaN, last, false));
     }
     this.pending.clear();
     this.appender?.close();
@@ -262,13 +304,13 @@ const quote = (s: string) => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
 const quoteOrNull = (s: string | null) => (s === null ? 'null' : quote(s));
 
 function forwardLine(
-  ring: PendingRing,
-  k: number,
+  s: SymbolOutcomes,
+  e: Pending,
   r20: number,
   realisedBarTs: string,
   complete: boolean,
 ): string {
-  return `{"schema_version":"${OUTCOME_SCHEMA_VERSION}","kind":"forward_return","decision_id":${quote(ring.ids[k]!)},"symbol":${ring.symbolJson},"bar_ts":${quote(ring.barTs[k]!)},"entry_price":${ring.prices[k]},"forward_returns":{"1":${json(ring.r1[k]!)},"5":${json(ring.r5[k]!)},"20":${json(r20)}},"realised_bar_ts":${quote(realisedBarTs)},"complete":${complete},"action":${quote(ring.actions[k]!)},"signal_action":${quoteOrNull(ring.signalActions[k]!)},"shadow_action":${quoteOrNull(ring.shadowActions[k]!)}}`;
+  return `{"schema_version":"${OUTCOME_SCHEMA_VERSION}","kind":"forward_return","decision_id":${quote(e.id)},"symbol":${s.symbolJson},"bar_ts":${quote(e.barTs)},"entry_price":${e.price},"forward_returns":{"1":${json(e.r1)},"5":${json(e.r5)},"20":${json(r20)}},"realised_bar_ts":${quote(realisedBarTs)},"complete":${complete},"action":${quote(e.action)},"signal_action":${quoteOrNull(e.signalAction)},"shadow_action":${quoteOrNull(e.shadowAction)}}`;
 }
 
 function tradeLine(t: OpenTrade, draft: Draft, exitPrice: number, pnl: number, reason: string): TradeOutcome {

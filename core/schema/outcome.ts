@@ -93,11 +93,11 @@ const FollowedTrade = Type.Object(
 
 /**
  * What the outcome recorder carries across a restart in the ledger checkpoint: per symbol, the
- * last decisions still waiting for their 20-bar return (oldest first), and the open trade.
+ * decisions whose 20-bar horizon has not passed (oldest first), and the open trade.
  */
 export const OutcomeRecorderState = Type.Object(
   {
-    pending: Type.Record(Type.String(), Type.Array(PendingDecision, { maxItems: OUTCOME_HORIZONS.at(-1) })),
+    pending: Type.Record(Type.String(), Type.Array(PendingDecision, { maxItems: 64 })),
     trades: Type.Record(Type.String(), FollowedTrade),
   },
   { $id: 'OutcomeRecorderState', additionalProperties: false },

@@ -164,6 +164,45 @@ describe('the outcome recorder', () => {
     expect(readLines(path)).toHaveLength(3);
   });
 
+  it('counts horizons in bars of time: a bar missed in an outage leaves its horizon null, one observed late fills it', () => {
+    using dir = tempDir();
+    const run = (observeGap: boolean) => {
+      const path = join(dir.path, `gap-${observeGap}.jsonl`);
+      const rec = new OutcomeRecorder(path);
+      const portfolio = new Portfolio(1000);
+      for (let i = 0; i < 40; i++) {
+        const b = bar(i, 100 + i);
+        if (i >= 10 && i < 15) {
+          // Bars 10–14 were not decided: the engine was down, or their candles came late.
+          if (observeGap) rec.onBar('BTC/USDT', b);
+          continue;
+        }
+        rec.onDecision(draft(i, b), { bar: b, portfolio } as StageContext);
+      }
+      rec.close();
+      const byId = new Map(
+        readLines(path).flatMap((o) => (o.kind === 'forward_return' ? [[o.decision_id, o] as const] : [])),
+      );
+      return (id: string) => byId.get(id)!;
+    };
+    const down = run(false);
+    expect(down('d9').forward_returns).toEqual({ '1': null, '5': null, '20': 129 / 109 - 1 });
+    expect(down('d9').complete).toBe(true);
+    expect(down('d5').forward_returns).toEqual({ '1': 106 / 105 - 1, '5': null, '20': 125 / 105 - 1 });
+    expect(down('d15').forward_returns['1']).toBe(116 / 115 - 1);
+    const late = run(true);
+    expect(late('d9').forward_returns).toEqual({
+      '1': 110 / 109 - 1,
+      '5': 114 / 109 - 1,
+      '20': 129 / 109 - 1,
+    });
+    expect(late('d4').forward_returns).toEqual({
+      '1': 105 / 104 - 1,
+      '5': 109 / 104 - 1,
+      '20': 124 / 104 - 1,
+    });
+  });
+
   it('continues open horizons from a snapshot, and ignores unreadable saved state rather than failing the run', () => {
     using dir = tempDir();
     const path = join(dir.path, 'decision_outcomes.jsonl');
