@@ -29,6 +29,8 @@ class Pending {
   readonly stances = new Float64Array((HORIZON + 1) * A);
   readonly closes = new Float64Array(HORIZON + 1);
   readonly vols = new Float64Array(HORIZON + 1);
+  /** Each slot's bar close time: a stance is scored only against the bar exactly HORIZON bars later. */
+  readonly closeTs = new Float64Array(HORIZON + 1);
   count = 0;
   /** Close time of the last bar learned from: bars replayed after a restart are not learned twice. */
   lastCloseTs = Number.NEGATIVE_INFINITY;
@@ -71,8 +73,14 @@ export class ShadowAdvisor implements BarListener {
     }
     if (bar.closeTs <= p.lastCloseTs) return;
     p.lastCloseTs = bar.closeTs;
-    if (p.count >= HORIZON) this.learn(p, (p.count - HORIZON) % (HORIZON + 1), bar.close);
+    if (p.count >= HORIZON) {
+      const past = (p.count - HORIZON) % (HORIZON + 1);
+      // After a gap (an outage, the engine down) the bar HORIZON bars on never came: nothing to learn.
+      if (bar.closeTs - p.closeTs[past]! === HORIZON * (bar.closeTs - bar.openTs))
+        this.learn(p, past, bar.close);
+    }
     const slot = p.count % (HORIZON + 1);
+    p.closeTs[slot] = bar.closeTs;
     contextOf(row, offset, p.contexts.subarray(slot * CONTEXT_SIZE, (slot + 1) * CONTEXT_SIZE));
     agentStances(row, offset, p.stances.subarray(slot * A, (slot + 1) * A));
     p.closes[slot] = bar.close;
@@ -197,6 +205,7 @@ export class ShadowAdvisor implements BarListener {
         stances: [...p.stances],
         closes: [...p.closes],
         vols: [...p.vols],
+        close_ts: [...p.closeTs],
         last_close_ts: Number.isFinite(p.lastCloseTs) ? p.lastCloseTs : null,
       };
     }
@@ -260,7 +269,8 @@ export class ShadowAdvisor implements BarListener {
           p.contexts.length === ring * CONTEXT_SIZE &&
           p.stances.length === ring * A &&
           p.closes.length === ring &&
-          p.vols.length === ring,
+          p.vols.length === ring &&
+          (p.close_ts === undefined || p.close_ts.length === ring),
       );
     if (!fits) return 'is for another agent set';
     this.weights.weights.set(s.weights);
@@ -279,6 +289,7 @@ export class ShadowAdvisor implements BarListener {
       p.stances.set(saved.stances);
       p.closes.set(saved.closes);
       p.vols.set(saved.vols);
+      if (saved.close_ts) p.closeTs.set(saved.close_ts);
       p.lastCloseTs = saved.last_close_ts ?? Number.NEGATIVE_INFINITY;
       this.pending.set(symbol, p);
     }

@@ -30,6 +30,7 @@ export const AdvisorState = Type.Object(
             stances: Type.Array(Type.Number()),
             closes: Type.Array(Type.Number()),
             vols: Type.Array(Type.Number()),
+            close_ts: Type.Optional(Type.Array(Type.Number())),
             /** Epoch ms close of the last bar learned from. */
             last_close_ts: Type.Union([Type.Integer(), Type.Null()]),
           },

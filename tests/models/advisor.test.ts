@@ -140,4 +140,21 @@ describe('the shadow advisor', () => {
       saved.updates,
     );
   });
+
+  it('scores a stance only against the bar exactly five bars later, so an outage teaches it nothing false', () => {
+    const learned = (skip: (i: number) => boolean) => {
+      const advisor = new ShadowAdvisor(null);
+      const features = new FeatureEngine();
+      trendBars(200).forEach((bar, i) => {
+        features.update(bar.openTs, bar.open, bar.high, bar.low, bar.close, bar.volume);
+        if (!skip(i)) advisor.onBar('X/USDT', bar, features.row, 0, features.ready);
+      });
+      return (advisor.recommend('X/USDT', features.row, 0, true) as { updates: number }).updates;
+    };
+    const all = learned(() => false);
+    expect(all).toBeGreaterThan(50);
+    // Bars 150–154 never reach the advisor: their own five scorings go, and the five bars after
+    // the gap would pair with stances ten bars back — those are not scored either.
+    expect(learned((i) => i >= 150 && i < 155)).toBe(all - 10);
+  });
 });
