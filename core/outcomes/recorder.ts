@@ -88,7 +88,9 @@ export class OutcomeRecorder implements DecisionObserver {
       r1: Number.NaN,
       r5: Number.NaN,
     });
-    if (s.queue.length > MAX_PENDING) s.queue.shift();
+    // Never more open than a 20-bar window holds, unless bars stop advancing: write the oldest as is.
+    if (s.queue.length > MAX_PENDING)
+      this.write(forwardLine(s, s.queue.shift()!, Number.NaN, draft.bar_ts, false));
     this.trackTrade(draft, ctx);
   }
 
@@ -113,9 +115,9 @@ export class OutcomeRecorder implements DecisionObserver {
    * engine down) stays null. A decision's line is written once its 20-bar horizon has passed.
    */
   private resolve(s: SymbolOutcomes, bar: Bar, barIso: string): void {
-    if (bar.closeTs <= s.lastCloseTs) return;
-    s.lastCloseTs = bar.closeTs;
     const barMs = bar.closeTs - bar.openTs;
+    if (bar.closeTs <= s.lastCloseTs || !(barMs > 0)) return;
+    s.lastCloseTs = bar.closeTs;
     const q = s.queue;
     // Horizons 1 and 5 close on the newest decisions: walk back from the end.
     for (let i = q.length - 1; i >= 0; i--) {
