@@ -288,7 +288,9 @@ export class OutcomeRecorder implements DecisionObserver {
     // incomplete (they stay in the checkpoint, and the next run writes them complete).
     for (const s of this.pending.values()) {
       if (!s.touched) continue;
-      const last = Number.isFinite(s.lastCloseTs) ? isoUtc(s.lastCloseTs) : '';
+      const newest = s.queue.at(-1);
+      if (!newest) continue;
+      const last = Number.isFinite(s.lastCloseTs) ? isoUtc(s.lastCloseTs) : newest.barTs;
       for (const e of s.queue) this.write(forwardLine(s, e, Number.NaN, last, false));
     }
     this.pending.clear();
