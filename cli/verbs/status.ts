@@ -29,6 +29,11 @@ function render(v: StatusView): string {
       `  mode        ${s.mode} (${s.status})`,
       `  equity      ${s.equity.toFixed(2)} (cash ${s.cash.toFixed(2)}, start ${s.initial_capital.toFixed(2)}, max drawdown ${(s.max_drawdown_pct * 100).toFixed(2)}%)`,
       `  trades      ${s.total_trades}${winRate}, realised P&L ${s.realized_pnl.toFixed(2)}`,
+      ...(s.preservation && s.preservation.level !== 'normal'
+        ? [
+            `  risk        capital preservation ${s.preservation.level.toUpperCase()}${s.preservation.since ? ` since ${s.preservation.since}` : ''}${s.preservation.reason ? ` (${s.preservation.reason})` : ''}`,
+          ]
+        : []),
       ...Object.values(s.positions).map(
         (p) =>
           `  position    ${p.symbol}: ${p.side} ${p.quantity.toPrecision(6)} @ ${p.entry_price.toPrecision(8)}`,

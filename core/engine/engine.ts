@@ -278,6 +278,7 @@ async function runLocked(
         decisionsTotal,
         configHash: cfg.configHash,
         feed,
+        preservation: opts.stages.entry.preservationState?.() ?? null,
       }),
     );
     writeHeartbeat();

@@ -5,6 +5,7 @@ import type { EngineStatusName, Heartbeat } from '../schema/heartbeat.ts';
 import type { EngineState, Pidfile } from '../schema/state.ts';
 import type { Feed } from './feeds.ts';
 import type { SymbolPipeline } from './pipeline.ts';
+import type { PreservationState } from './stages.ts';
 
 export const ATL_VERSION = '0.1.0';
 
@@ -80,6 +81,7 @@ export function buildState(args: {
   decisionsTotal: number;
   configHash: string;
   feed: Feed;
+  preservation: PreservationState | null;
 }): EngineState {
   const p = args.portfolio;
   const positions: EngineState['positions'] = {};
@@ -106,5 +108,10 @@ export function buildState(args: {
     decisions_total: args.decisionsTotal,
     config_hash: args.configHash,
     feed: args.feed.source,
+    preservation: args.preservation && {
+      level: args.preservation.level,
+      since: args.preservation.since === null ? null : new Date(args.preservation.since).toISOString(),
+      reason: args.preservation.reason,
+    },
   };
 }

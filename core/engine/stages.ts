@@ -58,10 +58,14 @@ export type EntryVerdict = {
   riskBudget: Record<string, unknown> | null;
 };
 
+export type PreservationState = { level: string; since: number | null; reason: string | null };
+
 export interface EntryGuard {
   evaluate(ctx: StageContext, signal: Signal): EntryVerdict;
   /** The capital-preservation level to stamp on every record (null when not tracked). */
   preservationLevel(): string | null;
+  /** The capital-preservation level with since when (epoch ms, bar time) and why, for the state file. */
+  preservationState?(): PreservationState | undefined;
   /** A halt the guard raised (already written to the persistent halt flag); the engine stops at the end of the tick. */
   raisedHalt(): { reason: string } | null;
   /** State kept across restarts (daily counters, streaks, levels), stored in the ledger checkpoint. */

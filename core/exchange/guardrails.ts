@@ -1,5 +1,5 @@
 import type { PipelineStages } from '../engine/pipeline.ts';
-import type { EntryGuard, EntryVerdict, StageContext } from '../engine/stages.ts';
+import type { EntryGuard, EntryVerdict, PreservationState, StageContext } from '../engine/stages.ts';
 import { configError } from '../errors.ts';
 import type { GateStage } from '../schema/decision.ts';
 import type { Signal } from '../signals/rules.ts';
@@ -148,6 +148,10 @@ export class LiveGuardrails implements EntryGuard {
       max_orders_per_day: l.maxOrdersPerDay,
       allowlist: l.symbolAllowlist.join(','),
     };
+  }
+
+  preservationState(): PreservationState | undefined {
+    return this.inner.preservationState?.();
   }
 
   preservationLevel(): string | null {

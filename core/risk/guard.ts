@@ -1,6 +1,12 @@
 import type { Portfolio } from '../broker/portfolio.ts';
 import type { Draft } from '../engine/pipeline.ts';
-import type { DecisionObserver, EntryGuard, EntryVerdict, StageContext } from '../engine/stages.ts';
+import type {
+  DecisionObserver,
+  EntryGuard,
+  EntryVerdict,
+  PreservationState,
+  StageContext,
+} from '../engine/stages.ts';
 import { unknownError } from '../errors.ts';
 import { correlated, log } from '../log.ts';
 import { timeframeToMs } from '../market/candles.ts';
@@ -85,6 +91,11 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
 
   preservationLevel(): PreservationLevel {
     return this.preservation.level;
+  }
+
+  preservationState(): PreservationState {
+    const p = this.preservation;
+    return { level: p.level, since: p.since, reason: p.reason };
   }
 
   raisedHalt(): { reason: string } | null {

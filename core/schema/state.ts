@@ -50,6 +50,15 @@ export const EngineState = Type.Object(
     decisions_total: Type.Integer({ minimum: 0 }),
     config_hash: Type.String(),
     feed: Type.Object({ kind: Type.String(), ref: Nullable(Type.String()), synthetic: Type.Boolean() }),
+    /** Capital preservation: the level, since when (bar time) and why; absent from older engines. */
+    preservation: Type.Optional(
+      Nullable(
+        Type.Object(
+          { level: Type.String(), since: Nullable(UtcTimestamp), reason: Nullable(Type.String()) },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
   },
   { $id: 'EngineState', additionalProperties: false },
 );

@@ -89,9 +89,16 @@ describe('the entry guard in the engine', () => {
     const safety = JSON.parse(readFileSync(join(root, 'safety_state.json'), 'utf8'));
     expect(safety).toMatchObject({ halted: true, source: 'capital_preservation', by: 'atl-engine' });
     expect(safety.reason).toMatch(/^capital_preservation_lockdown: drawdown \d+\.\d+% ≥ 8\.00%$/);
-    expect(JSON.parse(readFileSync(join(root, 'unified_trading', 'state.json'), 'utf8')).positions).toEqual(
-      {},
-    );
+    const state = JSON.parse(readFileSync(join(root, 'unified_trading', 'state.json'), 'utf8'));
+    expect(state.positions).toEqual({});
+    // The state file and `atl status` say where preservation stands, since when and why.
+    expect(state.preservation).toMatchObject({
+      level: 'lockdown',
+      since: readDecisions(root).at(-1)!.bar_ts,
+    });
+    expect(state.preservation.reason).toMatch(/^drawdown \d+\.\d+% ≥ 8\.00%$/);
+    const status = await atl(['status', '--data-dir', root]);
+    expect(status.stdout).toMatch(/risk {8}capital preservation LOCKDOWN since \S+ \(drawdown/);
 
     const again = await atl(run.args);
     expect(again.code).toBe(2);
