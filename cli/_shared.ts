@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ArgsDef } from 'citty';
 import { usageError } from '../core/errors.ts';
 import { dataPaths, resolveDataRoot } from '../core/paths.ts';
+import type { ArgsDef } from './args.ts';
 
 /** Flags every verb shares, spread into each verb's `args`. */
 export const dataDirArg = {

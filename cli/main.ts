@@ -1,10 +1,10 @@
 #!/usr/bin/env bun
-import { type ArgsDef, type CommandDef, renderUsage, runCommand } from 'citty';
 import { ATL_VERSION } from '../core/engine/snapshots.ts';
 import { formatOperatorError, OperatorError } from '../core/errors.ts';
 import { EXIT, renderExitCodeTable } from '../core/exit-codes.ts';
 import { log } from '../core/log.ts';
 import { print, printError } from './_shared.ts';
+import { type CommandDef, parseArgs, renderUsage, unknownFlags } from './args.ts';
 
 /** Lazy verb registry: `status` never loads ccxt or onnxruntime. */
 export const verbs = {
@@ -58,20 +58,6 @@ function topUsage(): string {
   ].join('\n');
 }
 
-/** Flags the verb does not declare are usage errors (exit 64), never ignored. */
-function unknownFlags(args: ArgsDef, rawArgs: string[]): string[] {
-  const known = new Set<string>(['help', 'h']);
-  for (const [name, def] of Object.entries(args)) {
-    known.add(name);
-    for (const a of [(def as { alias?: string | string[] }).alias ?? []].flat()) known.add(a);
-    if (def.type === 'boolean') known.add(`no-${name}`);
-  }
-  return rawArgs
-    .filter((a) => a.startsWith('-') && a !== '-' && a !== '--')
-    .map((a) => a.replace(/^--?/, '').split('=')[0]!)
-    .filter((name) => !known.has(name));
-}
-
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
@@ -87,13 +73,13 @@ export async function main(argv: string[]): Promise<number> {
     printError(`atl: unknown verb "${verb}" — run \`atl --help\` for the list\n`);
     return EXIT.usage;
   }
-  const cmd = (await load()).default as unknown as CommandDef<ArgsDef>;
-  const args = (await (typeof cmd.args === 'function' ? cmd.args() : cmd.args)) ?? {};
+  const cmd = (await load()).default as unknown as CommandDef;
   if (rest.includes('--help') || rest.includes('-h')) {
-    print(`${await renderUsage(cmd)}\n\nExit codes:\n${renderExitCodeTable('text')}\n`);
+    print(`${renderUsage(cmd)}\n\nExit codes:\n${renderExitCodeTable('text')}\n`);
     return EXIT.pass;
   }
-  const unknown = unknownFlags(args, rest);
+  // Flags the verb does not declare are usage errors (exit 64), never ignored.
+  const unknown = unknownFlags(cmd.args, rest);
   if (unknown.length > 0) {
     printError(
       `atl ${verb}: unknown flag${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `--${u}`).join(', ')} — run \`atl ${verb} --help\`\n`,
@@ -101,16 +87,12 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   try {
-    await runCommand(cmd, { rawArgs: rest });
+    await cmd.run({ args: parseArgs(cmd.args, rest), rawArgs: rest });
     return (process.exitCode as number | undefined) ?? EXIT.pass;
   } catch (err) {
     if (err instanceof OperatorError) {
       printError(`atl ${verb}: ${formatOperatorError(err)}\n`);
       return err.exitCode;
-    }
-    if ((err as { name?: string }).name === 'CLIError') {
-      printError(`atl ${verb}: ${(err as Error).message} — run \`atl ${verb} --help\`\n`);
-      return EXIT.usage;
     }
     log.error(err);
     return EXIT.unknown;

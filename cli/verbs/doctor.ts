@@ -1,4 +1,3 @@
-import { defineCommand } from 'citty';
 import { emitEvidence, renderChecksHuman, resolveFormat } from '../../core/evidence/outputs.ts';
 import {
   dataDirArg,
@@ -10,6 +9,7 @@ import {
   print,
   symbolsFlag,
 } from '../_shared.ts';
+import { defineCommand } from '../args.ts';
 
 export default defineCommand({
   meta: {

@@ -1,4 +1,3 @@
-import { defineCommand } from 'citty';
 import { type RunReport, startRun } from '../../core/engine/start.ts';
 import { usageError } from '../../core/errors.ts';
 import { EXIT } from '../../core/exit-codes.ts';
@@ -12,6 +11,7 @@ import {
   printError,
   printJson,
 } from '../_shared.ts';
+import { defineCommand } from '../args.ts';
 
 export default defineCommand({
   meta: {
