@@ -107,7 +107,7 @@ export function parseArgs<A extends ArgsDef>(args: A, raw: string[]): ParsedArgs
         def.type === 'positional' ? `missing ${name.toUpperCase()}` : `--${name} is required`,
         def.type === 'positional'
           ? `give it as the argument after the verb`
-          : `give --${name} ${def.valueHint ?? 'VALUE'}`,
+          : `give --${name} ${hint(name, def)}`,
       );
   }
   return out as ParsedArgs<A>;
@@ -119,9 +119,7 @@ export function renderUsage(cmd: CommandDef): string {
   const positionals = entries.filter(([, d]) => d.type === 'positional');
   const flags = entries.filter(([, d]) => d.type !== 'positional');
   const flagName = ([name, d]: [string, ArgDef]) =>
-    d.type === 'boolean'
-      ? `--${name}`
-      : `--${name} ${'valueHint' in d && d.valueHint ? d.valueHint : 'VALUE'}`;
+    d.type === 'boolean' ? `--${name}` : `--${name} ${hint(name, d)}`;
   const detail = (d: ArgDef) =>
     `${d.description}${'required' in d && d.required ? ' (required)' : ''}${d.type === 'string' && d.default !== undefined ? ` (default: ${d.default})` : ''}`;
   const rows: [string, string][] = [
