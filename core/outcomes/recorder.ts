@@ -5,7 +5,6 @@ import { JsonlAppender, repairTornTail } from '../fsx/jsonl.ts';
 import { log } from '../log.ts';
 import { validate } from '../schema/ajv.ts';
 import type { ActionName } from '../schema/common.ts';
-import type { Fill } from '../schema/decision.ts';
 import {
   OUTCOME_HORIZONS,
   OUTCOME_SCHEMA_VERSION,
@@ -13,6 +12,7 @@ import {
   type TradeOutcome,
 } from '../schema/outcome.ts';
 import { isoUtc } from '../time/iso.ts';
+import { TradeFollower } from './trades.ts';
 
 const [H1, H5, H20] = OUTCOME_HORIZONS;
 /** Decisions kept per symbol while their horizons are open (a halt adds one more on the same bar). */
@@ -41,18 +41,6 @@ class SymbolOutcomes {
   constructor(readonly symbolJson: string) {}
 }
 
-type OpenTrade = {
-  decisionId: string;
-  side: 'long' | 'short';
-  entryTs: string;
-  entryPrice: number;
-  quantity: number;
-  low: number;
-  high: number;
-  bars: number;
-  partial: boolean;
-};
-
 /**
  * Records realised outcomes to `rl/decision_outcomes.jsonl`, linked by decision_id: each
  * decision's forward returns 1, 5 and 20 bars later (with the action taken and the shadow
@@ -66,7 +54,7 @@ export class OutcomeRecorder implements DecisionObserver {
   readonly stateKey = 'outcomes';
   private appender: JsonlAppender | null = null;
   private readonly pending = new Map<string, SymbolOutcomes>();
-  private readonly trades = new Map<string, OpenTrade>();
+  private readonly trades = new TradeFollower();
 
   constructor(private readonly path: string) {}
 
@@ -91,7 +79,8 @@ export class OutcomeRecorder implements DecisionObserver {
     // Never more open than a 20-bar window holds, unless bars stop advancing: write the oldest as is.
     if (s.queue.length > MAX_PENDING)
       this.write(forwardLine(s, s.queue.shift()!, Number.NaN, draft.bar_ts, false));
-    this.trackTrade(draft, ctx);
+    const closed = this.trades.follow(draft, ctx);
+    if (closed) this.write(closed);
   }
 
   /** A bar that was not decided (history after an outage, warm-up): its price still closes horizons. */
@@ -139,58 +128,6 @@ export class OutcomeRecorder implements DecisionObserver {
     if (done > 0) q.splice(0, done); // oldest first: the finished ones lead the queue
   }
 
-  /** Excursions while a position is open; a trade line when it closes. */
-  private trackTrade(draft: Draft, ctx: StageContext): void {
-    const { bar } = ctx;
-    let open = this.trades.get(draft.symbol);
-    for (const fill of draft.execution ? draft.execution.fills : NO_FILLS) {
-      if (fill.intent === 'close' && open) {
-        // The closing bar counts only up to the exit price.
-        open.low = Math.min(open.low, fill.price);
-        open.high = Math.max(open.high, fill.price);
-        this.write(tradeLine(open, draft, fill.price, fill.realized_pnl ?? 0, fill.reason));
-        this.trades.delete(draft.symbol);
-        open = undefined;
-      } else if (fill.intent === 'open') {
-        open = {
-          decisionId: draft.decision_id,
-          side: fill.side === 'buy' ? 'long' : 'short',
-          entryTs: draft.bar_ts,
-          entryPrice: fill.price,
-          quantity: fill.quantity,
-          low: fill.price,
-          high: fill.price,
-          bars: 0,
-          partial: false,
-        };
-        this.trades.set(draft.symbol, open);
-      }
-    }
-    const pos = ctx.portfolio.positions.get(draft.symbol);
-    if (open && !pos && open.decisionId !== draft.decision_id) {
-      // Gone without a closing fill seen here (followed state the ledger no longer matches).
-      this.trades.delete(draft.symbol);
-    } else if (pos && (!open || open.decisionId !== pos.decision_id)) {
-      // Opened by an earlier process this recorder did not follow: track from here on.
-      open = {
-        decisionId: pos.decision_id,
-        side: pos.side,
-        entryTs: pos.entry_ts,
-        entryPrice: pos.entry_price,
-        quantity: pos.quantity,
-        low: bar.low,
-        high: bar.high,
-        bars: 0,
-        partial: true,
-      };
-      this.trades.set(draft.symbol, open);
-    } else if (open && open.decisionId !== draft.decision_id) {
-      open.low = Math.min(open.low, bar.low);
-      open.high = Math.max(open.high, bar.high);
-      open.bars++;
-    }
-  }
-
   private write(line: string | TradeOutcome): void {
     if (!this.appender) {
       // Opened on first use: the engine holds the data-root lock by then.
@@ -223,21 +160,7 @@ export class OutcomeRecorder implements DecisionObserver {
         r5: finiteOrNull(e.r5),
       }));
     }
-    const trades: OutcomeRecorderState['trades'] = {};
-    for (const [symbol, t] of this.trades) {
-      trades[symbol] = {
-        decision_id: t.decisionId,
-        side: t.side,
-        entry_ts: t.entryTs,
-        entry_price: t.entryPrice,
-        quantity: t.quantity,
-        low: t.low,
-        high: t.high,
-        bars: t.bars,
-        partial: t.partial,
-      };
-    }
-    return { pending, trades };
+    return { pending, trades: this.trades.snapshot() };
   }
 
   /** Pick up where the last run's checkpoint left off; unreadable state costs only completeness. */
@@ -268,19 +191,7 @@ export class OutcomeRecorder implements DecisionObserver {
         s.lastCloseTs = Math.max(s.lastCloseTs, closeTs);
       }
     }
-    for (const [symbol, t] of Object.entries(checked.value.trades)) {
-      this.trades.set(symbol, {
-        decisionId: t.decision_id,
-        side: t.side,
-        entryTs: t.entry_ts,
-        entryPrice: t.entry_price,
-        quantity: t.quantity,
-        low: t.low,
-        high: t.high,
-        bars: t.bars,
-        partial: t.partial,
-      });
-    }
+    this.trades.restore(checked.value.trades);
   }
 
   close(): void {
@@ -299,7 +210,6 @@ export class OutcomeRecorder implements DecisionObserver {
   }
 }
 
-const NO_FILLS: readonly Fill[] = [];
 const json = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
 const finiteOrNull = (x: number) => (Number.isFinite(x) ? x : null);
 // Decision ids, times and action words the engine makes need no JSON escaping; anything else gets it.
@@ -315,31 +225,4 @@ function forwardLine(
   complete: boolean,
 ): string {
   return `{"schema_version":"${OUTCOME_SCHEMA_VERSION}","kind":"forward_return","decision_id":${quote(e.id)},"symbol":${s.symbolJson},"bar_ts":${quote(e.barTs)},"entry_price":${e.price},"forward_returns":{"1":${json(e.r1)},"5":${json(e.r5)},"20":${json(r20)}},"realised_bar_ts":${quote(realisedBarTs)},"complete":${complete},"action":${quote(e.action)},"signal_action":${quoteOrNull(e.signalAction)},"shadow_action":${quoteOrNull(e.shadowAction)}}`;
-}
-
-function tradeLine(t: OpenTrade, draft: Draft, exitPrice: number, pnl: number, reason: string): TradeOutcome {
-  const long = t.side === 'long';
-  const adverse = long ? (t.entryPrice - t.low) / t.entryPrice : (t.high - t.entryPrice) / t.entryPrice;
-  const favourable = long ? (t.high - t.entryPrice) / t.entryPrice : (t.entryPrice - t.low) / t.entryPrice;
-  return {
-    schema_version: OUTCOME_SCHEMA_VERSION,
-    kind: 'trade',
-    decision_id: t.decisionId,
-    exit_decision_id: draft.decision_id,
-    symbol: draft.symbol,
-    side: t.side,
-    entry_ts: t.entryTs,
-    exit_ts: draft.bar_ts,
-    entry_price: t.entryPrice,
-    exit_price: exitPrice,
-    quantity: t.quantity,
-    pnl,
-    pnl_pct: pnl / (t.entryPrice * t.quantity),
-    mae_pct: Math.max(0, adverse),
-    mfe_pct: Math.max(0, favourable),
-    holding_bars: t.bars,
-    holding_s: Math.max(0, (Date.parse(draft.bar_ts) - Date.parse(t.entryTs)) / 1000),
-    exit_reason: reason,
-    partial: t.partial,
-  };
 }
