@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ForwardReturnOutcome } from '../../core/schema/outcome.ts';
 import { atl, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
 import { FakeBinance } from '../support/fake-binance.ts';
+import { fmt, priceAt } from '../support/fake-binance-market.ts';
 import { chainBreaks, readDecisions, readHeartbeat } from '../support/records.ts';
 
 let fake: FakeBinance | null = null;
@@ -104,6 +108,42 @@ describe('atl run --mode paper_live_data against the loopback exchange', () => {
       expect(rows).toBeLessThan(50);
       expect(d.blocked_stage).toBe('data_fetch');
     }
+  }, 40_000);
+
+  it('fills an outcome horizon that fell into a restart from the candles fetched at start, not from a later bar', async () => {
+    using dir = tempDir();
+    fake = new FakeBinance();
+    const run = () =>
+      atl([
+        ...LIVE,
+        '--symbols',
+        'BTC/USDT',
+        '--max-bars',
+        '3',
+        '--exchange-url',
+        fake!.url,
+        '--data-dir',
+        dir.path,
+      ]);
+    expect((await run()).code).toBe(0);
+    const last = readDecisions(dir.path).at(-1)!;
+    await Bun.sleep(2_500); // the engine is down for two or three bars
+    expect((await run()).code).toBe(0);
+    const closeTs = Date.parse(last.bar_ts);
+    // The bar one second after the last decision closed while no engine ran: it was never decided…
+    expect(readDecisions(dir.path).some((d) => Date.parse(d.bar_ts) === closeTs + 1_000)).toBe(false);
+    // …but its close, from the history fetched at start, is that decision's 1-bar return (the
+    // 20-bar horizon is still open, so the second run's exit wrote what it knew).
+    const lines = readFileSync(join(dir.path, 'rl', 'decision_outcomes.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    const latest = lines
+      .map((l) => JSON.parse(l) as ForwardReturnOutcome)
+      .filter((o) => o.decision_id === last.decision_id)
+      .at(-1)!;
+    const closeAt = (ms: number) => Number(fmt(priceAt('BTCUSDT', 'BTC', ms)));
+    expect(latest.complete).toBe(false);
+    expect(latest.forward_returns['1']).toBe(closeAt(closeTs + 1_000) / last.market.price! - 1);
   }, 40_000);
 
   it('reads the exchange URL from ATL_EXCHANGE_URL when the flag is absent', async () => {
