@@ -54,6 +54,8 @@ export class CcxtFeed implements Feed {
   private marketsChecked = false;
   private nextPollAt = 0;
   private readonly settleMs: number;
+  /** How long after a close (by our clock) a candle counts as closed without its successor. */
+  private readonly closeGraceMs: number;
   private readonly staleAfterMs: number;
 
   constructor(private readonly opts: CcxtFeedOptions) {
@@ -66,6 +68,7 @@ export class CcxtFeed implements Feed {
     // Exchanges publish a closed candle within moments; polling a little after the close avoids
     // asking for it before it exists.
     this.settleMs = Math.min(2_000, Math.max(50, opts.timeframeMs * 0.05));
+    this.closeGraceMs = Math.max(4 * this.settleMs, Math.min(1_000, opts.timeframeMs / 2));
     // A candle older than one poll interval plus two candles was not delivered live.
     this.staleAfterMs = opts.intervalMs + 2 * opts.timeframeMs;
   }
@@ -207,9 +210,8 @@ export class CcxtFeed implements Feed {
         `${symbol}: ${Math.round((oldest - firstOpen) / tf)} candles missed during the outage are beyond one request; indicators skip them`,
       );
     const since = Math.max(firstOpen, oldest);
-    let candles: Candle[];
-    try {
-      candles = await this.client.fetchCandles(
+    const fetch = () =>
+      this.client.fetchCandles(
         symbol,
         this.timeframe,
         since,
@@ -217,14 +219,33 @@ export class CcxtFeed implements Feed {
         deadline,
         abort,
       );
+    let candles: Candle[];
+    try {
+      candles = await fetch();
+      // Our estimate of the exchange clock can run ahead (a slow uplink skews the midpoint), so
+      // the candle we came for may still be forming: ask again until the exchange has started
+      // the next one, or the close is `closeGraceMs` behind us.
+      while (
+        !this.closeConfirmed(candles, latestClose, now) &&
+        Date.now() + this.settleMs < deadline &&
+        !abort?.aborted
+      ) {
+        await Bun.sleep(this.settleMs);
+        now = this.serverNow();
+        candles = await fetch();
+      }
     } catch (err) {
       if (!(err instanceof ExchangeFailure)) throw err;
       out.failures = this.failUntil(symbol, latestClose, failureOf(err));
       return out;
     }
     // The newest row is usually the candle still forming: never decided on, never observed.
+    const newestOpen = candles.at(-1)?.openTs ?? Number.NEGATIVE_INFINITY;
     const closed = candles.filter(
-      (c) => c.openTs + tf <= now && c.openTs + tf > (cur.observedThrough ?? Number.NEGATIVE_INFINITY),
+      (c) =>
+        c.openTs + tf <= now &&
+        (c.openTs < newestOpen || c.openTs + tf <= now - this.closeGraceMs) &&
+        c.openTs + tf > (cur.observedThrough ?? Number.NEGATIVE_INFINITY),
     );
     for (const c of closed) {
       const closeTs = c.openTs + tf;
@@ -266,6 +287,17 @@ export class CcxtFeed implements Feed {
     }
     cur.decidedThrough = Math.max(cur.decidedThrough, latestClose);
     return out;
+  }
+
+  /**
+   * Whether the candle closing at `close` can be taken as closed: the exchange has started the
+   * next one, or the close is `closeGraceMs` behind our clock, or it was not served at all (then
+   * there is nothing to wait for: the stale check below speaks).
+   */
+  private closeConfirmed(candles: Candle[], close: number, now: number): boolean {
+    const open = close - this.timeframeMs;
+    if (!candles.some((c) => c.openTs === open)) return true;
+    return candles.at(-1)!.openTs > open || close <= now - this.closeGraceMs;
   }
 
   /** One failure per expected close not yet decided, up to `latestClose`; those closes are then decided. */

@@ -78,6 +78,19 @@ describe('CcxtFeed: closed candles from the loopback exchange', () => {
     expect(feed.circuitBreakers()).toEqual({ binance: 'closed' });
   }, 20_000);
 
+  it('decides only on closed candles even when a slow uplink makes its estimate of the exchange clock run ahead', async () => {
+    fake = new FakeBinance();
+    // The clock probe reaches the exchange 400 ms late: the midpoint method puts the exchange
+    // ~200 ms ahead, so polls "50 ms after a close" arrive ~150 ms before it.
+    fake.inject('/api/v3/time', { kind: 'delay', ms: 400 });
+    const feed = await feedFor(fake, ['BTC/USDT']);
+    await feed.warmup();
+    const ticks = await take(feed, 4);
+    const bars = ticks.flatMap((t) => t.bars);
+    expect(bars.length).toBeGreaterThanOrEqual(3);
+    for (const b of bars) expect(b.close).toBeCloseTo(fake.priceAt('BTCUSDT', b.closeTs), 6);
+  }, 20_000);
+
   it('turns an outage into one failure per symbol per missed close, then backfills the gap as history and resumes', async () => {
     fake = new FakeBinance();
     const feed = await feedFor(fake);

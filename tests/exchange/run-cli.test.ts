@@ -142,6 +142,8 @@ describe('atl run --mode paper_live_data against the loopback exchange', () => {
       .filter((o) => o.decision_id === last.decision_id)
       .at(-1)!;
     const closeAt = (ms: number) => Number(fmt(priceAt('BTCUSDT', 'BTC', ms)));
+    // Every decision saw its candle's final close, never one still forming.
+    for (const d of readDecisions(dir.path)) expect(d.market.price).toBe(closeAt(Date.parse(d.bar_ts)));
     expect(latest.complete).toBe(false);
     expect(latest.forward_returns['1']).toBe(closeAt(closeTs + 1_000) / last.market.price! - 1);
   }, 40_000);

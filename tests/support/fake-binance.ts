@@ -20,6 +20,8 @@ export type Fault =
   | { kind: 'status'; status: number; retryAfterS?: number; body?: string }
   | { kind: 'hang' }
   | { kind: 'slow-body'; bytesPerSecond: number }
+  /** The request reaches the server `ms` late (a slow uplink), then is answered at once. */
+  | { kind: 'delay'; ms: number }
   | { kind: 'malformed' }
   /** Order endpoints: the order is placed, then the reply is lost behind a 5xx (outcome unknown). */
   | { kind: 'placed-then-5xx'; status: number };
@@ -192,6 +194,12 @@ export class FakeBinance {
         }
         case 'hang':
           return new Promise<Response>(() => {});
+        case 'delay': {
+          await Bun.sleep(fault.ms);
+          const late = await this.route(req, url);
+          entry.status = late.status;
+          return late;
+        }
         case 'malformed':
           return reply(200, '{"serverTime": 17, "symbols": [ {"symbol": ');
         case 'slow-body': {
