@@ -82,7 +82,6 @@ export class SymbolPipeline {
     this.idPrefix = idPrefix(cfg.mode, symbol, cfg.timeframe);
   }
 
-  /** Prime indicators with a bar that is not decided on (warm-up or already-decided history). */
   /** A bar that is not decided (warm-up, history after an outage, decided before a restart). */
   observe(bar: Bar): void {
     this.advance(bar);

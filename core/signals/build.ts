@@ -6,11 +6,10 @@ import { log } from '../log.ts';
 import { VOTING_STRATEGIES, type VotingStrategy } from '../models/ensemble.ts';
 import { loadModelDirectory } from '../models/registry.ts';
 import { BUNDLED_MODELS_DIR } from '../paths.ts';
+import { ModelSignalChain } from './model-chain.ts';
 
 const holdsManifest = (dir: string) =>
   existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.manifest.json'));
-
-import { ModelSignalChain } from './model-chain.ts';
 
 export type ModelChainRequest = {
   /**
