@@ -32,8 +32,11 @@ class Pending {
   /** Each slot's bar close time: a stance is scored only against the bar exactly HORIZON bars later. */
   readonly closeTs = new Float64Array(HORIZON + 1);
   count = 0;
-  /** Close time of the last bar learned from: bars replayed after a restart are not learned twice. */
-  lastCloseTs = Number.NEGATIVE_INFINITY;
+
+  /** Close time of the newest bar taken in: bars replayed after a restart are not learned twice. */
+  get newestCloseTs(): number {
+    return this.count > 0 ? this.closeTs[(this.count - 1) % (HORIZON + 1)]! : Number.NEGATIVE_INFINITY;
+  }
 }
 
 /**
@@ -71,8 +74,7 @@ export class ShadowAdvisor implements BarListener {
       p = new Pending();
       this.pending.set(symbol, p);
     }
-    if (bar.closeTs <= p.lastCloseTs) return;
-    p.lastCloseTs = bar.closeTs;
+    if (bar.closeTs <= p.newestCloseTs) return;
     if (p.count >= HORIZON) {
       const past = (p.count - HORIZON) % (HORIZON + 1);
       // After a gap (an outage, the engine down) the bar HORIZON bars on never came: nothing to learn.
@@ -206,7 +208,6 @@ export class ShadowAdvisor implements BarListener {
         closes: [...p.closes],
         vols: [...p.vols],
         close_ts: [...p.closeTs],
-        last_close_ts: Number.isFinite(p.lastCloseTs) ? p.lastCloseTs : null,
       };
     }
     return {
@@ -290,7 +291,6 @@ export class ShadowAdvisor implements BarListener {
       p.closes.set(saved.closes);
       p.vols.set(saved.vols);
       if (saved.close_ts) p.closeTs.set(saved.close_ts);
-      p.lastCloseTs = saved.last_close_ts ?? Number.NEGATIVE_INFINITY;
       this.pending.set(symbol, p);
     }
     this.lastWeightHour = s.last_weight_hour ?? -1;

@@ -30,9 +30,8 @@ export const AdvisorState = Type.Object(
             stances: Type.Array(Type.Number()),
             closes: Type.Array(Type.Number()),
             vols: Type.Array(Type.Number()),
+            /** Each slot's bar close (epoch ms); absent from states saved before it existed. */
             close_ts: Type.Optional(Type.Array(Type.Number())),
-            /** Epoch ms close of the last bar learned from. */
-            last_close_ts: Type.Union([Type.Integer(), Type.Null()]),
           },
           { additionalProperties: false },
         ),
