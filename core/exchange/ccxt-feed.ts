@@ -240,11 +240,9 @@ export class CcxtFeed implements Feed {
       return out;
     }
     // The newest row is usually the candle still forming: never decided on, never observed.
-    const newestOpen = candles.at(-1)?.openTs ?? Number.NEGATIVE_INFINITY;
     const closed = candles.filter(
       (c) =>
-        c.openTs + tf <= now &&
-        (c.openTs < newestOpen || c.openTs + tf <= now - this.closeGraceMs) &&
+        this.isClosed(c.openTs, candles, now) &&
         c.openTs + tf > (cur.observedThrough ?? Number.NEGATIVE_INFINITY),
     );
     for (const c of closed) {
@@ -290,14 +288,18 @@ export class CcxtFeed implements Feed {
   }
 
   /**
-   * Whether the candle closing at `close` can be taken as closed: the exchange has started the
-   * next one, or the close is `closeGraceMs` behind our clock, or it was not served at all (then
-   * there is nothing to wait for: the stale check below speaks).
+   * A served candle is closed once its close is behind our clock and either the exchange has
+   * started the next one or the close is `closeGraceMs` behind (our clock can run ahead).
    */
+  private isClosed(open: number, candles: Candle[], now: number): boolean {
+    const close = open + this.timeframeMs;
+    return close <= now && (open < candles.at(-1)!.openTs || close <= now - this.closeGraceMs);
+  }
+
+  /** The candle closing at `close` is closed, or was not served at all (the stale check speaks then). */
   private closeConfirmed(candles: Candle[], close: number, now: number): boolean {
     const open = close - this.timeframeMs;
-    if (!candles.some((c) => c.openTs === open)) return true;
-    return candles.at(-1)!.openTs > open || close <= now - this.closeGraceMs;
+    return !candles.some((c) => c.openTs === open) || this.isClosed(open, candles, now);
   }
 
   /** One failure per expected close not yet decided, up to `latestClose`; those closes are then decided. */
