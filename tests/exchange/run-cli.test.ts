@@ -1,11 +1,9 @@
 import { afterEach, describe, expect, it } from 'bun:test';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ForwardReturnOutcome } from '../../core/schema/outcome.ts';
 import { atl, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
 import { FakeBinance } from '../support/fake-binance.ts';
 import { fmt, priceAt } from '../support/fake-binance-market.ts';
-import { chainBreaks, readDecisions, readHeartbeat } from '../support/records.ts';
+import { chainBreaks, readDecisions, readHeartbeat, readOutcomes } from '../support/records.ts';
 
 let fake: FakeBinance | null = null;
 afterEach(() => {
@@ -134,12 +132,10 @@ describe('atl run --mode paper_live_data against the loopback exchange', () => {
     expect(readDecisions(dir.path).some((d) => Date.parse(d.bar_ts) === closeTs + 1_000)).toBe(false);
     // …but its close, from the history fetched at start, is that decision's 1-bar return (the
     // 20-bar horizon is still open, so the second run's exit wrote what it knew).
-    const lines = readFileSync(join(dir.path, 'rl', 'decision_outcomes.jsonl'), 'utf8')
-      .trim()
-      .split('\n');
-    const latest = lines
-      .map((l) => JSON.parse(l) as ForwardReturnOutcome)
-      .filter((o) => o.decision_id === last.decision_id)
+    const latest = readOutcomes(dir.path)
+      .filter(
+        (o): o is ForwardReturnOutcome => o.kind === 'forward_return' && o.decision_id === last.decision_id,
+      )
       .at(-1)!;
     const closeAt = (ms: number) => Number(fmt(priceAt('BTCUSDT', 'BTC', ms)));
     // Every decision saw its candle's final close, never one still forming.

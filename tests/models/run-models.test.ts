@@ -4,12 +4,10 @@ import { join } from 'node:path';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../../core/features/feature-set.ts';
 import { encodeOnnx } from '../../core/models/onnx-export.ts';
 import { BUNDLED_MODELS_DIR } from '../../core/paths.ts';
-import { validate } from '../../core/schema/ajv.ts';
 import type { DecisionRecord } from '../../core/schema/decision.ts';
 import type { ModelManifest } from '../../core/schema/model-manifest.ts';
-import { DecisionOutcome } from '../../core/schema/outcome.ts';
 import { atl, tempDir } from '../support/cli.ts';
-import { comparableDecisions, readDecisions } from '../support/records.ts';
+import { comparableDecisions, readDecisions, readOutcomes } from '../support/records.ts';
 
 const GOOD = ['BTC_USDT-1h-logreg', 'BTC_USDT-1h-mlp'];
 const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex');
@@ -52,18 +50,6 @@ function narrowOnnx(): Uint8Array {
 const modelWarnings = (stderr: string) => stderr.split('\n').filter((l) => /model \S+ skipped:/.test(l));
 const traceOf = (r: DecisionRecord, id: string) => r.model_trace.find((t) => t.model_id === id);
 const gate = (r: DecisionRecord, stage: string) => r.gate_trace.find((g) => g.stage === stage);
-
-function readOutcomes(root: string) {
-  return readFileSync(join(root, 'rl', 'decision_outcomes.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const checked = validate(DecisionOutcome, JSON.parse(l));
-      if (!checked.ok)
-        throw new Error(`outcome line violates its schema: ${checked.errors.join('; ')}: ${l}`);
-      return checked.value;
-    });
-}
 
 describe('atl run with a models directory', () => {
   it('skips a mismatched model next to good ones with exactly one warning, shows the skip in every record, and uses the good models', async () => {

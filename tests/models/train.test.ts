@@ -6,6 +6,7 @@ import { BUNDLED_MODELS_DIR, REPO_ROOT } from '../../core/paths.ts';
 import { validate } from '../../core/schema/ajv.ts';
 import { ModelManifest } from '../../core/schema/model-manifest.ts';
 import { atl, SHARED_MARKET, tempDir } from '../support/cli.ts';
+import { readDecisions } from '../support/records.ts';
 
 const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex');
 
@@ -88,11 +89,7 @@ describe('atl train', () => {
       join(dir.path, 'root'),
     ]);
     expect(run.code).toBe(0);
-    const last = readFileSync(join(dir.path, 'root', 'rl', 'shadow_decisions.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .at(-1)!;
-    const trace = (JSON.parse(last) as { model_trace: { model_id: string; status: string }[] }).model_trace;
+    const trace = readDecisions(join(dir.path, 'root')).at(-1)!.model_trace;
     expect(trace.map((t) => [t.model_id, t.status])).toEqual([
       ['ETH_BTC-1m-logreg', 'used'],
       ['ETH_BTC-1m-mlp', 'used'],
@@ -111,12 +108,7 @@ describe('atl train', () => {
 
     const run = await atl(['run', '--symbols', 'BTC/USDT', '--max-bars', '150', '--data-dir', root]);
     expect(run.code).toBe(0);
-    const last = JSON.parse(
-      readFileSync(join(root, 'rl', 'shadow_decisions.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .at(-1)!,
-    ) as { model_trace: { model_id: string; sha256: string; status: string }[] };
+    const last = readDecisions(root).at(-1)!;
     // The root's one model, not the bundled pair: the bundled mlp would appear here otherwise.
     expect(last.model_trace.map((t) => [t.model_id, t.sha256, t.status])).toEqual([
       ['BTC_USDT-1h-logreg', sha256(onnx), 'used'],

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateContract } from '../../core/schema/ajv.ts';
+import { validate, validateContract } from '../../core/schema/ajv.ts';
 import type { DecisionRecord } from '../../core/schema/decision.ts';
 import type { Heartbeat } from '../../core/schema/heartbeat.ts';
+import { DecisionOutcome } from '../../core/schema/outcome.ts';
 
 export const GENESIS = '0'.repeat(64);
 
@@ -22,6 +23,21 @@ export function readDecisions(root: string): DecisionRecord[] {
       const checked = validateContract('DecisionRecord', record);
       if (!checked.ok)
         throw new Error(`line ${i + 1} violates the DecisionRecord schema: ${checked.errors.join('; ')}`);
+      return checked.value;
+    });
+}
+
+/** Every line of the outcome log, parsed and schema-checked. */
+export function readOutcomes(root: string): DecisionOutcome[] {
+  const path = join(root, 'rl', 'decision_outcomes.jsonl');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const checked = validate(DecisionOutcome, JSON.parse(l));
+      if (!checked.ok)
+        throw new Error(`outcome line violates its schema: ${checked.errors.join('; ')}: ${l}`);
       return checked.value;
     });
 }
