@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { ArgsDef } from 'citty';
 import { usageError } from '../core/errors.ts';
 import { dataPaths, resolveDataRoot } from '../core/paths.ts';
-import type { ArgsDef } from './args.ts';
 
 /** Flags every verb shares, spread into each verb's `args`. */
 export const dataDirArg = {
@@ -103,4 +103,51 @@ export function existingFileFlag(name: string, value: string | undefined): strin
   if (!existsSync(path))
     throw usageError(`--${name} ${value}: no such file`, `give the path of an existing ${name} file`);
   return path;
+}
+
+/**
+ * What citty's parser (node:util, `strict: false`) lets through and `atl` refuses with exit 64:
+ * a flag the verb does not declare, a value flag without its value, a switch given something
+ * other than true/false, and a stray argument. Everything after `--` is an argument.
+ */
+export function checkArgv(verb: string, args: ArgsDef, raw: string[]): void {
+  const help = `run \`npx atl ${verb} --help\``;
+  const end = raw.indexOf('--');
+  const flags = end < 0 ? raw : raw.slice(0, end);
+  const unknown: string[] = [];
+  const positionals: string[] = [];
+  for (let i = 0; i < flags.length; i++) {
+    const a = flags[i]!;
+    if (!a.startsWith('-') || a === '-') {
+      positionals.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = a.slice(a.startsWith('--') ? 2 : 1, eq < 0 ? undefined : eq);
+    const def = args[name];
+    if (name === 'help' || name === 'h') continue;
+    if (!def && name.startsWith('no-') && args[name.slice(3)]?.type === 'boolean' && eq < 0) continue;
+    if (!def || def.type === 'positional') {
+      unknown.push(name);
+      continue;
+    }
+    if (def.type === 'boolean') {
+      const v = eq < 0 ? 'true' : a.slice(eq + 1);
+      if (v !== 'true' && v !== 'false')
+        throw usageError(`--${name} is a switch (got "${v}")`, `give --${name} or --no-${name}`);
+    } else if (eq < 0) {
+      const next = flags[i + 1];
+      if (next === undefined || next.startsWith('--'))
+        throw usageError(`--${name} needs a value`, `give --${name} ${def.valueHint ?? name.toUpperCase()}`);
+      i++;
+    }
+  }
+  if (unknown.length > 0)
+    throw usageError(
+      `unknown flag${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `--${u}`).join(', ')}`,
+      help,
+    );
+  if (end >= 0) positionals.push(...raw.slice(end + 1));
+  const declared = Object.values(args).filter((d) => d.type === 'positional').length;
+  if (positionals.length > declared) throw usageError(`unexpected argument "${positionals[declared]}"`, help);
 }

@@ -1,28 +1,33 @@
 #!/usr/bin/env bun
+import { stripVTControlCharacters } from 'node:util';
+import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from 'citty';
 import { ATL_VERSION } from '../core/engine/snapshots.ts';
 import { formatOperatorError, OperatorError } from '../core/errors.ts';
 import { EXIT, renderExitCodeTable } from '../core/exit-codes.ts';
 import { log } from '../core/log.ts';
-import { print, printError } from './_shared.ts';
-import { type CommandDef, parseArgs, renderUsage, unknownFlags } from './args.ts';
+import { checkArgv, print, printError } from './_shared.ts';
 
-/** Lazy verb registry: `status` never loads ccxt or onnxruntime. */
+type Verb = () => Promise<CommandDef<ArgsDef>>;
+const load = (m: Promise<{ default: unknown }>) => m.then((v) => v.default as CommandDef<ArgsDef>);
+
+/** Lazy citty sub-commands (as nuxt's CLI does): `status` never loads ccxt or onnxruntime. */
 export const verbs = {
-  run: () => import('./verbs/run.ts'),
-  status: () => import('./verbs/status.ts'),
-  'emergency-stop': () => import('./verbs/emergency-stop.ts'),
-  train: () => import('./verbs/train.ts'),
-  serve: () => import('./verbs/serve.ts'),
-  'ssh-check': () => import('./verbs/ssh-check.ts'),
-  verify: () => import('./verbs/verify.ts'),
-  'health-daily': () => import('./verbs/health-daily.ts'),
-  'report-weekly': () => import('./verbs/report-weekly.ts'),
-  'check-transition': () => import('./verbs/check-transition.ts'),
-  doctor: () => import('./verbs/doctor.ts'),
-} satisfies Record<string, () => Promise<{ default: unknown }>>;
+  run: () => load(import('./verbs/run.ts')),
+  status: () => load(import('./verbs/status.ts')),
+  'emergency-stop': () => load(import('./verbs/emergency-stop.ts')),
+  train: () => load(import('./verbs/train.ts')),
+  serve: () => load(import('./verbs/serve.ts')),
+  'ssh-check': () => load(import('./verbs/ssh-check.ts')),
+  verify: () => load(import('./verbs/verify.ts')),
+  'health-daily': () => load(import('./verbs/health-daily.ts')),
+  'report-weekly': () => load(import('./verbs/report-weekly.ts')),
+  'check-transition': () => load(import('./verbs/check-transition.ts')),
+  doctor: () => load(import('./verbs/doctor.ts')),
+} satisfies Record<string, Verb>;
 
 export type VerbName = keyof typeof verbs;
 
+// Summaries live here, not in the verbs' meta, so `atl --help` loads no verb.
 const VERB_SUMMARIES: Record<VerbName, string> = {
   run: 'the engine: replay, synthetic or live candles through the decision pipeline',
   status: 'state and heartbeat, human or --json; works while the engine runs',
@@ -43,6 +48,11 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   doctor: 'data-source preflight: exchange DNS, TCP/TLS, loadMarkets, a small fetchOHLCV, clock offset',
 };
 
+export const atlCommand = defineCommand({
+  meta: { name: 'atl', version: ATL_VERSION, description: 'Algo Trading Lab' },
+  subCommands: verbs,
+});
+
 function topUsage(): string {
   const width = Math.max(...Object.keys(verbs).map((v) => v.length));
   return [
@@ -58,6 +68,9 @@ function topUsage(): string {
   ].join('\n');
 }
 
+// citty colours its help unless NO_COLOR/CI is set; logs and pipes get plain text.
+const plain = (text: string) => (process.stdout.isTTY ? text : stripVTControlCharacters(text));
+
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
@@ -68,31 +81,31 @@ export async function main(argv: string[]): Promise<number> {
     print(`${ATL_VERSION}\n`);
     return EXIT.pass;
   }
-  const load = (verbs as Record<string, (typeof verbs)[VerbName]>)[verb];
-  if (!load) {
-    printError(`atl: unknown verb "${verb}" — run \`atl --help\` for the list\n`);
-    return EXIT.usage;
-  }
-  const cmd = (await load()).default as unknown as CommandDef;
-  if (rest.includes('--help') || rest.includes('-h')) {
-    print(`${renderUsage(cmd)}\n\nExit codes:\n${renderExitCodeTable('text')}\n`);
-    return EXIT.pass;
-  }
-  // Flags the verb does not declare are usage errors (exit 64), never ignored.
-  const unknown = unknownFlags(cmd.args, rest);
-  if (unknown.length > 0) {
-    printError(
-      `atl ${verb}: unknown flag${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `--${u}`).join(', ')} — run \`atl ${verb} --help\`\n`,
-    );
+  if (!Object.hasOwn(verbs, verb)) {
+    printError(`atl: unknown verb "${verb}" — run \`npx atl --help\` for the list\n`);
     return EXIT.usage;
   }
   try {
-    await cmd.run({ args: parseArgs(cmd.args, rest), rawArgs: rest });
+    const cmd = await verbs[verb as VerbName]();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      const usage = plain(await renderUsage(cmd, atlCommand)).replace(/[ \t]+$/gm, '').trimEnd();
+      print(`${usage}\n\nExit codes:\n${renderExitCodeTable('text')}\n`);
+      return EXIT.pass;
+    }
+    checkArgv(verb, (cmd.args ?? {}) as ArgsDef, rest);
+    await runCommand(atlCommand, { rawArgs: argv });
     return (process.exitCode as number | undefined) ?? EXIT.pass;
   } catch (err) {
     if (err instanceof OperatorError) {
       printError(`atl ${verb}: ${formatOperatorError(err)}\n`);
       return err.exitCode;
+    }
+    // citty's own refusals (a missing required argument): usage errors, one plain line.
+    if ((err as { name?: string }).name === 'CLIError') {
+      printError(
+        `atl ${verb}: ${stripVTControlCharacters((err as Error).message)} — run \`npx atl ${verb} --help\`\n`,
+      );
+      return EXIT.usage;
     }
     log.error(err);
     return EXIT.unknown;

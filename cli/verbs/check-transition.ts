@@ -1,8 +1,8 @@
+import { defineCommand } from 'citty';
 import { emitEvidence, renderChecksHuman, resolveFormat } from '../../core/evidence/outputs.ts';
 import { checkTransition } from '../../core/modes/check-transition.ts';
 import type { Evidence } from '../../core/schema/evidence.ts';
 import { dataDirArg, evidenceArgs, exchangeArgs, jsonArg, pathsFromArgs, print } from '../_shared.ts';
-import { defineCommand } from '../args.ts';
 
 export default defineCommand({
   meta: {

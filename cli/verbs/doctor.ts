@@ -1,3 +1,4 @@
+import { defineCommand } from 'citty';
 import { emitEvidence, renderChecksHuman, resolveFormat } from '../../core/evidence/outputs.ts';
 import {
   dataDirArg,
@@ -9,7 +10,6 @@ import {
   print,
   symbolsFlag,
 } from '../_shared.ts';
-import { defineCommand } from '../args.ts';
 
 export default defineCommand({
   meta: {

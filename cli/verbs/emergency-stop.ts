@@ -1,7 +1,7 @@
+import { defineCommand } from 'citty';
 import { clearEmergencyStop, runEmergencyStop } from '../../core/control/emergency-stop.ts';
 import { usageError } from '../../core/errors.ts';
 import { dataDirArg, jsonArg, numberFlag, pathsFromArgs, print, printJson } from '../_shared.ts';
-import { defineCommand } from '../args.ts';
 
 export default defineCommand({
   meta: {

@@ -1,8 +1,8 @@
+import { defineCommand } from 'citty';
 import { emitEvidence, resolveFormat } from '../../core/evidence/outputs.ts';
 import { dailyReportPath, renderDailyHuman, runHealthDaily } from '../../reports/health-daily.ts';
 import { isoDay, parseDay } from '../../reports/windows.ts';
 import { dataDirArg, evidenceArgs, jsonArg, pathsFromArgs, print } from '../_shared.ts';
-import { defineCommand } from '../args.ts';
 
 export default defineCommand({
   meta: {

@@ -1,8 +1,8 @@
+import { defineCommand } from 'citty';
 import { emitEvidence, resolveFormat } from '../../core/evidence/outputs.ts';
 import { renderWeeklyHuman, runReportWeekly } from '../../reports/report-weekly.ts';
 import { addDays, isoDay, parseDay } from '../../reports/windows.ts';
 import { dataDirArg, evidenceArgs, jsonArg, numberFlag, pathsFromArgs, print } from '../_shared.ts';
-import { defineCommand } from '../args.ts';
 
 export default defineCommand({
   meta: {

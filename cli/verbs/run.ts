@@ -1,3 +1,4 @@
+import { defineCommand } from 'citty';
 import { type RunReport, startRun } from '../../core/engine/start.ts';
 import { usageError } from '../../core/errors.ts';
 import { EXIT } from '../../core/exit-codes.ts';
@@ -11,7 +12,6 @@ import {
   printError,
   printJson,
 } from '../_shared.ts';
-import { defineCommand } from '../args.ts';
 
 export default defineCommand({
   meta: {

@@ -1,3 +1,4 @@
+import { defineCommand } from 'citty';
 import { usageError } from '../../core/errors.ts';
 import { buildEvidence } from '../../core/evidence/envelope.ts';
 import { emitEvidence, renderChecksHuman } from '../../core/evidence/outputs.ts';
@@ -11,7 +12,6 @@ import {
   pathsFromArgs,
   print,
 } from '../_shared.ts';
-import { defineCommand } from '../args.ts';
 
 export default defineCommand({
   meta: {

@@ -1,7 +1,7 @@
+import { defineCommand } from 'citty';
 import { EXIT } from '../../core/exit-codes.ts';
 import { readStatus, type StatusView } from '../../core/status.ts';
 import { dataDirArg, jsonArg, pathsFromArgs, print, printError, printJson } from '../_shared.ts';
-import { defineCommand } from '../args.ts';
 
 export default defineCommand({
   meta: { name: 'status', description: 'Show engine state and heartbeat (safe while the engine runs)' },

@@ -1,10 +1,10 @@
 import { dirname } from 'node:path';
+import { defineCommand } from 'citty';
 import { usageError } from '../../core/errors.ts';
 import { BUNDLED_SYMBOLS } from '../../core/market/bundled.ts';
 import { symbolFromFileName } from '../../core/market/candles.ts';
 import { parseModelKinds, type TrainedModel, trainModels } from '../../core/models/train.ts';
 import { dataDirArg, jsonArg, numberFlag, pathsFromArgs, print, printJson, symbolsFlag } from '../_shared.ts';
-import { defineCommand } from '../args.ts';
 
 export default defineCommand({
   meta: {

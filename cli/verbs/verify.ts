@@ -1,8 +1,8 @@
+import { defineCommand } from 'citty';
 import { emitEvidence, renderChecksHuman, resolveFormat } from '../../core/evidence/outputs.ts';
 import { thresholdsFromEnv } from '../../core/verify/facts.ts';
 import { runVerify } from '../../core/verify/run.ts';
 import { dataDirArg, evidenceArgs, jsonArg, numberFlag, pathsFromArgs, print } from '../_shared.ts';
-import { defineCommand } from '../args.ts';
 
 export default defineCommand({
   meta: {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'bun:test';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { renderExitCodeTable } from '../../core/exit-codes.ts';
-import { atl, REPO } from '../support/cli.ts';
+import { atl, MAIN, REPO, tempDir } from '../support/cli.ts';
 
 const sources = (dir: string) =>
   [...new Bun.Glob('**/*.ts').scanSync({ cwd: join(REPO, dir) })].map((f) => join(REPO, dir, f));
@@ -45,6 +45,21 @@ describe('three rooms', () => {
   it('`atl status` loads neither ccxt nor onnxruntime', () => {
     const closure = staticImportClosure(join(REPO, 'cli', 'verbs', 'status.ts'));
     for (const heavy of ['ccxt', 'onnxruntime-node']) expect(closure.has(heavy)).toBe(false);
+  });
+
+  it('`atl status` through citty loads neither at run time (the lazy sub-command is the only verb loaded)', async () => {
+    using dir = tempDir();
+    const script = `const { main } = await import(${JSON.stringify(MAIN)});
+      await main(['status', '--data-dir', ${JSON.stringify(dir.path)}, '--json']);
+      console.error(JSON.stringify(Object.keys(require.cache)));`;
+    const proc = Bun.spawn([process.execPath, '-e', script], { stdout: 'ignore', stderr: 'pipe' });
+    const loaded: string[] = JSON.parse((await new Response(proc.stderr).text()).trim().split('\n').at(-1)!);
+    expect(await proc.exited).toBe(0);
+    expect(loaded.some((m) => m.includes('/node_modules/citty/'))).toBe(true);
+    expect(loaded.filter((m) => /node_modules\/(ccxt|onnxruntime-node)\//.test(m))).toEqual([]);
+    expect(loaded.filter((m) => m.includes('/cli/verbs/')).map((m) => m.split('/').at(-1))).toEqual([
+      'status.ts',
+    ]);
   });
 });
 
