@@ -23,6 +23,7 @@ export const verbs = {
   'report-weekly': () => load(import('./verbs/report-weekly.ts')),
   'check-transition': () => load(import('./verbs/check-transition.ts')),
   doctor: () => load(import('./verbs/doctor.ts')),
+  audit: () => load(import('./verbs/audit.ts')),
 } satisfies Record<string, Verb>;
 
 export type VerbName = keyof typeof verbs;
@@ -46,6 +47,8 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   'check-transition':
     'may this mode move to <target>? requirements from the ledger, readiness gates, approvals; 0 allowed / 2 blocked',
   doctor: 'data-source preflight: exchange DNS, TCP/TLS, loadMarkets, a small fetchOHLCV, clock offset',
+  audit:
+    'verify the data root end to end: log hash chain from genesis, schema, ids, bars, outcome links, ledger vs fills, evidence; 0 / 2 broken / 3 unreadable',
 };
 
 export const atlCommand = defineCommand({
@@ -88,7 +91,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const cmd = await verbs[verb as VerbName]();
     if (rest.includes('--help') || rest.includes('-h')) {
-      const usage = plain(await renderUsage(cmd, atlCommand)).replace(/[ \t]+$/gm, '').trimEnd();
+      const usage = plain(await renderUsage(cmd, atlCommand))
+        .replace(/[ \t]+$/gm, '')
+        .trimEnd();
       print(`${usage}\n\nExit codes:\n${renderExitCodeTable('text')}\n`);
       return EXIT.pass;
     }

@@ -48,6 +48,7 @@ const FIRST_RUN: Record<VerbName, Case> = {
     says: /ledger/i,
     evidence: true,
   },
+  audit: { args: ['audit', '--json'], code: 3, says: /no decision log/, evidence: true },
   doctor: {
     args: ['doctor', '--exchange-url', 'http://127.0.0.1:9', '--json'],
     code: 2,

@@ -1,0 +1,110 @@
+import { buildEvidence, check } from '../evidence/envelope.ts';
+import type { DataPaths } from '../paths.ts';
+import type { Check, Evidence } from '../schema/evidence.ts';
+import { decisionChecks, evidenceChecks, ledgerChecks, outcomeChecks } from './checks.ts';
+import { auditDecisionLog, IdSet, type LineFault } from './decisions.ts';
+import { auditEvidenceFiles } from './evidence-files.ts';
+import { readLedgerFacts } from './ledger.ts';
+import { auditOutcomes } from './outcomes.ts';
+
+/** Where a file first stops being trustworthy, and how much of it lies beyond that line. */
+export type FirstBreak = { file: string; line: number; lines_after: number; kind: string; problem: string };
+
+function firstBreak(file: string, faults: LineFault[], lines: number): FirstBreak | null {
+  const f = faults[0];
+  if (!f) return null;
+  return { file, line: f.line, lines_after: Math.max(0, lines - f.line), kind: f.kind, problem: f.problem };
+}
+
+/** A file that cannot be read (permissions, a directory in its place, I/O, a corrupt ledger) is "could not evaluate". */
+function reading<T>(id: string, what: string, path: string, read: () => T, unreadable: Check[]): T | null {
+  try {
+    return read();
+  } catch (err) {
+    const e = err as Error & { hint?: string };
+    unreadable.push(
+      check({
+        id,
+        status: 'unknown',
+        output: `cannot read ${what} ${path}: ${e.message}`,
+        hint: e.hint ?? 'check the file exists, is a regular file and is readable by this user',
+      }),
+    );
+    return null;
+  }
+}
+
+/**
+ * `atl audit`: everything a data root's files say about themselves, checked end to end in one
+ * streaming pass per file — the decision log's chain from genesis, schema, ids and bar order; the
+ * outcomes' links; the ledger against the log's fills and its own checkpoint; the evidence files.
+ */
+export function runAudit(paths: DataPaths, startedAt = new Date()): Evidence {
+  const unreadable: Check[] = [];
+  const decisions = reading(
+    'decisions:readable',
+    'the decision log',
+    paths.decisions,
+    () => auditDecisionLog(paths.decisions),
+    unreadable,
+  );
+  const ids = decisions?.ids ?? new IdSet();
+  const outcomes = reading(
+    'outcomes:readable',
+    'the outcome log',
+    paths.outcomes,
+    () => auditOutcomes(paths.outcomes, ids),
+    unreadable,
+  );
+  const ledger = reading(
+    'ledger:readable',
+    'the ledger',
+    paths.ledger,
+    () => readLedgerFacts(paths.ledger),
+    unreadable,
+  );
+  const evidence = reading(
+    'evidence:readable',
+    'the reports directory',
+    paths.reportsDir,
+    () => auditEvidenceFiles(paths.reportsDir),
+    unreadable,
+  );
+  const logged = decisions?.exists ? decisions : null;
+  const checks = [
+    ...unreadable,
+    ...(decisions ? decisionChecks(decisions) : []),
+    ...(logged && outcomes ? outcomeChecks(outcomes) : []),
+    ...(logged && ledger ? ledgerChecks(ledger, logged) : []),
+    ...(evidence ? evidenceChecks(evidence) : []),
+  ];
+  const breaks = [
+    decisions && firstBreak(paths.decisions, decisions.faults, decisions.lines + (decisions.tail ? 1 : 0)),
+    outcomes && firstBreak(paths.outcomes, outcomes.faults, outcomes.lines),
+  ].filter((b): b is FirstBreak => !!b);
+  return buildEvidence({
+    verb: 'audit',
+    startedAt,
+    checks,
+    inputs: [paths.decisions, paths.outcomes, paths.ledger],
+    warnings:
+      decisions?.tail?.state === 'growing'
+        ? ['decision log: an append was in progress while it was read']
+        : [],
+    details: {
+      anchor: 'genesis',
+      first_break: breaks[0] ?? null,
+      breaks,
+      decisions: decisions && {
+        lines: decisions.lines,
+        bytes: decisions.bytes,
+        records: decisions.records,
+        by_symbol: decisions.bySymbol,
+        faults: decisions.counts,
+      },
+      outcomes: outcomes && { lines: outcomes.lines, outcomes: outcomes.outcomes, faults: outcomes.counts },
+      ledger: ledger?.exists ? { fills: ledger.fills, trades: ledger.trades } : null,
+      evidence_files: evidence?.files ?? null,
+    },
+  });
+}

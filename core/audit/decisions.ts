@@ -1,0 +1,167 @@
+import { existsSync, statSync } from 'node:fs';
+import { scanJsonl } from '../fsx/jsonl.ts';
+import { GENESIS_HASH, lineHash, prevHashOf, readRecordLine } from './log-lines.ts';
+
+/** One problem on one line of a file; `kind` groups them into checks. */
+export type LineFault = {
+  line: number;
+  kind: 'chain' | 'schema' | 'duplicate' | 'order' | 'truncated' | 'link';
+  problem: string;
+};
+
+/** What a decision's fills add up to (the ledger must hold the same). */
+export type FillTotals = { symbol: string; bar_ts: string; fills: number; quantity: number; fee: number };
+
+/**
+ * Decision ids seen, as 52-bit fingerprints: a million ids in a few tens of MB rather than a
+ * million strings. A repeated fingerprint is only a suspect until a second pass compares the ids
+ * themselves; a fingerprint match for an outcome's id is trusted (2^-52 chance of a false link).
+ */
+export class IdSet {
+  private readonly seen = new Set<number>();
+  readonly suspects = new Set<number>();
+  static key(id: string): number {
+    return Number(Bun.hash.wyhash(id) & 0xfffffffffffffn);
+  }
+  add(id: string): void {
+    const k = IdSet.key(id);
+    if (this.seen.has(k)) this.suspects.add(k);
+    else this.seen.add(k);
+  }
+  has(id: string): boolean {
+    return this.seen.has(IdSet.key(id));
+  }
+  get size(): number {
+    return this.seen.size;
+  }
+}
+
+export type DecisionLogFacts = {
+  path: string;
+  exists: boolean;
+  lines: number;
+  bytes: number;
+  records: number;
+  /** Problems in line order (the first `SAMPLE_LIMIT` of each kind), and how many of each. */
+  faults: LineFault[];
+  counts: Record<LineFault['kind'], number>;
+  /** An unterminated last line: cut off (`truncated`), or still being appended (`growing`). */
+  tail: { state: 'truncated' | 'growing'; line: number; offset: number; bytes: number } | null;
+  bySymbol: Record<string, { decisions: number; first_bar: string; last_bar: string }>;
+  ids: IdSet;
+  fills: Map<string, FillTotals>;
+};
+
+export const SAMPLE_LIMIT = 20;
+
+function emptyFacts(path: string, exists: boolean): DecisionLogFacts {
+  return {
+    path,
+    exists,
+    lines: 0,
+    bytes: 0,
+    records: 0,
+    faults: [],
+    counts: { chain: 0, schema: 0, duplicate: 0, order: 0, truncated: 0, link: 0 },
+    tail: null,
+    bySymbol: {},
+    ids: new IdSet(),
+    fills: new Map(),
+  };
+}
+
+/**
+ * Stream the decision log once, in bounded memory: the hash chain from genesis over the raw
+ * bytes, every line's schema, decision ids unique, each symbol's bars never going backwards, and
+ * each executed decision's fill totals. A read error is thrown (the caller makes it exit 3).
+ */
+export function auditDecisionLog(path: string): DecisionLogFacts {
+  if (!existsSync(path)) return emptyFacts(path, false);
+  const facts = emptyFacts(path, true);
+  const fault = (f: LineFault) => {
+    facts.counts[f.kind]++;
+    if (facts.counts[f.kind] <= SAMPLE_LIMIT) facts.faults.push(f);
+  };
+  let expected = GENESIS_HASH;
+  const scan = scanJsonl(path, (e) => {
+    const { buffer: buf, start, end, lineNo } = e;
+    const prev = prevHashOf(buf, start, end);
+    if (prev !== null && prev !== expected)
+      fault({
+        line: lineNo,
+        kind: 'chain',
+        problem:
+          lineNo === 1
+            ? 'the first line does not start the chain from genesis (lines before it were removed)'
+            : `prev_hash does not match line ${lineNo - 1}: line ${lineNo - 1} was edited, or lines were removed or inserted here`,
+      });
+    expected = lineHash(buf.subarray(start, end));
+    const read = readRecordLine(e.line);
+    if (!read.ok) return fault({ line: lineNo, kind: 'schema', problem: read.problem });
+    const r = read.record;
+    facts.records++;
+    facts.ids.add(r.decision_id);
+    const sym = facts.bySymbol[r.symbol];
+    if (!sym) facts.bySymbol[r.symbol] = { decisions: 1, first_bar: r.bar_ts, last_bar: r.bar_ts };
+    else {
+      sym.decisions++;
+      // A halt decision shares its bar with the one before it: bars may repeat, never go back.
+      if (r.bar_ts < sym.last_bar)
+        fault({
+          line: lineNo,
+          kind: 'order',
+          problem: `${r.symbol} bar ${r.bar_ts} comes after bar ${sym.last_bar}: records were moved or inserted`,
+        });
+      else sym.last_bar = r.bar_ts;
+    }
+    if (r.execution) {
+      const t = facts.fills.get(r.decision_id) ?? {
+        symbol: r.symbol,
+        bar_ts: r.bar_ts,
+        fills: 0,
+        quantity: 0,
+        fee: 0,
+      };
+      for (const f of r.execution.fills) {
+        t.fills++;
+        t.quantity += f.quantity;
+        t.fee += f.fee;
+      }
+      facts.fills.set(r.decision_id, t);
+    }
+  });
+  facts.lines = scan.lines;
+  facts.bytes = scan.bytes;
+  if (scan.tornTail) {
+    const grew = statSync(path).size > scan.tornTail.offset + scan.tornTail.bytes;
+    facts.tail = { state: grew ? 'growing' : 'truncated', line: scan.lines + 1, ...scan.tornTail };
+    if (!grew)
+      fault({
+        line: scan.lines + 1,
+        kind: 'truncated',
+        problem: `the last line is cut short (${scan.tornTail.bytes} bytes with no newline at byte ${scan.tornTail.offset}): the file was truncated or an append was interrupted`,
+      });
+  }
+  if (facts.ids.suspects.size > 0) confirmDuplicates(path, facts, fault);
+  facts.faults.sort((a, b) => a.line - b.line);
+  return facts;
+}
+
+/** Second pass, only when fingerprints repeated: compare the suspect ids themselves. */
+function confirmDuplicates(path: string, facts: DecisionLogFacts, fault: (f: LineFault) => void): void {
+  const firstLine = new Map<string, number>();
+  scanJsonl(path, (e) => {
+    const read = readRecordLine(e.line);
+    if (!read.ok) return;
+    const id = read.record.decision_id;
+    if (!facts.ids.suspects.has(IdSet.key(id))) return;
+    const first = firstLine.get(id);
+    if (first === undefined) firstLine.set(id, e.lineNo);
+    else
+      fault({
+        line: e.lineNo,
+        kind: 'duplicate',
+        problem: `decision_id ${id} was already logged on line ${first}`,
+      });
+  });
+}

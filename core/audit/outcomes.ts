@@ -1,0 +1,56 @@
+import { existsSync, statSync } from 'node:fs';
+import { scanJsonl } from '../fsx/jsonl.ts';
+import { type IdSet, type LineFault, SAMPLE_LIMIT } from './decisions.ts';
+import { readOutcomeLine } from './log-lines.ts';
+
+export type OutcomeFacts = {
+  path: string;
+  exists: boolean;
+  lines: number;
+  outcomes: number;
+  faults: LineFault[];
+  counts: { schema: number; link: number; truncated: number };
+};
+
+/**
+ * Stream `rl/decision_outcomes.jsonl`: every line schema-checked, and every decision it names
+ * (a trade names the decisions that opened and closed it) present in the decision log.
+ */
+export function auditOutcomes(path: string, ids: IdSet): OutcomeFacts {
+  const facts: OutcomeFacts = {
+    path,
+    exists: existsSync(path),
+    lines: 0,
+    outcomes: 0,
+    faults: [],
+    counts: { schema: 0, link: 0, truncated: 0 },
+  };
+  if (!facts.exists) return facts;
+  const fault = (f: LineFault & { kind: keyof OutcomeFacts['counts'] }) => {
+    facts.counts[f.kind]++;
+    if (facts.counts[f.kind] <= SAMPLE_LIMIT) facts.faults.push(f);
+  };
+  const scan = scanJsonl(path, (e) => {
+    const read = readOutcomeLine(e.line);
+    if (!read.ok) return fault({ line: e.lineNo, kind: 'schema', problem: read.problem });
+    facts.outcomes++;
+    const o = read.record;
+    const named = o.kind === 'trade' ? [o.decision_id, o.exit_decision_id] : [o.decision_id];
+    for (const id of named)
+      if (!ids.has(id))
+        fault({
+          line: e.lineNo,
+          kind: 'link',
+          problem: `names decision ${id}, which the decision log does not hold`,
+        });
+  });
+  facts.lines = scan.lines;
+  if (scan.tornTail && statSync(path).size === scan.tornTail.offset + scan.tornTail.bytes)
+    fault({
+      line: scan.lines + 1,
+      kind: 'truncated',
+      problem: `the last line is cut short (${scan.tornTail.bytes} bytes with no newline)`,
+    });
+  facts.faults.sort((a, b) => a.line - b.line);
+  return facts;
+}
