@@ -339,9 +339,10 @@ async function runLocked(
         counters.tickStartedAt = nowIso;
         const cid = `t${runTag}-${counters.seq}`;
         const ctx: TickContext = { correlationId: cid, nowIso, halt, pause };
-        // Daily counters roll over before the first bar of a new UTC day is decided.
+        // Daily counters roll over before the first bar of a new UTC day is decided (never back
+        // to an older day: bars replayed after a restart leave the checkpoint's day as it is).
         const barDate = isoUtc(tick.closeTs).slice(0, 10);
-        if (barDate !== daily.date)
+        if (barDate > daily.date)
           daily = { date: barDate, trades: 0, pnl: 0, start_equity: portfolio.equity() };
         let tickFills = 0;
         let decidedInTick = 0;
