@@ -217,7 +217,8 @@ async function runLocked(
   let status: EngineStatusName = 'starting';
   let statusReason: string | null = null;
   let skipped = 0;
-  let lastEquityTs = 0;
+  // Continues the curve where the checkpoint left it, so a resumed run samples the bars an uninterrupted one would.
+  let lastEquityTs = checkpoint ? ledger.lastEquityTs() : 0;
   // One equity point per bar for hourly and slower candles, per hour for faster ones (plus every fill).
   const equityEveryMs = Math.max(feed.timeframeMs, 3_600_000);
 
@@ -338,12 +339,14 @@ async function runLocked(
         counters.tickStartedAt = nowIso;
         const cid = `t${runTag}-${counters.seq}`;
         const ctx: TickContext = { correlationId: cid, nowIso, halt, pause };
-        // Daily counters roll over before the first bar of a new UTC day is decided.
+        // Daily counters roll over before the first bar of a new UTC day is decided (never back
+        // to an older day: bars replayed after a restart leave the checkpoint's day as it is).
         const barDate = isoUtc(tick.closeTs).slice(0, 10);
-        if (barDate !== daily.date)
+        if (barDate > daily.date)
           daily = { date: barDate, trades: 0, pnl: 0, start_equity: portfolio.equity() };
         let tickFills = 0;
         let decidedInTick = 0;
+        let skippedInTick = 0;
         // Candles that arrived late after an outage: their decision was the data_fetch hold.
         for (const bar of tick.history ?? []) bySymbol.get(bar.symbol)?.observe(bar);
         for (const bar of tick.bars) {
@@ -354,6 +357,7 @@ async function runLocked(
             p.observe(bar); // already decided before a restart: only rebuild indicator state
             portfolio.mark(bar.symbol, bar.close);
             skipped++;
+            skippedInTick++;
             continue;
           }
           const draft = p.decide(bar, ctx, portfolio, broker);
@@ -367,6 +371,7 @@ async function runLocked(
             daily.trades += draft.execution.fills.length;
           }
           if (!alreadyLogged.has(draft.decision_id)) decisionLog.append(draft);
+          else skipped++; // in the log since before the crash: already decided, as the summary says
           counters.lastDecisionTs = draft.ts;
           counters.lastBarTs = draft.bar_ts;
           if (!feed.unpaced) {
@@ -384,12 +389,16 @@ async function runLocked(
           decisionsTotal++;
           decidedInTick++;
           if (!alreadyLogged.has(draft.decision_id)) decisionLog.append(draft);
+          else skipped++;
           counters.lastDecisionTs = draft.ts;
           counters.lastBarTs = draft.bar_ts;
           correlated(cid).warn(`${failure.symbol} hold (data_fetch: ${failure.reason})`);
         }
-        const dd = portfolio.updateDrawdown();
-        if (tickFills > 0 || tick.closeTs - lastEquityTs >= equityEveryMs) {
+        // A tick replayed only to rebuild state is on the curve already, and its marks mix old
+        // prices with today's positions: it neither moves the drawdown nor adds an equity row.
+        const replayedOnly = decidedInTick === 0 && skippedInTick > 0;
+        const dd = replayedOnly ? 0 : portfolio.updateDrawdown();
+        if (!replayedOnly && (tickFills > 0 || tick.closeTs - lastEquityTs >= equityEveryMs)) {
           lastEquityTs = tick.closeTs;
           const posValue = portfolio.positionsValue();
           ledger.equity({

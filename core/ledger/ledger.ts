@@ -202,6 +202,11 @@ export class Ledger {
     return this.db.query<PositionRow, []>('SELECT * FROM positions').all();
   }
 
+  /** Close time (epoch ms) of the newest equity row, 0 when there is none. */
+  lastEquityTs(): number {
+    return this.db.query<{ ts: number | null }, []>('SELECT max(ts) AS ts FROM equity').get()?.ts ?? 0;
+  }
+
   trades(): TradeRow[] {
     return this.db.query<TradeRow, []>('SELECT * FROM trades ORDER BY id').all();
   }

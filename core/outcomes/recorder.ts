@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import type { Bar } from '../engine/feeds.ts';
 import type { Draft } from '../engine/pipeline.ts';
 import type { DecisionObserver, StageContext } from '../engine/stages.ts';
@@ -12,6 +13,7 @@ import {
   type TradeOutcome,
 } from '../schema/outcome.ts';
 import { isoUtc } from '../time/iso.ts';
+import { outcomeKey, reconcileTail } from './resume-tail.ts';
 import { TradeFollower } from './trades.ts';
 
 const [H1, H5, H20] = OUTCOME_HORIZONS;
@@ -36,8 +38,6 @@ class SymbolOutcomes {
   readonly queue: Pending[] = [];
   /** Close time of the newest bar seen (decided or observed): older bars replayed after a restart are ignored. */
   lastCloseTs = Number.NEGATIVE_INFINITY;
-  /** Decided in this process: its open horizons are written (incomplete) when the run ends. */
-  touched = false;
   constructor(readonly symbolJson: string) {}
 }
 
@@ -48,13 +48,16 @@ class SymbolOutcomes {
  * the engine's checkpoints, after the decisions they refer to; at the end of a run, decisions
  * whose horizons are still open are written with what is known (`complete: false`), and the
  * decisions and open trades still followed are kept in the ledger checkpoint, so the next run on
- * the data root completes them (a `complete: true` line once the horizon closes).
+ * the data root completes them: it replaces those provisional lines with the complete ones, and
+ * skips outcomes a crash left on file past the checkpoint, so the file holds one line per outcome.
  */
 export class OutcomeRecorder implements DecisionObserver {
   readonly stateKey = 'outcomes';
   private appender: JsonlAppender | null = null;
   private readonly pending = new Map<string, SymbolOutcomes>();
   private readonly trades = new TradeFollower();
+  /** Outcomes on file past the resumed checkpoint (left by a crash): not written again. */
+  private onFile = new Set<string>();
 
   constructor(private readonly path: string) {}
 
@@ -63,7 +66,6 @@ export class OutcomeRecorder implements DecisionObserver {
     if (price === null || !(price > 0)) return;
     const s = this.symbol(draft.symbol);
     this.resolve(s, ctx.bar, draft.bar_ts);
-    s.touched = true;
     s.queue.push({
       id: draft.decision_id,
       barTs: draft.bar_ts,
@@ -77,10 +79,9 @@ export class OutcomeRecorder implements DecisionObserver {
       r5: Number.NaN,
     });
     // Never more open than a 20-bar window holds, unless bars stop advancing: write the oldest as is.
-    if (s.queue.length > MAX_PENDING)
-      this.write(forwardLine(s, s.queue.shift()!, Number.NaN, draft.bar_ts, false));
+    if (s.queue.length > MAX_PENDING) this.writeForward(s, s.queue.shift()!, Number.NaN, draft.bar_ts, false);
     const closed = this.trades.follow(draft, ctx);
-    if (closed) this.write(closed);
+    if (closed) this.write(closed, outcomeKey(closed.decision_id, closed.kind));
   }
 
   /** A bar that was not decided (history after an outage, warm-up): its price still closes horizons. */
@@ -122,13 +123,23 @@ export class OutcomeRecorder implements DecisionObserver {
       const e = q[done]!;
       const bars = Math.round((bar.closeTs - e.closeTs) / barMs);
       if (bars < H20) break;
-      this.write(forwardLine(s, e, bars === H20 ? bar.close / e.price - 1 : Number.NaN, barIso, true));
+      this.writeForward(s, e, bars === H20 ? bar.close / e.price - 1 : Number.NaN, barIso, true);
       done++;
     }
     if (done > 0) q.splice(0, done); // oldest first: the finished ones lead the queue
   }
 
-  private write(line: string | TradeOutcome): void {
+  private writeForward(s: SymbolOutcomes, e: Pending, r20: number, realisedBarTs: string, complete: boolean) {
+    this.write(forwardLine(s, e, r20, realisedBarTs, complete), outcomeKey(e.id, 'forward_return'));
+  }
+
+  private write(line: string | TradeOutcome, key: string): void {
+    if (this.onFile.has(key)) return;
+    this.open();
+    this.appender!.push(typeof line === 'string' ? line : JSON.stringify(line));
+  }
+
+  private open(): void {
     if (!this.appender) {
       // Opened on first use: the engine holds the data-root lock by then.
       const repair = repairTornTail(this.path);
@@ -139,7 +150,11 @@ export class OutcomeRecorder implements DecisionObserver {
       this.appender = new JsonlAppender(this.path);
       this.appender.open();
     }
-    this.appender.push(typeof line === 'string' ? line : JSON.stringify(line));
+  }
+
+  /** The file's size as of the last flush: where the next resume's reconciliation starts. */
+  private flushedBytes(): number {
+    return existsSync(this.path) ? statSync(this.path).size : 0;
   }
 
   checkpoint(): void {
@@ -160,7 +175,7 @@ export class OutcomeRecorder implements DecisionObserver {
         r5: finiteOrNull(e.r5),
       }));
     }
-    return { pending, trades: this.trades.snapshot() };
+    return { pending, trades: this.trades.snapshot(), file_bytes: this.flushedBytes() };
   }
 
   /** Pick up where the last run's checkpoint left off; unreadable state costs only completeness. */
@@ -172,6 +187,17 @@ export class OutcomeRecorder implements DecisionObserver {
         `outcome recorder state in the ledger checkpoint is unreadable (${checked.errors.join('; ')}); decisions still open at the last stop keep their complete:false lines`,
       );
       return;
+    }
+    // Checkpoints from before `file_bytes` existed: their provisional lines stay beside the complete ones (readers merge).
+    if (checked.value.file_bytes !== undefined) {
+      const open = new Set(Object.values(checked.value.pending).flatMap((q) => q.map((d) => d.decision_id)));
+      const tail = reconcileTail(this.path, checked.value.file_bytes, open);
+      this.onFile = tail.written;
+      this.open(); // a torn fragment goes to its sidecar now, before a checkpoint counts its bytes
+      if (tail.written.size > 0)
+        log.info(
+          `outcome log: ${tail.written.size} outcomes past the checkpoint (a crash) are kept, not written again`,
+        );
     }
     for (const [symbol, open] of Object.entries(checked.value.pending)) {
       const s = this.symbol(symbol);
@@ -198,11 +224,10 @@ export class OutcomeRecorder implements DecisionObserver {
     // Decisions of this run whose 20-bar horizon has not passed: what is known so far, marked
     // incomplete (they stay in the checkpoint, and the next run writes them complete).
     for (const s of this.pending.values()) {
-      if (!s.touched) continue;
       const newest = s.queue.at(-1);
       if (!newest) continue;
       const last = Number.isFinite(s.lastCloseTs) ? isoUtc(s.lastCloseTs) : newest.barTs;
-      for (const e of s.queue) this.write(forwardLine(s, e, Number.NaN, last, false));
+      for (const e of s.queue) this.writeForward(s, e, Number.NaN, last, false);
     }
     this.pending.clear();
     this.appender?.close();

@@ -99,6 +99,8 @@ export const OutcomeRecorderState = Type.Object(
   {
     pending: Type.Record(Type.String(), Type.Array(PendingDecision, { maxItems: 64 })),
     trades: Type.Record(Type.String(), FollowedTrade),
+    /** Size of the outcome file when this checkpoint was taken: later lines are reconciled on resume. */
+    file_bytes: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   { $id: 'OutcomeRecorderState', additionalProperties: false },
 );
