@@ -2,6 +2,7 @@
 import { ATL_VERSION } from '../core/engine/snapshots.ts';
 import { formatOperatorError, OperatorError } from '../core/errors.ts';
 import { EXIT, renderExitCodeTable } from '../core/exit-codes.ts';
+import { storageError } from '../core/fsx/storage-fault.ts';
 import { log } from '../core/log.ts';
 import { print, printError } from './_shared.ts';
 import { type CommandDef, parseArgs, renderUsage, unknownFlags } from './args.ts';
@@ -89,7 +90,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await cmd.run({ args: parseArgs(cmd.args, rest), rawArgs: rest });
     return (process.exitCode as number | undefined) ?? EXIT.pass;
-  } catch (err) {
+  } catch (caught) {
+    const err = storageError(caught) ?? caught;
     if (err instanceof OperatorError) {
       printError(`atl ${verb}: ${formatOperatorError(err)}\n`);
       return err.exitCode;
