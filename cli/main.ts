@@ -4,6 +4,7 @@ import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand }
 import { ATL_VERSION } from '../core/engine/snapshots.ts';
 import { formatOperatorError, OperatorError } from '../core/errors.ts';
 import { EXIT, renderExitCodeTable } from '../core/exit-codes.ts';
+import { storageError } from '../core/fsx/storage-fault.ts';
 import { log } from '../core/log.ts';
 import { checkArgv, print, printError } from './_shared.ts';
 
@@ -100,7 +101,8 @@ export async function main(argv: string[]): Promise<number> {
     checkArgv(verb, (cmd.args ?? {}) as ArgsDef, rest);
     await runCommand(atlCommand, { rawArgs: argv });
     return (process.exitCode as number | undefined) ?? EXIT.pass;
-  } catch (err) {
+  } catch (caught) {
+    const err = storageError(caught) ?? caught;
     if (err instanceof OperatorError) {
       printError(`atl ${verb}: ${formatOperatorError(err)}\n`);
       return err.exitCode;

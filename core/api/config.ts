@@ -11,7 +11,8 @@ export type ApiConfig = {
   keySource: string | null;
   rateLimits: Record<RateLimitBucket, RateLimitRule>;
   rateLimitMaxClients: number;
-  trustProxy: boolean;
+  /** Reverse proxies in front of the server (0: none, X-Forwarded-For ignored). */
+  trustProxy: number;
   maxBodyBytes: number;
   wsMaxBufferedBytes: number;
   /** Heartbeat age past which /health fails: env `HEARTBEAT_MAX_AGE_SECONDS`, as `atl verify` reads it. */
@@ -28,6 +29,8 @@ export const DEFAULT_RATE_LIMITS: Record<RateLimitBucket, RateLimitRule> = {
   orders: { limit: 30, window_s: 60 },
   emergency_stop: { limit: 10, window_s: 60 },
   stream: { limit: 30, window_s: 60 },
+  // Wrong API keys per address, apart from the route buckets: guessing stays bounded however the requests are spread.
+  auth_failures: { limit: 10, window_s: 60 },
 };
 
 const SPECIALS = '!@#$%^&*()_+-=[]{}|;:,.<>?';
@@ -103,7 +106,7 @@ export function loadApiConfig(paths: DataPaths, env: NodeJS.ProcessEnv = process
     keySource,
     rateLimits: { ...DEFAULT_RATE_LIMITS, ...overrides },
     rateLimitMaxClients: file.rate_limit_max_clients ?? 10_000,
-    trustProxy: file.trust_proxy ?? false,
+    trustProxy: file.trust_proxy === true ? 1 : file.trust_proxy === false ? 0 : (file.trust_proxy ?? 0),
     maxBodyBytes: file.max_body_bytes ?? 16 * 1024,
     wsMaxBufferedBytes: file.ws_max_buffered_bytes ?? 1024 * 1024,
     heartbeatMaxAgeS: thresholdsFromEnv(env).heartbeatMaxAgeS,

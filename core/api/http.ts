@@ -1,4 +1,4 @@
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 
 /** Stable error codes: clients branch on `error.code`, never on the message. */
 export const API_ERRORS = {
@@ -59,14 +59,20 @@ export function requestIdFor(req: Request): { id: string; replaced: boolean } {
 
 /**
  * The rate-limit identity of a caller: the socket address (an IPv6 host owns a whole /64, so it is
- * keyed by that prefix). `X-Forwarded-For` is believed only behind a proxy the operator declared,
- * since any client can write it.
+ * keyed by that prefix). Behind `proxies` declared reverse proxies, the address the outermost one
+ * appended to `X-Forwarded-For`: counted from the right, because everything to its left was
+ * written by the client and rotating it must not earn a fresh allowance.
  */
-export function clientKey(req: Request, socketAddress: string | null, trustProxy: boolean): string {
+export function clientKey(req: Request, socketAddress: string | null, proxies: number): string {
   let addr = socketAddress ?? 'unknown';
-  if (trustProxy) {
-    const forwarded = req.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
-    if (forwarded) addr = forwarded;
+  if (proxies > 0) {
+    const hops = (req.headers.get('x-forwarded-for') ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
+    // Fewer entries than proxies: the furthest one there is (as Express's `trust proxy` hop count).
+    const appended = hops[Math.max(0, hops.length - proxies)];
+    if (appended && isIP(appended)) addr = appended;
   }
   if (addr.startsWith('::ffff:')) addr = addr.slice(7);
   if (isIPv6(addr)) return `${expandIPv6(addr).slice(0, 4).join(':')}::/64`;

@@ -31,7 +31,16 @@ export class RateLimiter {
     return this.tat.size;
   }
 
+  /** Would `take` allow this request now? (Nothing is spent.) */
+  peek(bucket: RateLimitBucket, client: string, now = Date.now()): RateDecision {
+    return this.decide(bucket, client, now, false);
+  }
+
   take(bucket: RateLimitBucket, client: string, now = Date.now()): RateDecision {
+    return this.decide(bucket, client, now, true);
+  }
+
+  private decide(bucket: RateLimitBucket, client: string, now: number, spend: boolean): RateDecision {
     const rule = this.rules[bucket];
     const windowMs = rule.window_s * 1000;
     const intervalMs = windowMs / rule.limit;
@@ -48,7 +57,7 @@ export class RateLimiter {
         retryAfterS: Math.max(1, Math.ceil((allowAt - now) / 1000)),
       };
     }
-    this.tat.set(key, nextTat);
+    if (spend) this.tat.set(key, nextTat);
     return {
       allowed: true,
       limit: rule.limit,

@@ -107,7 +107,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
           { hint: `retry after ${rate.retryAfterS}s` },
         );
       } else {
-        res = (route.auth ? guard.check(req) : null) ?? undefined;
+        // Wrong keys spend a per-address allowance of their own; once it is spent, protected routes
+        // answer 429 without looking at the key, so guessing is bounded whatever routes it spreads over.
+        const lockout = route.auth ? limiter.peek('auth_failures', client) : null;
+        if (lockout && !lockout.allowed) {
+          extraHeaders = rateLimitHeaders(lockout);
+          metrics.rateLimited.inc({ bucket: 'auth_failures' });
+          res = errorResponse(
+            'rate_limited',
+            `too many wrong API keys from this address: ${lockout.limit} per ${config.rateLimits.auth_failures.window_s}s`,
+            { hint: `retry after ${lockout.retryAfterS}s with the right key` },
+          );
+        } else {
+          res = (route.auth ? guard.check(req) : null) ?? undefined;
+          if (res?.status === 403) limiter.take('auth_failures', client);
+        }
         if (!res) {
           try {
             res = await route.handle({

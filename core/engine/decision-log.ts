@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readLastLine, repairTornTail, type TailRepair } from '../fsx/jsonl.ts';
+import { withStoragePath } from '../fsx/storage-fault.ts';
 import type { DecisionRecord } from '../schema/decision.ts';
 import type { WriterReply, WriterRequest } from './log-writer.worker.ts';
 
@@ -62,11 +63,14 @@ export class DecisionLog {
       this.waiters.get(reply.id)?.(reply);
       this.waiters.delete(reply.id);
     } else {
-      this.fail(new Error(`decision log ${this.path}: ${reply.message}`));
+      const err = new Error(`decision log ${this.path}: ${reply.message}`) as NodeJS.ErrnoException;
+      if (reply.code) err.code = reply.code;
+      this.fail(withStoragePath(err, this.path));
     }
   }
 
   private fail(err: Error): void {
+    if (this.failure) return; // the first error is the cause; later ones are its echoes
     this.failure = err;
     this.roomWaiter?.();
     for (const resolve of this.waiters.values())
@@ -134,6 +138,11 @@ export class DecisionLog {
     this.written += r.records;
     this.queued -= r.records;
     return r.records;
+  }
+
+  /** The writer's error, once it has failed (nothing queued after it counts as written). */
+  get error(): Error | null {
+    return this.failure;
   }
 
   async close(): Promise<number> {

@@ -7,7 +7,8 @@ import { acquireEngineLock } from '../control/instance.ts';
 import { readPause } from '../control/pause.ts';
 import { stopReason, watchStopRequest } from '../control/stop-request.ts';
 import { refusedError } from '../errors.ts';
-import { writeJsonAtomic } from '../fsx/atomic.ts';
+import { writeJsonAtomic, writeJsonLastGasp } from '../fsx/atomic.ts';
+import { describeStorageFault, storageError, storageFault } from '../fsx/storage-fault.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { correlated, log } from '../log.ts';
 import type { DataPaths } from '../paths.ts';
@@ -101,6 +102,15 @@ const UNPACED_CHECKPOINT_MS = 250;
  * order, so the heartbeat never counts a decision that is not on disk.
  */
 export async function runEngine(opts: EngineOptions, feed: Feed, stop: AbortSignal): Promise<EngineResult> {
+  try {
+    return await runEngineUnchecked(opts, feed, stop);
+  } catch (err) {
+    // A full or read-only disk is the operator's to fix: one line naming it, not a stack.
+    throw storageError(err, opts.paths.root) ?? err;
+  }
+}
+
+async function runEngineUnchecked(opts: EngineOptions, feed: Feed, stop: AbortSignal): Promise<EngineResult> {
   const started = performance.now();
   const { paths, mode } = opts;
   const lock = acquireEngineLock(paths, mode, opts.argv);
@@ -222,21 +232,19 @@ async function runLocked(
   // One equity point per bar for hourly and slower candles, per hour for faster ones (plus every fill).
   const equityEveryMs = Math.max(feed.timeframeMs, 3_600_000);
 
-  const writeHeartbeat = () =>
-    writeJsonAtomic(
-      paths.heartbeat,
-      buildHeartbeat({
-        pidfile,
-        mode,
-        feed,
-        status,
-        statusReason,
-        counters,
-        pipelines,
-        intervalS: opts.intervalS,
-        breakers: opts.stages.signal.circuitBreakers?.() ?? {},
-      }),
-    );
+  const heartbeatNow = () =>
+    buildHeartbeat({
+      pidfile,
+      mode,
+      feed,
+      status,
+      statusReason,
+      counters,
+      pipelines,
+      intervalS: opts.intervalS,
+      breakers: opts.stages.signal.circuitBreakers?.() ?? {},
+    });
+  const writeHeartbeat = () => writeJsonAtomic(paths.heartbeat, heartbeatNow());
   const observerState = () => {
     const saved: Record<string, unknown> = {};
     for (const o of opts.stages.observers) if (o.stateKey && o.snapshot) saved[o.stateKey] = o.snapshot();
@@ -285,8 +293,15 @@ async function runLocked(
     writeHeartbeat();
   };
 
-  writeHeartbeat();
-  for (const bar of await feed.warmup()) bySymbol.get(bar.symbol)?.observe(bar);
+  try {
+    writeHeartbeat();
+    for (const bar of await feed.warmup()) bySymbol.get(bar.symbol)?.observe(bar);
+  } catch (err) {
+    // Nothing decided yet: release the writer thread (it would keep the process alive) and the ledger.
+    await decisionLog.close();
+    ledger.discard();
+    throw err;
+  }
   status = 'running';
   log.info(
     `engine running: mode=${mode} data_mode=${feed.dataMode} symbols=${feed.symbols.join(',')} timeframe=${feed.timeframe} source=${feed.source.kind}${feed.source.synthetic ? ' (SYNTHETIC data)' : ''}${checkpoint ? ' (resumed)' : ''}`,
@@ -320,6 +335,7 @@ async function runLocked(
   const abortLoop = new AbortController();
   const onStop = () => abortLoop.abort();
   stop.addEventListener('abort', onStop, { once: true });
+  let fault: unknown = null;
 
   try {
     loop: while (!stop.aborted) {
@@ -441,19 +457,37 @@ async function runLocked(
       const halt = currentHalt(paths);
       if (halt) await haltNow(halt);
     }
-  } finally {
-    stop.removeEventListener('abort', onStop);
-    if (status !== 'halted') {
-      status = 'stopped';
-      statusReason = outcome === 'stopped' ? stopReason(stop) : outcome;
-    }
-    await checkpointNow();
-    await decisionLog.close();
-    for (const o of opts.stages.observers) o.close?.();
-    opts.stages.signal.close?.();
-    ledger.close();
-    feed.close();
+  } catch (err) {
+    fault = err;
   }
+  // Every exit from the loop, an error included, ends here: checkpoint (unless a write failed), then close.
+  stop.removeEventListener('abort', onStop);
+  if (status !== 'halted') {
+    status = 'stopped';
+    statusReason = outcome === 'stopped' ? stopReason(stop) : outcome;
+  }
+  if (!fault) {
+    try {
+      await checkpointNow();
+    } catch (err) {
+      fault = err;
+    }
+  }
+  // A write failed: no checkpoint past what is on disk; say why in the heartbeat if it still fits.
+  const storage = fault ? storageFault(fault) : null;
+  if (storage) {
+    statusReason = describeStorageFault(storage, paths.root);
+    writeJsonLastGasp(paths.heartbeat, heartbeatNow());
+  }
+  await decisionLog.close();
+  // While failing, closing must not replace the first error (advisor and outcome files share the disk).
+  const closing = (fn: () => void) => (fault ? tryQuietly(fn) : fn());
+  for (const o of opts.stages.observers) closing(() => o.close?.());
+  closing(() => opts.stages.signal.close?.());
+  if (fault) ledger.discard();
+  else ledger.close();
+  feed.close();
+  if (fault) throw fault;
   return {
     outcome,
     reason: statusReason,
@@ -473,6 +507,14 @@ async function runLocked(
       : null,
     resumed: checkpoint !== null,
   };
+}
+
+function tryQuietly(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // best effort while already failing: the first error is the one reported
+  }
 }
 
 function currentHalt(paths: DataPaths): TickContext['halt'] {

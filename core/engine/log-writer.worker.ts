@@ -16,7 +16,7 @@ export type WriterRequest =
 export type WriterReply =
   | { type: 'consumed'; buffer: ArrayBuffer }
   | { type: 'flushed'; id: number; records: number; prevHash: string }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string; code: string | null };
 
 const PREFIX = Buffer.from(',"prev_hash":"');
 const CLOSE = Buffer.from('"}');
@@ -24,6 +24,9 @@ const OUT_BYTES = 8 << 20;
 
 let fd: number | null = null;
 let prev = '';
+// After a failed write the buffer's place in the file is unknown: writing it again could glue or
+// duplicate lines, so the writer stops for good and every later request gets the same error.
+let broken: { message: string; code: string | null } | null = null;
 let out = Buffer.allocUnsafe(OUT_BYTES);
 let used = 0;
 let records = 0;
@@ -61,6 +64,10 @@ function appendRecords(bytes: Uint8Array, ends: Int32Array): void {
 
 self.onmessage = (event: MessageEvent<WriterRequest>) => {
   const m = event.data;
+  if (broken) {
+    postMessage({ type: 'error', ...broken } satisfies WriterReply);
+    return;
+  }
   try {
     switch (m.type) {
       case 'open':
@@ -85,6 +92,15 @@ self.onmessage = (event: MessageEvent<WriterRequest>) => {
         break;
     }
   } catch (err) {
-    postMessage({ type: 'error', message: (err as Error).message } satisfies WriterReply);
+    broken = { message: (err as Error).message, code: (err as NodeJS.ErrnoException).code ?? null };
+    if (fd !== null) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already failing; the first error is the one reported
+      }
+      fd = null;
+    }
+    postMessage({ type: 'error', ...broken } satisfies WriterReply);
   }
 };

@@ -54,6 +54,7 @@ export function backoffMs(attempt: number, random = Math.random): number {
  */
 export class ExchangeClient {
   readonly breaker: ExchangeBreaker;
+  /** No request leaves before this (epoch ms): the transport enforces it at send time. */
   private notBefore = 0;
 
   private constructor(
@@ -88,9 +89,11 @@ export class ExchangeClient {
           }
         : {}),
     });
+    const client = new ExchangeClient(cfg, ex);
     ex.fetchImplementation = createTransport({
       resolver: cfg.resolver ?? systemResolver,
       timeoutMs: cfg.timeoutMs,
+      notBefore: () => client.notBefore,
     });
     if (cfg.sandbox) {
       try {
@@ -103,7 +106,7 @@ export class ExchangeClient {
       }
     }
     if (cfg.url) ex.urls.api = rebase(ex.urls.api, parseBaseUrl(cfg.url)) as typeof ex.urls.api;
-    return new ExchangeClient(cfg, ex);
+    return client;
   }
 
   /** The label records carry as their source: which exchange and, when overridden, where. */

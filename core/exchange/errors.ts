@@ -117,7 +117,11 @@ export function classifyCallError(err: unknown, seen: TransportObservation | nul
   if (err instanceof ExchangeFailure) return err;
   const retryAfterMs = seen?.retryAfterMs ?? null;
   if (seen?.failure)
-    return new ExchangeFailure(seen.failure.kind, seen.failure.reason, { retryable: true, cause: err });
+    return new ExchangeFailure(seen.failure.kind, seen.failure.reason, {
+      retryable: true,
+      retryAfterMs,
+      cause: err,
+    });
   const status = seen?.status ?? null;
   if (status === 429 || status === 418)
     return new ExchangeFailure('rate_limited', 'rate_limited', {

@@ -36,7 +36,15 @@ export async function observed<T>(
   }
 }
 
-export type TransportOptions = { resolver: Resolver; timeoutMs: number };
+export type TransportOptions = {
+  resolver: Resolver;
+  timeoutMs: number;
+  /**
+   * The shared "no request before" time (epoch ms) after a 429/418. Checked here, when the request
+   * is about to leave, because ccxt's throttler may hold a request that was admitted before the 429.
+   */
+  notBefore?: () => number;
+};
 
 type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -52,6 +60,15 @@ export function createTransport(opts: TransportOptions): FetchLike {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const timeout = AbortSignal.timeout(opts.timeoutMs);
     const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    const held = (opts.notBefore?.() ?? 0) - Date.now();
+    if (held > 0) {
+      // Not sent: the caller waits out the window (retryAfterMs) and tries again if it may.
+      if (seen) {
+        seen.retryAfterMs = held;
+        seen.failure = { kind: 'rate_limited', reason: 'rate_limited' };
+      }
+      throw new TypeError(`${url.origin}: held back, rate-limit window open for ${held} ms more`);
+    }
     try {
       const address = await raceAbort(opts.resolver.lookup(host), signal);
       const headers = new Headers(init?.headers);

@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeAll, writeFileAtomic } from './atomic.ts';
+import { withStoragePath } from './storage-fault.ts';
 
 const NEWLINE = 0x0a;
 const TAIL_CHUNK = 64 * 1024;
@@ -85,6 +86,9 @@ export class JsonlAppender {
   private buf = Buffer.allocUnsafe(1 << 20);
   private used = 0;
   private count = 0;
+  // A failed write leaves the buffer's place in the file unknown; writing it again could glue or
+  // duplicate lines, so the appender refuses from then on (the torn tail is repaired on next open).
+  private failure: Error | null = null;
 
   constructor(path: string) {
     this.path = path;
@@ -115,20 +119,29 @@ export class JsonlAppender {
 
   /** Write everything queued; with `durable`, fsync as well. */
   flush(durable = false): void {
+    if (this.failure) throw this.failure;
     if (this.fd === null) throw new Error(`JSONL appender for ${this.path} is not open`);
-    if (this.used > 0) {
-      writeAll(this.fd, this.buf.subarray(0, this.used));
-      this.used = 0;
-      this.count = 0;
+    try {
+      if (this.used > 0) {
+        writeAll(this.fd, this.buf.subarray(0, this.used));
+        this.used = 0;
+        this.count = 0;
+      }
+      if (durable) fsyncSync(this.fd);
+    } catch (err) {
+      this.failure = withStoragePath(err as Error, this.path);
+      throw this.failure;
     }
-    if (durable) fsyncSync(this.fd);
   }
 
   close(): void {
     if (this.fd === null) return;
-    this.flush(true);
-    closeSync(this.fd);
-    this.fd = null;
+    try {
+      if (!this.failure) this.flush(true);
+    } finally {
+      closeSync(this.fd);
+      this.fd = null;
+    }
   }
 }
 

@@ -215,4 +215,10 @@ export class Ledger {
     this.commit();
     this.db.close();
   }
+
+  /** Close without committing what is queued (a failed checkpoint: those rows belong to records not on disk). */
+  discard(): void {
+    this.queue = [];
+    this.db.close();
+  }
 }

@@ -99,6 +99,7 @@ export const RATE_LIMIT_BUCKETS = [
   'orders',
   'emergency_stop',
   'stream',
+  'auth_failures',
 ] as const;
 export type RateLimitBucket = (typeof RATE_LIMIT_BUCKETS)[number];
 
@@ -115,12 +116,14 @@ export const ApiConfigFile = Type.Object(
           orders: Type.Optional(RateLimitRule),
           emergency_stop: Type.Optional(RateLimitRule),
           stream: Type.Optional(RateLimitRule),
+          auth_failures: Type.Optional(RateLimitRule),
         },
         { additionalProperties: false },
       ),
     ),
     rate_limit_max_clients: Type.Optional(Type.Integer({ minimum: 100, maximum: 1_000_000 })),
-    trust_proxy: Type.Optional(Type.Boolean()),
+    /** `true`: one reverse proxy in front; a number: that many proxies, each appending to X-Forwarded-For. */
+    trust_proxy: Type.Optional(Type.Union([Type.Boolean(), Type.Integer({ minimum: 0, maximum: 10 })])),
     max_body_bytes: Type.Optional(Type.Integer({ minimum: 256, maximum: 1_048_576 })),
     ws_max_buffered_bytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 64 * 1_048_576 })),
   },

@@ -24,7 +24,7 @@ export function apiConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
     keySource: 'test',
     rateLimits: { ...DEFAULT_RATE_LIMITS },
     rateLimitMaxClients: 10_000,
-    trustProxy: false,
+    trustProxy: 0,
     maxBodyBytes: 16 * 1024,
     wsMaxBufferedBytes: 1024 * 1024,
     heartbeatMaxAgeS: 120,

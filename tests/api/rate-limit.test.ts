@@ -39,14 +39,22 @@ describe('client identity', () => {
   const req = (xff?: string) => new Request('http://x/', { headers: xff ? { 'x-forwarded-for': xff } : {} });
 
   it('ignores X-Forwarded-For unless a proxy is declared', () => {
-    expect(clientKey(req('1.2.3.4'), '127.0.0.1', false)).toBe('127.0.0.1');
-    expect(clientKey(req('1.2.3.4, 10.0.0.1'), '127.0.0.1', true)).toBe('1.2.3.4');
+    expect(clientKey(req('1.2.3.4'), '127.0.0.1', 0)).toBe('127.0.0.1');
+  });
+
+  it('behind proxies, takes the address the outermost trusted one appended (counted from the right)', () => {
+    // The client wrote 1.2.3.4; the proxy appended the address it saw, 10.0.0.1.
+    expect(clientKey(req('1.2.3.4, 10.0.0.1'), '127.0.0.1', 1)).toBe('10.0.0.1');
+    expect(clientKey(req('1.2.3.4, 203.0.113.7, 10.0.0.2'), '127.0.0.1', 2)).toBe('203.0.113.7');
+    expect(clientKey(req('203.0.113.7'), '127.0.0.1', 3)).toBe('203.0.113.7'); // fewer hops than proxies
+    expect(clientKey(req(), '127.0.0.1', 1)).toBe('127.0.0.1');
+    expect(clientKey(req('1.2.3.4, not-an-address'), '127.0.0.1', 1)).toBe('127.0.0.1');
   });
 
   it('keys an IPv6 client by its /64 and unwraps IPv4-mapped addresses', () => {
-    expect(clientKey(req(), '2001:db8:1:2:aaaa::1', false)).toBe('2001:db8:1:2::/64');
-    expect(clientKey(req(), '2001:db8:1:2:bbbb::9', false)).toBe('2001:db8:1:2::/64');
-    expect(clientKey(req(), '::ffff:10.1.2.3', false)).toBe('10.1.2.3');
+    expect(clientKey(req(), '2001:db8:1:2:aaaa::1', 0)).toBe('2001:db8:1:2::/64');
+    expect(clientKey(req(), '2001:db8:1:2:bbbb::9', 0)).toBe('2001:db8:1:2::/64');
+    expect(clientKey(req(), '::ffff:10.1.2.3', 0)).toBe('10.1.2.3');
   });
 });
 
@@ -86,6 +94,45 @@ describe('rate limits over HTTP', () => {
     for (let i = 0; i < 8; i++)
       statuses.push((await s.get('/api/status', { 'x-api-key': `Guess-${i}-Key!abcdef` })).status);
     expect(statuses).toEqual([403, 403, 403, 403, 403, 429, 429, 429]);
+  });
+
+  it('behind a trusted proxy, a client rotating the leftmost X-Forwarded-For is still one client', async () => {
+    await using s = await testServer({
+      trustProxy: 1,
+      rateLimits: { ...DEFAULT_RATE_LIMITS, read: { limit: 5, window_s: 60 } },
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++)
+      statuses.push(
+        (await s.get('/api/status', { 'x-forwarded-for': `198.51.100.${i}, 203.0.113.7` })).status,
+      );
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
+    // another address the proxy appended has its own allowance
+    expect((await s.get('/api/status', { 'x-forwarded-for': '198.51.100.1, 203.0.113.8' })).status).toBe(200);
+  });
+
+  it('bounds wrong-key guesses per address across routes, apart from the route buckets', async () => {
+    await using s = await testServer({
+      trustProxy: 1,
+      rateLimits: { ...DEFAULT_RATE_LIMITS, auth_failures: { limit: 4, window_s: 60 } },
+    });
+    const from = (i: number) => ({ 'x-forwarded-for': `198.51.100.${i}, 203.0.113.9` });
+    const guesses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const path = i % 2 === 0 ? '/api/status' : '/api/decisions';
+      guesses.push((await s.get(path, { ...from(i), 'x-api-key': `Guess-${i}-Key!abcdef` })).status);
+    }
+    expect(guesses).toEqual([403, 403, 403, 403, 429, 429]);
+    const locked = await s.get('/api/status', from(99));
+    expect(locked.status).toBe(429); // the right key waits out the lockout too: no oracle for a guess
+    const body = (await locked.json()) as { error: { message: string; hint: string } };
+    expect(body.error.message).toContain('too many wrong API keys from this address: 4 per 60s');
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // a missing key is not a guess; other addresses and open routes are unaffected
+    expect((await s.get('/api/status', { 'x-forwarded-for': '203.0.113.10' })).status).toBe(200);
+    expect((await fetch(`${s.url}/health/live`, { headers: from(1) })).status).toBe(200);
+    const metrics = await (await s.get('/metrics', { 'x-forwarded-for': '203.0.113.10' })).text();
+    expect(metrics).toContain('atl_api_rate_limited_total{bucket="auth_failures"} 3');
   });
 
   it('sends X-RateLimit headers on allowed responses too', async () => {

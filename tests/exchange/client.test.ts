@@ -119,6 +119,27 @@ describe('exchange client against the loopback exchange', () => {
     expect(ex.requestsTo('/api/v3/klines').length).toBe(1);
   });
 
+  it('holds a request already queued in ccxt when a 429 arrives: the window is checked when it is sent', async () => {
+    const ex = start();
+    const c = await client(ex.url, { maxAttempts: 3 });
+    await c.loadMarkets(soon());
+    await Bun.sleep(100); // a full throttle bucket: the first klines call goes out at once
+    ex.inject('/api/v3/klines', { kind: 'status', status: 429, retryAfterS: 2 });
+    // ETH enters call() while the window is still open and waits in ccxt's throttler (~50 ms);
+    // BTC's 429 lands in the meantime.
+    const [btc, eth] = await Promise.all([
+      c.fetchCandles('BTC/USDT', '1m', null, 3, soon()),
+      c.fetchCandles('ETH/USDT', '1m', null, 3, soon()),
+    ]);
+    expect(btc.length).toBe(3);
+    expect(eth.length).toBe(3);
+    const hits = ex.requestsTo('/api/v3/klines');
+    expect(hits[0]!.status).toBe(429);
+    const early = hits.slice(1).filter((r) => r.at - hits[0]!.at < 2_000);
+    expect(early.map((r) => `${r.query} +${r.at - hits[0]!.at} ms`)).toEqual([]);
+    expect(hits.slice(1).map((r) => r.status)).toEqual([200, 200]);
+  });
+
   it('retries a transient 503 with backoff and returns the data', async () => {
     const ex = start();
     const c = await client(ex.url, { maxAttempts: 3 });
