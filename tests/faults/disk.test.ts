@@ -58,12 +58,14 @@ describe.skipIf(!mount.ok)('storage faults stop the engine with one clear line',
     const root = join(disk.path, 'd');
     expect((await atl([...RUN, '--max-bars', '50', '--data-dir', root])).code).toBe(0);
     const before = readFileSync(decisionsFile(root));
-    // Only rl/ is read-only: the lock is taken, then the decision log cannot be opened.
+    // Only rl/ is read-only: the lock is taken, then the first rl/ file opened for writing fails.
     const undo = disk.readOnly(join(root, 'rl'));
     try {
       const r = await atl([...RUN, '--max-bars', '100', '--data-dir', root], { timeoutMs: 30_000 });
       expect(r.code).toBe(EXIT.unknown);
-      expect(r.stderr).toContain(`read-only filesystem: cannot write ${decisionsFile(root)} (EROFS)`);
+      expect(r.stderr).toMatch(
+        new RegExp(`read-only filesystem: cannot write ${join(root, 'rl')}/(shadow_decisions|decision_outcomes)\\.jsonl \\(EROFS\\)`),
+      );
       expect(r.stderr).toContain('remount it read-write');
       expect(r.stderr).not.toContain('    at ');
     } finally {
