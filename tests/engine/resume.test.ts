@@ -1,6 +1,6 @@
 import { Database } from 'bun:sqlite';
 import { describe, expect, it } from 'bun:test';
-import { copyFileSync, existsSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { atl, tempDir } from '../support/cli.ts';
 import { countBy, readDecisions, readOutcomes } from '../support/records.ts';
@@ -44,9 +44,13 @@ describe('a replay resumed after a stop', () => {
     await run(split, ['--max-bars', '2000']);
     const atStop = readOutcomes(split).filter((o) => o.kind === 'forward_return' && !o.complete);
     expect(atStop).toHaveLength(20); // the stop says what it knows of the horizons still open
+    const advisorFile = join(split, 'rl', 'advisor_state.json');
+    const advisorAtStop = readFileSync(advisorFile);
     const second = await run(split);
     expect(second.resumed).toBe(true);
     expect(second.skippedAlreadyDecided).toBe(2000);
+    // A kill after the last checkpoint, before the advisor's file was saved, leaves it behind the ledger.
+    writeFileSync(advisorFile, advisorAtStop);
     const third = await run(split); // the replay's end: nothing left to decide
     expect(third.decisions).toBe(0);
     await run(whole);
