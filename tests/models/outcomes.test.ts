@@ -262,51 +262,50 @@ describe('the outcome recorder', () => {
       return readFileSync(path, 'utf8');
     };
 
+    /** A recorder over bars 0–29, checkpointed; `stop` says how its process ended. */
+    const firstRun = (path: string, stop: (rec: OutcomeRecorder) => void) => {
+      const rec = new OutcomeRecorder(path);
+      feed(rec, 0, 30);
+      const saved = checkpoint(rec);
+      stop(rec);
+      return saved;
+    };
+    /** The next process: resumed from the committed checkpoint, deciding bars 30–69. */
+    const resume = (path: string, saved: unknown) => {
+      const rec = new OutcomeRecorder(path);
+      rec.restore(saved);
+      feed(rec, 30, 70);
+      rec.close();
+      return readFileSync(path, 'utf8');
+    };
+
     it('after a clean stop: its provisional lines are replaced by the complete ones, not joined by them', () => {
       using dir = tempDir();
       const path = join(dir.path, 'decision_outcomes.jsonl');
-      const first = new OutcomeRecorder(path);
-      feed(first, 0, 30);
-      const saved = checkpoint(first);
-      first.close();
+      const saved = firstRun(path, (rec) => rec.close());
       const atStop = readLines(path) as ForwardReturnOutcome[];
       expect(atStop.filter((o) => o.kind === 'forward_return' && !o.complete)).toHaveLength(20);
-      const second = new OutcomeRecorder(path);
-      second.restore(saved);
-      feed(second, 30, 70);
-      second.close();
-      expect(readFileSync(path, 'utf8')).toBe(uninterrupted(dir.path));
+      expect(resume(path, saved)).toBe(uninterrupted(dir.path));
     });
 
     it('after a crash between the outcome flush and the ledger commit: what reached the file is not written twice', () => {
       using dir = tempDir();
       const path = join(dir.path, 'decision_outcomes.jsonl');
-      const first = new OutcomeRecorder(path);
-      feed(first, 0, 30);
-      const saved = checkpoint(first);
-      feed(first, 30, 45);
-      first.checkpoint(); // flushed; the commit of this checkpoint never happens (kill -9)
-      const second = new OutcomeRecorder(path);
-      second.restore(saved);
-      feed(second, 30, 70); // the bars after the committed checkpoint are decided again
-      second.close();
-      expect(readFileSync(path, 'utf8')).toBe(uninterrupted(dir.path));
+      const saved = firstRun(path, (rec) => {
+        feed(rec, 30, 45);
+        rec.checkpoint(); // flushed; the commit of this checkpoint never happens (kill -9)
+      });
+      // The bars after the committed checkpoint are decided again.
+      expect(resume(path, saved)).toBe(uninterrupted(dir.path));
     });
 
     it('after a crash during the stop itself: the torn provisional tail is superseded as well', () => {
       using dir = tempDir();
       const path = join(dir.path, 'decision_outcomes.jsonl');
-      const first = new OutcomeRecorder(path);
-      feed(first, 0, 30);
-      const saved = checkpoint(first);
-      first.close();
+      const saved = firstRun(path, (rec) => rec.close());
       const text = readFileSync(path, 'utf8');
       writeFileSync(path, text.slice(0, text.length - 40)); // killed while writing the provisional lines
-      const second = new OutcomeRecorder(path);
-      second.restore(saved);
-      feed(second, 30, 70);
-      second.close();
-      expect(readFileSync(path, 'utf8')).toBe(uninterrupted(dir.path));
+      expect(resume(path, saved)).toBe(uninterrupted(dir.path));
     });
   });
 });
