@@ -39,8 +39,8 @@ export type Counterfactual = {
   confidence_sweep: { rows: SweepRow[]; best_threshold: number | null; safe_threshold: number | null };
 };
 
-const round = (n: number | null, digits = 6) =>
-  n === null || !Number.isFinite(n) ? null : Math.round(n * 10 ** digits) / 10 ** digits;
+/** Full precision (text rounds when it shows them); a value that is not a number is null. */
+const finite = (n: number | null) => (n === null || !Number.isFinite(n) ? null : n);
 
 /** Exposure the advisor's action implies: hold keeps what was held before the decision. */
 function advisorExposure(action: string, before: number): number {
@@ -56,16 +56,16 @@ function sharpe(deltas: number[], perYear: number): number | null {
   if (deltas.length < 2) return null;
   const mean = deltas.reduce((a, b) => a + b, 0) / deltas.length;
   const sd = Math.sqrt(deltas.reduce((a, b) => a + (b - mean) ** 2, 0) / (deltas.length - 1));
-  return sd > 0 ? round((mean / sd) * Math.sqrt(perYear)) : null;
+  return sd > 0 ? finite((mean / sd) * Math.sqrt(perYear)) : null;
 }
 
 function slice(rows: Row[]): Slice {
   const active = rows.filter((r) => r.advisor !== 0);
   return {
     evaluated: rows.length,
-    delta_sum: round(rows.reduce((a, r) => a + r.delta, 0)) ?? 0,
+    delta_sum: finite(rows.reduce((a, r) => a + r.delta, 0)) ?? 0,
     advisor_hit_rate:
-      active.length > 0 ? round(active.filter((r) => r.advisor > 0).length / active.length) : null,
+      active.length > 0 ? finite(active.filter((r) => r.advisor > 0).length / active.length) : null,
   };
 }
 
@@ -134,7 +134,7 @@ export function evaluateCounterfactual(
     peak = Math.max(peak, cum);
     maxDd = Math.max(maxDd, peak - cum);
   }
-  const hit = (xs: number[]) => (xs.length > 0 ? round(xs.filter((x) => x > 0).length / xs.length) : null);
+  const hit = (xs: number[]) => (xs.length > 0 ? finite(xs.filter((x) => x > 0).length / xs.length) : null);
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const sweep: SweepRow[] = SWEEP_THRESHOLDS.map((threshold) => {
     const sel = rows.filter((r) => (r.b.advisor_confidence ?? 0) >= threshold);
@@ -142,8 +142,8 @@ export function evaluateCounterfactual(
     return {
       threshold,
       decisions: n,
-      advisor_mean_bps: n > 0 ? round((sum(sel.map((r) => r.advisor)) / n) * 1e4, 3) : null,
-      delta_mean_bps: n > 0 ? round((sum(sel.map((r) => r.delta)) / n) * 1e4, 3) : null,
+      advisor_mean_bps: n > 0 ? finite((sum(sel.map((r) => r.advisor)) / n) * 1e4) : null,
+      delta_mean_bps: n > 0 ? finite((sum(sel.map((r) => r.delta)) / n) * 1e4) : null,
       hit_rate: hit(sel.filter((r) => r.advisor !== 0).map((r) => r.advisor)),
       incremental_sharpe: sharpe(
         sel.map((r) => r.delta),
@@ -162,15 +162,15 @@ export function evaluateCounterfactual(
     reason: null,
     horizon_bars: horizon,
     evaluated: rows.length,
-    agreement_rate: round(rows.filter((r) => r.b.advisor === r.b.action).length / rows.length),
+    agreement_rate: finite(rows.filter((r) => r.b.advisor === r.b.action).length / rows.length),
     advisor_hit_rate: hit(rows.filter((r) => r.advisor !== 0).map((r) => r.advisor)),
     actual_hit_rate: hit(rows.filter((r) => r.actual !== 0).map((r) => r.actual)),
-    actual_return_sum: round(sum(rows.map((r) => r.actual))) ?? 0,
-    advisor_return_sum: round(sum(rows.map((r) => r.advisor))) ?? 0,
-    delta_sum: round(sum(deltas)) ?? 0,
-    delta_mean_bps: round((sum(deltas) / rows.length) * 1e4, 3),
+    actual_return_sum: finite(sum(rows.map((r) => r.actual))) ?? 0,
+    advisor_return_sum: finite(sum(rows.map((r) => r.advisor))) ?? 0,
+    delta_sum: finite(sum(deltas)) ?? 0,
+    delta_mean_bps: finite((sum(deltas) / rows.length) * 1e4),
     incremental_sharpe: sharpe(deltas, decisionsPerYear),
-    max_drawdown: round(maxDd),
+    max_drawdown: finite(maxDd),
     by_symbol: groupBy(rows, (r) => r.b.symbol),
     by_regime: groupBy(rows, (r) => r.b.regime),
     confidence_sweep: {

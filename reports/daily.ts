@@ -1,4 +1,5 @@
 import { check, skippedCheck } from '../core/evidence/envelope.ts';
+import { human } from '../core/evidence/human.ts';
 import { readJsonFile } from '../core/fsx/json-file.ts';
 import type { DataPaths } from '../core/paths.ts';
 import type { DecisionRecord } from '../core/schema/decision.ts';
@@ -73,7 +74,7 @@ export class DayObserver {
     }
     return {
       enabled: true,
-      max_shift_observed: Math.round(max * 1e4) / 1e4,
+      max_shift_observed: max,
       agent,
       measured_from: dayStart ? 'the previous day' : "the day's first record",
     };
@@ -119,7 +120,7 @@ function describeDay(
     },
     gates: {
       blocked: totals.blocked,
-      block_rate: totals.decisions > 0 ? Math.round((totals.blocked / totals.decisions) * 1e4) / 1e4 : null,
+      block_rate: totals.decisions > 0 ? totals.blocked / totals.decisions : null,
       by_stage: totals.blocks_by_stage,
       turnover_blocked: totals.blocks_by_stage.turnover ?? 0,
     },
@@ -250,7 +251,7 @@ function dailyChecks(r: DailyHealth, isToday: boolean, nowMs: number): Check[] {
         status: 'fail',
         observed: w.max_shift_observed,
         thresholds: { crit: MAX_DAILY_WEIGHT_SHIFT },
-        output: `strategy weight ${w.agent} moved ${w.max_shift_observed} in one day (max ${MAX_DAILY_WEIGHT_SHIFT})`,
+        output: `strategy weight ${w.agent} moved ${human(w.max_shift_observed)} in one day (max ${MAX_DAILY_WEIGHT_SHIFT})`,
         hint: 'the advisor broke its daily clamp: stop trusting its weights and inspect the learner',
       }),
     );
@@ -261,7 +262,7 @@ function dailyChecks(r: DailyHealth, isToday: boolean, nowMs: number): Check[] {
         status: 'pass',
         observed: w.max_shift_observed,
         thresholds: { crit: MAX_DAILY_WEIGHT_SHIFT },
-        output: `largest daily weight shift ${w.max_shift_observed}`,
+        output: `largest daily weight shift ${human(w.max_shift_observed)}`,
       }),
     );
   }

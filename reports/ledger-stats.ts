@@ -39,8 +39,6 @@ export type Performance = {
 
 type TradeRow = { symbol: string; pnl: number; fees: number; entry_decision_id: string };
 
-const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
-
 export function tradeStats(rows: Array<{ pnl: number; fees: number }>): TradeStats {
   let wins = 0;
   let losses = 0;
@@ -62,13 +60,13 @@ export function tradeStats(rows: Array<{ pnl: number; fees: number }>): TradeSta
     trades: n,
     wins,
     losses,
-    win_rate: n > 0 ? r6(wins / n) : null,
-    gross_profit: r6(gp),
-    gross_loss: r6(gl),
-    profit_factor: gl > 0 ? r6(gp / gl) : null,
-    net_pnl: r6(gp - gl),
-    fees: r6(fees),
-    avg_pnl: n > 0 ? r6((gp - gl) / n) : null,
+    win_rate: n > 0 ? wins / n : null,
+    gross_profit: gp,
+    gross_loss: gl,
+    profit_factor: gl > 0 ? gp / gl : null,
+    net_pnl: gp - gl,
+    fees: fees,
+    avg_pnl: n > 0 ? (gp - gl) / n : null,
   };
 }
 
@@ -152,7 +150,7 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
       peak = Math.max(peak, h.equity);
       const dd = peak > 0 ? (peak - h.equity) / peak : 0;
       maxDd = Math.max(maxDd, dd);
-      return { ts: h.ts, equity: r6(h.equity), drawdown: r6(dd) };
+      return { ts: h.ts, equity: h.equity, drawdown: dd };
     });
     const returns = hours.slice(1).map((h, i) => h.equity / hours[i]!.equity - 1);
     const first = hours[0]?.equity ?? null;
@@ -164,10 +162,10 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
     if (returns.length >= 2) {
       const { mean, std, downside } = meanStd(returns);
       const annual = Math.sqrt(HOURS_PER_YEAR);
-      sharpe = std > 0 ? r6((mean / std) * annual) : null;
-      sortino = downside > 0 ? r6((mean / downside) * annual) : null;
+      sharpe = std > 0 ? (mean / std) * annual : null;
+      sortino = downside > 0 ? (mean / downside) * annual : null;
       const annualReturn = (1 + mean) ** HOURS_PER_YEAR - 1;
-      calmar = maxDd > 0 && Number.isFinite(annualReturn) ? r6(annualReturn / maxDd) : null;
+      calmar = maxDd > 0 && Number.isFinite(annualReturn) ? annualReturn / maxDd : null;
     }
     return {
       available: true,
@@ -178,13 +176,13 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
       equity: {
         start: first,
         end: last,
-        return_pct: totalReturn === null ? null : r6(totalReturn * 100),
+        return_pct: totalReturn === null ? null : totalReturn * 100,
         points: eq.length,
       },
       sharpe,
       sortino,
       calmar,
-      max_drawdown_pct: hours.length > 0 ? r6(maxDd * 100) : null,
+      max_drawdown_pct: hours.length > 0 ? maxDd * 100 : null,
       curve,
     };
   } catch (err) {

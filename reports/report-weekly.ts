@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { unknownError } from '../core/errors.ts';
 import { buildEvidence, check, skippedCheck } from '../core/evidence/envelope.ts';
+import { human } from '../core/evidence/human.ts';
 import { writeFileAtomic } from '../core/fsx/atomic.ts';
 import type { DataPaths } from '../core/paths.ts';
 import type { Check, Evidence } from '../core/schema/evidence.ts';
@@ -37,7 +38,7 @@ function weeklyChecks(r: WeeklyReport): Check[] {
         status: 'pass',
         observed: cf.evaluated,
         unit: 'count',
-        output: `${cf.evaluated} advised decisions evaluated at ${cf.horizon_bars} bar(s): advantage ${cf.delta_mean_bps} bps/decision`,
+        output: `${cf.evaluated} advised decisions evaluated at ${cf.horizon_bars} bar(s): advantage ${human(cf.delta_mean_bps)} bps/decision`,
       }),
     );
   const p = r.performance;
@@ -57,7 +58,7 @@ function weeklyChecks(r: WeeklyReport): Check[] {
         status: 'pass',
         observed: p.trades.trades,
         unit: 'count',
-        output: `${p.trades.trades} trades closed, Sharpe ${p.sharpe ?? '—'}, max drawdown ${p.max_drawdown_pct ?? '—'}%`,
+        output: `${p.trades.trades} trades closed, Sharpe ${human(p.sharpe)}, max drawdown ${human(p.max_drawdown_pct)}%`,
       }),
     );
   const share = r.costs.cost_pct_of_gross_pnl;
@@ -69,7 +70,7 @@ function weeklyChecks(r: WeeklyReport): Check[] {
         observed: share,
         unit: 'percent',
         thresholds: { warn: COST_SHARE_WARN_PCT },
-        output: `costs are ${share}% of gross closed-trade P&L`,
+        output: `costs are ${human(share)}% of gross closed-trade P&L`,
         hint: "costs eat the edge: raise the turnover governor's EV/cost ratio or trade less often",
       }),
     );
@@ -178,7 +179,7 @@ export function renderWeeklyHuman(out: WeeklyOutput, files: string[]): string {
   return [
     `WEEKLY SHADOW REPORT week ${r.week_number} ending ${r.week_ending} — ${e.status.toUpperCase()} (exit ${e.exit_code})`,
     `  decisions   ${t.decisions} (${r.data_mode}), executed ${t.executed}, blocked ${t.blocked}`,
-    `  paper       ${r.performance.trades.trades} trades, net P&L ${r.performance.trades.net_pnl}, Sharpe ${r.performance.sharpe ?? '—'}, max drawdown ${r.performance.max_drawdown_pct ?? '—'}%`,
+    `  paper       ${r.performance.trades.trades} trades, net P&L ${human(r.performance.trades.net_pnl)}, Sharpe ${human(r.performance.sharpe)}, max drawdown ${human(r.performance.max_drawdown_pct)}%`,
     `  promotion   ${r.promotion.met}/${r.promotion.total} gates met`,
     ...e.checks
       .filter((c) => c.status !== 'pass')

@@ -12,7 +12,6 @@ import { addDays, daysOf, weekWindow, windowBounds } from './windows.ts';
 
 export const PROMOTION_WEEKS_REQUIRED = 12;
 const YEAR_MS = 365 * 86_400_000;
-const r4 = (n: number) => Math.round(n * 1e4) / 1e4;
 
 export const weeklyReportName = (endDay: string) => `weekly_shadow_report_${endDay}.json`;
 
@@ -64,7 +63,7 @@ function paperLiveWeeksBefore(reportsDir: string, endDay: string): string[] {
 }
 
 function delta(now: number | null, before: number | null): number | null {
-  return now === null || before === null ? null : r4(now - before);
+  return now === null || before === null ? null : now - before;
 }
 
 export type WeeklyReport = Awaited<ReturnType<typeof computeWeekly>>;
@@ -136,7 +135,7 @@ export async function computeWeekly(paths: DataPaths, week: number, endDay: stri
     regime,
     decisions: totals.by_regime[regime] ?? 0,
     trades: regimePnl[regime]?.trades ?? 0,
-    net_pnl: r4(regimePnl[regime]?.net_pnl ?? 0),
+    net_pnl: regimePnl[regime]?.net_pnl ?? 0,
     advisor_delta: counterfactual.by_regime[regime]?.delta_sum ?? null,
     edge_positive: (regimePnl[regime]?.net_pnl ?? 0) > 0,
   }));
@@ -146,19 +145,19 @@ export async function computeWeekly(paths: DataPaths, week: number, endDay: stri
   const costs = {
     ...totals.costs,
     fills: totals.fills,
-    avg_cost_per_fill: totals.fills > 0 ? r4(totals.costs.total / totals.fills) : null,
+    avg_cost_per_fill: totals.fills > 0 ? totals.costs.total / totals.fills : null,
     ledger_fees: performance.trades.fees,
-    cost_pct_of_gross_pnl: grossPnl > 0 ? r4((totals.costs.total / grossPnl) * 100) : null,
+    cost_pct_of_gross_pnl: grossPnl > 0 ? (totals.costs.total / grossPnl) * 100 : null,
   };
 
-  const blockRate = totals.decisions > 0 ? r4(totals.blocked / totals.decisions) : null;
+  const blockRate = totals.decisions > 0 ? totals.blocked / totals.decisions : null;
   const prev = readPreviousWeek(paths.reportsDir, endDay);
   const drift = prev
     ? {
         previous_week_ending: prev.end,
         sharpe_change: delta(performance.sharpe, prev.sharpe),
         win_rate_change: delta(performance.trades.win_rate, prev.win_rate),
-        net_pnl_change: r4(performance.trades.net_pnl - prev.net_pnl),
+        net_pnl_change: performance.trades.net_pnl - prev.net_pnl,
         advisor_delta_change: delta(
           counterfactual.available ? counterfactual.delta_sum : null,
           prev.delta_sum,

@@ -245,6 +245,9 @@ export class ShadowAdvisor implements BarListener {
       return;
     }
     this.loaded = true;
+    // The state file may be older or newer than the checkpoint after a crash: rewrite it from
+    // what was resumed, even if this run learns nothing more.
+    this.dirty = true;
   }
 
   /** Continue from the saved state (read after the engine holds the lock and `--fresh` has archived). */

@@ -399,7 +399,12 @@ async function runLocked(
         for (const failure of tick.failures) {
           const p = bySymbol.get(failure.symbol);
           const prev = lastBarMs.get(failure.symbol);
-          if (!p || (prev !== undefined && tick.closeTs <= prev)) continue;
+          if (!p) continue;
+          if (prev !== undefined && tick.closeTs <= prev) {
+            skipped++;
+            skippedInTick++;
+            continue;
+          }
           const draft = p.decideFailure(failure, tick.closeTs, ctx, portfolio);
           markDecided(failure.symbol, draft.bar_ts, tick.closeTs);
           decisionsTotal++;

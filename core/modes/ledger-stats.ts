@@ -142,18 +142,20 @@ export function recordApproval(
   return row;
 }
 
-/** The stats as the mode history keeps them (original: total_trades, win_rate, total_pnl, max_drawdown, days_in_mode). */
+/**
+ * The stats as the mode history keeps them (original: total_trades, win_rate, total_pnl,
+ * max_drawdown, days_in_mode), at full precision: evidence is rounded only where people read it.
+ */
 export function statsForHistory(s: ModeStats): Record<string, number | string | null> {
-  const r = (x: number, d = 6) => Math.round(x * 10 ** d) / 10 ** d;
   return {
     total_trades: s.trades,
-    win_rate: r(s.winRate),
-    total_pnl: r(s.totalPnl, 2),
-    gross_profit: r(s.grossProfit, 2),
-    gross_loss: r(s.grossLoss, 2),
-    profit_factor: Number.isFinite(s.profitFactor) ? r(s.profitFactor) : null,
-    max_drawdown: r(s.maxDrawdown),
-    days_in_mode: r(s.daysInMode, 3),
+    win_rate: s.winRate,
+    total_pnl: s.totalPnl,
+    gross_profit: s.grossProfit,
+    gross_loss: s.grossLoss,
+    profit_factor: Number.isFinite(s.profitFactor) ? s.profitFactor : null,
+    max_drawdown: s.maxDrawdown,
+    days_in_mode: s.daysInMode,
     preservation_level: s.preservationLevel,
   };
 }

@@ -1,4 +1,5 @@
 import { check } from '../evidence/envelope.ts';
+import { human } from '../evidence/human.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { Check } from '../schema/evidence.ts';
 import type { Approval, ModeStats } from './ledger-stats.ts';
@@ -33,7 +34,6 @@ export type TransitionVerdict = {
   checks: Check[];
 };
 
-const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const capped = (x: number) => Math.max(0, Math.min(100, Math.round(x * 10) / 10));
 
@@ -49,8 +49,8 @@ function item(
   return {
     id,
     label,
-    current: current === null ? null : r4(current),
-    required: r4(required),
+    current,
+    required,
     passed,
     progress_pct: capped(progress),
     unit,
@@ -115,7 +115,9 @@ function describe(i: RequirementItem): string {
         ? i.id === 'profit_factor'
           ? '∞ (no losing trade)'
           : 'none'
-        : String(v);
+        : typeof v === 'number'
+          ? human(v)
+          : String(v);
   return `${i.label}: ${show(i.current)} (required ${i.id === 'max_drawdown' ? '≤' : '≥'} ${show(i.required)})`;
 }
 

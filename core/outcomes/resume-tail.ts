@@ -50,10 +50,13 @@ export function reconcileTail(path: string, checkpointBytes: number, open: Set<s
           return;
         }
         const h = typeof line.horizon === 'number' || typeof line.horizon === 'string' ? line.horizon : null;
-        written.add(outcomeKey(line.decision_id, line.kind, h));
+        // A provisional line never stands in for the complete one the resumed run will write.
         if (line.kind === 'forward_return' && line.complete === false && open.has(line.decision_id))
           provisional++;
-        else other++;
+        else {
+          written.add(outcomeKey(line.decision_id, line.kind, h));
+          other++;
+        }
       },
       { start: checkpointBytes },
     );

@@ -307,6 +307,9 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
       drawdownBase: {
         peak: Number.isNaN(this.peak) ? null : this.peak,
         portfolioPeak: Number.isFinite(this.portfolioPeak) ? this.portfolioPeak : null,
+        // What the level was last assessed on: a resumed guard re-assesses exactly when an uninterrupted one would.
+        assessedEquity: Number.isFinite(this.assessedEquity) ? this.assessedEquity : null,
+        assessedPeak: Number.isFinite(this.assessedPeak) ? this.assessedPeak : null,
       },
     };
   }
@@ -333,7 +336,10 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     for (const [symbol, h] of Object.entries(s.returns)) this.history(symbol).restore(h);
     this.peak = s.drawdownBase.peak ?? Number.NaN;
     this.portfolioPeak = s.drawdownBase.portfolioPeak ?? Number.NEGATIVE_INFINITY;
+    this.assessedEquity = s.drawdownBase.assessedEquity ?? Number.NaN;
+    this.assessedPeak = s.drawdownBase.assessedPeak ?? Number.NaN;
     if (s.raisedHalt !== null) {
+      this.assessedEquity = Number.NaN; // re-assessed at the first bar, from the restarted baseline
       this.trades.lossStreak = 0;
       this.peak = Number.NaN;
       let lastBar = 0;

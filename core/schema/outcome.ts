@@ -7,7 +7,8 @@ export const OUTCOME_HORIZONS = [1, 5, 20] as const;
 /**
  * A decision's realised forward returns 1, 5 and 20 bars later (`exit_price / entry_price − 1`),
  * written once the 20-bar horizon has closed, beside what was done and what the shadow advisor
- * said. A run that ends first writes what it knows with `complete: false` (unknown horizons null).
+ * said. A run that ends first writes what it knows with `complete: false` (unknown horizons null);
+ * the run that resumes it replaces that line with the complete one (one line per decision).
  */
 export const ForwardReturnOutcome = Type.Object(
   {

@@ -146,7 +146,12 @@ export const GuardSnapshot = Type.Object(
       Type.Object({ prevClose: Nullable(Type.Number()), lastTs: Nullable(Type.Number()), values: Numbers }),
     ),
     raisedHalt: Nullable(Type.String()),
-    drawdownBase: Type.Object({ peak: Nullable(Type.Number()), portfolioPeak: Nullable(Type.Number()) }),
+    drawdownBase: Type.Object({
+      peak: Nullable(Type.Number()),
+      portfolioPeak: Nullable(Type.Number()),
+      assessedEquity: Type.Optional(Nullable(Type.Number())),
+      assessedPeak: Type.Optional(Nullable(Type.Number())),
+    }),
   },
   { $id: 'GuardSnapshot', additionalProperties: false },
 );

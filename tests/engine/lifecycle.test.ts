@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { setHalt } from '../../core/control/halt.ts';
 import { dataPaths } from '../../core/paths.ts';
 import { atl, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
-import { chainBreaks, comparableDecisions, readDecisions, readHeartbeat } from '../support/records.ts';
+import { chainBreaks, readDecisions, readHeartbeat } from '../support/records.ts';
+import { runSnapshot, snapshotDiff } from '../support/resume.ts';
 
 const paced = (root: string, extra: string[] = []) =>
   spawnAtl([
@@ -110,14 +111,15 @@ describe('crash safety', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(records.length).toBe(31 * 24 * 60); // every bundled 1m bar of BTC/USDT, once
     expect(chainBreaks(dir.path)).toEqual([]);
-    // Decided exactly as a run that was never killed: the checkpoint carries every piece of state.
+    // Decided and written exactly as a run that was never killed: the checkpoint carries every
+    // piece of state, and the ledger, outcomes and advisor state agree row for row.
     using whole = tempDir();
     const uninterrupted = await atl(
       args.map((a) => (a === dir.path ? whole.path : a)),
       { timeoutMs: 120_000 },
     );
     expect(uninterrupted.code).toBe(0);
-    expect(comparableDecisions(dir.path)).toEqual(comparableDecisions(whole.path));
+    expect(snapshotDiff(runSnapshot(dir.path), runSnapshot(whole.path))).toEqual([]);
   });
 
   it('moves a torn final line to a sidecar before appending, so no record is glued to it', async () => {

@@ -230,6 +230,84 @@ describe('the outcome recorder', () => {
     third.close();
     expect(readLines(join(dir.path, 'other.jsonl'))).toHaveLength(3);
   });
+
+  describe('resumed from a checkpoint, writes the file one uninterrupted recorder writes', () => {
+    const portfolio = new Portfolio(1000);
+    // A trade opened at bar 3 and closed at bar 38, so trade outcomes cross the restart too.
+    const feed = (rec: OutcomeRecorder, from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const b = bar(i, 100 + ((i * 7) % 13), 120, 90);
+        const fills =
+          i === 3
+            ? [fill('open', 'buy', b.close, null, 'signal')]
+            : i === 38
+              ? [fill('close', 'sell', b.close, 1, 'signal')]
+              : [];
+        if (i === 3) portfolio.positions.set('BTC/USDT', { decision_id: 'd3', side: 'long' } as never);
+        if (i === 38) portfolio.positions.delete('BTC/USDT');
+        rec.onDecision(draft(i, b, fills), { bar: b, portfolio } as StageContext);
+      }
+    };
+    /** The engine's checkpoint order: flush the lines, then snapshot (the ledger commits it). */
+    const checkpoint = (rec: OutcomeRecorder) => {
+      rec.checkpoint();
+      return JSON.parse(JSON.stringify(rec.snapshot())) as unknown;
+    };
+    const uninterrupted = (dir: string) => {
+      const path = join(dir, 'whole.jsonl');
+      const rec = new OutcomeRecorder(path);
+      feed(rec, 0, 70);
+      rec.close();
+      expect(readLines(path).filter((o) => o.kind === 'trade')).toHaveLength(1);
+      return readFileSync(path, 'utf8');
+    };
+
+    /** A recorder over bars 0–29, checkpointed; `stop` says how its process ended. */
+    const firstRun = (path: string, stop: (rec: OutcomeRecorder) => void) => {
+      const rec = new OutcomeRecorder(path);
+      feed(rec, 0, 30);
+      const saved = checkpoint(rec);
+      stop(rec);
+      return saved;
+    };
+    /** The next process: resumed from the committed checkpoint, deciding bars 30–69. */
+    const resume = (path: string, saved: unknown) => {
+      const rec = new OutcomeRecorder(path);
+      rec.restore(saved);
+      feed(rec, 30, 70);
+      rec.close();
+      return readFileSync(path, 'utf8');
+    };
+
+    it('after a clean stop: its provisional lines are replaced by the complete ones, not joined by them', () => {
+      using dir = tempDir();
+      const path = join(dir.path, 'decision_outcomes.jsonl');
+      const saved = firstRun(path, (rec) => rec.close());
+      const atStop = readLines(path) as ForwardReturnOutcome[];
+      expect(atStop.filter((o) => o.kind === 'forward_return' && !o.complete)).toHaveLength(20);
+      expect(resume(path, saved)).toBe(uninterrupted(dir.path));
+    });
+
+    it('after a crash between the outcome flush and the ledger commit: what reached the file is not written twice', () => {
+      using dir = tempDir();
+      const path = join(dir.path, 'decision_outcomes.jsonl');
+      const saved = firstRun(path, (rec) => {
+        feed(rec, 30, 45);
+        rec.checkpoint(); // flushed; the commit of this checkpoint never happens (kill -9)
+      });
+      // The bars after the committed checkpoint are decided again.
+      expect(resume(path, saved)).toBe(uninterrupted(dir.path));
+    });
+
+    it('after a crash during the stop itself: the torn provisional tail is superseded as well', () => {
+      using dir = tempDir();
+      const path = join(dir.path, 'decision_outcomes.jsonl');
+      const saved = firstRun(path, (rec) => rec.close());
+      const text = readFileSync(path, 'utf8');
+      writeFileSync(path, text.slice(0, text.length - 40)); // killed while writing the provisional lines
+      expect(resume(path, saved)).toBe(uninterrupted(dir.path));
+    });
+  });
 });
 
 describe('regime and higher timeframe', () => {

@@ -7,7 +7,8 @@ import { BUNDLED_MODELS_DIR } from '../../core/paths.ts';
 import type { DecisionRecord } from '../../core/schema/decision.ts';
 import type { ModelManifest } from '../../core/schema/model-manifest.ts';
 import { atl, tempDir } from '../support/cli.ts';
-import { comparableDecisions, readDecisions, readOutcomes } from '../support/records.ts';
+import { readDecisions, readOutcomes } from '../support/records.ts';
+import { runSnapshot, snapshotDiff } from '../support/resume.ts';
 
 const GOOD = ['BTC_USDT-1h-logreg', 'BTC_USDT-1h-mlp'];
 const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex');
@@ -232,8 +233,9 @@ describe('outcomes across a restart', () => {
     expect(atStop).toHaveLength(20); // the last 20 decisions' horizons were still open
     expect((await run(400, split)).code).toBe(0);
     expect((await run(800, whole)).code).toBe(0);
-    // The advisor, risk and outcome state all resume from the checkpoint: nothing learned twice or lost.
-    expect(comparableDecisions(split)).toEqual(comparableDecisions(whole));
+    // The advisor, risk and outcome state all resume from the checkpoint: nothing learned twice or
+    // lost, and the decision log, ledger, outcome file and advisor state are those of one run.
+    expect(snapshotDiff(runSnapshot(split), runSnapshot(whole))).toEqual([]);
 
     const completed = (root: string) =>
       new Map(

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PRESERVATION_LEVELS } from '../../core/schema/risk.ts';
 import { atl, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
 import { readDecisions } from '../support/records.ts';
+import { runSnapshot, snapshotDiff } from '../support/resume.ts';
 import { CRAFT_START, HOUR_MS, readCheckpoint, writeFlashCrashCandles } from './crafted.ts';
 
 const ENTRY_STAGES = ['turnover', 'risk_budget', 'preservation', 'safety', 'sizing'];
@@ -147,6 +148,7 @@ describe('the entry guard in the engine', () => {
     expect(after.cash).toBe(reference.cash);
     expect((after.risk.daily as { realizedPnl: number }).realizedPnl).toBeLessThan(daily.realizedPnl);
     expect(CRAFT_START).toBeLessThan(stopAt);
+    expect(snapshotDiff(runSnapshot(join(b.path, 'root')), runSnapshot(join(a.path, 'root')))).toEqual([]);
   });
 });
 

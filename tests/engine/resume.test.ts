@@ -1,0 +1,104 @@
+import { Database } from 'bun:sqlite';
+import { describe, expect, it } from 'bun:test';
+import { copyFileSync, existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { atl, tempDir } from '../support/cli.ts';
+import { countBy, readDecisions, readOutcomes } from '../support/records.ts';
+import { runSnapshot, snapshotDiff } from '../support/resume.ts';
+
+const RUN = ['run', '--mode', 'backtest', '--symbols', 'BTC/USDT', '--timeframe', '1h'];
+const ledgerOf = (root: string) => join(root, 'unified_trading', 'ledger.sqlite');
+
+/** Run `atl run … --json` on a data root; the run's own report. */
+async function run(root: string, extra: string[] = []) {
+  const r = await atl([...RUN, ...extra, '--json', '--data-dir', root], { timeoutMs: 120_000 });
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as { decisions: number; skippedAlreadyDecided: number; resumed: boolean };
+}
+
+/** What a resume must never write twice: one equity row per bar time, one outcome per decision and kind. */
+function duplicates(root: string) {
+  const db = new Database(ledgerOf(root), { readonly: true });
+  const eq = db
+    .query<{ n: number; d: number }, []>('SELECT count(*) n, count(DISTINCT ts) d FROM equity')
+    .get()!;
+  db.close();
+  const byKey = countBy(readOutcomes(root), (o) => `${o.decision_id} ${o.kind}`);
+  return {
+    equityRowsOverTimes: eq.n - eq.d,
+    outcomeKeysTwice: Object.values(byKey).filter((n) => n > 1).length,
+  };
+}
+
+async function maxDrawdown(root: string): Promise<unknown> {
+  const r = await atl(['check-transition', 'paper_synthetic', '--json', '--data-dir', root]);
+  const details = JSON.parse(r.stdout).details as { requirements: Array<{ id: string; current: unknown }> };
+  return details.requirements.find((q) => q.id === 'max_drawdown')?.current;
+}
+
+describe('a replay resumed after a stop', () => {
+  it('writes exactly what one uninterrupted run writes — decisions, orders, fills, trades, positions, equity, outcomes, advisor state — also when resumed with nothing left', async () => {
+    using dir = tempDir();
+    const split = join(dir.path, 'split');
+    const whole = join(dir.path, 'whole');
+    await run(split, ['--max-bars', '2000']);
+    const atStop = readOutcomes(split).filter((o) => o.kind === 'forward_return' && !o.complete);
+    expect(atStop).toHaveLength(20); // the stop says what it knows of the horizons still open
+    const advisorFile = join(split, 'rl', 'advisor_state.json');
+    const advisorAtStop = readFileSync(advisorFile);
+    const second = await run(split);
+    expect(second.resumed).toBe(true);
+    expect(second.skippedAlreadyDecided).toBe(2000);
+    // A kill after the last checkpoint, before the advisor's file was saved, leaves it behind the ledger.
+    writeFileSync(advisorFile, advisorAtStop);
+    const third = await run(split); // the replay's end: nothing left to decide
+    expect(third.decisions).toBe(0);
+    await run(whole);
+
+    expect(snapshotDiff(runSnapshot(split), runSnapshot(whole))).toEqual([]);
+    expect(duplicates(split)).toEqual({ equityRowsOverTimes: 0, outcomeKeysTwice: 0 });
+    // The provisional lines of the stop were replaced by complete ones, not joined by them.
+    const final = new Map(readOutcomes(split).map((o) => [`${o.decision_id} ${o.kind}`, o]));
+    for (const o of atStop)
+      expect(final.get(`${o.decision_id} forward_return`)).toMatchObject({ complete: true });
+    // The gates read the drawdown of the curve the market made, not of bars counted twice.
+    expect(await maxDrawdown(split)).toBe(await maxDrawdown(whole));
+  }, 120_000);
+
+  it('after a crash between the log flush and the ledger commit, keeps what reached the files and writes none of it twice; the summary counts it as already decided', async () => {
+    using dir = tempDir();
+    const crashed = join(dir.path, 'crashed');
+    const whole = join(dir.path, 'whole');
+    await run(crashed, ['--max-bars', '2000']);
+    const ledger = ledgerOf(crashed);
+    for (const ext of ['', '-wal', '-shm'])
+      if (existsSync(ledger + ext)) copyFileSync(ledger + ext, join(dir.path, `committed${ext}`));
+    await run(crashed, ['--max-bars', '500']);
+    // The state `kill -9` leaves after the last checkpoint flushed the decision log and the
+    // outcomes but before its ledger commit: the files hold 500 bars the ledger has not seen.
+    const db = new Database(ledger, { readonly: true });
+    const cp = JSON.parse(
+      db.query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'checkpoint'").get()!.value,
+    );
+    db.close();
+    truncateSync(join(crashed, 'rl', 'decision_outcomes.jsonl'), cp.observers.outcomes.file_bytes); // before the stop's provisional lines
+    for (const ext of ['', '-wal', '-shm']) {
+      const saved = join(dir.path, `committed${ext}`);
+      if (existsSync(saved)) copyFileSync(saved, ledger + ext);
+      else rmSync(ledger + ext, { force: true });
+    }
+    const logged = readDecisions(crashed).length;
+    expect(logged).toBe(2500);
+
+    const resumed = await run(crashed);
+    await run(whole);
+    expect(snapshotDiff(runSnapshot(crashed), runSnapshot(whole))).toEqual([]);
+    expect(duplicates(crashed)).toEqual({ equityRowsOverTimes: 0, outcomeKeysTwice: 0 });
+    // "N written this run; M bars already decided": together, what the log holds.
+    expect(resumed.decisions + resumed.skippedAlreadyDecided).toBe(readDecisions(crashed).length);
+    expect(resumed.skippedAlreadyDecided).toBe(logged);
+    expect(readFileSync(join(crashed, 'rl', 'decision_outcomes.jsonl'), 'utf8')).toBe(
+      readFileSync(join(whole, 'rl', 'decision_outcomes.jsonl'), 'utf8'),
+    );
+  }, 120_000);
+});
