@@ -24,6 +24,7 @@ export const verbs = {
   'check-transition': () => load(import('./verbs/check-transition.ts')),
   doctor: () => load(import('./verbs/doctor.ts')),
   audit: () => load(import('./verbs/audit.ts')),
+  why: () => load(import('./verbs/why.ts')),
 } satisfies Record<string, Verb>;
 
 export type VerbName = keyof typeof verbs;
@@ -49,6 +50,7 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   doctor: 'data-source preflight: exchange DNS, TCP/TLS, loadMarkets, a small fetchOHLCV, clock offset',
   audit:
     'verify the data root end to end: log hash chain from genesis, schema, ids, bars, outcome links, ledger vs fills, evidence; 0 / 2 broken / 3 unreadable',
+  why: '<symbol> <time>: the decision at that bar for a person — stages, thresholds, models, shadow advisor, outcome; --json',
 };
 
 export const atlCommand = defineCommand({
