@@ -57,6 +57,7 @@ export function renderDecision(f: Found): string {
   const m = r.market;
   const width = Math.max(...r.gate_trace.map((s) => s.stage.length));
   const advisor = r.rl_recommendation as Record<string, unknown> | null;
+  const idWidth = Math.max(0, ...r.model_trace.map((t) => t.model_id.length));
   return [
     `${r.symbol} ${r.timeframe} bar closing ${r.bar_ts} — ${r.decision_id} (log line ${f.line})`,
     `  ${r.mode} (${r.data_mode}${r.source.synthetic ? ', synthetic candles' : ''}), price ${m.price === null ? '—' : num(m.price)}, regime ${m.regime ?? '—'}, volatility ${m.volatility === null ? '—' : num(m.volatility)}, decided ${r.ts}`,
@@ -68,10 +69,11 @@ export function renderDecision(f: Found): string {
       ? ['  none ran']
       : r.model_trace.map((t) =>
           t.status === 'used' && t.output
-            ? `  ${t.model_id}  ${t.output.action} ${num(t.output.confidence)}${t.output.probabilities ? ` (p ${t.output.probabilities.map(num).join(' / ')})` : ''}`
-            : `  ${t.model_id}  skipped (${t.skip_reason ?? 'no reason'})`,
+            ? `  ${t.model_id.padEnd(idWidth)}  ${t.output.action} ${num(t.output.confidence)}${t.output.probabilities ? ` (p ${t.output.probabilities.map(num).join(' / ')})` : ''}`
+            : `  ${t.model_id.padEnd(idWidth)}  skipped (${t.skip_reason ?? 'no reason'})`,
         )),
-    `  signal ${r.signal ? `${r.signal.action} ${num(r.signal.confidence)} from ${r.signal.source}` : 'none'}; final ${r.action}, confidence ${num(r.confidence)}`,
+    'Signal',
+    `  ${r.signal ? `${r.signal.action} ${num(r.signal.confidence)} from ${r.signal.source}` : 'none'}; final ${r.action}, confidence ${num(r.confidence)}`,
     'Shadow advisor (logged only, never executed)',
     advisor
       ? `  would ${String(advisor.action ?? '—')} (confidence ${num(advisor.confidence ?? '—')}, learner ${String(advisor.learner ?? '—')}, agent ${String(advisor.primary_agent ?? '—')})`
