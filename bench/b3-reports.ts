@@ -5,11 +5,11 @@
  * Targets: ≤ 1.5 s and ≤ 150 MB peak RSS each. `B3_CACHE=DIR` keeps the generated log between runs;
  * `B3_CANDLES=N` sizes it (default 1,000,000).
  */
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { measured, runAtl } from './_measure.ts';
-import { prepareReplay, REPLAY_START } from './_replay.ts';
+import { measured } from './_measure.ts';
+import { REPLAY_START, replayLogOnce } from './_replay.ts';
 
 const CANDLES = Number(process.env.B3_CANDLES ?? 1_000_000);
 const START = REPLAY_START;
@@ -17,20 +17,14 @@ const RUNS = 3;
 const dir = process.env.B3_CACHE ?? join(tmpdir(), `atl-b3-${process.pid}`);
 const root = join(dir, 'root');
 const log = join(root, 'rl', 'shadow_decisions.jsonl');
-const ready = join(dir, 'log-complete');
 
 try {
-  if (!existsSync(ready)) {
-    mkdirSync(dir, { recursive: true });
-    // The same replay as B1 (only the lockdown level moved, so the log covers every bar).
-    const run = await runAtl([...prepareReplay(dir, CANDLES, root), '--fresh']);
-    if (run.code !== 0) throw new Error(`atl run exited ${run.code}`);
-    rmSync(join(dir, 'BTC_USDT-1m.csv'));
-    writeFileSync(ready, '');
+  // The same replay as B1 (only the lockdown level moved, so the log covers every bar).
+  const wallMs = await replayLogOnce(dir, CANDLES, root);
+  if (wallMs !== null)
     console.log(
-      `B3 log: ${CANDLES.toLocaleString()} decisions by a real backtest in ${(run.wallMs / 1000).toFixed(1)} s`,
+      `B3 log: ${CANDLES.toLocaleString()} decisions by a real backtest in ${(wallMs / 1000).toFixed(1)} s`,
     );
-  }
   const lastDay = new Date(START + CANDLES * 60_000 - 86_400_000).toISOString().slice(0, 10);
   console.log(
     `B3 reports over ${(statSync(log).size / 2 ** 30).toFixed(2)} GiB, ${CANDLES.toLocaleString()}-line decision log; day/week ending ${lastDay}; median of ${RUNS} runs`,

@@ -21,15 +21,15 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { measured, runAtl } from './_measure.ts';
-import { prepareReplay } from './_replay.ts';
+import { measured } from './_measure.ts';
+import { replayLogOnce } from './_replay.ts';
 
 const CANDLES = Number(process.env.B6_CANDLES ?? 1_000_000);
 const dir = process.env.B6_CACHE ?? join(tmpdir(), `atl-b6-${process.pid}`);
 const root = join(dir, 'root');
 const quarter = join(dir, 'quarter');
 const log = (r: string) => join(r, 'rl', 'shadow_decisions.jsonl');
-const ready = join(dir, 'log-complete');
+const ready = join(dir, 'quarter-complete');
 
 /** The byte offset just past the newline at or after `at`. */
 function lineBoundary(path: string, at: number): number {
@@ -48,11 +48,8 @@ function lineBoundary(path: string, at: number): number {
 }
 
 try {
+  await replayLogOnce(dir, CANDLES, root);
   if (!existsSync(ready)) {
-    mkdirSync(dir, { recursive: true });
-    const run = await runAtl([...prepareReplay(dir, CANDLES, root), '--fresh']);
-    if (run.code !== 0) throw new Error(`atl run exited ${run.code}`);
-    rmSync(join(dir, 'BTC_USDT-1m.csv'));
     // A quarter of the log with the same ledger and outcomes (its audit fails the tail checks; only its memory matters).
     mkdirSync(join(quarter, 'rl'), { recursive: true });
     cpSync(join(root, 'unified_trading'), join(quarter, 'unified_trading'), { recursive: true });

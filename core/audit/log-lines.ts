@@ -63,7 +63,10 @@ const keyNeedles = new Map<string, Buffer>();
 /** A plain string field's value read from the raw line (`"key":"value"`, no escapes); null when absent. */
 export function stringFieldAt(buf: Buffer, start: number, end: number, key: string): string | null {
   let needle = keyNeedles.get(key);
-  if (!needle) keyNeedles.set(key, (needle = Buffer.from(`"${key}":"`)));
+  if (!needle) {
+    needle = Buffer.from(`"${key}":"`);
+    keyNeedles.set(key, needle);
+  }
   const line = buf.subarray(start, end);
   const at = line.indexOf(needle);
   if (at < 0) return null;

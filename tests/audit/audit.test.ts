@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { IdSet } from '../../core/audit/decisions.ts';
 import { atl, tempDir } from '../support/cli.ts';
 
 // One real engine run (a backtest, then a resumed second leg) serves every case as a fresh copy.
@@ -168,5 +169,17 @@ describe('atl audit', () => {
     expect(unreadable.code).toBe(3);
     expect(unreadable.status['decisions:readable']).toBe('unknown');
     rmSync(logOf(dir.path), { recursive: true });
+  });
+});
+
+describe('IdSet (decision-id fingerprints)', () => {
+  it('holds a quarter million ids through its growth, finds each, and flags only the repeat', () => {
+    const ids = new IdSet();
+    for (let i = 0; i < 250_000; i++) ids.add(`bt-BTCUSDT-1m-${i}`);
+    ids.add('bt-BTCUSDT-1m-77');
+    expect(ids.size).toBe(250_000);
+    expect(ids.suspects.size).toBe(1);
+    expect([0, 123_456, 249_999].every((i) => ids.has(`bt-BTCUSDT-1m-${i}`))).toBe(true);
+    expect(ids.has('bt-BTCUSDT-1m-250000')).toBe(false);
   });
 });
