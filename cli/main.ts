@@ -4,7 +4,6 @@ import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand }
 import { ATL_VERSION } from '../core/engine/snapshots.ts';
 import { formatOperatorError, OperatorError } from '../core/errors.ts';
 import { EXIT, renderExitCodeTable } from '../core/exit-codes.ts';
-import { log } from '../core/log.ts';
 import { checkArgv, print, printError } from './_shared.ts';
 
 type Verb = () => Promise<CommandDef<ArgsDef>>;
@@ -114,6 +113,8 @@ export async function main(argv: string[]): Promise<number> {
       );
       return EXIT.usage;
     }
+    // A bug: the stack goes to the log (consola is loaded only now, off the fast path).
+    const { log } = await import('../core/log.ts');
     log.error(err);
     return EXIT.unknown;
   }

@@ -31,11 +31,12 @@ function staticImportClosure(entry: string): Set<string> {
 }
 
 describe('three rooms', () => {
-  it('core/ never imports the CLI layer, never writes to stdout and never calls process.exit', () => {
+  it('core/ never imports the CLI layer or citty, never writes to stdout and never calls process.exit', () => {
     const offenders: string[] = [];
     for (const file of sources('core')) {
       const text = readFileSync(file, 'utf8');
       if (/from ['"][./]*cli\//.test(text)) offenders.push(`${file}: imports from cli/`);
+      if (/from ['"]citty['"]/.test(text)) offenders.push(`${file}: imports citty`);
       if (/process\.exit\(/.test(text)) offenders.push(`${file}: calls process.exit`);
       if (/process\.stdout\.write|console\.log\(/.test(text)) offenders.push(`${file}: writes to stdout`);
     }
