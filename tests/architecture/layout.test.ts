@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { verbs } from '../../cli/main.ts';
 import { renderExitCodeTable } from '../../core/exit-codes.ts';
 import { atl, MAIN, REPO, tempDir } from '../support/cli.ts';
 
@@ -69,6 +70,16 @@ describe('one exit-code table', () => {
     const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
     const block = /<!-- exit-codes:start[^>]*-->\n([\s\S]*?)\n<!-- exit-codes:end -->/.exec(readme)?.[1];
     expect(block).toBe(renderExitCodeTable('markdown'));
+  });
+
+  it('every registered verb has a row in the README verb table', () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const rows = readme.split('\n').filter((l) => l.startsWith('| `'));
+    for (const verb of Object.keys(verbs))
+      expect(
+        rows.some((r) => r.startsWith(`| \`${verb}\``) || r.startsWith(`| \`${verb} `)),
+        verb,
+      ).toBe(true);
   });
 
   it('`atl --help` and each verb’s --help print the same table and exit 0', async () => {
