@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { buildEvidence, check } from '../evidence/envelope.ts';
 import type { DataPaths } from '../paths.ts';
 import type { Check, Evidence } from '../schema/evidence.ts';
@@ -40,10 +41,14 @@ export function runAudit(paths: DataPaths, startedAt = new Date()): Evidence {
       return null;
     }
   };
+  // Order matters while an engine runs: it flushes the log before it commits the ledger or
+  // appends outcomes, so the ledger and the outcomes' length are taken first and the log read
+  // after them holds every decision they can name.
+  const ledger = reading('ledger', paths.ledger, readLedgerFacts);
+  const outcomesEnd = existsSync(paths.outcomes) ? statSync(paths.outcomes).size : 0;
   const decisions = reading('decisions', paths.decisions, auditDecisionLog);
   const ids = decisions?.ids ?? new IdSet();
-  const outcomes = reading('outcomes', paths.outcomes, (p) => auditOutcomes(p, ids));
-  const ledger = reading('ledger', paths.ledger, readLedgerFacts);
+  const outcomes = reading('outcomes', paths.outcomes, (p) => auditOutcomes(p, ids, outcomesEnd));
   const evidence = reading('evidence', paths.reportsDir, auditEvidenceFiles);
   const logged = decisions?.exists ? decisions : null;
   const checks = [

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import {
   appendFileSync,
   cpSync,
+  existsSync,
   mkdirSync,
   readFileSync,
   rmSync,
@@ -11,7 +12,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { IdSet } from '../../core/audit/decisions.ts';
-import { atl, tempDir } from '../support/cli.ts';
+import { renderSyntheticCsv } from '../../core/market/bundled.ts';
+import { atl, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
 
 // One real engine run (a backtest, then a resumed second leg) serves every case as a fresh copy.
 let base: ReturnType<typeof tempDir>;
@@ -182,4 +184,44 @@ describe('IdSet (decision-id fingerprints)', () => {
     expect([0, 123_456, 249_999].every((i) => ids.has(`bt-BTCUSDT-1m-${i}`))).toBe(true);
     expect(ids.has('bt-BTCUSDT-1m-250000')).toBe(false);
   });
+});
+
+describe('atl audit alongside a running engine', () => {
+  it('finds nothing broken while a replay appends, commits and writes outcomes (exit 0, or 1 for work in flight)', async () => {
+    using dir = tempDir();
+    // A long replay (one-minute candles) so the audits overlap its appends and checkpoints.
+    const csv = join(dir.path, 'BTC_USDT-1m.csv');
+    writeFileSync(csv, renderSyntheticCsv('BTC/USDT', '1m', 150_000, Date.UTC(2024, 0, 1)));
+    const root = join(dir.path, 'root');
+    const engine = spawnAtl([
+      'run',
+      '--mode',
+      'backtest',
+      '--replay-file',
+      csv,
+      '--symbols',
+      'BTC/USDT',
+      '--data-dir',
+      root,
+    ]);
+    try {
+      await waitFor(
+        () => existsSync(join(root, 'unified_trading', 'ledger.sqlite')) && existsSync(logOf(root)),
+      );
+      let audits = 0;
+      while (engine.exitCode === null && audits < 6) {
+        const a = await audit(root);
+        const failed = a.evidence.checks.filter(
+          (c: { status: string }) => c.status === 'fail' || c.status === 'unknown',
+        );
+        expect(failed).toEqual([]);
+        expect([0, 1]).toContain(a.code);
+        audits++;
+      }
+      expect(audits).toBeGreaterThan(1); // each started while the engine was writing
+    } finally {
+      engine.kill();
+      await engine.exited;
+    }
+  }, 60_000);
 });
