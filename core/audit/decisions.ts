@@ -73,6 +73,19 @@ export type DecisionLogFacts = {
 
 export const SAMPLE_LIMIT = 20;
 
+/**
+ * Does the file grow past `size` within a moment? An engine appends a chunk in more than one
+ * write, so an unterminated tail it is still writing can look still for a few milliseconds; a
+ * tail that stays put for 300 ms is a cut-off file, not an append in progress.
+ */
+export function growsWithin(path: string, size: number, ms = 300): boolean {
+  for (let waited = 0; ; waited += 25) {
+    if (statSync(path).size > size) return true;
+    if (waited >= ms) return false;
+    Bun.sleepSync(25);
+  }
+}
+
 function emptyFacts(path: string, exists: boolean): DecisionLogFacts {
   return {
     path,
@@ -152,7 +165,7 @@ export function auditDecisionLog(path: string): DecisionLogFacts {
   facts.lines = scan.lines;
   facts.bytes = scan.bytes;
   if (scan.tornTail) {
-    const grew = statSync(path).size > scan.tornTail.offset + scan.tornTail.bytes;
+    const grew = growsWithin(path, scan.tornTail.offset + scan.tornTail.bytes);
     facts.tail = { state: grew ? 'growing' : 'truncated', line: scan.lines + 1, ...scan.tornTail };
     if (!grew)
       fault({

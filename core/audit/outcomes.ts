@@ -1,6 +1,6 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { scanJsonl } from '../fsx/jsonl.ts';
-import { type IdSet, type LineFault, SAMPLE_LIMIT } from './decisions.ts';
+import { growsWithin, type IdSet, type LineFault, SAMPLE_LIMIT } from './decisions.ts';
 import { readOutcomeLine } from './log-lines.ts';
 
 export type OutcomeFacts = {
@@ -52,7 +52,7 @@ export function auditOutcomes(path: string, ids: IdSet, end = Number.POSITIVE_IN
   );
   facts.lines = scan.lines;
   // A fragment at `end` is an append in progress, unless the file still ends there.
-  if (scan.tornTail && statSync(path).size === scan.tornTail.offset + scan.tornTail.bytes)
+  if (scan.tornTail && !growsWithin(path, scan.tornTail.offset + scan.tornTail.bytes))
     fault({
       line: scan.lines + 1,
       kind: 'truncated',
