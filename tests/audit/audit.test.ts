@@ -11,8 +11,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { prepareReplay } from '../../bench/_replay.ts';
 import { IdSet } from '../../core/audit/decisions.ts';
-import { renderSyntheticCsv } from '../../core/market/bundled.ts';
 import { atl, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
 
 // One real engine run (a backtest, then a resumed second leg) serves every case as a fresh copy.
@@ -189,21 +189,9 @@ describe('IdSet (decision-id fingerprints)', () => {
 describe('atl audit alongside a running engine', () => {
   it('finds nothing broken while a replay appends, commits and writes outcomes (exit 0, or 1 for work in flight)', async () => {
     using dir = tempDir();
-    // A long replay (one-minute candles) so the audits overlap its appends and checkpoints.
-    const csv = join(dir.path, 'BTC_USDT-1m.csv');
-    writeFileSync(csv, renderSyntheticCsv('BTC/USDT', '1m', 150_000, Date.UTC(2024, 0, 1)));
+    // A long replay (the benchmarks' one-minute candles) so the audits overlap its appends and checkpoints.
     const root = join(dir.path, 'root');
-    const engine = spawnAtl([
-      'run',
-      '--mode',
-      'backtest',
-      '--replay-file',
-      csv,
-      '--symbols',
-      'BTC/USDT',
-      '--data-dir',
-      root,
-    ]);
+    const engine = spawnAtl(prepareReplay(dir.path, 150_000, root));
     try {
       await waitFor(
         () => existsSync(join(root, 'unified_trading', 'ledger.sqlite')) && existsSync(logOf(root)),
