@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderSyntheticCsv } from '../core/market/bundled.ts';
+import { runAtl } from './_measure.ts';
 
 /**
  * The replay the throughput benchmarks share: `candles` synthetic one-minute BTC/USDT candles and
@@ -29,4 +30,19 @@ export function prepareReplay(dir: string, candles: number, root: string): strin
     '--risk-config',
     riskConfig,
   ];
+}
+
+/**
+ * Write the replay's decision log into `root` once (a `log-complete` marker lets a cached `dir`
+ * be reused); the engine's wall time in ms when it ran, null when the cache was used.
+ */
+export async function replayLogOnce(dir: string, candles: number, root: string): Promise<number | null> {
+  const ready = join(dir, 'log-complete');
+  if (existsSync(ready)) return null;
+  mkdirSync(dir, { recursive: true });
+  const run = await runAtl([...prepareReplay(dir, candles, root), '--fresh']);
+  if (run.code !== 0) throw new Error(`atl run exited ${run.code}`);
+  rmSync(join(dir, 'BTC_USDT-1m.csv'));
+  writeFileSync(ready, '');
+  return run.wallMs;
 }

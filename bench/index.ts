@@ -10,6 +10,7 @@ const BENCHES: Record<string, string> = {
   b3: 'b3-reports.ts',
   b4: 'b4-status.ts',
   b5: 'b5-features.ts',
+  b6: 'b6-audit.ts',
   'api-load': 'api-load.ts',
   'live-feed': 'live-feed.ts',
   'soak-kill': 'soak-kill.ts',

@@ -5,7 +5,6 @@ import { ATL_VERSION } from '../core/engine/snapshots.ts';
 import { formatOperatorError, OperatorError } from '../core/errors.ts';
 import { EXIT, renderExitCodeTable } from '../core/exit-codes.ts';
 import { storageError } from '../core/fsx/storage-fault.ts';
-import { log } from '../core/log.ts';
 import { checkArgv, print, printError } from './_shared.ts';
 
 type Verb = () => Promise<CommandDef<ArgsDef>>;
@@ -25,6 +24,7 @@ export const verbs = {
   'check-transition': () => load(import('./verbs/check-transition.ts')),
   doctor: () => load(import('./verbs/doctor.ts')),
   audit: () => load(import('./verbs/audit.ts')),
+  why: () => load(import('./verbs/why.ts')),
 } satisfies Record<string, Verb>;
 
 export type VerbName = keyof typeof verbs;
@@ -50,6 +50,7 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   doctor: 'data-source preflight: exchange DNS, TCP/TLS, loadMarkets, a small fetchOHLCV, clock offset',
   audit:
     'verify the data root end to end: log hash chain from genesis, schema, ids, bars, outcome links, ledger vs fills, evidence; 0 / 2 broken / 3 unreadable',
+  why: '<symbol> <time>: the decision at that bar for a person — stages, thresholds, models, shadow advisor, outcome; --json',
 };
 
 export const atlCommand = defineCommand({
@@ -114,6 +115,8 @@ export async function main(argv: string[]): Promise<number> {
       );
       return EXIT.usage;
     }
+    // A bug: the stack goes to the log (consola is loaded only now, off the fast path).
+    const { log } = await import('../core/log.ts');
     log.error(err);
     return EXIT.unknown;
   }

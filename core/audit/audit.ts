@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { buildEvidence, check } from '../evidence/envelope.ts';
 import type { DataPaths } from '../paths.ts';
 import type { Check, Evidence } from '../schema/evidence.ts';
@@ -16,24 +17,6 @@ function firstBreak(file: string, faults: LineFault[], lines: number): FirstBrea
   return { file, line: f.line, lines_after: Math.max(0, lines - f.line), kind: f.kind, problem: f.problem };
 }
 
-/** A file that cannot be read (permissions, a directory in its place, I/O, a corrupt ledger) is "could not evaluate". */
-function reading<T>(id: string, what: string, path: string, read: () => T, unreadable: Check[]): T | null {
-  try {
-    return read();
-  } catch (err) {
-    const e = err as Error & { hint?: string };
-    unreadable.push(
-      check({
-        id,
-        status: 'unknown',
-        output: `cannot read ${what} ${path}: ${e.message}`,
-        hint: e.hint ?? 'check the file exists, is a regular file and is readable by this user',
-      }),
-    );
-    return null;
-  }
-}
-
 /**
  * `atl audit`: everything a data root's files say about themselves, checked end to end in one
  * streaming pass per file — the decision log's chain from genesis, schema, ids and bar order; the
@@ -41,35 +24,32 @@ function reading<T>(id: string, what: string, path: string, read: () => T, unrea
  */
 export function runAudit(paths: DataPaths, startedAt = new Date()): Evidence {
   const unreadable: Check[] = [];
-  const decisions = reading(
-    'decisions:readable',
-    'the decision log',
-    paths.decisions,
-    () => auditDecisionLog(paths.decisions),
-    unreadable,
-  );
+  // A file that cannot be read (permissions, a directory in its place, I/O, a corrupt ledger) is "could not evaluate".
+  const reading = <T>(id: string, path: string, read: (path: string) => T): T | null => {
+    try {
+      return read(path);
+    } catch (err) {
+      const e = err as Error & { hint?: string };
+      unreadable.push(
+        check({
+          id: `${id}:readable`,
+          status: 'unknown',
+          output: `cannot read ${path}: ${e.message}`,
+          hint: e.hint ?? 'check the file exists, is a regular file and is readable by this user',
+        }),
+      );
+      return null;
+    }
+  };
+  // Order matters while an engine runs: it flushes the log before it commits the ledger or
+  // appends outcomes, so the ledger and the outcomes' length are taken first and the log read
+  // after them holds every decision they can name.
+  const ledger = reading('ledger', paths.ledger, readLedgerFacts);
+  const outcomesEnd = existsSync(paths.outcomes) ? statSync(paths.outcomes).size : 0;
+  const decisions = reading('decisions', paths.decisions, auditDecisionLog);
   const ids = decisions?.ids ?? new IdSet();
-  const outcomes = reading(
-    'outcomes:readable',
-    'the outcome log',
-    paths.outcomes,
-    () => auditOutcomes(paths.outcomes, ids),
-    unreadable,
-  );
-  const ledger = reading(
-    'ledger:readable',
-    'the ledger',
-    paths.ledger,
-    () => readLedgerFacts(paths.ledger),
-    unreadable,
-  );
-  const evidence = reading(
-    'evidence:readable',
-    'the reports directory',
-    paths.reportsDir,
-    () => auditEvidenceFiles(paths.reportsDir),
-    unreadable,
-  );
+  const outcomes = reading('outcomes', paths.outcomes, (p) => auditOutcomes(p, ids, outcomesEnd));
+  const evidence = reading('evidence', paths.reportsDir, auditEvidenceFiles);
   const logged = decisions?.exists ? decisions : null;
   const checks = [
     ...unreadable,

@@ -13,26 +13,45 @@ export type LineFault = {
 export type FillTotals = { symbol: string; bar_ts: string; fills: number; quantity: number; fee: number };
 
 /**
- * Decision ids seen, as 52-bit fingerprints: a million ids in a few tens of MB rather than a
- * million strings. A repeated fingerprint is only a suspect until a second pass compares the ids
- * themselves; a fingerprint match for an outcome's id is trusted (2^-52 chance of a false link).
+ * Decision ids seen, as 52-bit fingerprints in an open-addressing table of doubles: a million ids
+ * in 16 MB rather than a million strings (or Set entries). A repeated fingerprint is only a
+ * suspect until a second pass compares the ids themselves; a fingerprint match for an outcome's id
+ * is trusted (a 2^-52 chance per outcome of a false link).
  */
 export class IdSet {
-  private readonly seen = new Set<number>();
+  private slots = new Float64Array(1 << 16);
+  private count = 0;
   readonly suspects = new Set<number>();
   static key(id: string): number {
-    return Number(Bun.hash.wyhash(id) & 0xfffffffffffffn);
+    return Number(Bun.hash.wyhash(id) & 0xfffffffffffffn) || 1; // 0 marks an empty slot
+  }
+  /** The slot holding `k`, or the empty one where it belongs. */
+  private slot(k: number): number {
+    const mask = this.slots.length - 1;
+    let i = (k >>> 0) & mask;
+    while (this.slots[i] !== 0 && this.slots[i] !== k) i = (i + 1) & mask;
+    return i;
   }
   add(id: string): void {
     const k = IdSet.key(id);
-    if (this.seen.has(k)) this.suspects.add(k);
-    else this.seen.add(k);
+    const i = this.slot(k);
+    if (this.slots[i] === k) {
+      this.suspects.add(k);
+      return;
+    }
+    this.slots[i] = k;
+    if (++this.count * 10 > this.slots.length * 7) {
+      const old = this.slots;
+      this.slots = new Float64Array(old.length * 2);
+      for (const v of old) if (v !== 0) this.slots[this.slot(v)] = v;
+    }
   }
   has(id: string): boolean {
-    return this.seen.has(IdSet.key(id));
+    const k = IdSet.key(id);
+    return this.slots[this.slot(k)] === k;
   }
   get size(): number {
-    return this.seen.size;
+    return this.count;
   }
 }
 
@@ -53,6 +72,19 @@ export type DecisionLogFacts = {
 };
 
 export const SAMPLE_LIMIT = 20;
+
+/**
+ * Does the file grow past `size` within a moment? An engine appends a chunk in more than one
+ * write, so an unterminated tail it is still writing can look still for a few milliseconds; a
+ * tail that stays put for 300 ms is a cut-off file, not an append in progress.
+ */
+export function growsWithin(path: string, size: number, ms = 300): boolean {
+  for (let waited = 0; ; waited += 25) {
+    if (statSync(path).size > size) return true;
+    if (waited >= ms) return false;
+    Bun.sleepSync(25);
+  }
+}
 
 function emptyFacts(path: string, exists: boolean): DecisionLogFacts {
   return {
@@ -133,7 +165,7 @@ export function auditDecisionLog(path: string): DecisionLogFacts {
   facts.lines = scan.lines;
   facts.bytes = scan.bytes;
   if (scan.tornTail) {
-    const grew = statSync(path).size > scan.tornTail.offset + scan.tornTail.bytes;
+    const grew = growsWithin(path, scan.tornTail.offset + scan.tornTail.bytes);
     facts.tail = { state: grew ? 'growing' : 'truncated', line: scan.lines + 1, ...scan.tornTail };
     if (!grew)
       fault({

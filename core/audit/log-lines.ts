@@ -57,3 +57,20 @@ export function hasField(buf: Buffer, start: number, end: number, needle: Buffer
 }
 
 export const fieldNeedle = (key: string, value: string) => Buffer.from(`"${key}":${JSON.stringify(value)}`);
+
+const keyNeedles = new Map<string, Buffer>();
+
+/** A plain string field's value read from the raw line (`"key":"value"`, no escapes); null when absent. */
+export function stringFieldAt(buf: Buffer, start: number, end: number, key: string): string | null {
+  let needle = keyNeedles.get(key);
+  if (!needle) {
+    needle = Buffer.from(`"${key}":"`);
+    keyNeedles.set(key, needle);
+  }
+  const line = buf.subarray(start, end);
+  const at = line.indexOf(needle);
+  if (at < 0) return null;
+  const from = at + needle.length;
+  const to = line.indexOf(0x22, from);
+  return to < 0 ? null : line.toString('latin1', from, to);
+}

@@ -1,6 +1,6 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { scanJsonl } from '../fsx/jsonl.ts';
-import { type IdSet, type LineFault, SAMPLE_LIMIT } from './decisions.ts';
+import { growsWithin, type IdSet, type LineFault, SAMPLE_LIMIT } from './decisions.ts';
 import { readOutcomeLine } from './log-lines.ts';
 
 export type OutcomeFacts = {
@@ -14,9 +14,11 @@ export type OutcomeFacts = {
 
 /**
  * Stream `rl/decision_outcomes.jsonl`: every line schema-checked, and every decision it names
- * (a trade names the decisions that opened and closed it) present in the decision log.
+ * (a trade names the decisions that opened and closed it) present in the decision log. Only the
+ * first `end` bytes are read: what was there before the log was (a line appended later may name a
+ * decision the log got after it was read).
  */
-export function auditOutcomes(path: string, ids: IdSet): OutcomeFacts {
+export function auditOutcomes(path: string, ids: IdSet, end = Number.POSITIVE_INFINITY): OutcomeFacts {
   const facts: OutcomeFacts = {
     path,
     exists: existsSync(path),
@@ -30,22 +32,27 @@ export function auditOutcomes(path: string, ids: IdSet): OutcomeFacts {
     facts.counts[f.kind]++;
     if (facts.counts[f.kind] <= SAMPLE_LIMIT) facts.faults.push(f);
   };
-  const scan = scanJsonl(path, (e) => {
-    const read = readOutcomeLine(e.line);
-    if (!read.ok) return fault({ line: e.lineNo, kind: 'schema', problem: read.problem });
-    facts.outcomes++;
-    const o = read.record;
-    const named = o.kind === 'trade' ? [o.decision_id, o.exit_decision_id] : [o.decision_id];
-    for (const id of named)
-      if (!ids.has(id))
-        fault({
-          line: e.lineNo,
-          kind: 'link',
-          problem: `names decision ${id}, which the decision log does not hold`,
-        });
-  });
+  const scan = scanJsonl(
+    path,
+    (e) => {
+      const read = readOutcomeLine(e.line);
+      if (!read.ok) return fault({ line: e.lineNo, kind: 'schema', problem: read.problem });
+      facts.outcomes++;
+      const o = read.record;
+      const named = o.kind === 'trade' ? [o.decision_id, o.exit_decision_id] : [o.decision_id];
+      for (const id of named)
+        if (!ids.has(id))
+          fault({
+            line: e.lineNo,
+            kind: 'link',
+            problem: `names decision ${id}, which the decision log does not hold`,
+          });
+    },
+    { end },
+  );
   facts.lines = scan.lines;
-  if (scan.tornTail && statSync(path).size === scan.tornTail.offset + scan.tornTail.bytes)
+  // A fragment at `end` is an append in progress, unless the file still ends there.
+  if (scan.tornTail && !growsWithin(path, scan.tornTail.offset + scan.tornTail.bytes))
     fault({
       line: scan.lines + 1,
       kind: 'truncated',

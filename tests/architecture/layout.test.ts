@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { verbs } from '../../cli/main.ts';
 import { renderExitCodeTable } from '../../core/exit-codes.ts';
 import { atl, MAIN, REPO, tempDir } from '../support/cli.ts';
 
@@ -31,11 +32,12 @@ function staticImportClosure(entry: string): Set<string> {
 }
 
 describe('three rooms', () => {
-  it('core/ never imports the CLI layer, never writes to stdout and never calls process.exit', () => {
+  it('core/ never imports the CLI layer or citty, never writes to stdout and never calls process.exit', () => {
     const offenders: string[] = [];
     for (const file of sources('core')) {
       const text = readFileSync(file, 'utf8');
       if (/from ['"][./]*cli\//.test(text)) offenders.push(`${file}: imports from cli/`);
+      if (/from ['"]citty['"]/.test(text)) offenders.push(`${file}: imports citty`);
       if (/process\.exit\(/.test(text)) offenders.push(`${file}: calls process.exit`);
       if (/process\.stdout\.write|console\.log\(/.test(text)) offenders.push(`${file}: writes to stdout`);
     }
@@ -68,6 +70,16 @@ describe('one exit-code table', () => {
     const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
     const block = /<!-- exit-codes:start[^>]*-->\n([\s\S]*?)\n<!-- exit-codes:end -->/.exec(readme)?.[1];
     expect(block).toBe(renderExitCodeTable('markdown'));
+  });
+
+  it('every registered verb has a row in the README verb table', () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const rows = readme.split('\n').filter((l) => l.startsWith('| `'));
+    for (const verb of Object.keys(verbs))
+      expect(
+        rows.some((r) => r.startsWith(`| \`${verb}\``) || r.startsWith(`| \`${verb} `)),
+        verb,
+      ).toBe(true);
   });
 
   it('`atl --help` and each verb’s --help print the same table and exit 0', async () => {

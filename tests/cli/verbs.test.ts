@@ -49,6 +49,7 @@ const FIRST_RUN: Record<VerbName, Case> = {
     evidence: true,
   },
   audit: { args: ['audit', '--json'], code: 3, says: /no decision log/, evidence: true },
+  why: { args: ['why', 'BTC/USDT', '2026-05-03T03:00Z'], code: 3, says: /no decision log/ },
   doctor: {
     args: ['doctor', '--exchange-url', 'http://127.0.0.1:9', '--json'],
     code: 2,
