@@ -131,7 +131,7 @@ export function renderUsage(cmd: CommandDef): string {
   return [
     `atl ${cmd.meta.name} — ${cmd.meta.description}`,
     '',
-    `Usage: atl ${cmd.meta.name}${flags.length > 0 ? ' [flags]' : ''}${positionals.map(([n]) => ` <${n.toUpperCase()}>`).join('')}`,
+    `Usage: npx atl ${cmd.meta.name}${flags.length > 0 ? ' [flags]' : ''}${positionals.map(([n]) => ` <${n.toUpperCase()}>`).join('')}`,
     '',
     ...rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`),
   ].join('\n');

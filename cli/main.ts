@@ -48,7 +48,7 @@ function topUsage(): string {
   return [
     `atl ${ATL_VERSION} — Algo Trading Lab: shadow trading with decision-level evidence`,
     '',
-    'Usage: atl <verb> [flags]   (atl <verb> --help for its flags)',
+    'Usage: npx atl <verb> [flags]   (npx atl <verb> --help for its flags)',
     '',
     'Verbs:',
     ...Object.entries(VERB_SUMMARIES).map(([v, s]) => `  ${v.padEnd(width)}  ${s}`),
@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const load = (verbs as Record<string, (typeof verbs)[VerbName]>)[verb];
   if (!load) {
-    printError(`atl: unknown verb "${verb}" — run \`atl --help\` for the list\n`);
+    printError(`atl: unknown verb "${verb}" — run \`npx atl --help\` for the list\n`);
     return EXIT.usage;
   }
   const cmd = (await load()).default as unknown as CommandDef;
@@ -82,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
   const unknown = unknownFlags(cmd.args, rest);
   if (unknown.length > 0) {
     printError(
-      `atl ${verb}: unknown flag${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `--${u}`).join(', ')} — run \`atl ${verb} --help\`\n`,
+      `atl ${verb}: unknown flag${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `--${u}`).join(', ')} — run \`npx atl ${verb} --help\`\n`,
     );
     return EXIT.usage;
   }

@@ -14,7 +14,7 @@ import { type Check, Evidence } from '../core/schema/evidence.ts';
 import { HostScript, numberArg, type ProbeOutput, parseFlags, runScript } from './_script.ts';
 import { type FleetHost, loadHostsFile } from './hosts-file.ts';
 
-const USAGE = `bun ops/fleet.ts --hosts FILE [flags]
+const USAGE = `npx bun ops/fleet.ts --hosts FILE [flags]
   --hosts FILE        hosts.json (schema: core/schema/hosts.ts; docs/RUNBOOK.md "Checking a fleet")
   --only NAMES        comma list: check only these hosts
   --concurrency N     hosts checked at once (default 4)
@@ -71,7 +71,7 @@ function judgeHost(h: FleetHost, out: ProbeOutput): HostOutcome {
         status: 'unknown',
         output: `${h.name} (${target}): ssh-check gave no evidence (exit ${out.exitCode}) ${said}`.trim(),
         observed: { target, exit: out.exitCode },
-        hint: `run \`atl ssh-check ${h.host}\` by hand with this host's settings`,
+        hint: `run \`npx atl ssh-check ${h.host}\` by hand with this host's settings`,
       }),
     };
   }

@@ -31,7 +31,7 @@ export function renderUnit(s: EngineService, u: UnitSettings): string {
     `Documentation=file://${systemdPath(u.runbook)}`,
     'After=network-online.target',
     'Wants=network-online.target',
-    '# Never give up restarting; `atl verify` is what reports a crash loop.',
+    '# Never give up restarting; `npx atl verify` is what reports a crash loop.',
     'StartLimitIntervalSec=0',
     '',
     '[Service]',

@@ -128,14 +128,14 @@ export function auditTaskXml(xml: string, taskName: string): TaskAudit[] {
         id: 'task:xml',
         status: 'fail',
         output: `task XML is malformed: ${valid.err.msg} (line ${valid.err.line})`,
-        hint: 're-run `bun ops/windows.ts install`',
+        hint: 're-run `npx bun ops/windows.ts install`',
       },
     ];
   }
   const doc = new XMLParser({ parseTagValue: false }).parse(xml.replace(/^\uFEFF/, ''));
   const task = doc?.Task ?? {};
   const settings = task.Settings ?? {};
-  const fix = `re-run \`bun ops/windows.ts install\` (or \`schtasks /Change /TN ${taskName}\` by hand)`;
+  const fix = `re-run \`npx bun ops/windows.ts install\` (or \`schtasks /Change /TN ${taskName}\` by hand)`;
   const expect = (id: string, ok: boolean, good: string, bad: string): TaskAudit =>
     ok ? { id, status: 'pass', output: good, hint: null } : { id, status: 'fail', output: bad, hint: fix };
   const restart = settings.RestartOnFailure;

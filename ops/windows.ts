@@ -16,7 +16,7 @@ import { currentUserName, HostScript, nestAtlVerify, numberArg, parseFlags, runS
 import { SERVICE_DEFAULTS, SERVICE_FLAGS, serviceFromFlags } from './engine-service.ts';
 import { auditTaskXml, renderLauncher, renderTaskXml, utf16le } from './windows-task.ts';
 
-const USAGE = `bun ops/windows.ts <install|uninstall|run|stop|verify> [flags]
+const USAGE = `npx bun ops/windows.ts <install|uninstall|run|stop|verify> [flags]
   --data-dir DIR      engine data root (default: env ATL_HOME, else the repository data\\)
   --task NAME         Task Scheduler task name (default ${SERVICE_DEFAULTS.name})
   --mode M --interval S --capital N --symbols LIST   how the engine runs (install)
@@ -114,7 +114,7 @@ async function main(argv: string[]) {
         : `engine pid ${pid} is still alive`,
       gone
         ? `read ${engineLog} for why it did not stop`
-        : `stop it by hand (\`taskkill /PID ${pid} /F\`), then \`atl status\``,
+        : `stop it by hand (\`taskkill /PID ${pid} /F\`), then \`npx atl status\``,
     );
   };
 
@@ -164,7 +164,7 @@ async function main(argv: string[]) {
         'task:started',
         'fail',
         `schtasks /Run failed: ${started.stderr.trim()}`,
-        'install the task first: bun ops/windows.ts install',
+        'install the task first: npx bun ops/windows.ts install',
       );
     const running = () => {
       const v = readStatus(paths);
@@ -190,7 +190,7 @@ async function main(argv: string[]) {
         'task:registered',
         'fail',
         `no task ${service.name}: ${query.stderr.trim()}`,
-        'bun ops/windows.ts install',
+        'npx bun ops/windows.ts install',
       );
     else if (query)
       for (const a of auditTaskXml(query.stdout, service.name))

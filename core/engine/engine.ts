@@ -111,7 +111,7 @@ export async function runEngine(opts: EngineOptions, feed: Feed, stop: AbortSign
     if (halt.halted) {
       throw refusedError(
         `trading is halted: ${halt.reason}${halt.by ? ` (by ${halt.by} at ${halt.at})` : ''}; refusing to trade`,
-        'after investigating, clear it with `atl emergency-stop --clear --approver NAME`',
+        'after investigating, clear it with `npx atl emergency-stop --clear --approver NAME`',
       );
     }
     if (opts.fresh) archivePreviousRun(paths);

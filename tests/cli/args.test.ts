@@ -62,7 +62,7 @@ describe('flag parsing', () => {
   it('renders plain help: usage line, positionals, flags with their value hints and defaults', () => {
     const help = renderUsage(cmd);
     expect(help).not.toContain('\u001b[');
-    expect(help).toContain('Usage: atl demo [flags] <TARGET>');
+    expect(help).toContain('Usage: npx atl demo [flags] <TARGET>');
     expect(help).toMatch(/--data-dir DIR +data root/);
     expect(help).toMatch(/--exchange EXCHANGE +exchange id \(default: binance\)/);
     expect(help).toMatch(/TARGET +where to \(required\)/);
