@@ -18,7 +18,7 @@ import {
   parseJson,
   runScript,
 } from './_script.ts';
-import { SERVICE_DEFAULTS, SERVICE_FLAGS, serviceFromFlags } from './engine-service.ts';
+import { NO_RESTART_EXITS, SERVICE_DEFAULTS, SERVICE_FLAGS, serviceFromFlags } from './engine-service.ts';
 import { judgeLinger, renderEnvFile, renderUnit, unitComplaint } from './systemd-unit.ts';
 
 const USAGE = `npx bun ops/linux.ts <install|uninstall|run|stop|verify|linger> [flags]
@@ -173,6 +173,7 @@ async function main(argv: string[]) {
       const unit = existsSync(unitFile) ? readFileSync(unitFile, 'utf8') : '';
       const missing = [
         'Restart=always',
+        `RestartPreventExitStatus=${NO_RESTART_EXITS.join(' ')}`,
         'EnvironmentFile=',
         'PAPER_LIVE_TURNOVER_MIN_RATIO',
         'KillMode=mixed',
@@ -181,7 +182,7 @@ async function main(argv: string[]) {
         sh.check(
           'unit:settings',
           'pass',
-          `${unitFile} has Restart=always, the turnover env and KillMode=mixed`,
+          `${unitFile} has Restart=always (not on ${NO_RESTART_EXITS.join('/')}), the turnover env and KillMode=mixed`,
         );
       else
         sh.check(

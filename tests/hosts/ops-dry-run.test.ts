@@ -76,6 +76,50 @@ describe('ops scripts on bad input', () => {
   });
 });
 
+describe('install refuses what the engine would refuse at every start (a restart loop otherwise)', () => {
+  for (const script of ['linux.ts', 'windows.ts']) {
+    const where = script === 'linux.ts' ? LINUX : WINDOWS;
+    it(`${script}: --min-ratio 0 and --max-daily 0 exit 64 with the engine's own reason, writing nothing`, async () => {
+      for (const [flag, value, reason] of [
+        ['--min-ratio', '0', 'PAPER_LIVE_TURNOVER_MIN_RATIO must be a number > 0 (got "0.0")'],
+        ['--min-ratio=-1', null, 'PAPER_LIVE_TURNOVER_MIN_RATIO must be a number > 0 (got "-1.0")'],
+        ['--max-daily', '0', 'PAPER_LIVE_TURNOVER_MAX_DAILY must be a whole number ≥ 1 (got "0")'],
+        ['--max-daily', '2.5', 'PAPER_LIVE_TURNOVER_MAX_DAILY must be a whole number ≥ 1'],
+      ] as const) {
+        const r = await opsScript(script, [
+          'install',
+          '--dry-run',
+          ...where,
+          flag,
+          ...(value ? [value] : []),
+        ]);
+        expect(r.code).toBe(64);
+        const out = r.json();
+        expect(out).toMatchObject({ status: 'error', exit_code: 64 });
+        expect(out.error).toContain('the engine would refuse to start');
+        expect(out.error).toContain(reason);
+        expect(out.steps).toBeUndefined();
+      }
+    });
+
+    it(`${script}: an unknown mode or a backtest (which ends, and would be replayed for ever) exit 64`, async () => {
+      const bad = await opsScript(script, ['install', '--dry-run', ...where, '--mode', 'paper-live']);
+      expect(bad.code).toBe(64);
+      expect(bad.json().error).toContain('unknown mode "paper-live"');
+      const backtest = await opsScript(script, ['install', '--dry-run', ...where, '--mode', 'backtest']);
+      expect(backtest.code).toBe(64);
+      expect(backtest.json().error).toContain('--mode backtest ends by itself');
+    });
+  }
+
+  it('a valid ratio still installs: the same check passes 0.5', async () => {
+    const r = await opsScript('linux.ts', ['install', '--dry-run', ...LINUX, '--min-ratio', '0.5']);
+    expect(r.code).toBe(0);
+    const env = r.json().steps.find((s: { write?: string }) => s.write?.endsWith('.env'));
+    expect(env.content).toContain('PAPER_LIVE_TURNOVER_MIN_RATIO=0.5\n');
+  });
+});
+
 describe('ops/fleet.ts --dry-run', () => {
   it('lists one atl ssh-check per host, with the host settings merged over the defaults', async () => {
     using dir = tempDir();
