@@ -14,8 +14,8 @@ export function evaluateEngineProcess(f: VerifyFacts): Check {
     return check({
       ...base,
       status: 'unknown',
-      output: 'cannot list processes on this host (/proc unavailable)',
-      hint: 'check by hand: `pgrep -af "cli/main.ts run"`',
+      output: 'cannot list processes on this host (neither /proc nor WMI answered)',
+      hint: 'check by hand: `pgrep -af "cli/main.ts run"`, or on Windows `Get-CimInstance Win32_Process -Filter "Name=\'bun.exe\'" | Select ProcessId,CommandLine`',
     });
   }
   if (pids.length === 1)
