@@ -233,8 +233,22 @@ function breakerCheck(
 }
 
 /** Every verify gate. Liveness gates fail; dependency checks (exchange, model runners, disk) warn. */
+/**
+ * With no engine on the data root, pidfile, parity, heartbeat and progress all fail for that one
+ * reason: engine:process says what to do, and the others point at it instead of repeating it.
+ */
+function oneCause(checks: Check[]): Check[] {
+  const cause = checks.find((c) => c.id === 'engine:process');
+  if (cause?.status !== 'fail' || cause.observed !== 0 || !cause.hint) return checks;
+  return checks.map((c) =>
+    c !== cause && c.status === 'fail' && c.hint === cause.hint
+      ? { ...c, hint: 'see engine:process (no engine runs on this data root)' }
+      : c,
+  );
+}
+
 export function evaluateVerify(f: VerifyFacts, t: VerifyThresholds): Check[] {
-  return [
+  return oneCause([
     evaluateEngineProcess(f),
     evaluatePidfile(f),
     evaluatePidParity(f),
@@ -248,5 +262,5 @@ export function evaluateVerify(f: VerifyFacts, t: VerifyThresholds): Check[] {
     evaluateExchange(f),
     evaluateModelRunners(f),
     evaluateDisk(f, t),
-  ];
+  ]);
 }
