@@ -41,6 +41,41 @@ describe('ops/windows.ts --dry-run prints the plan as one JSON object', () => {
   }
 });
 
+describe('a Windows plan made on Linux is all Windows paths', () => {
+  it("refuses a Windows --data-dir with this checkout's POSIX repo and bun (exit 64, naming them)", async () => {
+    const r = await opsScript('windows.ts', [
+      'install',
+      '--dry-run',
+      '--data-dir',
+      'C:\\atl-data',
+      '--run-as',
+      'trader',
+    ]);
+    expect(r.code).toBe(64);
+    expect(r.json().error).toMatch(
+      /^planning a Windows task on linux: --repo \/\S+, --bun \/\S+ are not Windows paths$/,
+    );
+    const one = await opsScript('windows.ts', [
+      ...WINDOWS.slice(0, 4),
+      'install',
+      '--dry-run',
+      '--bun',
+      '/usr/local/bin/bun',
+    ]);
+    expect(one.json().error).toContain('--bun /usr/local/bin/bun is not a Windows path');
+  });
+
+  for (const action of ['install', 'uninstall', 'run', 'stop', 'verify']) {
+    it(`${action}: no step, file or command line holds a POSIX path`, async () => {
+      const r = await opsScript('windows.ts', [action, '--dry-run', ...WINDOWS]);
+      expect(r.code).toBe(0);
+      const text = JSON.stringify(r.json().steps);
+      expect(text).not.toMatch(/(^|[\s"'=])\/(work|home|usr|opt|srv|tmp)\//);
+      expect(text).not.toContain('\\\\work\\\\');
+    });
+  }
+});
+
 describe('a dry run changes nothing', () => {
   it('leaves HOME and the data root untouched on install and uninstall', async () => {
     using dir = tempDir();
