@@ -10,6 +10,7 @@ import { refusedError } from '../errors.ts';
 import { writeJsonAtomic } from '../fsx/atomic.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { correlated, log } from '../log.ts';
+import { EngineLogRotator, rotationPolicyFromEnv } from '../logs/engine-log.ts';
 import type { DataPaths } from '../paths.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { EngineStatusName } from '../schema/heartbeat.ts';
@@ -131,6 +132,8 @@ async function runLocked(
   pollStopRequest: () => boolean,
 ): Promise<EngineResult> {
   const { paths, mode } = opts;
+  // First: a bad rotation policy is a config error (78) with nothing opened yet to close.
+  const engineLog = new EngineLogRotator(paths.engineLog, rotationPolicyFromEnv());
   const ledger = new Ledger(paths.ledger);
   const checkpoint = ledger.getMeta<Checkpoint>('checkpoint');
   if (checkpoint && checkpoint.mode !== mode) {
@@ -330,6 +333,7 @@ async function runLocked(
       const pause = readPause(paths);
       inbox?.poll();
       pollStopRequest();
+      engineLog.maybeRotate(); // between ticks: the engine is the one writer of its engine.log
       if (stop.aborted && !halt) break;
       const nowIso = new Date().toISOString();
       for (const tick of ticks) {
