@@ -90,7 +90,7 @@ export function numberFlag(
     const kind = opts.integer ? 'a whole number' : 'a number';
     throw usageError(
       `--${name} must be ${kind}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''} (got "${value}")`,
-      `see \`atl <verb> --help\``,
+      `see \`npx atl <verb> --help\``,
     );
   }
   return n;

@@ -63,7 +63,7 @@ function topUsage(): string {
   return [
     `atl ${ATL_VERSION} — Algo Trading Lab: shadow trading with decision-level evidence`,
     '',
-    'Usage: atl <verb> [flags]   (atl <verb> --help for its flags)',
+    'Usage: npx atl <verb> [flags]   (npx atl <verb> --help for its flags)',
     '',
     'Verbs:',
     ...Object.entries(VERB_SUMMARIES).map(([v, s]) => `  ${v.padEnd(width)}  ${s}`),

@@ -158,7 +158,7 @@ export function nestAtlVerify(sh: HostScript, out: ProbeOutput): { status?: Chec
       'atl:verify',
       'unknown',
       `atl verify printed no evidence (exit ${out.exitCode}): ${out.stderr.trim().split('\n').at(-1) ?? ''}`,
-      'run `atl verify` by hand and read its stderr',
+      'run `npx atl verify` by hand and read its stderr',
     );
   }
   return evidence;

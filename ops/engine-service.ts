@@ -1,5 +1,17 @@
-import { usageError } from '../core/errors.ts';
+import { OperatorError, usageError } from '../core/errors.ts';
+import { EXIT } from '../core/exit-codes.ts';
+import { parseMode } from '../core/modes/modes.ts';
+import { paperLiveTurnoverOverrides } from '../core/risk/config.ts';
 import { numberArg } from './_script.ts';
+
+/** Exits a restart cannot cure: 2 halted or refused, 64 usage, 78 configuration (SPEC §6). */
+export const NO_RESTART_EXITS = [EXIT.fail, EXIT.usage, EXIT.config];
+
+/**
+ * A supervisor gives up after `burst` starts within `intervalS`: that is a crash loop, not a crash.
+ * The Windows launcher counts runs shorter than `intervalS` the same way.
+ */
+export const START_LIMIT = { burst: 10, intervalS: 600 };
 
 /** How the supervised engine runs; both the systemd unit and the Windows task are built from it. */
 export type EngineService = {
@@ -32,6 +44,17 @@ export function checkServiceName(name: string): string {
     throw usageError(`"${name}" cannot name a service or task`, 'use letters, digits, "-", "_" and "." only');
   }
   return name;
+}
+
+/** A mode a supervisor can keep running: a backtest ends, and every restart would replay it again. */
+function supervisedMode(value: string): string {
+  const mode = parseMode(value);
+  if (mode === 'backtest')
+    throw usageError(
+      '--mode backtest ends by itself; a supervised engine must be a paced mode',
+      'use --mode paper_live_data (the default) or paper_synthetic',
+    );
+  return mode;
 }
 
 /** `atl run …` as the supervisor starts it (program first). */
@@ -73,22 +96,36 @@ export const SERVICE_FLAGS = {
   },
 };
 
-/** The engine a script's flags describe; bad numbers are usage errors (exit 64). */
+/**
+ * The engine a script's flags describe; bad values are usage errors (exit 64). What the engine
+ * would refuse at start is refused here, by the engine's own check: a supervisor would otherwise
+ * restart a config error (exit 78) for ever.
+ */
 export function serviceFromFlags(
   f: Record<string, string | undefined>,
   where: { name: string; repo: string; main: string; dataDir: string },
 ): EngineService {
-  return {
+  const service: EngineService = {
     name: checkServiceName(where.name),
     bun: f.bun ?? process.execPath,
     main: where.main,
     repo: where.repo,
     dataDir: where.dataDir,
-    mode: f.mode ?? SERVICE_DEFAULTS.mode,
+    mode: supervisedMode(f.mode ?? SERVICE_DEFAULTS.mode),
     intervalS: numberArg('interval', f.interval, { min: 1 }),
     capital: numberArg('capital', f.capital, { min: 1 }),
     symbols: f.symbols ?? null,
-    minRatio: numberArg('min-ratio', f['min-ratio'], { min: 0 }),
-    maxDaily: numberArg('max-daily', f['max-daily'], { min: 1, integer: true }),
+    minRatio: numberArg('min-ratio', f['min-ratio']),
+    maxDaily: numberArg('max-daily', f['max-daily']),
   };
+  try {
+    paperLiveTurnoverOverrides(turnoverEnv(service));
+  } catch (err) {
+    if (!(err instanceof OperatorError)) throw err;
+    throw usageError(
+      `--min-ratio ${f['min-ratio']} --max-daily ${f['max-daily']}: the engine would refuse to start (${err.message})`,
+      'give --min-ratio a number > 0 and --max-daily a whole number ≥ 1',
+    );
+  }
+  return service;
 }

@@ -6,15 +6,14 @@
  */
 import { join } from 'node:path';
 import { usageError } from '../core/errors.ts';
-import { buildEvidence, check } from '../core/evidence/envelope.ts';
+import { buildEvidence } from '../core/evidence/envelope.ts';
 import { emitEvidence } from '../core/evidence/outputs.ts';
 import { dataPaths, REPO_ROOT, resolveDataRoot } from '../core/paths.ts';
-import { validate } from '../core/schema/ajv.ts';
-import { type Check, Evidence } from '../core/schema/evidence.ts';
-import { HostScript, numberArg, type ProbeOutput, parseFlags, runScript } from './_script.ts';
+import { HostScript, numberArg, parseFlags, runScript } from './_script.ts';
+import { type HostOutcome, judgeHost } from './fleet-judge.ts';
 import { type FleetHost, loadHostsFile } from './hosts-file.ts';
 
-const USAGE = `bun ops/fleet.ts --hosts FILE [flags]
+const USAGE = `npx bun ops/fleet.ts --hosts FILE [flags]
   --hosts FILE        hosts.json (schema: core/schema/hosts.ts; docs/RUNBOOK.md "Checking a fleet")
   --only NAMES        comma list: check only these hosts
   --concurrency N     hosts checked at once (default 4)
@@ -23,8 +22,6 @@ const USAGE = `bun ops/fleet.ts --hosts FILE [flags]
   --evidence FILE --junit FILE --prom-dir DIR   extra copies of the evidence
   --bun PATH --repo DIR   the local atl to run (default: this one)
   --dry-run           print the ssh-check commands, run nothing`;
-
-type HostOutcome = { host: FleetHost; check: Check; evidence: Evidence | null; exit: number | null };
 
 /** The `atl ssh-check` command line for one host. */
 function sshCheckArgv(h: FleetHost, atl: string[], localRoot: string, sshConfig: string | null): string[] {
@@ -47,57 +44,6 @@ function sshCheckArgv(h: FleetHost, atl: string[], localRoot: string, sshConfig:
       ? ['--remote-verify', '--remote-atl', h.remoteAtl, ...opt('--remote-data-dir', h.dataDir)]
       : []),
   ];
-}
-
-/** One host's line in the fleet evidence: its own verdict, with the transport kept apart from the engine. */
-function judgeHost(h: FleetHost, out: ProbeOutput): HostOutcome {
-  const target = `${h.user ? `${h.user}@` : ''}${h.host}${h.port ? `:${h.port}` : ''}`;
-  let evidence: Evidence | null = null;
-  try {
-    const parsed = validate(Evidence, JSON.parse(out.stdout));
-    evidence = parsed.ok ? parsed.value : null;
-  } catch {
-    evidence = null;
-  }
-  const id = `host:${h.name}`;
-  if (!evidence) {
-    const said = out.stderr.trim().split('\n').at(-1) ?? '';
-    return {
-      host: h,
-      evidence,
-      exit: out.exitCode,
-      check: check({
-        id,
-        status: 'unknown',
-        output: `${h.name} (${target}): ssh-check gave no evidence (exit ${out.exitCode}) ${said}`.trim(),
-        observed: { target, exit: out.exitCode },
-        hint: `run \`atl ssh-check ${h.host}\` by hand with this host's settings`,
-      }),
-    };
-  }
-  const transport = evidence.details?.transport as { ok: boolean; failed_stage: string | null } | undefined;
-  const bad = evidence.checks.find((c) => c.status !== 'pass');
-  const remote = evidence.checks.find((c) => c.id === 'remote:verify');
-  const output = !transport?.ok
-    ? `${h.name} (${target}): failed at ssh:${transport?.failed_stage} — ${bad?.output ?? ''}`
-    : `${h.name} (${target}): transport ok; ${remote ? `remote verify ${remote.status}${remote.status === 'pass' ? '' : ` — ${remote.output}`}` : 'remote verify off'}`;
-  return {
-    host: h,
-    evidence,
-    exit: out.exitCode,
-    check: check({
-      id,
-      status: evidence.status,
-      output,
-      observed: {
-        target,
-        exit_code: evidence.exit_code,
-        failed_stage: transport?.failed_stage ?? null,
-        remote_status: remote?.status ?? null,
-      },
-      hint: bad?.hint ?? null,
-    }),
-  };
 }
 
 async function main(argv: string[]) {
@@ -167,6 +113,7 @@ async function main(argv: string[]) {
       hosts: outcomes.map((o) => ({
         name: o.host.name,
         host: o.host.host,
+        os: o.os,
         status: o.check.status,
         ssh_check_exit: o.exit,
         evidence: o.evidence,

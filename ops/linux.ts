@@ -18,10 +18,10 @@ import {
   parseJson,
   runScript,
 } from './_script.ts';
-import { SERVICE_DEFAULTS, SERVICE_FLAGS, serviceFromFlags } from './engine-service.ts';
+import { NO_RESTART_EXITS, SERVICE_DEFAULTS, SERVICE_FLAGS, serviceFromFlags } from './engine-service.ts';
 import { judgeLinger, renderEnvFile, renderUnit, unitComplaint } from './systemd-unit.ts';
 
-const USAGE = `bun ops/linux.ts <install|uninstall|run|stop|verify|linger> [flags]
+const USAGE = `npx bun ops/linux.ts <install|uninstall|run|stop|verify|linger> [flags]
   --data-dir DIR      engine data root (default: env ATL_HOME, else the repository data/)
   --unit NAME         systemd user unit name (default ${SERVICE_DEFAULTS.name})
   --mode M --interval S --capital N --symbols LIST   how the engine runs (install)
@@ -144,7 +144,7 @@ async function main(argv: string[]) {
     await systemctl(['daemon-reload'], 'forget the unit');
   } else if (action === 'run') {
     if (!sh.dryRun && !existsSync(unitFile))
-      throw usageError(`no unit at ${unitFile}`, 'install it first: bun ops/linux.ts install');
+      throw usageError(`no unit at ${unitFile}`, 'install it first: npx bun ops/linux.ts install');
     await systemctl(['start', service.name], 'start the engine', 120);
     await serviceActive();
     await atl(['status', '--json'], 'show what the engine reports');
@@ -164,7 +164,7 @@ async function main(argv: string[]) {
           'engine:stopped',
           'fail',
           `heartbeat status ${hb?.status ?? 'missing'} after stop`,
-          `check \`systemctl --user status ${service.name}\`; as a last resort \`atl emergency-stop --reason …\``,
+          `check \`systemctl --user status ${service.name}\`; as a last resort \`npx atl emergency-stop --reason …\``,
         );
     }
   } else {
@@ -173,6 +173,7 @@ async function main(argv: string[]) {
       const unit = existsSync(unitFile) ? readFileSync(unitFile, 'utf8') : '';
       const missing = [
         'Restart=always',
+        `RestartPreventExitStatus=${NO_RESTART_EXITS.join(' ')}`,
         'EnvironmentFile=',
         'PAPER_LIVE_TURNOVER_MIN_RATIO',
         'KillMode=mixed',
@@ -181,14 +182,14 @@ async function main(argv: string[]) {
         sh.check(
           'unit:settings',
           'pass',
-          `${unitFile} has Restart=always, the turnover env and KillMode=mixed`,
+          `${unitFile} has Restart=always (not on ${NO_RESTART_EXITS.join('/')}), the turnover env and KillMode=mixed`,
         );
       else
         sh.check(
           'unit:settings',
           'fail',
           unit ? `${unitFile} lacks ${missing.join(', ')}` : `no unit at ${unitFile}`,
-          're-run `bun ops/linux.ts install`',
+          're-run `npx bun ops/linux.ts install`',
         );
     }
     await serviceActive();

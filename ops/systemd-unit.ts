@@ -1,5 +1,11 @@
 import type { CheckStatus } from '../core/exit-codes.ts';
-import { type EngineService, engineArgv, turnoverEnv } from './engine-service.ts';
+import {
+  type EngineService,
+  engineArgv,
+  NO_RESTART_EXITS,
+  START_LIMIT,
+  turnoverEnv,
+} from './engine-service.ts';
 
 export type UnitSettings = {
   restartSec: number;
@@ -19,8 +25,9 @@ export function systemdWord(word: string): string {
 const systemdPath = (path: string) => path.replace(/%/g, '%%');
 
 /**
- * The systemd user unit for the engine. Restart=always revives a crashed engine; exit 2 (halted by
- * emergency-stop, or refused) is not restarted, since a restart would only be refused again.
+ * The systemd user unit for the engine. Restart=always revives a crashed engine; a halt, a refusal
+ * or a usage/config error is not restarted, since a restart would only be refused again, and a
+ * start that crashes ten times in ten minutes leaves the unit failed for `verify` to report.
  */
 export function renderUnit(s: EngineService, u: UnitSettings): string {
   const env = { ATL_HOME: s.dataDir, ...turnoverEnv(s) };
@@ -29,10 +36,11 @@ export function renderUnit(s: EngineService, u: UnitSettings): string {
     '[Unit]',
     `Description=atl paper-live engine (data root ${systemdPath(s.dataDir)})`,
     `Documentation=file://${systemdPath(u.runbook)}`,
-    'After=network-online.target',
-    'Wants=network-online.target',
-    '# Never give up restarting; `atl verify` is what reports a crash loop.',
-    'StartLimitIntervalSec=0',
+    // A user manager has no network-online.target (it is the system manager's), so no After=:
+    // the engine starts without the network and holds, logging why, until the feed answers.
+    `# A crash loop (${START_LIMIT.burst} starts in ${START_LIMIT.intervalS} s) leaves the unit failed; \`systemctl --user reset-failed\` after fixing it.`,
+    `StartLimitIntervalSec=${START_LIMIT.intervalS}`,
+    `StartLimitBurst=${START_LIMIT.burst}`,
     '',
     '[Service]',
     'Type=simple',
@@ -43,7 +51,8 @@ export function renderUnit(s: EngineService, u: UnitSettings): string {
     `ExecStart=${engineArgv(s).map(systemdWord).join(' ')}`,
     'Restart=always',
     `RestartSec=${u.restartSec}`,
-    'RestartPreventExitStatus=2',
+    '# Halted or refused (2), bad flags (64), bad configuration (78): a restart would fail the same way.',
+    `RestartPreventExitStatus=${NO_RESTART_EXITS.join(' ')}`,
     '# SIGTERM to the engine alone: it finishes the tick, writes status stopped and exits 0;',
     '# whatever is left after TimeoutStopSec is killed.',
     'KillMode=mixed',

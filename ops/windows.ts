@@ -16,7 +16,7 @@ import { currentUserName, HostScript, nestAtlVerify, numberArg, parseFlags, runS
 import { SERVICE_DEFAULTS, SERVICE_FLAGS, serviceFromFlags } from './engine-service.ts';
 import { auditTaskXml, renderLauncher, renderTaskXml, utf16le } from './windows-task.ts';
 
-const USAGE = `bun ops/windows.ts <install|uninstall|run|stop|verify> [flags]
+const USAGE = `npx bun ops/windows.ts <install|uninstall|run|stop|verify> [flags]
   --data-dir DIR      engine data root (default: env ATL_HOME, else the repository data\\)
   --task NAME         Task Scheduler task name (default ${SERVICE_DEFAULTS.name})
   --mode M --interval S --capital N --symbols LIST   how the engine runs (install)
@@ -32,6 +32,22 @@ const ACTIONS = ['install', 'uninstall', 'run', 'stop', 'verify'] as const;
 const isWindowsPath = (p: string) => /^[A-Za-z]:[\\/]|^\\\\/.test(p);
 const dataRootOf = (flag: string | undefined) => (flag && isWindowsPath(flag) ? flag : resolveDataRoot(flag));
 
+/**
+ * A plan is in Windows paths or in this host's, never a mix: from Linux, a Windows --data-dir
+ * needs --repo and --bun as Windows paths too (this checkout's paths mean nothing there).
+ */
+function onePathStyle(given: Record<string, string>) {
+  const style = Object.values(given).some(isWindowsPath) ? win32 : posix;
+  if (style === posix || process.platform === 'win32') return style;
+  const mixed = Object.entries(given).filter(([, p]) => !isWindowsPath(p));
+  if (mixed.length > 0)
+    throw usageError(
+      `planning a Windows task on ${process.platform}: ${mixed.map(([flag, p]) => `${flag} ${p}`).join(', ')} ${mixed.length > 1 ? 'are not Windows paths' : 'is not a Windows path'}`,
+      'give --data-dir, --repo and --bun as Windows paths, e.g. --data-dir C:\\atl-data --repo C:\\atl --bun C:\\atl\\node_modules\\bun\\bin\\bun.exe',
+    );
+  return style;
+}
+
 async function main(argv: string[]) {
   const f = parseFlags(argv, {
     strings: [...SERVICE_FLAGS.strings, 'task', 'run-as', 'grace'],
@@ -42,8 +58,8 @@ async function main(argv: string[]) {
   if (!ACTIONS.includes(action))
     throw usageError(`give one action: ${ACTIONS.join(', ')}`, 'run with --help');
   const root = dataRootOf(f['data-dir']);
-  const path = isWindowsPath(root) ? win32 : posix;
   const repo = f.repo ?? REPO_ROOT;
+  const path = onePathStyle({ '--data-dir': root, '--repo': repo, '--bun': f.bun ?? process.execPath });
   const paths = dataPaths(root);
   const service = serviceFromFlags(f, {
     name: f.task,
@@ -114,7 +130,7 @@ async function main(argv: string[]) {
         : `engine pid ${pid} is still alive`,
       gone
         ? `read ${engineLog} for why it did not stop`
-        : `stop it by hand (\`taskkill /PID ${pid} /F\`), then \`atl status\``,
+        : `stop it by hand (\`taskkill /PID ${pid} /F\`), then \`npx atl status\``,
     );
   };
 
@@ -164,7 +180,7 @@ async function main(argv: string[]) {
         'task:started',
         'fail',
         `schtasks /Run failed: ${started.stderr.trim()}`,
-        'install the task first: bun ops/windows.ts install',
+        'install the task first: npx bun ops/windows.ts install',
       );
     const running = () => {
       const v = readStatus(paths);
@@ -190,7 +206,7 @@ async function main(argv: string[]) {
         'task:registered',
         'fail',
         `no task ${service.name}: ${query.stderr.trim()}`,
-        'bun ops/windows.ts install',
+        'npx bun ops/windows.ts install',
       );
     else if (query)
       for (const a of auditTaskXml(query.stdout, service.name))

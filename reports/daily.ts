@@ -177,7 +177,7 @@ function dailyChecks(r: DailyHealth, isToday: boolean, nowMs: number): Check[] {
         id: 'heartbeat:recent',
         status: 'warn',
         output: hb.found ? 'heartbeat unreadable' : 'no heartbeat file',
-        hint: 'is the engine running on this data root? `atl verify`',
+        hint: 'is the engine running on this data root? `npx atl verify`',
       }),
     );
   else if (!hb.recent)
@@ -189,7 +189,7 @@ function dailyChecks(r: DailyHealth, isToday: boolean, nowMs: number): Check[] {
         unit: 's',
         thresholds: { warn: HEARTBEAT_RECENT_S },
         output: `heartbeat is ${((hb.age_s ?? 0) / 3600).toFixed(2)} h old`,
-        hint: 'the engine stopped or hangs: `atl verify`',
+        hint: 'the engine stopped or hangs: `npx atl verify`',
       }),
     );
   else
@@ -215,7 +215,7 @@ function dailyChecks(r: DailyHealth, isToday: boolean, nowMs: number): Check[] {
         thresholds: { warn: FRESHNESS_WARN_S },
         output: `newest decision written ${age}s ago`,
         hint: stale
-          ? 'no decision for over 2 h: check the engine and its feed (`atl verify`, `atl doctor`)'
+          ? 'no decision for over 2 h: check the engine and its feed (`npx atl verify`, `npx atl doctor`)'
           : null,
       }),
     );

@@ -111,7 +111,7 @@ export function windowCheck(
       observed: 0,
       unit: 'count',
       output: `no decisions for ${label} (UTC)${newest}`,
-      hint: 'an empty window is not healthy: is the engine running (`atl verify`)? Or choose the dates with --date / --end',
+      hint: 'an empty window is not healthy: is the engine running (`npx atl verify`)? Or choose the dates with --date / --end',
     });
   }
   return check({

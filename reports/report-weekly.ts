@@ -112,7 +112,7 @@ function weeklyChecks(r: WeeklyReport): Check[] {
         unit: 'count',
         thresholds: { required: pr.total },
         output: `promotion BLOCKED: ${pr.met}/${pr.total} gates met (unmet: ${unmet.join(', ')})`,
-        hint: 'keep collecting paper-live evidence; `atl check-transition` decides promotions',
+        hint: 'keep collecting paper-live evidence; `npx atl check-transition` decides promotions',
       }),
     );
   else

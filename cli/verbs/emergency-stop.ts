@@ -27,7 +27,8 @@ export default defineCommand({
         throw usageError('--clear needs --approver NAME', 'name the person approving the restart');
       const { evidence } = clearEmergencyStop(paths, args.approver.trim());
       if (args.json) printJson(evidence);
-      else print(`Halt cleared by ${args.approver.trim()}. \`atl run\` may trade again on ${paths.root}.`);
+      else
+        print(`Halt cleared by ${args.approver.trim()}. \`npx atl run\` may trade again on ${paths.root}.`);
       process.exitCode = evidence.exit_code;
       return;
     }
@@ -47,7 +48,7 @@ export default defineCommand({
           `EMERGENCY STOP — ${evidence.status.toUpperCase()}`,
           ...checks.map((c) => `  [${c.status}] ${c.id}: ${c.output}${c.hint ? ` — ${c.hint}` : ''}`),
           `  evidence: ${file}`,
-          '  clear with: atl emergency-stop --clear --approver NAME',
+          '  clear with: npx atl emergency-stop --clear --approver NAME',
         ].join('\n'),
       );
     }

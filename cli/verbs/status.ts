@@ -18,7 +18,7 @@ export default defineCommand({
 
 function render(v: StatusView): string {
   if (!v.heartbeat && !v.state) {
-    return `No engine state under ${v.data_root}. Start one with \`atl run\` (or pass --data-dir).`;
+    return `No engine state under ${v.data_root}. Start one with \`npx atl run\` (or pass --data-dir).`;
   }
   const lines = ['TRADING ENGINE STATUS', `  data root   ${v.data_root}`];
   const s = v.state;
@@ -58,7 +58,7 @@ function render(v: StatusView): string {
   lines.push(`  engine      ${describeProcess(v)}`);
   if (v.halt.halted)
     lines.push(
-      `  HALTED      ${v.halt.reason} (by ${v.halt.by ?? '?'} at ${v.halt.at ?? '?'}) — clear with \`atl emergency-stop --clear --approver NAME\``,
+      `  HALTED      ${v.halt.reason} (by ${v.halt.by ?? '?'} at ${v.halt.at ?? '?'}) — clear with \`npx atl emergency-stop --clear --approver NAME\``,
     );
   return lines.join('\n');
 }

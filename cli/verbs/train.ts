@@ -22,7 +22,7 @@ export default defineCommand({
     'models-dir': {
       type: 'string',
       description:
-        "where to write <model>.onnx and <model>.manifest.json (default: the data root's models/, which `atl run` on that root reads)",
+        "where to write <model>.onnx and <model>.manifest.json (default: the data root's models/, which `npx atl run` on that root reads)",
       valueHint: 'DIR',
     },
     kinds: { type: 'string', description: 'model kinds: logreg, mlp', default: 'logreg,mlp' },

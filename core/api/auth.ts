@@ -25,7 +25,7 @@ export class ApiKeyGuard {
         'auth_not_configured',
         'this server has no API key configured, so protected routes are closed',
         {
-          hint: 'set ATL_API_KEY (or api_key in config/api.json under the data root) and restart `atl serve`',
+          hint: 'set ATL_API_KEY (or api_key in config/api.json under the data root) and restart `npx atl serve`',
         },
       );
     }

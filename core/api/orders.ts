@@ -62,7 +62,7 @@ export class OrderDesk {
         'trading_halted',
         `trading is halted (${view.halt.reason}); no orders are accepted`,
         {
-          hint: 'an operator clears it with `atl emergency-stop --clear --approver NAME`',
+          hint: 'an operator clears it with `npx atl emergency-stop --clear --approver NAME`',
         },
       );
     }
@@ -72,7 +72,7 @@ export class OrderDesk {
         'engine_not_running',
         'no engine is running on this data root, so nothing would act on the order',
         {
-          hint: 'start one with `atl run --mode paper_synthetic` (or backtest)',
+          hint: 'start one with `npx atl run --mode paper_synthetic` (or backtest)',
         },
       );
     }

@@ -80,7 +80,7 @@ export async function emergencyStop(
         status: 'unknown',
         observed: { pid, identity, cmdline },
         output: `cannot prove pid ${pid} is the engine; not signalling it`,
-        hint: 'the engine stops at its next tick because the halt flag is set; confirm with `atl status`',
+        hint: 'the engine stops at its next tick because the halt flag is set; confirm with `npx atl status`',
       }),
     );
     return checks;
@@ -106,7 +106,7 @@ export async function emergencyStop(
         : `engine pid ${pid} is still running after SIGTERM and SIGKILL`,
       hint: down
         ? escalated
-          ? 'positions may not have been flattened; check `atl status`'
+          ? 'positions may not have been flattened; check `npx atl status`'
           : null
         : 'the process may be stuck in the kernel (D state); inspect it with `ps -o stat,wchan -p PID`',
     }),

@@ -47,7 +47,7 @@ export function acquireEngineLock(paths: DataPaths, mode: ModeName, argv: string
     closeSync(lockFd);
     throw refusedError(
       describeHolder(paths),
-      'stop it first (`atl emergency-stop --reason …`), or give this run its own --data-dir',
+      'stop it first (`npx atl emergency-stop --reason …`), or give this run its own --data-dir',
     );
   }
   const me = selfIdentity();

@@ -11,6 +11,7 @@ import { writeJsonAtomic, writeJsonLastGasp } from '../fsx/atomic.ts';
 import { describeStorageFault, storageError, storageFault } from '../fsx/storage-fault.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { correlated, log } from '../log.ts';
+import { EngineLogRotator, rotationPolicyFromEnv } from '../logs/engine-log.ts';
 import type { DataPaths } from '../paths.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { EngineStatusName } from '../schema/heartbeat.ts';
@@ -121,7 +122,7 @@ async function runEngineUnchecked(opts: EngineOptions, feed: Feed, stop: AbortSi
     if (halt.halted) {
       throw refusedError(
         `trading is halted: ${halt.reason}${halt.by ? ` (by ${halt.by} at ${halt.at})` : ''}; refusing to trade`,
-        'after investigating, clear it with `atl emergency-stop --clear --approver NAME`',
+        'after investigating, clear it with `npx atl emergency-stop --clear --approver NAME`',
       );
     }
     if (opts.fresh) archivePreviousRun(paths);
@@ -141,6 +142,8 @@ async function runLocked(
   pollStopRequest: () => boolean,
 ): Promise<EngineResult> {
   const { paths, mode } = opts;
+  // First: a bad rotation policy is a config error (78) with nothing opened yet to close.
+  const engineLog = new EngineLogRotator(paths.engineLog, rotationPolicyFromEnv());
   const ledger = new Ledger(paths.ledger);
   const checkpoint = ledger.getMeta<Checkpoint>('checkpoint');
   if (checkpoint && checkpoint.mode !== mode) {
@@ -347,6 +350,7 @@ async function runLocked(
       const pause = readPause(paths);
       inbox?.poll();
       pollStopRequest();
+      engineLog.maybeRotate(); // between ticks: the engine is the one writer of its engine.log
       if (stop.aborted && !halt) break;
       const nowIso = new Date().toISOString();
       for (const tick of ticks) {

@@ -4,6 +4,7 @@ import { refusedError, usageError } from '../errors.ts';
 import { withOrderGuards } from '../exchange/guardrails.ts';
 import type { ExchangeOrderParts } from '../exchange/live.ts';
 import { log } from '../log.ts';
+import { carryIntoEngineLog } from '../logs/engine-log.ts';
 import { ensureBundledCandles } from '../market/bundled.ts';
 import { loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
 import { parseMode } from '../modes/modes.ts';
@@ -138,6 +139,7 @@ function riskConfigFor(mode: ModeName, file: string | null): RiskConfig {
   if (mode !== 'paper_live_data') return config;
   const overrides = paperLiveTurnoverOverrides();
   log.info(overrides.line);
+  carryIntoEngineLog(overrides.line);
   return withTurnoverOverrides(config, overrides);
 }
 

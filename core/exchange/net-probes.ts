@@ -11,6 +11,12 @@ const HINTS = {
   tls: 'check the host clock and CA certificates (`update-ca-certificates`), or a TLS-intercepting proxy',
 };
 
+const isLoopback = (address: string) => /^127\.|^::1$|^::ffff:127\./.test(address);
+
+/** Nothing listens on a loopback port: no firewall or region block is involved, the server is down. */
+const refusedLoopbackHint = (port: number) =>
+  `nothing listens on 127.0.0.1:${port} (no firewall is involved on loopback): start the server meant to answer there (a local proxy, or the test exchange \`npx bun tests/support/fake-binance.ts --port ${port}\`), or fix the port in --exchange-url`;
+
 export async function probeDns(
   resolver: Resolver,
   host: string,
@@ -108,7 +114,7 @@ export function probeSocket(
           status: 'fail',
           output: `${reason}: ${err.message}`,
           observed: { error: err.code ?? null },
-          hint: HINTS[kind],
+          hint: err.code === 'ECONNREFUSED' && isLoopback(address) ? refusedLoopbackHint(port) : HINTS[kind],
         }),
       );
     });

@@ -40,7 +40,7 @@ export async function loadModelDirectory(
     if (opts.explicit)
       throw configError(
         `models directory ${dir} does not exist`,
-        'train models with `atl train --models-dir DIR` or point --models-dir at a directory of .onnx files',
+        'train models with `npx atl train --models-dir DIR` or point --models-dir at a directory of .onnx files',
       );
     return { dir, usable: [], skipped: [] };
   }

@@ -46,7 +46,7 @@ export function openLedgerReadOnly(path: string): Ledger {
   if (!existsSync(path)) {
     throw unknownError(
       `no ledger at ${path}`,
-      'run the engine on this data root first (`atl run`), or point --data-dir at the data root of the mode to judge',
+      'run the engine on this data root first (`npx atl run`), or point --data-dir at the data root of the mode to judge',
     );
   }
   try {

@@ -78,7 +78,7 @@ export function readinessChecks(f: ReadinessFacts, target: ModeName, nowMs: numb
           hint:
             everCritical === 0 && !levelNow
               ? null
-              : 'a mode that reached critical is not ready to move up; prove it over a fresh period (`atl run --fresh`)',
+              : 'a mode that reached critical is not ready to move up; prove it over a fresh period (`npx atl run --fresh`)',
         }),
   );
   const override = [
@@ -94,7 +94,7 @@ export function readinessChecks(f: ReadinessFacts, target: ModeName, nowMs: numb
       hint:
         override.length === 0
           ? null
-          : 'clear the override once resolved: `atl emergency-stop --clear --approver NAME`, or set paused=false in unified_trading/control.json',
+          : 'clear the override once resolved: `npx atl emergency-stop --clear --approver NAME`, or set paused=false in unified_trading/control.json',
     }),
   );
   const hb = f.heartbeat;
@@ -122,7 +122,7 @@ export function readinessChecks(f: ReadinessFacts, target: ModeName, nowMs: numb
           hint:
             ageS >= -60 && ageS < HEARTBEAT_RECENT_S
               ? null
-              : 'the engine has not ticked recently: check it with `atl status` and `atl verify`',
+              : 'the engine has not ticked recently: check it with `npx atl status` and `npx atl verify`',
         }),
   );
   const keysOk = f.apiKeys.some((k) => k.present);
@@ -153,7 +153,7 @@ export function readinessChecks(f: ReadinessFacts, target: ModeName, nowMs: numb
           output: `${ex.exchange}: ${ex.reason}`,
           hint:
             ex.status === 'unreachable'
-              ? 'check DNS, network and the exchange status; `atl doctor` walks the data-source preflight'
+              ? 'check DNS, network and the exchange status; `npx atl doctor` walks the data-source preflight'
               : 'run check-transition on a host that can reach the exchange',
         }),
   );

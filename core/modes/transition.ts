@@ -128,7 +128,7 @@ const HINTS: Record<string, string> = {
   max_drawdown: 'the drawdown is too deep for promotion; reduce risk and prove it over a new period',
   profit_factor: 'gross profit does not cover gross loss by enough; improve the edge first',
   approval:
-    'once every other requirement passes, record an approval: `atl check-transition <target> --approver NAME`',
+    'once every other requirement passes, record an approval: `npx atl check-transition <target> --approver NAME`',
 };
 
 /**

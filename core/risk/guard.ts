@@ -325,7 +325,7 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     if (!checked.ok) {
       throw unknownError(
         `the ledger checkpoint holds risk state this version cannot read (${checked.errors.join('; ')})`,
-        'start over with `atl run --fresh` (the old run is archived, not deleted)',
+        'start over with `npx atl run --fresh` (the old run is archived, not deleted)',
       );
     }
     const s = checked.value;

@@ -172,7 +172,7 @@ export async function checkSshHost(
     const argv = remoteVerifyArgv(t, req.remoteVerify.atl, req.remoteVerify.dataDir, remoteOs);
     commands.push(argv);
     const run = await probes.run(argv, req.remoteVerify.timeoutS * 1000);
-    const judged = judgeRemoteVerify(run, ctx, req.remoteVerify.atl, req.remoteVerify.timeoutS);
+    const judged = judgeRemoteVerify(run, ctx, req.remoteVerify.atl, req.remoteVerify.timeoutS, remoteOs);
     checks.push(judged.check);
     warnings.push(...judged.warnings);
     remoteEvidence = judged.nested;

@@ -2,6 +2,7 @@ import { check } from '../evidence/envelope.ts';
 import { validate } from '../schema/ajv.ts';
 import { type Check, Evidence } from '../schema/evidence.ts';
 import { classifySshFailure, type HintContext } from './classify.ts';
+import type { RemoteOs } from './command.ts';
 import type { ProcessResult } from './probes.ts';
 
 export type RemoteVerifyJudgement = { check: Check; nested: Evidence | null; warnings: string[] };
@@ -28,6 +29,13 @@ function parseNestedEvidence(stdout: string): { evidence: Evidence | null; probl
     : { evidence: null, problem: `printed JSON that is not evidence (${checked.errors.join('; ')})` };
 }
 
+/** The bun binary npm installs in a checkout, and its cli/main.ts, where a checkout usually lives. */
+function exampleRemoteAtl(user: string, os: RemoteOs): string {
+  return os === 'windows'
+    ? `'C:\\Users\\${user}\\atl\\node_modules\\bun\\bin\\bun.exe C:\\Users\\${user}\\atl\\cli\\main.ts'`
+    : `'/home/${user}/atl/node_modules/.bin/bun /home/${user}/atl/cli/main.ts'`;
+}
+
 /**
  * Judge the remote `atl verify --json` run. Its verdict is the host's, kept apart from the
  * transport: a remote FAIL is a failing engine, not a failing connection.
@@ -37,6 +45,7 @@ export function judgeRemoteVerify(
   ctx: HintContext,
   remoteAtl: string,
   timeoutS: number,
+  os: RemoteOs = 'posix',
 ): RemoteVerifyJudgement {
   const id = 'remote:verify';
   if (run.timedOut) {
@@ -72,7 +81,7 @@ export function judgeRemoteVerify(
     const missing =
       run.code === 127 || /not found|not recognized as an internal or external command/i.test(run.stderr);
     const hint = missing
-      ? `\`${remoteAtl}\` is not on the non-interactive PATH of ${ctx.user}@${ctx.hostname}: pass --remote-atl with absolute paths, e.g. '/home/${ctx.user}/.bun/bin/bun /home/${ctx.user}/atl/cli/main.ts'`
+      ? `\`${remoteAtl}\` is not on the non-interactive PATH of ${ctx.user}@${ctx.hostname}: pass --remote-atl with absolute paths, e.g. ${exampleRemoteAtl(ctx.user, os)}`
       : run.code === 64
         ? `the remote atl rejected the command (${firstLine(run.stderr)}): update atl on the host so it has \`verify\``
         : `run \`${remoteAtl} verify --json\` on the host and read its stderr`;

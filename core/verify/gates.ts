@@ -28,7 +28,7 @@ export function evaluateStatusCommand(f: VerifyFacts): Check {
     status: 'fail',
     observed,
     output: `\`atl status --json\` failed: ${s.problem ?? `exit ${s.exitCode}`}`,
-    hint: 'run `atl status` by hand: a damaged state or heartbeat file is named on stderr',
+    hint: 'run `npx atl status` by hand: a damaged state or heartbeat file is named on stderr',
   });
 }
 
@@ -98,7 +98,7 @@ export function evaluateSystemd(f: VerifyFacts): Check {
       status: 'warn',
       observed,
       output: `${s.unit} is active but its main pid ${s.mainPid} is not the engine (pidfile: ${pf})`,
-      hint: 'the unit may start a wrapper; check ExecStart runs `atl run` directly',
+      hint: 'the unit may start a wrapper; check ExecStart runs `bun …/cli/main.ts run` directly',
     });
   }
   return check({ id, status: 'pass', observed, output: `${s.unit} is active (${s.subState})` });
@@ -122,7 +122,7 @@ export function evaluateDataPipeline(f: VerifyFacts, t: VerifyThresholds): Check
       status: 'unknown',
       thresholds,
       output: `cannot read the decision log tail: ${f.dataTail.problem}`,
-      hint: 'run `atl health-daily` for a full integrity report',
+      hint: 'run `npx atl health-daily` for a full integrity report',
     });
   const worst = Object.entries(f.dataTail.bySymbol).sort((a, b) => b[1].streak - a[1].streak)[0];
   const streak = worst?.[1].streak ?? 0;
@@ -145,8 +145,8 @@ export function evaluateDataPipeline(f: VerifyFacts, t: VerifyThresholds): Check
     thresholds,
     output: `${symbol}: the last ${streak} decisions were blocked at data_fetch (${reason ?? 'no reason'})`,
     hint: reason?.startsWith('dns_failure')
-      ? 'the host cannot resolve the exchange: check DNS (`atl doctor`)'
-      : 'the feed is not delivering enough candles: run `atl doctor` and check logs/engine.log',
+      ? 'the host cannot resolve the exchange: check DNS (`npx atl doctor`)'
+      : 'the feed is not delivering enough candles: run `npx atl doctor` and check logs/engine.log',
   });
 }
 
@@ -194,7 +194,7 @@ export function evaluateExchange(f: VerifyFacts): Check {
     return skippedCheck(id, `${hb.data_mode} data does not come from an exchange`);
   const breakers = breakersOf(hb.circuit_breakers, (name) => !name.startsWith(MODEL_BREAKER_PREFIX));
   return breakerCheck(id, breakers, 'all circuit breakers closed', {
-    hint: 'the exchange is failing or rate-limiting: run `atl doctor`; liveness is unaffected until data goes stale',
+    hint: 'the exchange is failing or rate-limiting: run `npx atl doctor`; liveness is unaffected until data goes stale',
   });
 }
 
@@ -233,8 +233,22 @@ function breakerCheck(
 }
 
 /** Every verify gate. Liveness gates fail; dependency checks (exchange, model runners, disk) warn. */
+/**
+ * With no engine on the data root, pidfile, parity, heartbeat and progress all fail for that one
+ * reason: engine:process says what to do, and the others point at it instead of repeating it.
+ */
+function oneCause(checks: Check[]): Check[] {
+  const cause = checks.find((c) => c.id === 'engine:process');
+  if (cause?.status !== 'fail' || cause.observed !== 0 || !cause.hint) return checks;
+  return checks.map((c) =>
+    c !== cause && c.status === 'fail' && c.hint === cause.hint
+      ? { ...c, hint: 'see engine:process (no engine runs on this data root)' }
+      : c,
+  );
+}
+
 export function evaluateVerify(f: VerifyFacts, t: VerifyThresholds): Check[] {
-  return [
+  return oneCause([
     evaluateEngineProcess(f),
     evaluatePidfile(f),
     evaluatePidParity(f),
@@ -248,5 +262,5 @@ export function evaluateVerify(f: VerifyFacts, t: VerifyThresholds): Check[] {
     evaluateExchange(f),
     evaluateModelRunners(f),
     evaluateDisk(f, t),
-  ];
+  ]);
 }

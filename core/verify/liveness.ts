@@ -3,7 +3,8 @@ import type { Check } from '../schema/evidence.ts';
 import type { Heartbeat } from '../schema/heartbeat.ts';
 import type { VerifyFacts, VerifyThresholds } from './facts.ts';
 
-const STOP_HINT = 'start it (`atl run …`, or `systemctl --user start <unit>`), then re-run `atl verify`';
+const STOP_HINT =
+  'start it (`npx atl run …`, or `systemctl --user start <unit>`), then re-run `npx atl verify`';
 
 /** One engine process on this data root (the lock guarantees it unless the lock file was removed or bypassed). */
 export function evaluateEngineProcess(f: VerifyFacts): Check {
@@ -13,8 +14,8 @@ export function evaluateEngineProcess(f: VerifyFacts): Check {
     return check({
       ...base,
       status: 'unknown',
-      output: 'cannot list processes on this host (/proc unavailable)',
-      hint: 'check by hand: `pgrep -af "cli/main.ts run"`',
+      output: 'cannot list processes on this host (neither /proc nor WMI answered)',
+      hint: 'check by hand: `pgrep -af "cli/main.ts run"`, or on Windows `Get-CimInstance Win32_Process -Filter "Name=\'bun.exe\'" | Select ProcessId,CommandLine`',
     });
   }
   if (pids.length === 1)
@@ -37,7 +38,7 @@ export function evaluateEngineProcess(f: VerifyFacts): Check {
     status: 'fail',
     observed: pids.length,
     output: `${pids.length} engine processes run on ${f.dataRoot} (pids ${pids.join(', ')}): they race on the same log, ledger and heartbeat`,
-    hint: "stop all but one (`atl emergency-stop` stops the pidfile's engine; `kill PID` the others), and never delete logs/engine.lock while an engine runs",
+    hint: "stop all but one (`npx atl emergency-stop` stops the pidfile's engine; `kill PID` the others), and never delete logs/engine.lock while an engine runs",
   });
 }
 
@@ -189,7 +190,7 @@ export function evaluateHeartbeat(f: VerifyFacts, t: VerifyThresholds): Check {
       status: 'fail',
       observed: age,
       output: `engine reported "${hb.status}"${hb.status_reason ? ` (${hb.status_reason})` : ''} at ${hb.ts}`,
-      hint: hb.status === 'halted' ? 'trading is halted; see `atl status`' : STOP_HINT,
+      hint: hb.status === 'halted' ? 'trading is halted; see `npx atl status`' : STOP_HINT,
     });
   }
   if (age > t.heartbeatMaxAgeS) {
@@ -257,6 +258,6 @@ export function evaluateHalt(f: VerifyFacts): Check {
     status: 'fail',
     observed: true,
     output: `trading is halted: ${f.halt.reason ?? 'no reason given'}${f.halt.by ? ` (by ${f.halt.by})` : ''}`,
-    hint: 'after investigating, clear it with `atl emergency-stop --clear --approver NAME` and restart the engine',
+    hint: 'after investigating, clear it with `npx atl emergency-stop --clear --approver NAME` and restart the engine',
   });
 }

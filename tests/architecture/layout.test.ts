@@ -94,6 +94,6 @@ describe('one exit-code table', () => {
   it('no verb at all is a usage error (64), with the usage on stdout', async () => {
     const r = await atl([]);
     expect(r.code).toBe(64);
-    expect(r.stdout).toContain('Usage: atl <verb>');
+    expect(r.stdout).toContain('Usage: npx atl <verb>');
   });
 });

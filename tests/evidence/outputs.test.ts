@@ -118,6 +118,55 @@ describe('evidence outputs', () => {
     expect(line.split(' | ')).toHaveLength(2);
   });
 
+  it('says "N OK, M skipped" when every check passes but some did not apply', () => {
+    const e = buildEvidence({
+      verb: 'verify',
+      startedAt: started,
+      checks: [
+        check({ id: 'engine:process', status: 'pass', observed: 1, unit: 'count', output: 'one engine' }),
+        check({ id: 'host:disk', status: 'pass', output: 'plenty' }),
+        skippedCheck('service:systemd', 'systemd is not running on this host'),
+      ],
+    });
+    expect(renderNagios(e)).toStartWith('ATL VERIFY OK - 2 OK, 1 skipped | ');
+    const none = buildEvidence({
+      verb: 'verify',
+      startedAt: started,
+      checks: [check({ id: 'a', status: 'pass', output: 'ok' })],
+    });
+    expect(renderNagios(none)).toBe('ATL VERIFY OK - 1 checks OK');
+  });
+
+  it("gives ssh-check perfdata: each stage's *_ms timings, in ms", () => {
+    const e = buildEvidence({
+      verb: 'ssh-check',
+      startedAt: started,
+      checks: [
+        check({
+          id: 'ssh:resolve',
+          status: 'pass',
+          output: 'resolved',
+          observed: { addresses: ['10.0.0.5'] },
+        }),
+        check({
+          id: 'ssh:tcp',
+          status: 'pass',
+          output: 'connected in 6 ms',
+          observed: { address: '10.0.0.5', port: 22, connect_ms: 6 },
+        }),
+        check({
+          id: 'ssh:remote-exec',
+          status: 'pass',
+          output: 'ran',
+          observed: { exit: 0, elapsed_ms: 412.5 },
+        }),
+      ],
+    });
+    expect(renderNagios(e)).toBe(
+      "ATL SSH_CHECK OK - 3 checks OK | 'ssh:tcp:connect'=6ms;;;; 'ssh:remote-exec:elapsed'=412.5ms;;;;",
+    );
+  });
+
   it('writes the evidence, JUnit and textfile from one object and returns its exit code', () => {
     using dir = tempDir();
     const out = emitEvidence({

@@ -131,6 +131,40 @@ describe('verify gates (pure)', () => {
     ).toBe('fail');
   });
 
+  it('a stopped engine gives one cause with one fix; the gates that fail because of it point at it', () => {
+    const stopped = facts({
+      pidfile: { kind: 'missing' },
+      heartbeat: { kind: 'ok', value: heartbeat(30, { status: 'stopped', status_reason: 'completed' }) },
+      pidfileProcess: null,
+      enginesOnRoot: [],
+      progress: { kind: 'not_sampled', reason: 'no live engine writes this heartbeat' },
+    });
+    const failing = evaluateVerify(stopped, DEFAULT_THRESHOLDS).filter((c) => c.status === 'fail');
+    expect(failing.map((c) => c.id)).toEqual([
+      'engine:process',
+      'engine:pidfile',
+      'engine:pid-parity',
+      'engine:heartbeat',
+      'engine:progress',
+    ]);
+    const hints = failing.map((c) => c.hint);
+    expect(hints.filter((h) => h?.includes('npx atl run'))).toHaveLength(1);
+    expect(hints[0]).toContain('npx atl run');
+    expect(new Set(hints.slice(1))).toEqual(
+      new Set(['see engine:process (no engine runs on this data root)']),
+    );
+  });
+
+  it('a dead engine with a pidfile keeps its own hint (read engine.log): only repeats are folded', () => {
+    const dead = facts({
+      pidfileProcess: { pid: PID, identity: 'gone', cmdline: null, isEngine: false, state: null },
+      enginesOnRoot: [],
+      progress: { kind: 'not_sampled', reason: 'no live engine writes this heartbeat' },
+    });
+    const pidfileCheck = evaluateVerify(dead, DEFAULT_THRESHOLDS).find((c) => c.id === 'engine:pidfile')!;
+    expect(pidfileCheck.hint).not.toStartWith('see engine:process');
+  });
+
   it('counts engines on the data root: one passes, none or two fail, unlistable is unknown', () => {
     expect(evaluateEngineProcess(facts({ enginesOnRoot: [1] })).status).toBe('pass');
     expect(evaluateEngineProcess(facts({ enginesOnRoot: [] })).status).toBe('fail');

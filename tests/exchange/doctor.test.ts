@@ -71,6 +71,9 @@ describe('atl doctor', () => {
     const tcp = evidence.checks.find((c) => c.id === `tcp:127.0.0.1:${port}`)!;
     expect(tcp.status).toBe('fail');
     expect(tcp.output).toStartWith('connection_refused');
+    // On loopback a refusal means the server is down, never a firewall or a region block.
+    expect(tcp.hint).toStartWith(`nothing listens on 127.0.0.1:${port}`);
+    expect(tcp.hint).not.toContain('firewall, an HTTP(S) proxy');
   });
 
   it.skipIf(!Bun.which('openssl'))(

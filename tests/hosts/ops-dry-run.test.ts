@@ -41,6 +41,41 @@ describe('ops/windows.ts --dry-run prints the plan as one JSON object', () => {
   }
 });
 
+describe('a Windows plan made on Linux is all Windows paths', () => {
+  it("refuses a Windows --data-dir with this checkout's POSIX repo and bun (exit 64, naming them)", async () => {
+    const r = await opsScript('windows.ts', [
+      'install',
+      '--dry-run',
+      '--data-dir',
+      'C:\\atl-data',
+      '--run-as',
+      'trader',
+    ]);
+    expect(r.code).toBe(64);
+    expect(r.json().error).toMatch(
+      /^planning a Windows task on linux: --repo \/\S+, --bun \/\S+ are not Windows paths$/,
+    );
+    const one = await opsScript('windows.ts', [
+      ...WINDOWS.slice(0, 4),
+      'install',
+      '--dry-run',
+      '--bun',
+      '/usr/local/bin/bun',
+    ]);
+    expect(one.json().error).toContain('--bun /usr/local/bin/bun is not a Windows path');
+  });
+
+  for (const action of ['install', 'uninstall', 'run', 'stop', 'verify']) {
+    it(`${action}: no step, file or command line holds a POSIX path`, async () => {
+      const r = await opsScript('windows.ts', [action, '--dry-run', ...WINDOWS]);
+      expect(r.code).toBe(0);
+      const text = JSON.stringify(r.json().steps);
+      expect(text).not.toMatch(/(^|[\s"'=])\/(work|home|usr|opt|srv|tmp)\//);
+      expect(text).not.toContain('\\\\work\\\\');
+    });
+  }
+});
+
 describe('a dry run changes nothing', () => {
   it('leaves HOME and the data root untouched on install and uninstall', async () => {
     using dir = tempDir();
@@ -73,6 +108,50 @@ describe('ops scripts on bad input', () => {
     expect((await opsScript('windows.ts', ['--dry-run'])).code).toBe(64);
     expect((await opsScript('linux.ts', ['install', '--dry-run', '--max-daily', '2.5'])).code).toBe(64);
     expect((await opsScript('linux.ts', ['install', '--dry-run', '--unit', '../evil'])).code).toBe(64);
+  });
+});
+
+describe('install refuses what the engine would refuse at every start (a restart loop otherwise)', () => {
+  for (const script of ['linux.ts', 'windows.ts']) {
+    const where = script === 'linux.ts' ? LINUX : WINDOWS;
+    it(`${script}: --min-ratio 0 and --max-daily 0 exit 64 with the engine's own reason, writing nothing`, async () => {
+      for (const [flag, value, reason] of [
+        ['--min-ratio', '0', 'PAPER_LIVE_TURNOVER_MIN_RATIO must be a number > 0 (got "0.0")'],
+        ['--min-ratio=-1', null, 'PAPER_LIVE_TURNOVER_MIN_RATIO must be a number > 0 (got "-1.0")'],
+        ['--max-daily', '0', 'PAPER_LIVE_TURNOVER_MAX_DAILY must be a whole number ≥ 1 (got "0")'],
+        ['--max-daily', '2.5', 'PAPER_LIVE_TURNOVER_MAX_DAILY must be a whole number ≥ 1'],
+      ] as const) {
+        const r = await opsScript(script, [
+          'install',
+          '--dry-run',
+          ...where,
+          flag,
+          ...(value ? [value] : []),
+        ]);
+        expect(r.code).toBe(64);
+        const out = r.json();
+        expect(out).toMatchObject({ status: 'error', exit_code: 64 });
+        expect(out.error).toContain('the engine would refuse to start');
+        expect(out.error).toContain(reason);
+        expect(out.steps).toBeUndefined();
+      }
+    });
+
+    it(`${script}: an unknown mode or a backtest (which ends, and would be replayed for ever) exit 64`, async () => {
+      const bad = await opsScript(script, ['install', '--dry-run', ...where, '--mode', 'paper-live']);
+      expect(bad.code).toBe(64);
+      expect(bad.json().error).toContain('unknown mode "paper-live"');
+      const backtest = await opsScript(script, ['install', '--dry-run', ...where, '--mode', 'backtest']);
+      expect(backtest.code).toBe(64);
+      expect(backtest.json().error).toContain('--mode backtest ends by itself');
+    });
+  }
+
+  it('a valid ratio still installs: the same check passes 0.5', async () => {
+    const r = await opsScript('linux.ts', ['install', '--dry-run', ...LINUX, '--min-ratio', '0.5']);
+    expect(r.code).toBe(0);
+    const env = r.json().steps.find((s: { write?: string }) => s.write?.endsWith('.env'));
+    expect(env.content).toContain('PAPER_LIVE_TURNOVER_MIN_RATIO=0.5\n');
   });
 });
 

@@ -94,6 +94,21 @@ describe('the systemd user unit ops/linux.ts installs', () => {
     },
   );
 
+  it('never restarts an exit a restart cannot cure (2, 64, 78) and gives up on a crash loop', () => {
+    const unit = renderUnit(service('/srv/atl'), unitSettings('/srv/atl'));
+    const section = (name: string) => unit.split(`[${name}]\n`)[1]!.split('\n[')[0]!.split('\n');
+    expect(section('Service')).toContain('RestartPreventExitStatus=2 64 78');
+    // StartLimit* belong to [Unit]; systemd ignores them in [Service] (with a warning only).
+    expect(section('Unit')).toContain('StartLimitBurst=10');
+    expect(section('Unit')).toContain('StartLimitIntervalSec=600');
+    expect(unit).not.toContain('StartLimitIntervalSec=0');
+  });
+
+  it('does not order a user unit after network-online.target, which only the system manager has', () => {
+    const unit = renderUnit(service('/srv/atl'), unitSettings('/srv/atl'));
+    expect(unit).not.toMatch(/^(After|Wants)=.*network-online/m);
+  });
+
   it('quotes and escapes unit words: spaces quoted, % and $ doubled', () => {
     expect(systemdWord('/opt/atl')).toBe('/opt/atl');
     expect(systemdWord('/data dir/x')).toBe('"/data dir/x"');
@@ -200,8 +215,34 @@ describe('the Task Scheduler task ops/windows.ts installs', () => {
     expect(lines).toContain('set "PAPER_LIVE_TURNOVER_MAX_DAILY=10"');
     expect(cmd).toContain('>> C:\\atl-data\\logs\\engine.log 2>&1');
     expect(lines).toContain('if "%RC%"=="0" exit /b 0');
-    expect(lines).toContain('if "%RC%"=="2" exit /b 2');
     expect(lines).toContain('goto run');
+  });
+
+  it('ends on 2, 64 and 78 (saying why in engine.log) instead of restarting them', () => {
+    const lines = renderLauncher(winService, settings).split('\r\n');
+    const loop = lines.indexOf('goto run');
+    for (const code of [2, 64, 78]) {
+      const at = lines.findIndex((l) => l.startsWith(`if "%RC%"=="${code}" (`));
+      expect(at).toBeGreaterThan(lines.indexOf(':run'));
+      expect(at).toBeLessThan(loop);
+      expect(lines[at]).toContain(`engine exited ${code}; not restarting`);
+      expect(lines[at]).toContain('>> C:\\atl-data\\logs\\engine.log');
+      expect(lines[at]).toEndWith(`& exit /b ${code})`);
+    }
+  });
+
+  it('backs off after a quick crash (10 s doubling to 5 min) and gives up after ten in a row', () => {
+    const lines = renderLauncher(winService, settings).split('\r\n');
+    const at = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix));
+    expect(lines).toContain('set DELAY=10');
+    expect(at('set /a DELAY=DELAY*2')).toBeGreaterThan(at('ping -n %PINGS% 127.0.0.1'));
+    expect(lines).toContain('if %DELAY% GTR 300 set DELAY=300');
+    // A run of ten minutes or more resets the count: months of uptime never add up to giving up.
+    expect(lines).toContain('if %RAN% GEQ 600 (set DELAY=10& set QUICK=0)');
+    expect(lines[at('if %QUICK% GEQ 10 (')]).toEndWith('& exit /b %RC%)');
+    expect(at('set /a RAN=ENDED-STARTED')).toBeLessThan(at('if %RAN% GEQ 600'));
+    // Both timestamps fall back to 0, so a failing PowerShell counts as a quick crash, never a long run.
+    expect(lines.filter((l) => /^set (STARTED|ENDED)=0& for \/f /.test(l))).toHaveLength(2);
   });
 
   it('quotes batch words with spaces, doubles %, and refuses a double quote', () => {

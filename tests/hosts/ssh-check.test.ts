@@ -58,6 +58,15 @@ withSshd('atl ssh-check against a real OpenSSH server on 127.0.0.1', () => {
     expect(onDisk.run_id).toBe(e.run_id);
   });
 
+  it('prints a Nagios line with the connect and session times as perfdata', async () => {
+    await using s = await startSshd();
+    const r = await atl(['ssh-check', '127.0.0.1', ...flags(s), '--format', 'nagios']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(
+      /^ATL SSH_CHECK OK - 6 checks OK \| 'ssh:tcp:connect'=\d+ms;;;; .*'ssh:remote-exec:elapsed'=\d+ms;;;;$/,
+    );
+  });
+
   it('fails at auth for a user whose authorized_keys lacks the key, naming --user and authorized_keys', async () => {
     await using s = await startSshd();
     const r = await atl(['ssh-check', '127.0.0.1', ...flags(s, { '--user': 'nobody' }), '--json']);
