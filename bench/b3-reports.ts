@@ -62,7 +62,7 @@ if (process.argv[2] === MEASURE) {
 try {
   if (!existsSync(ready)) {
     mkdirSync(dir, { recursive: true });
-    // The same replay as B1 (only the lockdown level moved, so the log covers every bar).
+    // The same replay as B1 (a lockdown is a time-boxed lock in a backtest, so the log covers every bar).
     const run = await atl([...prepareReplay(dir, CANDLES, root), '--fresh']);
     if (run.code !== 0) throw new Error(`atl run exited ${run.code}`);
     rmSync(join(dir, 'BTC_USDT-1m.csv'));
