@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { check, skippedCheck } from '../core/evidence/envelope.ts';
 import { readJsonFile } from '../core/fsx/json-file.ts';
 import type { DataPaths } from '../core/paths.ts';
@@ -163,7 +164,17 @@ function heartbeatView(paths: DataPaths, nowMs: number) {
 function dailyChecks(r: DailyHealth, isToday: boolean, nowMs: number): Check[] {
   const checks: Check[] = [];
   const t = r.totals;
-  checks.push(windowCheck(r.log, t.decisions, t.executed, t.blocked, r.date));
+  const root = dirname(dirname(r.log.path));
+  checks.push(
+    windowCheck(
+      r.log,
+      t.decisions,
+      t.executed,
+      t.blocked,
+      `${r.date} (UTC day, by bar time)`,
+      (day) => `npx atl health-daily --date ${day} --data-dir ${root}`,
+    ),
+  );
   checks.push(...integrityChecks(r.log));
   const paperLive = paperLiveCheck(t, 'this day');
   if (paperLive) checks.push(paperLive);
