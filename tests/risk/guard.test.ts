@@ -84,15 +84,20 @@ describe('a lockdown by mode', () => {
     } as unknown as StageContext;
     g.onDecision({ execution: fills && { fills } } as unknown as Draft, ctx);
   };
+  /** A guard in `mode` brought to lockdown by one 9% loss at T0. */
+  const lockedDown = (mode: Mode) => {
+    const halts: string[] = [];
+    const g = guardIn(mode, halts);
+    const p = new Portfolio(10_000);
+    bar(g, p, T0, -900);
+    expect(g.preservationLevel()).toBe('lockdown');
+    return { g, p, halts };
+  };
 
   it.each(['testnet', 'live_limited', 'live_full'] as const)(
     'halts %s persistently (the halt flag), with no time limit',
     (mode) => {
-      const halts: string[] = [];
-      const g = guardIn(mode, halts);
-      const p = new Portfolio(10_000);
-      bar(g, p, T0, -900);
-      expect(g.preservationLevel()).toBe('lockdown');
+      const { g, p, halts } = lockedDown(mode);
       expect(halts).toEqual(['capital_preservation_lockdown: drawdown 9.00% ≥ 8.00%']);
       expect(g.raisedHalt()).toEqual({ reason: halts[0]! });
       expect(g.preservation.lockedUntil).toBeNull();
@@ -104,11 +109,7 @@ describe('a lockdown by mode', () => {
   it.each(['backtest', 'paper_live_data'] as const)(
     'locks %s for 24 candles of its timeframe, then re-evaluates from the equity at the lock; never raises the halt',
     (mode) => {
-      const halts: string[] = [];
-      const g = guardIn(mode, halts);
-      const p = new Portfolio(10_000);
-      bar(g, p, T0, -900);
-      expect(g.preservationLevel()).toBe('lockdown');
+      const { g, p, halts } = lockedDown(mode);
       expect(g.preservation.lockedUntil).toBe(T0 + 24 * H);
       expect(g.preservationState().reason).toBe(
         'drawdown 9.00% ≥ 8.00%; entries locked for 24 candles, until 2026-11-25T00:00:00.000Z',
@@ -131,9 +132,7 @@ describe('a lockdown by mode', () => {
   );
 
   it('locks again at the end of a lock when the drawdown since the lock is itself at the lockdown level', () => {
-    const g = guardIn('backtest', []);
-    const p = new Portfolio(10_000);
-    bar(g, p, T0, -900);
+    const { g, p } = lockedDown('backtest');
     p.cash -= 800; // 8.8% below the 9,100 at the lock
     bar(g, p, T0 + 24 * H);
     expect(g.preservationLevel()).toBe('lockdown');
