@@ -3,33 +3,19 @@ import { join } from 'node:path';
 import { renderSyntheticCsv } from '../core/market/bundled.ts';
 import { runAtl } from './_measure.ts';
 
-/**
- * The replay the throughput benchmarks share: `candles` synthetic one-minute BTC/USDT candles and
- * the `atl run` arguments that replay them into `root`. A random walk makes any strategy lose, so
- * capital preservation would reach lockdown and halt part-way; the benchmarks time every candle,
- * so the risk config moves only the lockdown level.
- */
 /** First candle of the benchmark replays (their report windows are counted from it). */
 export const REPLAY_START = Date.UTC(2024, 0, 1);
 
+/**
+ * The replay the throughput benchmarks share: `candles` synthetic one-minute BTC/USDT candles and
+ * the `atl run` arguments that replay them into `root`, with the default risk config. A random
+ * walk makes any strategy lose, so capital preservation reaches lockdown on the way; in a backtest
+ * that is a time-boxed lock, so the replay still decides every candle.
+ */
 export function prepareReplay(dir: string, candles: number, root: string): string[] {
   const csv = join(dir, 'BTC_USDT-1m.csv');
   writeFileSync(csv, renderSyntheticCsv('BTC/USDT', '1m', candles, REPLAY_START));
-  const riskConfig = join(dir, 'risk.json');
-  writeFileSync(riskConfig, JSON.stringify({ preservation: { drawdown: { lockdown: 1 } } }));
-  return [
-    'run',
-    '--mode',
-    'backtest',
-    '--replay-file',
-    csv,
-    '--symbols',
-    'BTC/USDT',
-    '--data-dir',
-    root,
-    '--risk-config',
-    riskConfig,
-  ];
+  return ['run', '--mode', 'backtest', '--replay-file', csv, '--symbols', 'BTC/USDT', '--data-dir', root];
 }
 
 /**

@@ -19,7 +19,7 @@ const root = join(dir, 'root');
 const log = join(root, 'rl', 'shadow_decisions.jsonl');
 
 try {
-  // The same replay as B1 (only the lockdown level moved, so the log covers every bar).
+  // The same replay as B1 (a lockdown is a time-boxed lock in a backtest, so the log covers every bar).
   const wallMs = await replayLogOnce(dir, CANDLES, root);
   if (wallMs !== null)
     console.log(

@@ -1,3 +1,10 @@
+import { dirname } from 'node:path';
+import {
+  breaksDailyClamp,
+  DAILY_SHIFT_MAX,
+  dailyShift,
+  WEIGHT_LOG_PRECISION,
+} from '../core/advisor/weights.ts';
 import { check, skippedCheck } from '../core/evidence/envelope.ts';
 import { human } from '../core/evidence/human.ts';
 import { readJsonFile } from '../core/fsx/json-file.ts';
@@ -13,12 +20,15 @@ import { type DayWindow, dayWindow, windowBounds } from './windows.ts';
 export const RECENT_DECISIONS = 500;
 const HEARTBEAT_RECENT_S = 2 * 3600;
 const FRESHNESS_WARN_S = 2 * 3600;
-export const MAX_DAILY_WEIGHT_SHIFT = 0.1;
+export const MAX_DAILY_WEIGHT_SHIFT = DAILY_SHIFT_MAX;
 const ALARMING_LEVELS = new Set(['critical', 'lockdown']);
 
-/** The advisor's strategy weights on a record (logged as `strategy_preferences`, core/advisor/advisor.ts). */
-function strategyWeights(rl: unknown): Record<string, number> | null {
-  const w = (rl as { strategy_preferences?: unknown } | null)?.strategy_preferences;
+/** The advisor's strategy weights on a record (logged as `strategy_preferences`, core/advisor/advisor.ts), or the day's reference beside them. */
+function strategyWeights(
+  rl: unknown,
+  key: 'strategy_preferences' | 'day_start_preferences' = 'strategy_preferences',
+): Record<string, number> | null {
+  const w = (rl as Record<string, unknown> | null)?.[key];
   if (!w || typeof w !== 'object') return null;
   const numeric = Object.entries(w as Record<string, unknown>).filter(
     (e): e is [string, number] => typeof e[1] === 'number',
@@ -30,14 +40,23 @@ function strategyWeights(rl: unknown): Record<string, number> | null {
 export class DayObserver {
   readonly totals: Totals = emptyTotals();
   private readonly levels: Array<{ bar: string; symbol: string; level: string }> = [];
-  private readonly weights: Array<{ bar: string; weights: Record<string, number> }> = [];
+  private readonly weights: Array<{
+    bar: string;
+    weights: Record<string, number>;
+    reference: Record<string, number> | null;
+  }> = [];
 
   add(r: DecisionRecord): void {
     addDecision(this.totals, r);
     if (r.preservation_level)
       this.levels.push({ bar: r.bar_ts, symbol: r.symbol, level: r.preservation_level });
     const weights = strategyWeights(r.rl_recommendation);
-    if (weights) this.weights.push({ bar: r.bar_ts, weights });
+    if (weights)
+      this.weights.push({
+        bar: r.bar_ts,
+        weights,
+        reference: strategyWeights(r.rl_recommendation, 'day_start_preferences'),
+      });
   }
 
   /** Level at the day's last bar and how often it changed (in bar order, so log order does not matter). */
@@ -51,8 +70,10 @@ export class DayObserver {
   }
 
   /**
-   * Largest move of any strategy weight in the day away from where the day started: the weights
-   * on the last record before the day (the advisor's clamp counts from there), else the day's first.
+   * Largest move of any strategy weight in the day from where the advisor's day started, by the
+   * advisor's own definition (`dailyShift`) and reference: the day-start weights each record
+   * carries. Records from before they did fall back to the weights on the last record before the
+   * day, else the day's first (which may already have moved: a first day can read too high).
    */
   weightShift(dayStart: Record<string, number> | null): {
     enabled: boolean;
@@ -63,20 +84,22 @@ export class DayObserver {
     if (this.weights.length === 0)
       return { enabled: false, max_shift_observed: 0, agent: null, measured_from: 'none' };
     const sorted = [...this.weights].sort((a, b) => a.bar.localeCompare(b.bar));
-    const first = dayStart ?? sorted[0]!.weights;
-    let max = 0;
-    let agent: string | null = null;
-    for (const { weights } of sorted) {
-      for (const [name, w] of Object.entries(weights)) {
-        const shift = Math.abs(w - (first[name] ?? w));
-        if (shift > max) [max, agent] = [shift, name];
-      }
+    const fallback = dayStart ?? sorted[0]!.weights;
+    let max = dailyShift({}, {});
+    for (const { weights, reference } of sorted) {
+      const s = dailyShift(reference ?? fallback, weights);
+      if (s.shift > max.shift) max = s;
     }
+    const logged = sorted.every((w) => w.reference);
     return {
       enabled: true,
-      max_shift_observed: max,
-      agent,
-      measured_from: dayStart ? 'the previous day' : "the day's first record",
+      max_shift_observed: max.shift,
+      agent: max.agent,
+      measured_from: logged
+        ? "the advisor's day-start weights"
+        : dayStart
+          ? 'the previous day'
+          : "the day's first record",
     };
   }
 }
@@ -164,7 +187,17 @@ function heartbeatView(paths: DataPaths, nowMs: number) {
 function dailyChecks(r: DailyHealth, isToday: boolean, nowMs: number): Check[] {
   const checks: Check[] = [];
   const t = r.totals;
-  checks.push(windowCheck(r.log, t.decisions, t.executed, t.blocked, r.date));
+  const root = dirname(dirname(r.log.path));
+  checks.push(
+    windowCheck(
+      r.log,
+      t.decisions,
+      t.executed,
+      t.blocked,
+      `${r.date} (UTC day, by bar time)`,
+      (day) => `npx atl health-daily --date ${day} --data-dir ${root}`,
+    ),
+  );
   checks.push(...integrityChecks(r.log));
   const paperLive = paperLiveCheck(t, 'this day');
   if (paperLive) checks.push(paperLive);
@@ -244,14 +277,14 @@ function dailyChecks(r: DailyHealth, isToday: boolean, nowMs: number): Check[] {
   const w = r.strategy_weighting;
   if (!w.enabled)
     checks.push(skippedCheck('weighting:clamp', 'no strategy weights in the advisor records of this day'));
-  else if (w.max_shift_observed > MAX_DAILY_WEIGHT_SHIFT + 1e-9) {
+  else if (breaksDailyClamp({ agent: w.agent, shift: w.max_shift_observed }, WEIGHT_LOG_PRECISION)) {
     checks.push(
       check({
         id: 'weighting:clamp',
         status: 'fail',
         observed: w.max_shift_observed,
         thresholds: { crit: MAX_DAILY_WEIGHT_SHIFT },
-        output: `strategy weight ${w.agent} moved ${human(w.max_shift_observed)} in one day (max ${MAX_DAILY_WEIGHT_SHIFT})`,
+        output: `strategy weight ${w.agent} moved ${human(w.max_shift_observed)} in one day, from ${w.measured_from} (max ${MAX_DAILY_WEIGHT_SHIFT})`,
         hint: 'the advisor broke its daily clamp: stop trusting its weights and inspect the learner',
       }),
     );

@@ -2,6 +2,7 @@ import { check } from '../core/evidence/envelope.ts';
 import type { Check } from '../core/schema/evidence.ts';
 import type { Totals } from './day-totals.ts';
 import type { LogIntegrity } from './decision-scan.ts';
+import { firstBarDay } from './windows.ts';
 
 const sample = (s: Array<{ line: number; problem: string }>) =>
   s
@@ -95,6 +96,7 @@ export function windowCheck(
   executed: number,
   blocked: number,
   label: string,
+  retry: (day: string) => string,
 ): Check {
   if (!log.exists)
     return check({
@@ -104,14 +106,21 @@ export function windowCheck(
       hint: 'run the engine on this data root (or pass --data-dir)',
     });
   if (decisions === 0) {
-    const newest = log.newest ? `; the newest record is for ${log.newest.bar_ts.slice(0, 10)}` : '';
+    // A log with records outside the window (a backtest's history, a run on other days): say which days it holds.
+    const newest = log.newest?.bar_ts.slice(0, 10) ?? null;
+    const oldest = newest ? firstBarDay(log.path) : null;
+    const held = newest
+      ? `; the log holds ${log.records_all_time} records with bar times ${oldest && oldest !== newest ? `from ${oldest} to ${newest}` : `on ${newest}`}`
+      : '';
     return check({
       id: 'decisions:window',
       status: 'warn',
       observed: 0,
       unit: 'count',
-      output: `no decisions for ${label} (UTC)${newest}`,
-      hint: 'an empty window is not healthy: is the engine running (`npx atl verify`)? Or choose the dates with --date / --end',
+      output: `no decisions for ${label}${held}`,
+      hint: newest
+        ? `to report on what the log holds: \`${retry(newest)}\`; if the engine should be deciding now, is it running (\`npx atl verify\`)?`
+        : 'an empty window is not healthy: is the engine running (`npx atl verify`)?',
     });
   }
   return check({

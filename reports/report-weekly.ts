@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { unknownError } from '../core/errors.ts';
 import { buildEvidence, check, skippedCheck } from '../core/evidence/envelope.ts';
 import { human } from '../core/evidence/human.ts';
@@ -16,7 +16,15 @@ const COST_SHARE_WARN_PCT = 50;
 function weeklyChecks(r: WeeklyReport): Check[] {
   const t = r.data_collection.totals;
   const checks = [
-    windowCheck(r.log, t.decisions, t.executed, t.blocked, `the week ending ${r.week_ending}`),
+    windowCheck(
+      r.log,
+      t.decisions,
+      t.executed,
+      t.blocked,
+      `the week ${r.window.start.slice(0, 10)} – ${r.week_ending} (UTC days, by bar time)`,
+      (day) =>
+        `npx atl report-weekly --week ${r.week_number} --end ${day} --data-dir ${dirname(dirname(r.log.path))}`,
+    ),
     ...integrityChecks(r.log),
   ];
   const paperLive = paperLiveCheck(t, 'this week');

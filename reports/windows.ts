@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { usageError } from '../core/errors.ts';
 
 const DAY_MS = 86_400_000;
@@ -36,3 +37,21 @@ export const windowBounds = (w: DayWindow) => ({
   start: `${w.startDay}T00:00:00.000Z`,
   end: `${w.endDay}T00:00:00.000Z`,
 });
+
+/** The UTC bar day of a decision log's first record (its oldest, as the engine appends in bar order), or null. */
+export function firstBarDay(path: string): string | null {
+  const buf = Buffer.alloc(16_384);
+  let n = 0;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      n = readSync(fd, buf, 0, buf.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+  const line = buf.subarray(0, n).toString('utf8').split('\n', 1)[0]!;
+  return /"bar_ts":"(\d{4}-\d{2}-\d{2})T/.exec(line)?.[1] ?? null;
+}

@@ -8,7 +8,7 @@ import { validate } from '../schema/ajv.ts';
 import type { BarListener } from '../signals/model-chain.ts';
 import { AGENTS, agentStances, CONTEXT_SIZE, contextOf } from './agents.ts';
 import { LinUcb } from './bandit.ts';
-import { ClampedWeights } from './weights.ts';
+import { breaksDailyClamp, ClampedWeights, dailyShift } from './weights.ts';
 
 const LEARNER = 'linucb-v1';
 /** Bars until a stance's outcome is known (the 5-bar forward return). */
@@ -56,6 +56,9 @@ export class ShadowAdvisor implements BarListener {
   private readonly context = new Float64Array(CONTEXT_SIZE);
   private readonly target = new Float64Array(A);
   private preferences: Record<string, number> = {};
+  /** The weights the day's clamp counts from, logged beside them so `health-daily` measures from the same reference. */
+  private dayStartPreferences: Record<string, number> = {};
+  private dayStartLogged = Number.NaN;
   private lastWeightHour = -1;
   private updates = 0;
   private loaded = false;
@@ -125,13 +128,20 @@ export class ShadowAdvisor implements BarListener {
     this.refreshPreferences();
   }
 
-  /** The weights as logged (one object shared by the records until the weights change). */
+  /** The weights as logged (one object shared by the records until the weights change), and the day's reference. */
   private refreshPreferences(): void {
-    const prefs: Record<string, number> = {};
-    AGENTS.forEach((name, a) => {
-      prefs[name] = r4(this.weights.weights[a]!);
-    });
-    this.preferences = prefs;
+    const named = (w: Float64Array) => {
+      const prefs: Record<string, number> = {};
+      AGENTS.forEach((name, a) => {
+        prefs[name] = r4(w[a]!);
+      });
+      return prefs;
+    };
+    this.preferences = named(this.weights.weights);
+    if (this.weights.day !== this.dayStartLogged) {
+      this.dayStartLogged = this.weights.day;
+      this.dayStartPreferences = named(this.weights.dayStart);
+    }
   }
 
   recommend(_symbol: string, row: Float64Array, offset: number, ready: boolean): Record<string, unknown> {
@@ -177,6 +187,7 @@ export class ShadowAdvisor implements BarListener {
       primary_agent: agent,
       directional_bias: bias,
       strategy_preferences: this.preferences,
+      day_start_preferences: this.dayStartPreferences,
       updates: this.updates,
     };
   }
@@ -277,9 +288,13 @@ export class ShadowAdvisor implements BarListener {
           (p.close_ts === undefined || p.close_ts.length === ring),
       );
     if (!fits) return 'is for another agent set';
+    const shift = dailyShift(s.day_start_weights, s.weights);
+    if (s.day_start_weights.length !== A || breaksDailyClamp(shift))
+      return `breaks the daily weight clamp (${AGENTS[Number(shift.agent)]} is ${shift.shift.toFixed(4)} from the day's start)`;
     this.weights.weights.set(s.weights);
     this.weights.dayStart.set(s.day_start_weights);
     this.weights.day = s.day;
+    this.dayStartLogged = Number.NaN;
     this.performance.set(s.performance);
     this.bandit.inverse.set(s.bandit.inverse);
     this.bandit.rewards.set(s.bandit.rewards);

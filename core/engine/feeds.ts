@@ -140,7 +140,14 @@ export class SyntheticFeed implements Feed {
     return this.source;
   }
   private nextCloseWall: number;
+  /** Close time of the next bar: never delivered before the wall clock reaches it. */
+  private nextCloseTs: number;
 
+  /**
+   * `leadBars`: how many bars before now the paced bars start, so a run faster than real time
+   * (`--speed`, a short `--interval`) replays the recent past and catches up with the clock
+   * instead of dating bars in the future; once caught up it goes at real time.
+   */
   constructor(
     readonly symbols: string[],
     readonly timeframe: string,
@@ -150,8 +157,10 @@ export class SyntheticFeed implements Feed {
     seed: number,
     startPrices: Record<string, number>,
     now = Date.now(),
+    leadBars = 0,
   ) {
-    const start = Math.floor(now / timeframeMs) * timeframeMs - warmupBars * timeframeMs;
+    const start = Math.floor(now / timeframeMs) * timeframeMs - (warmupBars + leadBars) * timeframeMs;
+    this.nextCloseTs = start + (warmupBars + 1) * timeframeMs;
     this.markets = symbols.map((symbol) => {
       const profile = profileFor(symbol);
       return new SyntheticMarket({
@@ -179,9 +188,10 @@ export class SyntheticFeed implements Feed {
   }
 
   async next(_max: number, abort: AbortSignal): Promise<FeedTick[] | null> {
-    await sleepUnlessAborted(this.nextCloseWall - Date.now(), abort);
+    await sleepUnlessAborted(Math.max(this.nextCloseWall, this.nextCloseTs) - Date.now(), abort);
     if (abort.aborted) return [];
     this.nextCloseWall += this.intervalMs;
+    this.nextCloseTs += this.timeframeMs;
     const bars = this.markets.map((m, k) => this.barOf(this.symbols[k]!, m));
     return [{ closeTs: bars[0]!.closeTs, bars, failures: [] }];
   }

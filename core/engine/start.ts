@@ -7,6 +7,7 @@ import { log } from '../log.ts';
 import { carryIntoEngineLog } from '../logs/engine-log.ts';
 import { ensureBundledCandles } from '../market/bundled.ts';
 import { loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
+import { servedTimeframe } from '../models/registry.ts';
 import { parseMode } from '../modes/modes.ts';
 import { OutcomeRecorder } from '../outcomes/recorder.ts';
 import type { DataPaths } from '../paths.ts';
@@ -19,7 +20,7 @@ import {
 import { RiskGuard } from '../risk/guard.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { RiskConfig } from '../schema/risk.ts';
-import { buildModelChain } from '../signals/build.ts';
+import { buildModelChain, runModelsDir } from '../signals/build.ts';
 import { type EngineResult, runEngine } from './engine.ts';
 import { type Feed, ReplayFeed, SyntheticFeed } from './feeds.ts';
 import type { PipelineStages } from './pipeline.ts';
@@ -92,19 +93,14 @@ async function buildFeed(
     return { feed, intervalS: 0 };
   }
   if (mode === 'paper_synthetic') {
-    const tf = req.timeframe ?? '1m';
+    const symbols = req.symbols ?? DEFAULT_SYMBOLS;
+    const tf = req.timeframe ?? syntheticTimeframe(req, symbols);
     const tfMs = timeframeToMs(tf);
     const intervalS = req.intervalS ?? tfMs / 1000;
-    const speed = req.speed ?? 1;
-    const feed = new SyntheticFeed(
-      req.symbols ?? DEFAULT_SYMBOLS,
-      tf,
-      tfMs,
-      (intervalS * 1000) / speed,
-      300,
-      req.seed,
-      {},
-    );
+    const barEveryMs = (intervalS * 1000) / (req.speed ?? 1);
+    // Faster than real time, the bars start in the past (the --max-bars, else a week) and catch up.
+    const lead = barEveryMs < tfMs ? (req.maxBars ?? Math.ceil((7 * 86_400_000) / tfMs)) : 0;
+    const feed = new SyntheticFeed(symbols, tf, tfMs, barEveryMs, 300, req.seed, {}, Date.now(), lead);
     return { feed, intervalS };
   }
   // paper_live_data, testnet and the live modes; loaded lazily: only they pay for ccxt.
@@ -120,6 +116,11 @@ async function buildFeed(
     paths: req.paths,
     minNotional: ENGINE_DEFAULTS.minNotional,
   });
+}
+
+/** paper_synthetic's default timeframe: what the run's models serve (the bundled ones: 1h), else 1m. */
+function syntheticTimeframe(req: RunRequest, symbols: string[]): string {
+  return servedTimeframe(runModelsDir(req.modelsDir ?? null, req.paths.models), symbols) ?? '1m';
 }
 
 /** Defaults every tunable of the pipeline starts from; the config hash covers all of them. */

@@ -107,6 +107,24 @@ async function guardModel(
   return { id: stem, sha256, manifest, session };
 }
 
+/**
+ * The timeframe most models in `dir` serve for `symbols`, read from their manifests alone (no ONNX
+ * loaded; the contract guard still judges each model when the run starts); null when none does.
+ * A tie goes to the longer timeframe's name order, so the answer never depends on file order.
+ */
+export function servedTimeframe(dir: string, symbols: string[]): string | null {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return null;
+  const counts = new Map<string, number>();
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith(MANIFEST_SUFFIX)) continue;
+    const read = readJsonFile(join(dir, f), ModelManifest);
+    if (read.kind !== 'ok' || !symbols.includes(read.value.symbol)) continue;
+    counts.set(read.value.timeframe, (counts.get(read.value.timeframe) ?? 0) + 1);
+  }
+  const ranked = [...counts].sort((a, b) => b[1] - a[1] || b[0].localeCompare(a[0]));
+  return ranked[0]?.[0] ?? null;
+}
+
 function warnOnce(m: SkippedModel): void {
   if (warned.has(m.id)) return;
   warned.add(m.id);

@@ -48,6 +48,7 @@ export const RISK_DEFAULTS: RiskConfig = {
     drawdownSlopePerHour: { cautious: 0.01, defensive: 0.02 },
     lossStreak: { cautious: 3, defensive: 5, critical: 7 },
     recovery: { minTrades: 5, minWinRate: 0.6, minProfitFactor: 1.2, maxDrawdown: 0.03 },
+    lock: { stopDurationCandles: 24 },
   },
 };
 

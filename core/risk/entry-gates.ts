@@ -65,6 +65,7 @@ export function preservationGate(
   r: Restrictions,
   confidence: number,
   sinceMs: number | null,
+  lockedUntilMs: number | null = null,
 ): GateStage {
   const reason =
     r.size === 0
@@ -80,6 +81,7 @@ export function preservationGate(
       level,
       confidence: r6(confidence),
       since: sinceMs === null ? null : new Date(sinceMs).toISOString(),
+      ...(lockedUntilMs === null ? {} : { locked_until: new Date(lockedUntilMs).toISOString() }),
     },
     thresholds: { min_confidence: r.minConfidence, size_multiplier: r.size, leverage_multiplier: r.leverage },
   };

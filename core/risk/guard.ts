@@ -43,6 +43,8 @@ export type RiskGuardOptions = {
 };
 
 const DAY_MS = 86_400_000;
+/** Modes that place real orders: a lockdown halts them until an operator clears it (elsewhere it is time-boxed). */
+const HALTING_MODES = new Set<ModeName>(['testnet', 'live_limited', 'live_full']);
 const RETURN_WINDOW = 48;
 const VOL_WINDOW = 24;
 const r2 = (x: number) => Math.round(x * 100) / 100;
@@ -63,8 +65,10 @@ function blockedAt(
  * SPEC §3 steps 6–8 for a signal that would open a position: turnover governor, risk budget,
  * capital preservation and the mode's safety limits, each recorded in the gate trace; sizes the
  * entry from the risk budget. As an observer it learns every fill (turnover and daily counters,
- * closed-trade results) and raises the persistent halt when a limit is breached or preservation
- * reaches lockdown. All clocks are bar close times, so replays and restarts are exact.
+ * closed-trade results) and raises the persistent halt when a limit is breached or, in the modes
+ * that place real orders, when preservation reaches lockdown; in backtest and paper modes a
+ * lockdown locks entries for `preservation.lock.stopDurationCandles` candles, then re-evaluates.
+ * All clocks are bar close times, so replays and restarts are exact.
  */
 export class RiskGuard implements EntryGuard, DecisionObserver {
   readonly budget: RiskBudgetEngine;
@@ -115,6 +119,9 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     const ts = ctx.bar.closeTs;
     this.history(ctx.symbol).pushBar(ts, ctx.bar.close);
     if (Math.floor(ts / DAY_MS) !== this.safety.day) this.safety.rollDay(ts, ctx.portfolio.equity());
+    // A bar without an entry signal never reaches `evaluate`: the lock's end is seen here too.
+    const until = this.preservation.lockedUntil;
+    if (until !== null && ts >= until) this.endLock(ctx, ctx.portfolio.equity());
     const fills = draft.execution?.fills;
     if (!fills) return;
     let closed = false;
@@ -158,17 +165,49 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
       rolling: this.trades.rolling(),
       lossStreak: this.trades.lossStreak,
     });
-    if (change) this.logChange(change, ctx.tick.correlationId);
-    if (this.preservation.level === 'lockdown')
-      this.raise(`capital_preservation_lockdown: ${this.preservation.reason}`, 'capital_preservation', ctx);
+    if (change) this.onChange(change, ctx, equity);
     const breach = this.safety.breach(this.safetyFacts(p, nowMs, equity));
     if (breach) this.raise(breach, 'safety_limits', ctx);
   }
 
+  /** The time-boxed lock ran out: re-evaluate from the drawdown since it began. */
+  private endLock(ctx: StageContext, equity: number): void {
+    const p = ctx.portfolio;
+    this.assessedEquity = equity;
+    this.assessedPeak = p.peakEquity;
+    const change = this.preservation.endLock({
+      nowMs: ctx.bar.closeTs,
+      drawdown: this.drawdown(p, equity),
+      rolling: this.trades.rolling(),
+      lossStreak: this.trades.lossStreak,
+    });
+    this.onChange(change, ctx, equity);
+  }
+
+  /** Log a level change; a lockdown halts a mode that places real orders and locks entries in the others. */
+  private onChange(c: LevelChange, ctx: StageContext, equity: number): void {
+    if (c.to === 'lockdown') {
+      if (HALTING_MODES.has(this.opts.mode)) {
+        this.logChange(c, ctx.tick.correlationId);
+        this.raise(`capital_preservation_lockdown: ${this.preservation.reason}`, 'capital_preservation', ctx);
+        return;
+      }
+      const candles = this.opts.config.preservation.lock.stopDurationCandles;
+      this.preservation.lock(ctx.bar.closeTs + candles * this.barMsOf(ctx), candles);
+      this.peak = equity; // the re-evaluation measures the drawdown from the equity at the lock
+    }
+    this.logChange(c, ctx.tick.correlationId);
+  }
+
   private logChange(c: LevelChange, cid: string): void {
-    const line = `capital preservation ${c.from} → ${c.to}: ${c.reason}`;
+    const line = `capital preservation ${c.from} → ${c.to}: ${this.preservation.reason ?? c.reason}`;
     if (c.to === 'normal' || c.to === 'cautious') correlated(cid).info(line);
     else correlated(cid).warn(line);
+  }
+
+  private barMsOf(ctx: StageContext): number {
+    if (this.barMs === 0) this.barMs = timeframeToMs(ctx.cfg.timeframe);
+    return this.barMs;
   }
 
   private raise(reason: string, source: Parameters<HaltSink>[1], ctx: StageContext): void {
@@ -200,7 +239,9 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     const nowMs = bar.closeTs;
     const equityAll = p.equity();
     if (Math.floor(nowMs / DAY_MS) !== this.safety.day) this.safety.rollDay(nowMs, equityAll);
-    if (equityAll !== this.assessedEquity || p.peakEquity !== this.assessedPeak)
+    const until = this.preservation.lockedUntil;
+    if (until !== null && nowMs >= until) this.endLock(ctx, equityAll);
+    else if (equityAll !== this.assessedEquity || p.peakEquity !== this.assessedPeak)
       this.reassess(ctx, equityAll);
     const restrictions = this.preservation.restrictions;
 
@@ -210,7 +251,6 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
 
     const equity = this.safety.tradingEquity(equityAll);
     const exposure = p.exposure();
-    if (this.barMs === 0) this.barMs = timeframeToMs(ctx.cfg.timeframe);
     const side = signal.action === 'buy' ? 'long' : 'short';
     const held = this.heldPositions(p, symbol, nowMs, bar.close);
     const budget = this.budget.compute({
@@ -221,7 +261,7 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
       drawdown: this.drawdown(p, equityAll),
       exposure,
       volatility: ctx.ind.vol24.value,
-      barMs: this.barMs,
+      barMs: this.barMsOf(ctx),
       signalStopPct: signal.stopPct,
       regime: regimeOf(ctx.ind),
       winStreak: this.trades.winStreak,
@@ -239,7 +279,13 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     if (gates[1]!.reason) return blockedAt('risk_budget', gates, turnover.record, riskBudget);
 
     gates.push(
-      preservationGate(this.preservation.level, restrictions, signal.confidence, this.preservation.since),
+      preservationGate(
+        this.preservation.level,
+        restrictions,
+        signal.confidence,
+        this.preservation.since,
+        this.preservation.lockedUntil,
+      ),
     );
     if (gates[2]!.reason) return blockedAt('preservation', gates, turnover.record, riskBudget);
 

@@ -63,7 +63,9 @@ const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
  * Capital preservation (SPEC §3 step 8): normal < cautious < defensive < critical < lockdown,
  * compared by rank (the original compared level names as strings, so it could not escalate).
  * Triggers escalate at once to the worst level they call for; recovery steps down one level
- * after enough good trades. Lockdown is left only by an operator clearing the halt it raises.
+ * after enough good trades. Lockdown is never left by recovery trades (it allows none): in live
+ * modes only an operator clearing the halt it raises lifts it; in backtest and paper modes it is
+ * a lock for a number of candles, then a re-evaluation (`endLock`), as freqtrade's protections do.
  * Not modelled: the original's slippage-error and regime-confidence triggers (paper slippage is
  * a fixed model, not a measurement, and the rule signals carry no regime confidence).
  */
@@ -71,6 +73,8 @@ export class CapitalPreservation {
   level: PreservationLevel = 'normal';
   since: number | null = null;
   reason: string | null = null;
+  /** While a time-boxed lockdown holds: the bar close time (ms) from which entries are evaluated again. */
+  lockedUntil: number | null = null;
   // Trades since the level last changed: count, wins, gross profit, gross loss.
   private recovery = [0, 0, 0, 0];
   private readonly sampleTs = new Ring(SAMPLES);
@@ -190,6 +194,28 @@ export class CapitalPreservation {
       : null;
   }
 
+  /** Time-box the lockdown just reached: no entries before `untilMs` (a bar close time). */
+  lock(untilMs: number, candles: number): void {
+    this.lockedUntil = untilMs;
+    this.reason = `${this.reason}; entries locked for ${candles} candles, until ${new Date(untilMs).toISOString()}`;
+  }
+
+  /**
+   * The lock has run out: re-evaluate on facts measured since it began (the caller restarts the
+   * drawdown baseline at the lock, as freqtrade's lookback drops the trades that set it off).
+   * Still at the lockdown drawdown: lockdown again (the caller locks anew); otherwise one level
+   * down, to critical, and the usual recovery steps from there.
+   */
+  endLock(f: PreservationFacts): LevelChange {
+    this.lockedUntil = null;
+    const reasons: string[] = [];
+    const target = this.assess(f, reasons);
+    this.sample(f);
+    if (target === 'lockdown')
+      return this.move('lockdown', `still ${reasons.join('; ')} after the lock`, f.nowMs);
+    return this.move('critical', `lock ended; drawdown since the lock ${pct(f.drawdown)}`, f.nowMs);
+  }
+
   private sample(f: PreservationFacts): void {
     this.sampleTs.push(f.nowMs);
     this.sampleDd.push(f.drawdown);
@@ -200,6 +226,7 @@ export class CapitalPreservation {
     this.level = to;
     this.since = nowMs;
     this.reason = reason;
+    this.lockedUntil = null;
     this.recovery = [0, 0, 0, 0];
     return { from, to, reason };
   }
@@ -213,6 +240,7 @@ export class CapitalPreservation {
       reason: this.reason,
       recovery: [...this.recovery],
       drawdownSamples: samples,
+      lockedUntil: this.lockedUntil,
     };
   }
 
@@ -220,6 +248,7 @@ export class CapitalPreservation {
     this.level = s.level;
     this.since = s.since;
     this.reason = s.reason;
+    this.lockedUntil = s.lockedUntil ?? null;
     this.recovery = [0, 1, 2, 3].map((i) => s.recovery[i] ?? 0);
     for (let i = 0; i + 1 < s.drawdownSamples.length; i += 2) {
       this.sampleTs.push(s.drawdownSamples[i]!);

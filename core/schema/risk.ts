@@ -85,6 +85,11 @@ export const PreservationConfig = Type.Object(
       { minTrades: Count, minWinRate: Fraction(), minProfitFactor: Positive, maxDrawdown: Fraction() },
       { additionalProperties: false },
     ),
+    /**
+     * Lockdown in backtest and paper modes: a time-boxed lock, then re-evaluation (freqtrade's
+     * protections: `stop_duration_candles`). Live modes halt instead, until an operator clears it.
+     */
+    lock: Type.Object({ stopDurationCandles: Count }, { additionalProperties: false }),
   },
   { additionalProperties: false },
 );
@@ -132,6 +137,8 @@ export const GuardSnapshot = Type.Object(
       reason: Nullable(Type.String()),
       recovery: Numbers,
       drawdownSamples: Numbers,
+      /** Bar close time (ms) from which a time-boxed lockdown lets entries through again; absent before it existed. */
+      lockedUntil: Type.Optional(Nullable(Type.Integer())),
     }),
     turnover: Type.Record(
       Type.String(),

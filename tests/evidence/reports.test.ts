@@ -205,11 +205,37 @@ describe('health-daily and report-weekly over a replayed month', () => {
   it('treats an empty day as a warning (exit 1) and a missing log as unknown (exit 3), never a pass', async () => {
     const empty = await cli(['health-daily', '--date', '2026-09-01', '--data-dir', month]);
     expect(empty.code).toBe(1);
-    expect(empty.byId['decisions:window']!.output).toContain('the newest record is for 2026-06-01');
+    expect(empty.byId['decisions:window']!.output).toBe(
+      'no decisions for 2026-09-01 (UTC day, by bar time); the log holds 2232 records with bar times from 2026-05-01 to 2026-06-01',
+    );
     using dir = tempDir();
     const missing = await cli(['health-daily', '--date', '2026-05-10', '--data-dir', dir.path]);
     expect(missing.code).toBe(3);
     expect(existsSync(join(dir.path, 'reports', 'daily_shadow_health_2026-05-10.json'))).toBe(true);
+  });
+
+  it('says, on the default windows of a backtest log (today, the week to yesterday), which days the log holds and the command that reports on them', async () => {
+    const daily = await cli(['health-daily', '--data-dir', month]);
+    expect(daily.code).toBe(1);
+    expect(daily.byId['decisions:window']!.output).toMatch(
+      /^no decisions for \d{4}-\d{2}-\d{2} \(UTC day, by bar time\); the log holds 2232 records with bar times from 2026-05-01 to 2026-06-01$/,
+    );
+    expect(daily.byId['decisions:window']!.hint).toContain(
+      `\`npx atl health-daily --date 2026-06-01 --data-dir ${month}\``,
+    );
+    const weekly = await cli(['report-weekly', '--week', '1', '--data-dir', month]);
+    expect(weekly.code).toBe(1);
+    const window = weekly.byId['decisions:window']!;
+    expect(window.output).toMatch(
+      /^no decisions for the week \d{4}-\d{2}-\d{2} – \d{4}-\d{2}-\d{2} \(UTC days, by bar time\); the log holds 2232 records/,
+    );
+    const hinted = /`npx atl (report-weekly [^`]+)`/.exec(window.hint!)![1]!.split(' ');
+    expect(hinted).toEqual(['report-weekly', '--week', '1', '--end', '2026-06-01', '--data-dir', month]);
+    const rerun = await cli(hinted);
+    expect(rerun.byId['decisions:window']!.status).toBe('pass');
+    expect(rerun.byId['decisions:window']!.output).toContain(
+      'for the week 2026-05-26 – 2026-06-01 (UTC days, by bar time)',
+    );
   });
 
   it('measures the advisor weight clamp from the previous day and goes CRITICAL (exit 2) past 10 points in a day', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { ShadowAdvisor } from '../../core/advisor/advisor.ts';
@@ -139,6 +139,17 @@ describe('the shadow advisor', () => {
     expect((resumed.recommend('X/USDT', features.row, 0, true) as { updates: number }).updates).toBe(
       saved.updates,
     );
+    // A saved state whose weights are further than the clamp from its day start is refused: the advisor starts afresh.
+    const broken = {
+      ...saved,
+      weights: [0.45, 0.05, 0.2, 0.15, 0.15],
+      day_start_weights: [0.2, 0.2, 0.2, 0.2, 0.2],
+    };
+    writeFileSync(statePath, JSON.stringify(broken));
+    const refused = new ShadowAdvisor(statePath);
+    refused.onBar('X/USDT', trendBars(1)[0]!, features.row, 0, false);
+    const fresh = refused.recommend('X/USDT', features.row, 0, true) as { updates: number };
+    expect(fresh.updates).toBe(0);
   });
 
   it('scores a stance only against the bar exactly five bars later, so an outage teaches it nothing false', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PRESERVATION_LEVELS } from '../../core/schema/risk.ts';
 import { atl, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
@@ -76,48 +76,50 @@ describe('the entry guard in the engine', () => {
     }
   });
 
-  it('walks preservation up normal → cautious → defensive → critical → lockdown on a loss sequence, auto-halts, and a restart respects the halt', async () => {
+  it('walks preservation up normal → cautious → defensive → critical → lockdown on a loss sequence; a backtest locks entries for 24 candles, then re-evaluates and trades again', async () => {
     using dir = tempDir();
     const run = crafted(dir.path);
-    writeFlashCrashCandles(run.file, [5, 5, 5, 6, 8, 10, 14, 18, 24, 30, 36, 42, 48]);
+    writeFlashCrashCandles(run.file, [5, 5, 5, 6, 8, 10, 14, 18, 24, 30, 36, 42, 48], { tail: 60 });
     const first = await atl(run.args);
-    expect(first.code).toBe(2);
-    expect(first.stdout).toContain('halted (capital_preservation_lockdown');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('completed');
     const root = join(dir.path, 'root');
-    const levels = readDecisions(root).map((r) => r.preservation_level as string);
+    const records = readDecisions(root);
+    const levels = records.map((r) => r.preservation_level as string);
     const visited = levels.filter((l, i) => i === 0 || l !== levels[i - 1]);
-    expect(visited).toEqual([...PRESERVATION_LEVELS]);
-    const safety = JSON.parse(readFileSync(join(root, 'safety_state.json'), 'utf8'));
-    expect(safety).toMatchObject({ halted: true, source: 'capital_preservation', by: 'atl-engine' });
-    expect(safety.reason).toMatch(/^capital_preservation_lockdown: drawdown \d+\.\d+% ≥ 8\.00%$/);
-    const state = JSON.parse(readFileSync(join(root, 'unified_trading', 'state.json'), 'utf8'));
-    expect(state.positions).toEqual({});
-    // The state file and `atl status` say where preservation stands, since when and why.
-    expect(state.preservation).toMatchObject({
-      level: 'lockdown',
-      since: readDecisions(root).at(-1)!.bar_ts,
-    });
-    expect(state.preservation.reason).toMatch(/^drawdown \d+\.\d+% ≥ 8\.00%$/);
-    const status = await atl(['status', '--data-dir', root]);
-    expect(status.stdout).toMatch(/risk {8}capital preservation LOCKDOWN since \S+ \(drawdown/);
-
-    const again = await atl(run.args);
-    expect(again.code).toBe(2);
-    expect(again.stderr).toContain('trading is halted: capital_preservation_lockdown');
-    expect(readDecisions(root).length).toBe(levels.length);
-
-    // An operator's clear is the approval to go on: one level below lockdown, from a fresh drawdown baseline.
-    expect((await atl(['emergency-stop', '--clear', '--approver', 'alice', '--data-dir', root])).code).toBe(
-      0,
+    expect(visited).toEqual([...PRESERVATION_LEVELS, 'critical']);
+    // No persistent halt in a backtest: the replay runs to its last candle.
+    expect(existsSync(join(root, 'safety_state.json'))).toBe(false);
+    // bar_ts is the close: the last of 80 + 13 × 7 + 60 hourly candles closes 231 hours in.
+    expect(records.at(-1)!.bar_ts).toBe(new Date(CRAFT_START + (80 + 13 * 7 + 60) * HOUR_MS).toISOString());
+    const locked = records.filter((r) => r.preservation_level === 'lockdown');
+    const lockStart = Date.parse(locked[0]!.bar_ts);
+    // 24 candles: the bar it was reached at and the 23 after it; no entry opens in them.
+    expect(locked.map((r) => Date.parse(r.bar_ts))).toEqual(
+      Array.from({ length: 24 }, (_, i) => lockStart + i * HOUR_MS),
     );
-    const resumed = await atl([...run.args, '--max-bars', '3']);
-    expect(resumed.code).toBe(0);
-    expect(resumed.stderr).toContain('capital preservation lockdown → critical');
-    expect(
-      readDecisions(root)
-        .slice(levels.length)
-        .map((r) => r.preservation_level),
-    ).toEqual(['critical', 'critical', 'critical']);
+    const opens = (r: (typeof records)[number]) => r.execution?.fills.some((f) => f.intent === 'open');
+    expect(locked.filter(opens)).toEqual([]);
+    expect(first.stderr).toMatch(
+      /capital preservation critical → lockdown: drawdown \d+\.\d+% ≥ 8\.00%; entries locked for 24 candles, until /,
+    );
+    expect(first.stderr).toContain('capital preservation lockdown → critical: lock ended');
+    // After the lock it trades again, at critical.
+    const after = records.filter((r) => Date.parse(r.bar_ts) >= lockStart + 24 * HOUR_MS);
+    expect(after[0]!.preservation_level).toBe('critical');
+    expect(after.filter(opens).length).toBeGreaterThan(0);
+    expect(after.filter(opens).every((r) => r.preservation_level === 'critical')).toBe(true);
+
+    // Stopped inside the lock and resumed, the run writes exactly what the uninterrupted one does.
+    using split = tempDir();
+    const parts = crafted(split.path);
+    writeFlashCrashCandles(parts.file, [5, 5, 5, 6, 8, 10, 14, 18, 24, 30, 36, 42, 48], { tail: 60 });
+    const mid = new Date(lockStart + 10 * HOUR_MS).toISOString();
+    expect((await atl([...parts.args, '--until', mid])).code).toBe(0);
+    const cp = readCheckpoint(join(split.path, 'root', 'unified_trading', 'ledger.sqlite'));
+    expect((cp.risk.preservation as { lockedUntil: number }).lockedUntil).toBe(lockStart + 24 * HOUR_MS);
+    expect((await atl(parts.args)).code).toBe(0);
+    expect(snapshotDiff(runSnapshot(join(split.path, 'root')), runSnapshot(root))).toEqual([]);
   });
 
   it('keeps the daily loss counter and the peak equity across a restart in the middle of a trading day', async () => {

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'bun:test';
+import { Portfolio } from '../../core/broker/portfolio.ts';
+import type { Draft } from '../../core/engine/pipeline.ts';
+import type { StageContext } from '../../core/engine/stages.ts';
 import { OperatorError } from '../../core/errors.ts';
 import { RISK_DEFAULTS } from '../../core/risk/config.ts';
 import { RiskGuard } from '../../core/risk/guard.ts';
@@ -59,5 +62,85 @@ describe('risk guard state', () => {
     expect(resumed.trades.lossStreak).toBe(0);
     expect(resumed.raisedHalt()).toBeNull();
     expect(resumed.snapshot().drawdownBase.peak).toBeNull();
+  });
+});
+
+describe('a lockdown by mode', () => {
+  const H = 3_600_000;
+  const T0 = Date.UTC(2026, 10, 24);
+  type Mode = 'backtest' | 'paper_live_data' | 'testnet' | 'live_limited' | 'live_full';
+  const guardIn = (mode: Mode, halts: string[]) =>
+    new RiskGuard({ mode, config: RISK_DEFAULTS, minNotional: 10, halt: (reason) => halts.push(reason) });
+  /** One closed bar seen by the guard as an observer, optionally closing a trade with `pnl`. */
+  const bar = (g: RiskGuard, p: Portfolio, ts: number, pnl: number | null = null) => {
+    const fills = pnl === null ? null : [{ intent: 'close', realized_pnl: pnl }];
+    if (pnl !== null) p.cash += pnl;
+    const ctx = {
+      symbol: 'BTC/USDT',
+      bar: { closeTs: ts, close: 100 },
+      portfolio: p,
+      tick: { correlationId: 't' },
+      cfg: { timeframe: '1h' },
+    } as unknown as StageContext;
+    g.onDecision({ execution: fills && { fills } } as unknown as Draft, ctx);
+  };
+  /** A guard in `mode` brought to lockdown by one 9% loss at T0. */
+  const lockedDown = (mode: Mode) => {
+    const halts: string[] = [];
+    const g = guardIn(mode, halts);
+    const p = new Portfolio(10_000);
+    bar(g, p, T0, -900);
+    expect(g.preservationLevel()).toBe('lockdown');
+    return { g, p, halts };
+  };
+
+  it.each(['testnet', 'live_limited', 'live_full'] as const)(
+    'halts %s persistently (the halt flag), with no time limit',
+    (mode) => {
+      const { g, p, halts } = lockedDown(mode);
+      expect(halts).toEqual(['capital_preservation_lockdown: drawdown 9.00% ≥ 8.00%']);
+      expect(g.raisedHalt()).toEqual({ reason: halts[0]! });
+      expect(g.preservation.lockedUntil).toBeNull();
+      bar(g, p, T0 + 100 * H);
+      expect(g.preservationLevel()).toBe('lockdown');
+    },
+  );
+
+  it.each(['backtest', 'paper_live_data'] as const)(
+    'locks %s for 24 candles of its timeframe, then re-evaluates from the equity at the lock; never raises the halt',
+    (mode) => {
+      const { g, p, halts } = lockedDown(mode);
+      expect(g.preservation.lockedUntil).toBe(T0 + 24 * H);
+      expect(g.preservationState().reason).toBe(
+        'drawdown 9.00% ≥ 8.00%; entries locked for 24 candles, until 2026-11-25T00:00:00.000Z',
+      );
+      // Resumed mid-lock from the checkpoint, it holds the same lock.
+      const resumed = guardIn(mode, halts);
+      resumed.restore(JSON.parse(JSON.stringify(g.snapshot())));
+      expect(resumed.snapshot()).toEqual(g.snapshot());
+      for (const guard of [g, resumed]) {
+        bar(guard, p, T0 + 23 * H);
+        expect(guard.preservationLevel()).toBe('lockdown');
+      }
+      p.cash -= 300; // an open position lost more during the lock: 3.3% below the equity at the lock
+      bar(g, p, T0 + 24 * H);
+      expect(g.preservationLevel()).toBe('critical');
+      expect(g.preservationState().reason).toBe('lock ended; drawdown since the lock 3.30%');
+      expect(halts).toEqual([]);
+      expect(g.raisedHalt()).toBeNull();
+    },
+  );
+
+  it('locks again at the end of a lock when the drawdown since the lock is itself at the lockdown level', () => {
+    const { g, p } = lockedDown('backtest');
+    p.cash -= 800; // 8.8% below the 9,100 at the lock
+    bar(g, p, T0 + 24 * H);
+    expect(g.preservationLevel()).toBe('lockdown');
+    expect(g.preservation.lockedUntil).toBe(T0 + 48 * H);
+    expect(g.preservationState().reason).toStartWith(
+      'still drawdown 8.79% ≥ 8.00% after the lock; entries locked for 24 candles',
+    );
+    bar(g, p, T0 + 48 * H);
+    expect(g.preservationLevel()).toBe('critical');
   });
 });
