@@ -64,7 +64,9 @@ describe.skipIf(!mount.ok)('storage faults stop the engine with one clear line',
       const r = await atl([...RUN, '--max-bars', '100', '--data-dir', root], { timeoutMs: 30_000 });
       expect(r.code).toBe(EXIT.unknown);
       expect(r.stderr).toMatch(
-        new RegExp(`read-only filesystem: cannot write ${join(root, 'rl')}/(shadow_decisions|decision_outcomes)\\.jsonl \\(EROFS\\)`),
+        new RegExp(
+          `read-only filesystem: cannot write ${join(root, 'rl')}/(shadow_decisions|decision_outcomes)\\.jsonl \\(EROFS\\)`,
+        ),
       );
       expect(r.stderr).toContain('remount it read-write');
       expect(r.stderr).not.toContain('    at ');
