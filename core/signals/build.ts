@@ -25,6 +25,11 @@ export type ModelChainRequest = {
   advisorStatePath: string | null;
 };
 
+/** The directory a run's models come from: `--models-dir`, else the data root's `models/` when it holds any, else the bundled ones. */
+export function resolveModelsDir(modelsDir: string | null, dataRootModelsDir: string): string {
+  return modelsDir ?? (holdsManifest(dataRootModelsDir) ? dataRootModelsDir : BUNDLED_MODELS_DIR);
+}
+
 /**
  * The run's signal chain: every model in the models directory behind the contract guard (one
  * warning per refused model), the ensemble for the symbols and timeframe they serve, technical
@@ -34,8 +39,7 @@ export async function buildModelChain(req: ModelChainRequest): Promise<ModelSign
   if (!(VOTING_STRATEGIES as readonly string[]).includes(req.voting)) {
     throw usageError(`unknown voting strategy "${req.voting}"`, `use one of ${VOTING_STRATEGIES.join(', ')}`);
   }
-  const dir =
-    req.modelsDir ?? (holdsManifest(req.dataRootModelsDir) ? req.dataRootModelsDir : BUNDLED_MODELS_DIR);
+  const dir = resolveModelsDir(req.modelsDir, req.dataRootModelsDir);
   const models = await loadModelDirectory(
     dir,
     { featureSetId: FEATURE_SET_ID, names: FEATURE_NAMES },
