@@ -1,3 +1,4 @@
+import type { CandleTape } from '../core/engine/candle-tape.ts';
 import type { DecisionRecord } from '../core/schema/decision.ts';
 
 /**
@@ -153,4 +154,67 @@ export function partValues(live: DecisionView, replay: DecisionView, name: strin
     return p ? (JSON.parse(p.json) as unknown) : null;
   };
   return { live: parse(live), replay: parse(replay) };
+}
+
+/** A decision of a whole log, as compared: its signature, position in the log and bar close (ms). */
+export type Indexed = { sig: Signature; order: number; closeTs: number };
+
+export type Diff = {
+  key: string;
+  id: string;
+  diff: PartDiff | null;
+  kind: PartDiff['kind'] | 'only_live' | 'only_replay';
+};
+
+export function compare(tape: CandleTape, live: Map<string, Indexed>, replay: Map<string, Indexed>) {
+  // The last tick of each run: a crash can tape it and die before its decisions are logged.
+  const lastTicks = new Set(tape.segments.map((s) => s.ticks.at(-1)?.closeTs).filter((t) => t !== undefined));
+  const diffs: Diff[] = [];
+  const firstStages: Record<string, number> = {};
+  let identical = 0;
+  let actions = 0;
+  let fills = 0;
+  let unlogged = 0;
+  const ordered = [...live.entries()].sort((a, b) => a[1].order - b[1].order);
+  for (const [key, l] of ordered) {
+    const r = replay.get(key);
+    if (!r) {
+      diffs.push({ key, id: l.sig.id, diff: null, kind: 'only_live' });
+      continue;
+    }
+    const d = diffSignatures(l.sig, r.sig);
+    if (!d) identical++;
+    else {
+      diffs.push({ key, id: l.sig.id, diff: d, kind: d.kind });
+      firstStages[d.first] = (firstStages[d.first] ?? 0) + 1;
+      if (d.actionDiffers) actions++;
+      if (d.fillsDiffer) fills++;
+    }
+  }
+  let onlyReplay = 0;
+  for (const [key, r] of replay) {
+    if (live.has(key)) continue;
+    if (lastTicks.has(r.closeTs)) unlogged++;
+    else {
+      onlyReplay++;
+      diffs.push({ key, id: r.sig.id, diff: null, kind: 'only_replay' });
+    }
+  }
+  const onlyLive = diffs.filter((d) => d.kind === 'only_live').length;
+  return {
+    diffs,
+    firstStages,
+    unlogged,
+    counts: {
+      live: live.size,
+      replay: replay.size,
+      identical,
+      diverged: diffs.length - onlyLive - onlyReplay,
+      only_live: onlyLive,
+      only_replay: onlyReplay,
+      unlogged_last_tick: unlogged,
+      actions_differ: actions,
+      fills_differ: fills,
+    },
+  };
 }

@@ -10,13 +10,14 @@ import type { Check, Evidence } from '../core/schema/evidence.ts';
 import { scanDecisionLog } from './decision-scan.ts';
 import { integrityWarnings } from './integrity.ts';
 import {
+  compare,
   type DecisionView,
-  diffSignatures,
+  type Diff,
+  type Indexed,
   PARITY_EXCLUDED,
   type PartDiff,
   parityKey,
   partValues,
-  type Signature,
   signatureOf,
   viewOf,
 } from './parity-diff.ts';
@@ -57,8 +58,6 @@ function scratchRoot(paths: DataPaths, dir: string | null): { root: string; keep
   return { root, keep: true };
 }
 
-type Indexed = { sig: Signature; order: number; closeTs: number };
-
 async function signatures(path: string, warnings: string[], label: string): Promise<Map<string, Indexed>> {
   const out = new Map<string, Indexed>();
   const scan = await scanDecisionLog(
@@ -96,115 +95,69 @@ async function views(path: string, keys: Set<string>): Promise<Map<string, Decis
  * unknown (3), not a difference.
  */
 export async function runParity(paths: DataPaths, opts: ParityOptions, now = new Date()): Promise<Evidence> {
-  let tape: CandleTape;
-  try {
-    tape = readCandleTape(paths.candleTape);
-  } catch (err) {
-    if (!(err instanceof OperatorError)) throw err;
-    return buildEvidence({
-      verb: 'parity',
-      startedAt: now,
-      checks: [check({ id: 'tape', status: 'unknown', output: err.message, hint: err.hint ?? null })],
-      inputs: [paths.candleTape, paths.decisions],
-    });
-  }
   const scratch = scratchRoot(paths, opts.scratchDir);
   try {
-    const replayed = await replayTape(tape.segments, tape.path, dataPaths(scratch.root));
-    const warnings: string[] = [];
-    if (tape.tornTail)
-      warnings.push(
-        `candle tape ends in a torn line (${tape.tornTail.bytes} bytes): the engine is writing it, or crashed mid-write; not replayed`,
-      );
-    const live = await signatures(paths.decisions, warnings, 'live decision');
-    const replay = await signatures(dataPaths(scratch.root).decisions, warnings, 'replay decision');
-    const result = compare(tape, live, replay);
-    if (result.unlogged > 0)
-      warnings.push(
-        `${result.unlogged} replayed decisions of a run's last tick are not in the live log: that run stopped (crashed) after taping the tick and before logging its decisions`,
-      );
-    const detailKeys = new Set(result.diffs.slice(0, opts.maxDifferences).map((d) => d.key));
-    const [liveViews, replayViews] = await Promise.all([
-      views(paths.decisions, detailKeys),
-      views(dataPaths(scratch.root).decisions, detailKeys),
-    ]);
-    const differences = result.diffs
-      .slice(0, opts.maxDifferences)
-      .map((d) => detail(d, liveViews, replayViews));
-    const checks = parityChecks(tape, replayed, result, differences[0] ?? null);
-    return buildEvidence({
-      verb: 'parity',
-      startedAt: now,
-      checks,
-      warnings,
-      inputs: [paths.candleTape, paths.decisions],
-      details: {
-        tape: { path: tape.path, runs: tape.segments.length, lines: tape.lines, bytes: tape.bytes },
-        replay: { scratch_dir: scratch.keep ? scratch.root : null, runs: replayed },
-        compared: result.counts,
-        first_stage_counts: result.firstStages,
-        excluded: PARITY_EXCLUDED,
-        differences,
-      },
-    });
+    let tape: CandleTape;
+    try {
+      tape = readCandleTape(paths.candleTape);
+    } catch (err) {
+      if (!(err instanceof OperatorError)) throw err;
+      return buildEvidence({
+        verb: 'parity',
+        startedAt: now,
+        checks: [check({ id: 'tape', status: 'unknown', output: err.message, hint: err.hint ?? null })],
+        inputs: [paths.candleTape, paths.decisions],
+      });
+    }
+    return await replayAndCompare(paths, tape, scratch, opts, now);
   } finally {
     if (!scratch.keep) rmSync(scratch.root, { recursive: true, force: true });
   }
 }
 
-type Diff = { key: string; id: string; diff: PartDiff | null; kind: ParityDifference['kind'] };
-
-function compare(tape: CandleTape, live: Map<string, Indexed>, replay: Map<string, Indexed>) {
-  // The last tick of each run: a crash can tape it and die before its decisions are logged.
-  const lastTicks = new Set(tape.segments.map((s) => s.ticks.at(-1)?.closeTs).filter((t) => t !== undefined));
-  const diffs: Diff[] = [];
-  const firstStages: Record<string, number> = {};
-  let identical = 0;
-  let actions = 0;
-  let fills = 0;
-  let unlogged = 0;
-  const ordered = [...live.entries()].sort((a, b) => a[1].order - b[1].order);
-  for (const [key, l] of ordered) {
-    const r = replay.get(key);
-    if (!r) {
-      diffs.push({ key, id: l.sig.id, diff: null, kind: 'only_live' });
-      continue;
-    }
-    const d = diffSignatures(l.sig, r.sig);
-    if (!d) identical++;
-    else {
-      diffs.push({ key, id: l.sig.id, diff: d, kind: d.kind });
-      firstStages[d.first] = (firstStages[d.first] ?? 0) + 1;
-      if (d.actionDiffers) actions++;
-      if (d.fillsDiffer) fills++;
-    }
-  }
-  let onlyReplay = 0;
-  for (const [key, r] of replay) {
-    if (live.has(key)) continue;
-    if (lastTicks.has(r.closeTs)) unlogged++;
-    else {
-      onlyReplay++;
-      diffs.push({ key, id: r.sig.id, diff: null, kind: 'only_replay' });
-    }
-  }
-  const onlyLive = diffs.filter((d) => d.kind === 'only_live').length;
-  return {
-    diffs,
-    firstStages,
-    unlogged,
-    counts: {
-      live: live.size,
-      replay: replay.size,
-      identical,
-      diverged: diffs.length - onlyLive - onlyReplay,
-      only_live: onlyLive,
-      only_replay: onlyReplay,
-      unlogged_last_tick: unlogged,
-      actions_differ: actions,
-      fills_differ: fills,
+async function replayAndCompare(
+  paths: DataPaths,
+  tape: CandleTape,
+  scratch: { root: string; keep: boolean },
+  opts: ParityOptions,
+  now: Date,
+): Promise<Evidence> {
+  const scratchPaths = dataPaths(scratch.root);
+  const replayed = await replayTape(tape.segments, tape.path, scratchPaths);
+  const warnings: string[] = [];
+  if (tape.tornTail)
+    warnings.push(
+      `candle tape ends in a torn line (${tape.tornTail.bytes} bytes): the engine is writing it, or crashed mid-write; not replayed`,
+    );
+  const live = await signatures(paths.decisions, warnings, 'live decision');
+  const replay = await signatures(scratchPaths.decisions, warnings, 'replay decision');
+  const result = compare(tape, live, replay);
+  if (result.unlogged > 0)
+    warnings.push(
+      `${result.unlogged} replayed decisions of a run's last tick are not in the live log: that run stopped (crashed) after taping the tick and before logging its decisions`,
+    );
+  const shown = result.diffs.slice(0, opts.maxDifferences);
+  const keys = new Set(shown.map((d) => d.key));
+  const [liveViews, replayViews] = await Promise.all([
+    views(paths.decisions, keys),
+    views(scratchPaths.decisions, keys),
+  ]);
+  const differences = shown.map((d) => detail(d, liveViews, replayViews));
+  return buildEvidence({
+    verb: 'parity',
+    startedAt: now,
+    checks: parityChecks(tape, replayed, result, differences[0] ?? null),
+    warnings,
+    inputs: [paths.candleTape, paths.decisions],
+    details: {
+      tape: { path: tape.path, runs: tape.segments.length, lines: tape.lines, bytes: tape.bytes },
+      replay: { scratch_dir: scratch.keep ? scratch.root : null, runs: replayed },
+      compared: result.counts,
+      first_stage_counts: result.firstStages,
+      excluded: PARITY_EXCLUDED,
+      differences,
     },
-  };
+  });
 }
 
 function detail(
