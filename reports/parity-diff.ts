@@ -27,6 +27,17 @@ export const PARITY_EXCLUDED = [
   { field: 'prev_hash', why: 'the hash chain covers every byte of the line, the fields above included' },
 ] as const;
 
+/**
+ * Runs that placed exchange orders (testnet, live): the replay has no exchange, so the stages that
+ * asked it (and the guardrails, which count its orders by wall-clock day) are left out by name.
+ * A decision they changed still shows, at its action.
+ */
+export const ORDER_MODE_EXCLUDED = [
+  { field: 'gate_trace[exchange_order]', why: 'the exchange’s answer to the order: the replay places none' },
+  { field: 'gate_trace[live_guardrails]', why: 'counts exchange orders per wall-clock day: not replayable' },
+] as const;
+export const ORDER_MODE_STAGES: ReadonlySet<string> = new Set(['exchange_order', 'live_guardrails']);
+
 /** The pseudo-stage of the model trace, placed after `features` (where the models run). */
 export const MODELS_STAGE = 'models';
 
@@ -56,11 +67,12 @@ const FILLS = 'fills';
 /** The id without its mode tag: `pl-BTCUSDT-1s-…` and `bt-BTCUSDT-1s-…` are the same decision. */
 export const parityKey = (decisionId: string) => decisionId.replace(/^[a-z]{2}-/, '');
 
-export function viewOf(r: DecisionRecord): DecisionView {
+export function viewOf(r: DecisionRecord, leftOut: ReadonlySet<string> = new Set()): DecisionView {
   const parts: Part[] = [];
   const models: Part = { name: MODELS_STAGE, verdict: null, json: JSON.stringify(r.model_trace) };
   const seen = new Map<string, number>();
   for (const g of r.gate_trace) {
+    if (leftOut.has(g.stage)) continue;
     const observed =
       g.stage === 'data_fetch' && g.observed && 'age_s' in g.observed
         ? (({ age_s: _age, ...rest }) => rest)(g.observed)

@@ -14,6 +14,8 @@ import {
   type DecisionView,
   type Diff,
   type Indexed,
+  ORDER_MODE_EXCLUDED,
+  ORDER_MODE_STAGES,
   PARITY_EXCLUDED,
   type PartDiff,
   parityKey,
@@ -22,6 +24,7 @@ import {
   viewOf,
 } from './parity-diff.ts';
 
+const ORDER_MODES: ReadonlySet<string> = new Set(['testnet', 'live_limited', 'live_full']);
 const ALL_TIME = { startDay: '0000-01-01', endDay: '9999-12-31' };
 
 export type ParityOptions = {
@@ -58,14 +61,19 @@ function scratchRoot(paths: DataPaths, dir: string | null): { root: string; keep
   return { root, keep: true };
 }
 
-async function signatures(path: string, warnings: string[], label: string): Promise<Map<string, Indexed>> {
+async function signatures(
+  path: string,
+  leftOut: ReadonlySet<string>,
+  warnings: string[],
+  label: string,
+): Promise<Map<string, Indexed>> {
   const out = new Map<string, Indexed>();
   const scan = await scanDecisionLog(
     path,
     ALL_TIME,
     (r) =>
       out.set(parityKey(r.decision_id), {
-        sig: signatureOf(viewOf(r)),
+        sig: signatureOf(viewOf(r, leftOut)),
         order: out.size,
         closeTs: Date.parse(r.bar_ts),
       }),
@@ -75,14 +83,18 @@ async function signatures(path: string, warnings: string[], label: string): Prom
   return out;
 }
 
-async function views(path: string, keys: Set<string>): Promise<Map<string, DecisionView>> {
+async function views(
+  path: string,
+  leftOut: ReadonlySet<string>,
+  keys: Set<string>,
+): Promise<Map<string, DecisionView>> {
   const out = new Map<string, DecisionView>();
   await scanDecisionLog(
     path,
     ALL_TIME,
     (r) => {
       const key = parityKey(r.decision_id);
-      if (keys.has(key)) out.set(key, viewOf(r));
+      if (keys.has(key)) out.set(key, viewOf(r, leftOut));
     },
     { recentLimit: 0 },
   );
@@ -129,8 +141,10 @@ async function replayAndCompare(
     warnings.push(
       `candle tape ends in a torn line (${tape.tornTail.bytes} bytes): the engine is writing it, or crashed mid-write; not replayed`,
     );
-  const live = await signatures(paths.decisions, warnings, 'live decision');
-  const replay = await signatures(scratchPaths.decisions, warnings, 'replay decision');
+  const placedOrders = tape.segments.some((s) => ORDER_MODES.has(s.header.mode));
+  const leftOut = placedOrders ? ORDER_MODE_STAGES : new Set<string>();
+  const live = await signatures(paths.decisions, leftOut, warnings, 'live decision');
+  const replay = await signatures(scratchPaths.decisions, leftOut, warnings, 'replay decision');
   const result = compare(tape, live, replay);
   if (result.unlogged > 0)
     warnings.push(
@@ -139,8 +153,8 @@ async function replayAndCompare(
   const shown = result.diffs.slice(0, opts.maxDifferences);
   const keys = new Set(shown.map((d) => d.key));
   const [liveViews, replayViews] = await Promise.all([
-    views(paths.decisions, keys),
-    views(scratchPaths.decisions, keys),
+    views(paths.decisions, leftOut, keys),
+    views(scratchPaths.decisions, leftOut, keys),
   ]);
   const differences = shown.map((d) => detail(d, liveViews, replayViews));
   return buildEvidence({
@@ -154,7 +168,7 @@ async function replayAndCompare(
       replay: { scratch_dir: scratch.keep ? scratch.root : null, runs: replayed },
       compared: result.counts,
       first_stage_counts: result.firstStages,
-      excluded: PARITY_EXCLUDED,
+      excluded: placedOrders ? [...PARITY_EXCLUDED, ...ORDER_MODE_EXCLUDED] : PARITY_EXCLUDED,
       differences,
     },
   });
