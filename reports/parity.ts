@@ -108,20 +108,24 @@ async function views(
  */
 export async function runParity(paths: DataPaths, opts: ParityOptions, now = new Date()): Promise<Evidence> {
   const scratch = scratchRoot(paths, opts.scratchDir);
+  // Whatever stops the replay (no tape, a corrupt one, a models directory gone) leaves it unjudged.
+  const unknown = (id: string, err: unknown) => {
+    if (!(err instanceof OperatorError)) throw err;
+    return buildEvidence({
+      verb: 'parity',
+      startedAt: now,
+      checks: [check({ id, status: 'unknown', output: err.message, hint: err.hint ?? null })],
+      inputs: [paths.candleTape, paths.decisions],
+    });
+  };
   try {
     let tape: CandleTape;
     try {
       tape = readCandleTape(paths.candleTape);
     } catch (err) {
-      if (!(err instanceof OperatorError)) throw err;
-      return buildEvidence({
-        verb: 'parity',
-        startedAt: now,
-        checks: [check({ id: 'tape', status: 'unknown', output: err.message, hint: err.hint ?? null })],
-        inputs: [paths.candleTape, paths.decisions],
-      });
+      return unknown('tape', err);
     }
-    return await replayAndCompare(paths, tape, scratch, opts, now);
+    return await replayAndCompare(paths, tape, scratch, opts, now).catch((err) => unknown('replay', err));
   } finally {
     if (!scratch.keep) rmSync(scratch.root, { recursive: true, force: true });
   }

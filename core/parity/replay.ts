@@ -1,3 +1,4 @@
+import { mkdirSync, rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import { clearHalt, readHalt } from '../control/halt.ts';
 import type { TapeSegment } from '../engine/candle-tape.ts';
@@ -72,9 +73,14 @@ export async function replayTape(
   scratch: DataPaths,
 ): Promise<ReplayedSegment[]> {
   const out: ReplayedSegment[] = [];
+  let ticksSoFar = 0;
   for (const [i, seg] of segments.entries()) {
     const h = seg.header;
-    if (h.resumed !== i > 0) {
+    // A start that failed before its first checkpoint (a symbol not listed) left nothing to resume.
+    if (i > 0 && !h.resumed && ticksSoFar === 0) {
+      rmSync(scratch.root, { recursive: true, force: true });
+      mkdirSync(scratch.root, { recursive: true });
+    } else if (h.resumed !== i > 0) {
       throw unknownError(
         i === 0
           ? `candle tape ${tapePath} starts with a resumed run (line ${seg.line}): the decisions before it were made without a tape`
@@ -110,6 +116,7 @@ export async function replayTape(
       new TapeFeed(seg, tapePath),
       new AbortController().signal,
     );
+    ticksSoFar += seg.ticks.length;
     out.push({
       line: seg.line,
       started_at: h.started_at,

@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it } from 'bun:test';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { readCandleTape } from '../../core/engine/candle-tape.ts';
 import { BUNDLED_MODELS_DIR } from '../../core/paths.ts';
@@ -158,5 +166,12 @@ describe('atl parity: a live run replayed from its candle tape', () => {
       true,
     );
     expect((await atl(['parity', '--data-dir', dir.path])).code).toBe(0);
+
+    // A tape that begins with a resumed run misses the decisions before it: not judged.
+    rmSync(tapeOf(dir.path));
+    expect((await atl(run)).code).toBe(0);
+    const resumed = await atl(['parity', '--json', '--data-dir', dir.path]);
+    expect(resumed.code).toBe(3);
+    expect(JSON.parse(resumed.stdout).checks[0].output).toMatch(/starts with a resumed run/);
   }, 60_000);
 });
