@@ -11,6 +11,7 @@ const BENCHES: Record<string, string> = {
   b5: 'b5-features.ts',
   'api-load': 'api-load.ts',
   'live-feed': 'live-feed.ts',
+  parity: 'parity.ts',
 };
 
 const wanted = process.argv.slice(2);

@@ -89,6 +89,7 @@ async function views(
   keys: Set<string>,
 ): Promise<Map<string, DecisionView>> {
   const out = new Map<string, DecisionView>();
+  if (keys.size === 0) return out;
   await scanDecisionLog(
     path,
     ALL_TIME,
