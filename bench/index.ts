@@ -14,6 +14,7 @@ const BENCHES: Record<string, string> = {
   'api-load': 'api-load.ts',
   'live-feed': 'live-feed.ts',
   'soak-kill': 'soak-kill.ts',
+  parity: 'parity.ts',
 };
 const NAMED_ONLY = new Set(['soak-kill']);
 

@@ -25,6 +25,7 @@ export const verbs = {
   doctor: () => load(import('./verbs/doctor.ts')),
   audit: () => load(import('./verbs/audit.ts')),
   why: () => load(import('./verbs/why.ts')),
+  parity: () => load(import('./verbs/parity.ts')),
 } satisfies Record<string, Verb>;
 
 export type VerbName = keyof typeof verbs;
@@ -51,6 +52,8 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   audit:
     'verify the data root end to end: log hash chain from genesis, schema, ids, bars, outcome links, ledger vs fills, evidence; 0 / 2 broken / 3 unreadable',
   why: '<symbol> <time>: the decision at that bar for a person — stages, thresholds, models, shadow advisor, outcome; --json',
+  parity:
+    'replay a live run’s candle tape in backtest mode and diff decision by decision: 0 identical / 2 diverged / 3 no tape',
 };
 
 export const atlCommand = defineCommand({

@@ -23,6 +23,8 @@ export function dataPaths(root: string) {
     outcomes: join(root, 'rl', 'decision_outcomes.jsonl'),
     advisorState: join(root, 'rl', 'advisor_state.json'),
     heartbeat: join(root, 'rl', 'paper_live_heartbeat.json'),
+    /** Closed candles a run on a live feed decided on, for `atl parity`. */
+    candleTape: join(root, 'rl', 'candle_tape.jsonl'),
     rlArchive: join(root, 'rl', 'archive'),
     state: join(root, 'unified_trading', 'state.json'),
     ledger: join(root, 'unified_trading', 'ledger.sqlite'),

@@ -17,6 +17,7 @@ import type { ModeName } from '../schema/common.ts';
 import type { EngineStatusName } from '../schema/heartbeat.ts';
 import type { PositionState } from '../schema/state.ts';
 import { isoUtc } from '../time/iso.ts';
+import type { CandleTapeWriter } from './candle-tape.ts';
 import { DecisionLog, decisionIdsPastCheckpoint } from './decision-log.ts';
 import type { Bar, Feed, FeedTick } from './feeds.ts';
 import { type InboxState, OrderInbox } from './order-inbox.ts';
@@ -42,6 +43,8 @@ export type EngineOptions = {
   stages: PipelineStages;
   /** Testnet and live modes: places each decision's fills on the exchange before the record is logged. */
   executor?: OrderExecutor;
+  /** Runs on a live feed: records every candle the engine receives, for `atl parity`. */
+  tape?: CandleTapeWriter;
 };
 
 /** Mirrors a decision's fills as exchange orders and notes their outcome in the draft (gate trace) and the ledger. */
@@ -254,6 +257,7 @@ async function runLocked(
     return saved;
   };
   const checkpointNow = async () => {
+    opts.tape?.sync(); // the candles of every logged decision are durable before it is
     counters.decisions += await decisionLog.flush();
     opts.stages.signal.checkpoint?.();
     for (const o of opts.stages.observers) o.checkpoint?.();
@@ -298,11 +302,15 @@ async function runLocked(
 
   try {
     writeHeartbeat();
-    for (const bar of await feed.warmup()) bySymbol.get(bar.symbol)?.observe(bar);
+    opts.tape?.open(checkpoint !== null);
+    const warmup = await feed.warmup();
+    opts.tape?.warmup(warmup);
+    for (const bar of warmup) bySymbol.get(bar.symbol)?.observe(bar);
   } catch (err) {
     // Nothing decided yet: release the writer thread (it would keep the process alive) and the ledger.
     await decisionLog.close();
     ledger.discard();
+    tryQuietly(() => opts.tape?.close());
     throw err;
   }
   status = 'running';
@@ -354,6 +362,7 @@ async function runLocked(
       if (stop.aborted && !halt) break;
       const nowIso = new Date().toISOString();
       for (const tick of ticks) {
+        opts.tape?.tick(tick);
         if (opts.untilMs !== null && tick.closeTs > opts.untilMs) break loop;
         counters.seq++;
         counters.tickStartedAt = nowIso;
@@ -496,6 +505,7 @@ async function runLocked(
   if (fault) ledger.discard();
   else ledger.close();
   feed.close();
+  closing(() => opts.tape?.close());
   if (fault) throw fault;
   return {
     outcome,
@@ -561,6 +571,7 @@ function archivePreviousRun(paths: DataPaths): void {
   };
   for (const p of [
     paths.decisions,
+    paths.candleTape,
     paths.outcomes,
     paths.advisorState,
     paths.state,

@@ -21,6 +21,7 @@ import { RiskGuard } from '../risk/guard.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { RiskConfig } from '../schema/risk.ts';
 import { buildModelChain, runModelsDir } from '../signals/build.ts';
+import { CandleTapeWriter } from './candle-tape.ts';
 import { type EngineResult, runEngine } from './engine.ts';
 import { type Feed, ReplayFeed, SyntheticFeed } from './feeds.ts';
 import type { PipelineStages } from './pipeline.ts';
@@ -144,7 +145,7 @@ function riskConfigFor(mode: ModeName, file: string | null): RiskConfig {
   return withTurnoverOverrides(config, overrides);
 }
 
-function buildStages(
+export function buildStages(
   mode: ModeName,
   paths: DataPaths,
   risk: RiskConfig,
@@ -163,6 +164,29 @@ function buildStages(
     observers: [guard, new OutcomeRecorder(paths.outcomes)],
   };
 }
+
+/** Everything that shapes a decision, the models included: a changed model is a changed config. */
+export function runConfigHash(
+  mode: ModeName,
+  symbols: string[],
+  timeframe: string,
+  risk: RiskConfig,
+  modelFingerprint: string[],
+): string {
+  const hashed = JSON.stringify({
+    mode,
+    symbols,
+    timeframe,
+    ENGINE_DEFAULTS,
+    broker: DEFAULT_BROKER,
+    risk,
+    models: modelFingerprint,
+  });
+  return (Bun.CryptoHasher.hash('sha256', hashed, 'hex') as string).slice(0, 16);
+}
+
+/** Runs on a live feed keep a candle tape (`atl parity` replays it). */
+const TAPED_MODES = new Set<ModeName>(['paper_live_data', 'testnet', 'live_limited', 'live_full']);
 
 export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunReport> {
   const mode = parseMode(req.mode);
@@ -188,22 +212,8 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
     minConfidence: ENGINE_DEFAULTS.minConfidence,
     advisorStatePath: req.paths.advisorState,
   });
-  // Everything that shapes a decision, the models included: a changed model is a changed config.
-  const configHash = (
-    Bun.CryptoHasher.hash(
-      'sha256',
-      JSON.stringify({
-        mode,
-        symbols: feed.symbols,
-        timeframe: feed.timeframe,
-        ENGINE_DEFAULTS,
-        broker: DEFAULT_BROKER,
-        risk,
-        models: modelChain.modelFingerprint,
-      }),
-      'hex',
-    ) as string
-  ).slice(0, 16);
+  const configHash = runConfigHash(mode, feed.symbols, feed.timeframe, risk, modelChain.modelFingerprint);
+  const allowShorting = ENGINE_DEFAULTS.allowShorting && !orders;
   const result = await runEngine(
     {
       paths: req.paths,
@@ -216,11 +226,25 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
       argv: req.argv,
       executor: orders?.executor,
       // Exchange orders are spot: nothing to short.
-      pipeline: {
-        allowShorting: ENGINE_DEFAULTS.allowShorting && !orders,
-        minHistoryBars: ENGINE_DEFAULTS.minHistoryBars,
-        configHash,
-      },
+      pipeline: { allowShorting, minHistoryBars: ENGINE_DEFAULTS.minHistoryBars, configHash },
+      tape: TAPED_MODES.has(mode)
+        ? new CandleTapeWriter(req.paths.candleTape, {
+            mode,
+            symbols: feed.symbols,
+            timeframe: feed.timeframe,
+            timeframe_ms: feed.timeframeMs,
+            source: feed.source,
+            capital: req.capital,
+            max_bars: req.maxBars,
+            until_ms: req.untilMs,
+            config_hash: configHash,
+            models_dir: runModelsDir(req.modelsDir ?? null, req.paths.models),
+            voting: req.voting ?? 'performance',
+            allow_shorting: allowShorting,
+            min_history_bars: ENGINE_DEFAULTS.minHistoryBars,
+            risk,
+          })
+        : undefined,
       stages: withOrderGuards(buildStages(mode, req.paths, risk, modelChain), orders),
     },
     feed,

@@ -56,6 +56,7 @@ const FIRST_RUN: Record<VerbName, Case> = {
     says: /refused|unreachable|tcp/i,
     evidence: true,
   },
+  parity: { args: ['parity', '--json'], code: 3, says: /candle tape/i, evidence: true },
 };
 
 describe('every verb, as a first-time user meets it', () => {
