@@ -1,5 +1,6 @@
 import { constants, Database } from 'bun:sqlite';
 import { existsSync } from 'node:fs';
+import { EQUITY_CURVE } from '../core/ledger/ledger.ts';
 
 const HOUR_MS = 3_600_000;
 const HOURS_PER_YEAR = 24 * 365; // crypto trades every hour of the year
@@ -134,7 +135,7 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
       .all(startIso, endIso);
     const eq = db
       .query<{ ts: number; equity: number }, [number, number]>(
-        'SELECT ts, equity FROM equity WHERE ts >= ? AND ts < ? ORDER BY ts',
+        `SELECT ts, equity FROM ${EQUITY_CURVE} WHERE ts >= ? AND ts < ? ORDER BY ts`,
       )
       .all(startMs, endMs);
     const bySymbol: Record<string, TradeRow[]> = {};

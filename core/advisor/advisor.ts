@@ -257,8 +257,9 @@ export class ShadowAdvisor implements BarListener {
     }
     this.loaded = true;
     // The state file may be older or newer than the checkpoint after a crash: rewrite it from
-    // what was resumed, even if this run learns nothing more.
-    this.dirty = true;
+    // what was resumed, even if this run learns nothing more (as a run that never stopped would
+    // have written it: once anything was learned).
+    this.dirty = this.updates > 0;
   }
 
   /** Continue from the saved state (read after the engine holds the lock and `--fresh` has archived). */

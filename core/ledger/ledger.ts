@@ -30,6 +30,19 @@ CREATE TABLE IF NOT EXISTS mode_history (
   reason TEXT NOT NULL, approver TEXT, stats_json TEXT NOT NULL);
 `;
 
+/**
+ * The equity curve as a table expression, one row per bar time. Ledgers written before a resume
+ * stopped re-adding the bars it replayed hold repeats of earlier times (with drawdowns of stale
+ * marks); the first row of a time is the one its bar wrote.
+ */
+export const EQUITY_CURVE =
+  '(SELECT * FROM equity WHERE rowid IN (SELECT min(rowid) FROM equity GROUP BY ts))';
+
+/** Rows of the equity table that repeat an earlier time (0 in ledgers this version writes). */
+export function equityRepeats(db: Database): number {
+  return db.query<{ n: number }, []>('SELECT count(*) - count(DISTINCT ts) AS n FROM equity').get()?.n ?? 0;
+}
+
 export type OrderRow = {
   id: string;
   ts: string;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { unknownError } from '../errors.ts';
-import { Ledger } from '../ledger/ledger.ts';
+import { EQUITY_CURVE, equityRepeats, Ledger } from '../ledger/ledger.ts';
 import { profitFactor } from '../risk/trade-stats.ts';
 import { MODES, type ModeName } from '../schema/common.ts';
 import { PRESERVATION_LEVELS, type PreservationLevel } from '../schema/risk.ts';
@@ -83,10 +83,17 @@ export function readModeStats(ledger: Ledger, now = Date.now()): ModeStats {
       'SELECT count(*) AS n, coalesce(sum(pnl > 0), 0) AS wins, coalesce(sum(CASE WHEN pnl > 0 THEN pnl END), 0) AS gp, coalesce(-sum(CASE WHEN pnl <= 0 THEN pnl END), 0) AS gl, coalesce(sum(pnl), 0) AS pnl FROM trades WHERE mode = ?',
     )
     .get(mode)!;
-  const curveDrawdown =
-    ledger.db
-      .query<{ dd: number | null }, [string]>('SELECT max(drawdown_pct) AS dd FROM equity WHERE mode = ?')
-      .get(mode)?.dd ?? 0;
+  const maxDrawdown =
+    equityRepeats(ledger.db) > 0
+      ? repeatedCurveDrawdown(ledger, mode)
+      : Math.max(
+          checkpoint?.max_drawdown_pct ?? 0,
+          ledger.db
+            .query<{ dd: number | null }, [string]>(
+              'SELECT max(drawdown_pct) AS dd FROM equity WHERE mode = ?',
+            )
+            .get(mode)?.dd ?? 0,
+        );
   const level = checkpoint?.risk?.preservation?.level;
   return {
     mode,
@@ -100,11 +107,28 @@ export function readModeStats(ledger: Ledger, now = Date.now()): ModeStats {
     grossLoss: t.gl,
     profitFactor: profitFactor(t.gp, t.gl),
     totalPnl: t.pnl,
-    maxDrawdown: Math.max(checkpoint?.max_drawdown_pct ?? 0, curveDrawdown),
+    maxDrawdown,
     preservationLevel: (PRESERVATION_LEVELS as readonly string[]).includes(level ?? '')
       ? (level as PreservationLevel)
       : null,
   };
+}
+
+/**
+ * A ledger whose resumes re-added replayed bars: its drawdowns (rows and checkpoint) were taken
+ * against a peak that stale marks could raise, so the drawdown is recomputed from the equity of
+ * each bar's own row, against the running peak.
+ */
+function repeatedCurveDrawdown(ledger: Ledger, mode: ModeName): number {
+  let peak = Number.NEGATIVE_INFINITY;
+  let max = 0;
+  for (const { equity } of ledger.db
+    .query<{ equity: number }, [string]>(`SELECT equity FROM ${EQUITY_CURVE} WHERE mode = ? ORDER BY ts`)
+    .iterate(mode)) {
+    if (equity > peak) peak = equity;
+    if (peak > 0) max = Math.max(max, (peak - equity) / peak);
+  }
+  return max;
 }
 
 /** Approvals for this step recorded since the mode started. */

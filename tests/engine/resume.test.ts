@@ -36,6 +36,19 @@ async function maxDrawdown(root: string): Promise<unknown> {
   return details.requirements.find((q) => q.id === 'max_drawdown')?.current;
 }
 
+/** check-transition's max drawdown and report-weekly's for the first week of the bundled 1h replay. */
+async function drawdowns(root: string): Promise<{ transition: number; weekly: number }> {
+  const t = await atl(['check-transition', 'paper_synthetic', '--json', '--data-dir', root]);
+  const req = (JSON.parse(t.stdout).details as { requirements: Array<{ id: string; current: number }> })
+    .requirements;
+  const w = await atl(['report-weekly', '--week', '1', '--end', '2026-05-08', '--json', '--data-dir', root]);
+  return {
+    transition: req.find((q) => q.id === 'max_drawdown')!.current,
+    weekly: (JSON.parse(w.stdout).details as { performance: { max_drawdown_pct: number } }).performance
+      .max_drawdown_pct,
+  };
+}
+
 describe('a replay resumed after a stop', () => {
   it('writes exactly what one uninterrupted run writes — decisions, orders, fills, trades, positions, equity, outcomes, advisor state — also when resumed with nothing left', async () => {
     using dir = tempDir();
@@ -100,5 +113,32 @@ describe('a replay resumed after a stop', () => {
     expect(readFileSync(join(crashed, 'rl', 'decision_outcomes.jsonl'), 'utf8')).toBe(
       readFileSync(join(whole, 'rl', 'decision_outcomes.jsonl'), 'utf8'),
     );
+  }, 120_000);
+
+  it('gates read the drawdown of the curve the market made from a ledger an older resume filled with repeated bars', async () => {
+    using dir = tempDir();
+    const clean = join(dir.path, 'clean');
+    const repeated = join(dir.path, 'repeated');
+    await run(clean);
+    await run(repeated);
+    // What resumes before this version left: every replayed bar written again at stale marks,
+    // and the checkpoint's maximum drawdown taken from them.
+    const db = new Database(ledgerOf(repeated));
+    db.run(
+      'INSERT INTO equity SELECT ts, equity * CASE WHEN (ts / 3600000) % 5 = 0 THEN 0.9 ELSE 1.02 END, cash, positions_value, 0.0909, mode FROM equity WHERE ts < (SELECT min(ts) + 2000 * 3600000 FROM equity)',
+    );
+    const cp = JSON.parse(
+      db.query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'checkpoint'").get()!.value,
+    );
+    db.run("UPDATE meta SET value = ? WHERE key = 'checkpoint'", [
+      JSON.stringify({ ...cp, max_drawdown_pct: 0.0909 }),
+    ]);
+    db.close();
+    const want = await drawdowns(clean);
+    const got = await drawdowns(repeated);
+    expect(want.transition).toBeLessThan(0.05);
+    expect(got.transition).toBeCloseTo(want.transition, 12);
+    expect(want.weekly).toBeGreaterThan(0);
+    expect(got.weekly).toBe(want.weekly);
   }, 120_000);
 });
