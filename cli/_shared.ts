@@ -47,16 +47,6 @@ export const exchangeArgs = {
   },
 } as const satisfies ArgsDef;
 
-/** `--symbols BTC/USDT,eth/usdt` → `['BTC/USDT', 'ETH/USDT']`; null when the flag is absent. */
-export function symbolsFlag(value: string | undefined): string[] | null {
-  return value
-    ? value
-        .split(',')
-        .map((s) => s.trim().toUpperCase())
-        .filter(Boolean)
-    : null;
-}
-
 export function pathsFromArgs(args: { 'data-dir'?: string }) {
   return dataPaths(resolveDataRoot(args['data-dir']));
 }

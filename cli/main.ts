@@ -6,6 +6,7 @@ import { storageError } from '../core/fsx/storage-fault.ts';
 import { log } from '../core/log.ts';
 import { print, printError } from './_shared.ts';
 import { type CommandDef, parseArgs, renderUsage, unknownFlags } from './args.ts';
+import { rejectEmptyValues } from './flags.ts';
 
 /** Lazy verb registry: `status` never loads ccxt or onnxruntime. */
 export const verbs = {
@@ -88,7 +89,9 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   try {
-    await cmd.run({ args: parseArgs(cmd.args, rest), rawArgs: rest });
+    const args = parseArgs(cmd.args, rest);
+    rejectEmptyValues(cmd.args, args);
+    await cmd.run({ args, rawArgs: rest });
     return (process.exitCode as number | undefined) ?? EXIT.pass;
   } catch (caught) {
     const err = storageError(caught) ?? caught;

@@ -28,3 +28,13 @@ export const unknownError = (message: string, hint?: string, cause?: unknown) =>
 export function formatOperatorError(err: OperatorError): string {
   return err.hint ? `${err.message} — ${err.hint}` : err.message;
 }
+
+/**
+ * Input echoed into a message, cut to `max` characters with the full length noted, so a hostile
+ * 300 MB field or flag cannot flood stderr or a log; control characters are shown escaped.
+ */
+export function excerpt(text: string, max = 60): string {
+  const clean = (s: string) => JSON.stringify(s).slice(1, -1);
+  if (text.length <= max) return clean(text);
+  return `${clean(text.slice(0, max))}… (${text.length.toLocaleString('en-US')} characters)`;
+}

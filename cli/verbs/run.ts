@@ -1,6 +1,7 @@
 import { type RunReport, startRun } from '../../core/engine/start.ts';
 import { usageError } from '../../core/errors.ts';
 import { EXIT } from '../../core/exit-codes.ts';
+import { parseSymbolList } from '../../core/market/symbols.ts';
 import {
   dataDirArg,
   exchangeArgs,
@@ -77,12 +78,7 @@ export default defineCommand({
         {
           paths: pathsFromArgs(args),
           mode: args.mode,
-          symbols: args.symbols
-            ? args.symbols
-                .split(',')
-                .map((s) => s.trim().toUpperCase())
-                .filter(Boolean)
-            : null,
+          symbols: parseSymbolList(args.symbols),
           timeframe: args.timeframe ?? null,
           replayFile: args['replay-file'] ?? null,
           modelsDir: args['models-dir'] ?? null,

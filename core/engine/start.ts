@@ -4,7 +4,7 @@ import { refusedError, usageError } from '../errors.ts';
 import { withOrderGuards } from '../exchange/guardrails.ts';
 import type { ExchangeOrderParts } from '../exchange/live.ts';
 import { log } from '../log.ts';
-import { ensureBundledCandles } from '../market/bundled.ts';
+import { ensureBundledCandles, requireBundled } from '../market/bundled.ts';
 import { loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
 import { parseMode } from '../modes/modes.ts';
 import { OutcomeRecorder } from '../outcomes/recorder.ts';
@@ -84,9 +84,10 @@ async function buildFeed(
       );
     }
     const tf = req.timeframe ?? (req.replayFile ? undefined : '1h');
+    if (!req.replayFile) requireBundled(symbols, '--replay-file');
     const series = req.replayFile
       ? [loadCandleFile(req.replayFile, symbols[0]!, tf)]
-      : symbols.map((s) => loadCandleFile(ensureBundledCandles(s, tf!), s, tf));
+      : symbols.map((s) => loadCandleFile(ensureBundledCandles(s, tf!, req.paths.marketCache), s, tf));
     const feed = new ReplayFeed(series, req.speed);
     return { feed, intervalS: 0 };
   }
