@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { usageError } from '../core/errors.ts';
+import { excerpt, usageError } from '../core/errors.ts';
 import { dataPaths, resolveDataRoot } from '../core/paths.ts';
 import type { ArgsDef } from './args.ts';
 
@@ -79,7 +79,7 @@ export function numberFlag(
   if (bad) {
     const kind = opts.integer ? 'a whole number' : 'a number';
     throw usageError(
-      `--${name} must be ${kind}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''} (got "${value}")`,
+      `--${name} must be ${kind}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''} (got "${excerpt(value)}")`,
       `see \`atl <verb> --help\``,
     );
   }

@@ -24,9 +24,17 @@ export const refusedError = (message: string, hint?: string) =>
 export const unknownError = (message: string, hint?: string, cause?: unknown) =>
   new OperatorError(message, { exitCode: EXIT.unknown, hint, cause });
 
-/** One line for the operator: `what happened — what to do`. */
+const MAX_MESSAGE = 2_000;
+
+/**
+ * One line for the operator: `what happened — what to do`. Capped (head … tail) as a last guard,
+ * so no input that slipped into a message unshortened can flood stderr.
+ */
 export function formatOperatorError(err: OperatorError): string {
-  return err.hint ? `${err.message} — ${err.hint}` : err.message;
+  const line = err.hint ? `${err.message} — ${err.hint}` : err.message;
+  if (line.length <= MAX_MESSAGE) return line;
+  const keep = MAX_MESSAGE / 2;
+  return `${line.slice(0, keep)} … [${(line.length - MAX_MESSAGE).toLocaleString('en-US')} characters cut] … ${line.slice(-keep)}`;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { ExchangeOrderParts } from '../exchange/live.ts';
 import { log } from '../log.ts';
 import { ensureBundledCandles, requireBundled } from '../market/bundled.ts';
 import { loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
+import { checkGaps, type GapPolicy } from '../market/gaps.ts';
 import { parseMode } from '../modes/modes.ts';
 import { OutcomeRecorder } from '../outcomes/recorder.ts';
 import type { DataPaths } from '../paths.ts';
@@ -32,6 +33,8 @@ export type RunRequest = {
   symbols: string[] | null;
   timeframe: string | null;
   replayFile: string | null;
+  /** `--on-gap`: missing candles in the replay are warned about (default) or refused. */
+  onGap?: GapPolicy;
   /** `--models-dir`: ONNX models for the signal chain; null means the bundled data/models. */
   modelsDir?: string | null;
   /** `--voting`: how the ensemble combines models (majority, weighted, performance). */
@@ -88,6 +91,7 @@ async function buildFeed(
     const series = req.replayFile
       ? [loadCandleFile(req.replayFile, symbols[0]!, tf)]
       : symbols.map((s) => loadCandleFile(ensureBundledCandles(s, tf!, req.paths.marketCache), s, tf));
+    for (const s of series) checkGaps(s, req.onGap ?? 'warn');
     const feed = new ReplayFeed(series, req.speed);
     return { feed, intervalS: 0 };
   }

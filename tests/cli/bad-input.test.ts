@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT } from '../../core/exit-codes.ts';
 import { BUNDLED_MARKET_DIR } from '../../core/paths.ts';
@@ -106,4 +106,41 @@ describe('an empty flag value is a usage error for every verb', () => {
       ]);
     });
   }
+});
+
+describe('candle files: hostile fields are cut short, gaps are named', () => {
+  const header = 'timestamp,open,high,low,close,volume';
+  const t0 = Date.UTC(2026, 0, 1);
+  const row = (i: number) => `${t0 + i * 3_600_000},100,101,99,100.5,10`;
+
+  test('a 20 MB field is echoed as a short excerpt with its length, exit 78', async () => {
+    using root = tempDir();
+    const file = join(root.path, 'BTC_USDT-1h.csv');
+    const huge = 'x'.repeat(20_000_000);
+    writeFileSync(file, `${header}\n${row(0)}\n${t0 + 3_600_000},${huge},101,99,100.5,10\n`);
+    const r = await atl(['run', '--replay-file', file, '--data-dir', root.path]);
+    expect(r.code).toBe(EXIT.config);
+    expect(r.stderr.length).toBeLessThan(2_000);
+    expect(complaints(r.stderr)).toHaveLength(1);
+    expect(complaints(r.stderr)[0]).toContain(`${file}:3: open is not a number ("${'x'.repeat(60)}…`);
+  });
+
+  test('a gap is warned with its first and last missing candle and bar count; --on-gap fail refuses it', async () => {
+    using root = tempDir();
+    const file = join(root.path, 'BTC_USDT-1h.csv');
+    const rows = Array.from({ length: 120 }, (_, i) => i).filter((i) => i < 60 || i >= 64);
+    writeFileSync(file, `${header}\n${rows.map(row).join('\n')}\n`);
+    const gap = `${new Date(t0 + 60 * 3_600_000).toISOString()} → ${new Date(t0 + 63 * 3_600_000).toISOString()} (4 bars)`;
+    const warned = await atl(['run', '--replay-file', file, '--data-dir', root.path]);
+    expect(warned.code).toBe(EXIT.pass);
+    expect(warned.stderr).toContain(`${file}: 1 gap in the BTC/USDT 1h candles, 4 bars missing: ${gap}`);
+    using other = tempDir();
+    const refused = await atl(['run', '--replay-file', file, '--on-gap', 'fail', '--data-dir', other.path]);
+    expect(refused.code).toBe(EXIT.config);
+    expect(complaints(refused.stderr)).toHaveLength(1);
+    expect(complaints(refused.stderr)[0]).toContain(gap);
+    expect(readDecisions(other.path)).toEqual([]);
+    const bad = await atl(['run', '--replay-file', file, '--on-gap', 'skip', '--data-dir', other.path]);
+    expect(bad.code).toBe(EXIT.usage);
+  });
 });
