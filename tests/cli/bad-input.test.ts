@@ -6,6 +6,8 @@ import { BUNDLED_MARKET_DIR } from '../../core/paths.ts';
 import { atl, tempDir } from '../support/cli.ts';
 import { readDecisions } from '../support/records.ts';
 
+const words = (argv: string) => argv.split(' ');
+
 /** The verb's own complaint lines (`atl <verb>: …`), without log lines. */
 const complaints = (stderr: string) => stderr.split('\n').filter((l) => /^atl [a-z-]+: /.test(l));
 
@@ -23,13 +25,8 @@ describe('bad --symbols is a usage error with one line, never the defaults or in
       using root = tempDir();
       const repoMarket = readdirSync(BUNDLED_MARKET_DIR).sort();
       const r = await atl([
-        'run',
-        '--mode',
-        'backtest',
-        '--symbols',
+        ...words('run --mode backtest --max-bars 5 --symbols'),
         value,
-        '--max-bars',
-        '5',
         '--data-dir',
         root.path,
       ]);
@@ -47,19 +44,8 @@ describe('bad --symbols is a usage error with one line, never the defaults or in
     using root = tempDir();
     const refused = await atl(['run', '--symbols', 'FOO/USDT', '--max-bars', '5', '--data-dir', root.path]);
     expect(complaints(refused.stderr)[0]).toContain('--mode paper_synthetic --symbols FOO/USDT');
-    const r = await atl([
-      'run',
-      '--mode',
-      'paper_synthetic',
-      '--symbols',
-      'FOO/USDT',
-      '--interval',
-      '0.01',
-      '--max-bars',
-      '3',
-      '--data-dir',
-      root.path,
-    ]);
+    const synthetic = words('run --mode paper_synthetic --symbols FOO/USDT --interval 0.01 --max-bars 3');
+    const r = await atl([...synthetic, '--data-dir', root.path]);
     expect(r.code).toBe(EXIT.pass);
     const decisions = readDecisions(root.path);
     expect(decisions.length).toBe(3);
