@@ -471,14 +471,17 @@ async function runLocked(
     writeJsonLastGasp(paths.heartbeat, heartbeatNow());
   }
   await decisionLog.close();
-  // While failing, closing must not replace the first error (advisor and outcome files share the disk).
-  const closing = (fn: () => void) => (fault ? tryQuietly(fn) : fn());
-  for (const o of opts.stages.observers) closing(() => o.close?.());
-  closing(() => opts.stages.signal.close?.());
-  if (fault) ledger.discard();
-  else ledger.close();
+  if (fault) {
+    // Observers and the advisor write on close (outcome lines, learned state) about decisions the
+    // log never acknowledged: they stay unwritten, like the ledger rows, and resume redoes them.
+    ledger.discard();
+    feed.close();
+    throw fault;
+  }
+  for (const o of opts.stages.observers) o.close?.();
+  opts.stages.signal.close?.();
+  ledger.close();
   feed.close();
-  if (fault) throw fault;
   return {
     outcome,
     reason: statusReason,
@@ -498,14 +501,6 @@ async function runLocked(
       : null,
     resumed: checkpoint !== null,
   };
-}
-
-function tryQuietly(fn: () => void): void {
-  try {
-    fn();
-  } catch {
-    // best effort while already failing: the first error is the one reported
-  }
 }
 
 function currentHalt(paths: DataPaths): TickContext['halt'] {
