@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ArgsDef } from 'citty';
-import { usageError } from '../core/errors.ts';
+import { excerpt, usageError } from '../core/errors.ts';
 import { dataPaths, resolveDataRoot } from '../core/paths.ts';
 
 /** Flags every verb shares, spread into each verb's `args`. */
@@ -47,16 +47,6 @@ export const exchangeArgs = {
   },
 } as const satisfies ArgsDef;
 
-/** `--symbols BTC/USDT,eth/usdt` → `['BTC/USDT', 'ETH/USDT']`; null when the flag is absent. */
-export function symbolsFlag(value: string | undefined): string[] | null {
-  return value
-    ? value
-        .split(',')
-        .map((s) => s.trim().toUpperCase())
-        .filter(Boolean)
-    : null;
-}
-
 export function pathsFromArgs(args: { 'data-dir'?: string }) {
   return dataPaths(resolveDataRoot(args['data-dir']));
 }
@@ -89,7 +79,7 @@ export function numberFlag(
   if (bad) {
     const kind = opts.integer ? 'a whole number' : 'a number';
     throw usageError(
-      `--${name} must be ${kind}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''} (got "${value}")`,
+      `--${name} must be ${kind}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''} (got "${excerpt(value)}")`,
       `see \`npx atl <verb> --help\``,
     );
   }
@@ -135,11 +125,12 @@ export function checkArgv(verb: string, args: ArgsDef, raw: string[]): void {
       const v = eq < 0 ? 'true' : a.slice(eq + 1);
       if (v !== 'true' && v !== 'false')
         throw usageError(`--${name} is a switch (got "${v}")`, `give --${name} or --no-${name}`);
-    } else if (eq < 0) {
-      const next = flags[i + 1];
-      if (next === undefined || next.startsWith('--'))
+    } else {
+      const value = eq < 0 ? flags[i + 1] : a.slice(eq + 1);
+      if (value === undefined || (eq < 0 && value.startsWith('--')))
         throw usageError(`--${name} needs a value`, `give --${name} ${def.valueHint ?? name.toUpperCase()}`);
-      i++;
+      if (value === '') throw emptyValue(`--${name}`, ' or leave the flag out');
+      if (eq < 0) i++;
     }
   }
   if (unknown.length > 0)
@@ -148,6 +139,16 @@ export function checkArgv(verb: string, args: ArgsDef, raw: string[]): void {
       help,
     );
   if (end >= 0) positionals.push(...raw.slice(end + 1));
-  const declared = Object.values(args).filter((d) => d.type === 'positional').length;
-  if (positionals.length > declared) throw usageError(`unexpected argument "${positionals[declared]}"`, help);
+  const declared = Object.entries(args).filter(([, d]) => d.type === 'positional');
+  if (positionals.length > declared.length)
+    throw usageError(`unexpected argument "${excerpt(positionals[declared.length]!)}"`, help);
+  const empty = positionals.indexOf('');
+  if (empty >= 0) throw emptyValue(declared[empty]![0].toUpperCase(), '');
 }
+
+/**
+ * An empty value (`--date ""`, `--symbols=`) is a usage error for every verb: no flag means
+ * anything by "", and reading it as "absent" would run the defaults silently.
+ */
+const emptyValue = (what: string, orLeaveOut: string) =>
+  usageError(`${what} is empty`, `give ${what} a value${orLeaveOut} (see --help)`);

@@ -24,7 +24,25 @@ export const refusedError = (message: string, hint?: string) =>
 export const unknownError = (message: string, hint?: string, cause?: unknown) =>
   new OperatorError(message, { exitCode: EXIT.unknown, hint, cause });
 
-/** One line for the operator: `what happened — what to do`. */
+const MAX_MESSAGE = 2_000;
+
+/**
+ * One line for the operator: `what happened — what to do`. Capped (head … tail) as a last guard,
+ * so no input that slipped into a message unshortened can flood stderr.
+ */
 export function formatOperatorError(err: OperatorError): string {
-  return err.hint ? `${err.message} — ${err.hint}` : err.message;
+  const line = err.hint ? `${err.message} — ${err.hint}` : err.message;
+  if (line.length <= MAX_MESSAGE) return line;
+  const keep = MAX_MESSAGE / 2;
+  return `${line.slice(0, keep)} … [${(line.length - MAX_MESSAGE).toLocaleString('en-US')} characters cut] … ${line.slice(-keep)}`;
+}
+
+/**
+ * Input echoed into a message, cut to `max` characters with the full length noted, so a hostile
+ * 300 MB field or flag cannot flood stderr or a log; control characters are shown escaped.
+ */
+export function excerpt(text: string, max = 60): string {
+  const clean = (s: string) => JSON.stringify(s).slice(1, -1);
+  if (text.length <= max) return clean(text);
+  return `${clean(text.slice(0, max))}… (${text.length.toLocaleString('en-US')} characters)`;
 }

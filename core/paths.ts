@@ -39,6 +39,8 @@ export function dataPaths(root: string) {
     orderRequests: join(root, 'unified_trading', 'order_requests.jsonl'),
     /** Models trained for this host (`atl train --data-dir`); for the default root, the bundled ones. */
     models: join(root, 'models'),
+    /** Synthetic candles generated for a bundled symbol at a timeframe the repository does not ship. */
+    marketCache: join(root, 'market'),
   };
 }
 export type DataPaths = ReturnType<typeof dataPaths>;

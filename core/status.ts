@@ -1,5 +1,7 @@
+import type { LedgerReading } from './api/ledger-probe.ts';
 import { readHalt } from './control/halt.ts';
 import { checkIdentity, type IdentityCheck } from './control/process.ts';
+import { type CheckStatus, worstStatus } from './exit-codes.ts';
 import { readJsonFile } from './fsx/json-file.ts';
 import type { DataPaths } from './paths.ts';
 import type { Heartbeat } from './schema/heartbeat.ts';
@@ -44,5 +46,34 @@ export function readStatus(paths: DataPaths, now = Date.now()): StatusView {
       ? { halted: true, reason: halt.reason, by: halt.by, at: halt.at }
       : { halted: false, reason: null, by: null, at: null },
     problems: [hb.problem, st.problem, pf.problem].filter((p): p is string => p !== null),
+  };
+}
+
+/**
+ * What `atl status` exits with (README, "status"): 2 while trading is halted (the halt flag), 3
+ * when there is nothing to show or a file it reads is damaged (heartbeat, state, pidfile, the
+ * ledger), else 0. Halted outranks damaged, as a broken gate outranks "could not tell".
+ */
+export function judgeStatus(
+  view: StatusView,
+  ledger: LedgerReading,
+  ledgerPath: string,
+): { status: CheckStatus; problems: { problem: string; hint: string }[] } {
+  const problems = view.problems.map((problem) => ({
+    problem,
+    hint: 'the file is damaged; the engine rewrites it on its next tick',
+  }));
+  if (ledger.kind === 'error')
+    problems.push({
+      problem: `${ledgerPath}: ${ledger.problem}`,
+      hint: 'the ledger cannot be read: stop the engine and restore it from a backup, or start over with `npx atl run --fresh` (it archives the old one)',
+    });
+  const empty = !view.heartbeat && !view.state && problems.length === 0;
+  return {
+    status: worstStatus([
+      view.halt.halted ? 'fail' : 'pass',
+      problems.length > 0 || empty ? 'unknown' : 'pass',
+    ]),
+    problems,
   };
 }

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { usageError } from '../core/errors.ts';
+import { excerpt, usageError } from '../core/errors.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -12,7 +12,7 @@ export const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 export function parseDay(flag: string, value: string): string {
   const ms = Date.parse(`${value}T00:00:00Z`);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(ms) || isoDay(ms) !== value) {
-    throw usageError(`--${flag} must be a date YYYY-MM-DD (got "${value}")`, 'dates are UTC days');
+    throw usageError(`--${flag} must be a date YYYY-MM-DD (got "${excerpt(value)}")`, 'dates are UTC days');
   }
   return value;
 }

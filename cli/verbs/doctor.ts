@@ -1,5 +1,6 @@
 import { defineCommand } from 'citty';
 import { emitEvidence, renderChecksHuman, resolveFormat } from '../../core/evidence/outputs.ts';
+import { parseSymbolList } from '../../core/market/symbols.ts';
 import {
   dataDirArg,
   evidenceArgs,
@@ -8,7 +9,6 @@ import {
   numberFlag,
   pathsFromArgs,
   print,
-  symbolsFlag,
 } from '../_shared.ts';
 
 export default defineCommand({
@@ -43,7 +43,7 @@ export default defineCommand({
     const evidence = await runDoctor({
       exchange: args.exchange,
       exchangeUrl: args['exchange-url'] ?? process.env.ATL_EXCHANGE_URL ?? null,
-      symbols: symbolsFlag(args.symbols),
+      symbols: parseSymbolList(args.symbols),
       timeframe: args.timeframe,
       timeoutMs: timeoutS * 1000,
     });

@@ -1,7 +1,9 @@
 import { defineCommand } from 'citty';
 import { type RunReport, startRun } from '../../core/engine/start.ts';
-import { usageError } from '../../core/errors.ts';
+import { excerpt, usageError } from '../../core/errors.ts';
 import { EXIT } from '../../core/exit-codes.ts';
+import { parseGapPolicy } from '../../core/market/gaps.ts';
+import { parseSymbolList } from '../../core/market/symbols.ts';
 import {
   dataDirArg,
   exchangeArgs,
@@ -30,6 +32,11 @@ export default defineCommand({
       type: 'string',
       description: 'backtest candles: CSV or ccxt JSON [[ts,o,h,l,c,v],…]',
       valueHint: 'FILE',
+    },
+    'on-gap': {
+      type: 'string',
+      description: 'missing candles in the replay: warn (name each gap, go on) | fail (refuse the file)',
+      default: 'warn',
     },
     capital: { type: 'string', description: 'starting paper capital in quote currency', default: '10000' },
     interval: { type: 'string', description: 'seconds between ticks (paced modes; default: the timeframe)' },
@@ -62,7 +69,7 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const untilMs = args.until ? Date.parse(args.until) : null;
     if (untilMs !== null && !Number.isFinite(untilMs))
-      throw usageError(`--until must be an ISO-8601 time (got "${args.until}")`);
+      throw usageError(`--until must be an ISO-8601 time (got "${excerpt(args.until ?? '')}")`);
     const stop = new AbortController();
     let signalExit: number | null = null;
     const onSignal = (sig: NodeJS.Signals) => {
@@ -77,14 +84,10 @@ export default defineCommand({
         {
           paths: pathsFromArgs(args),
           mode: args.mode,
-          symbols: args.symbols
-            ? args.symbols
-                .split(',')
-                .map((s) => s.trim().toUpperCase())
-                .filter(Boolean)
-            : null,
+          symbols: parseSymbolList(args.symbols),
           timeframe: args.timeframe ?? null,
           replayFile: args['replay-file'] ?? null,
+          onGap: parseGapPolicy(args['on-gap']),
           modelsDir: args['models-dir'] ?? null,
           voting: args.voting,
           capital: numberFlag('capital', args.capital, { min: 1 }) ?? 10_000,

@@ -1,18 +1,22 @@
 import { defineCommand } from 'citty';
-import { EXIT } from '../../core/exit-codes.ts';
-import { readStatus, type StatusView } from '../../core/status.ts';
+import { LedgerProbe } from '../../core/api/ledger-probe.ts';
+import { exitCodeForStatus } from '../../core/exit-codes.ts';
+import { judgeStatus, readStatus, type StatusView } from '../../core/status.ts';
 import { dataDirArg, jsonArg, pathsFromArgs, print, printError, printJson } from '../_shared.ts';
 
 export default defineCommand({
   meta: { name: 'status', description: 'Show engine state and heartbeat (safe while the engine runs)' },
   args: { ...dataDirArg, ...jsonArg },
   run({ args }) {
-    const view = readStatus(pathsFromArgs(args));
-    for (const p of view.problems)
-      printError(`atl status: ${p} — the file is damaged; the engine rewrites it on its next tick\n`);
+    const paths = pathsFromArgs(args);
+    const view = readStatus(paths);
+    const probe = new LedgerProbe(paths.ledger);
+    const verdict = judgeStatus(view, probe.read(), paths.ledger);
+    probe.close();
+    for (const p of verdict.problems) printError(`atl status: ${p.problem} — ${p.hint}\n`);
     if (args.json) printJson(view);
     else print(render(view));
-    process.exitCode = view.problems.length > 0 ? EXIT.unknown : EXIT.pass;
+    process.exitCode = exitCodeForStatus(verdict.status);
   },
 });
 

@@ -3,8 +3,9 @@ import { defineCommand } from 'citty';
 import { usageError } from '../../core/errors.ts';
 import { BUNDLED_SYMBOLS } from '../../core/market/bundled.ts';
 import { symbolFromFileName } from '../../core/market/candles.ts';
+import { parseSymbolList } from '../../core/market/symbols.ts';
 import { parseModelKinds, type TrainedModel, trainModels } from '../../core/models/train.ts';
-import { dataDirArg, jsonArg, numberFlag, pathsFromArgs, print, printJson, symbolsFlag } from '../_shared.ts';
+import { dataDirArg, jsonArg, numberFlag, pathsFromArgs, print, printJson } from '../_shared.ts';
 
 export default defineCommand({
   meta: {
@@ -43,7 +44,7 @@ export default defineCommand({
   async run({ args }) {
     const kinds = parseModelKinds(args.kinds);
     const symbols =
-      symbolsFlag(args.symbols) ??
+      parseSymbolList(args.symbols) ??
       (args.candles
         ? [symbolFromFileName(args.candles) ?? missingSymbol(args.candles)]
         : [...BUNDLED_SYMBOLS]);
@@ -51,6 +52,7 @@ export default defineCommand({
       symbols,
       timeframe: args.timeframe,
       candlesFile: args.candles ?? null,
+      cacheDir: pathsFromArgs(args).marketCache,
       outDir: args['models-dir'] ?? pathsFromArgs(args).models,
       seed: numberFlag('seed', args.seed, { integer: true }) ?? 42,
       kinds,

@@ -498,15 +498,19 @@ async function runLocked(
     writeJsonLastGasp(paths.heartbeat, heartbeatNow());
   }
   await decisionLog.close();
-  // While failing, closing must not replace the first error (advisor and outcome files share the disk).
-  const closing = (fn: () => void) => (fault ? tryQuietly(fn) : fn());
-  for (const o of opts.stages.observers) closing(() => o.close?.());
-  closing(() => opts.stages.signal.close?.());
-  if (fault) ledger.discard();
-  else ledger.close();
+  if (fault) {
+    // Observers and the advisor write on close (outcome lines, learned state) about decisions the
+    // log never acknowledged: they stay unwritten, like the ledger rows, and resume redoes them.
+    ledger.discard();
+    feed.close();
+    tryQuietly(() => opts.tape?.close());
+    throw fault;
+  }
+  for (const o of opts.stages.observers) o.close?.();
+  opts.stages.signal.close?.();
+  ledger.close();
   feed.close();
-  closing(() => opts.tape?.close());
-  if (fault) throw fault;
+  opts.tape?.close();
   return {
     outcome,
     reason: statusReason,

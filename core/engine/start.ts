@@ -5,8 +5,9 @@ import { withOrderGuards } from '../exchange/guardrails.ts';
 import type { ExchangeOrderParts } from '../exchange/live.ts';
 import { log } from '../log.ts';
 import { carryIntoEngineLog } from '../logs/engine-log.ts';
-import { ensureBundledCandles } from '../market/bundled.ts';
+import { ensureBundledCandles, requireBundled } from '../market/bundled.ts';
 import { loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
+import { checkGaps, type GapPolicy } from '../market/gaps.ts';
 import { servedTimeframe } from '../models/registry.ts';
 import { parseMode } from '../modes/modes.ts';
 import { OutcomeRecorder } from '../outcomes/recorder.ts';
@@ -35,6 +36,8 @@ export type RunRequest = {
   symbols: string[] | null;
   timeframe: string | null;
   replayFile: string | null;
+  /** `--on-gap`: missing candles in the replay are warned about (default) or refused. */
+  onGap?: GapPolicy;
   /** `--models-dir`: ONNX models for the signal chain; null means the bundled data/models. */
   modelsDir?: string | null;
   /** `--voting`: how the ensemble combines models (majority, weighted, performance). */
@@ -87,9 +90,11 @@ async function buildFeed(
       );
     }
     const tf = req.timeframe ?? (req.replayFile ? undefined : '1h');
+    if (!req.replayFile) requireBundled(symbols, '--replay-file');
     const series = req.replayFile
       ? [loadCandleFile(req.replayFile, symbols[0]!, tf)]
-      : symbols.map((s) => loadCandleFile(ensureBundledCandles(s, tf!), s, tf));
+      : symbols.map((s) => loadCandleFile(ensureBundledCandles(s, tf!, req.paths.marketCache), s, tf));
+    for (const s of series) checkGaps(s, req.onGap ?? 'warn');
     const feed = new ReplayFeed(series, req.speed);
     return { feed, intervalS: 0 };
   }

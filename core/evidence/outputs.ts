@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { unknownError, usageError } from '../errors.ts';
+import { excerpt, unknownError, usageError } from '../errors.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../fsx/atomic.ts';
 import type { Evidence } from '../schema/evidence.ts';
 import { writeEvidence } from './envelope.ts';
@@ -23,7 +23,7 @@ export type EvidenceFlags = {
 export function resolveFormat(flags: EvidenceFlags): OutputFormat {
   const format = flags.format ?? (flags.json ? 'json' : 'human');
   if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
-    throw usageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')} (got "${format}")`);
+    throw usageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')} (got "${excerpt(format)}")`);
   }
   if (flags.json && format !== 'json')
     throw usageError(`--json conflicts with --format ${format}`, 'pass only one of them');

@@ -1,7 +1,7 @@
 import type { BreakerStateName } from '../breaker-state.ts';
 import type { Bar, Feed, FeedFailure, FeedSource, FeedTick } from '../engine/feeds.ts';
 import { sleepUnlessAborted } from '../engine/feeds.ts';
-import { configError } from '../errors.ts';
+import { usageError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { DataModeName } from '../schema/common.ts';
 import type { Candle, ExchangeClient } from './client.ts';
@@ -139,13 +139,13 @@ export class CcxtFeed implements Feed {
     return serverSlot - this.offsetMs;
   }
 
-  /** A symbol the exchange does not list is a configuration error; an unreachable exchange is not (yet) one. */
+  /** A symbol the exchange does not list is a usage error (a bad --symbols, as in a backtest); an unreachable exchange is not (yet) one. */
   async checkListed(deadline: number): Promise<void> {
     if (this.marketsChecked) return;
     const markets = await this.client.loadMarkets(deadline);
     const missing = this.symbols.filter((s) => !(s in markets));
     if (missing.length > 0) {
-      throw configError(
+      throw usageError(
         `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not listed on ${this.client.cfg.exchangeId}`,
         'check --symbols (ccxt form BASE/QUOTE, e.g. BTC/USDT)',
       );

@@ -1,6 +1,6 @@
 import type { Exchange } from 'ccxt';
 import { sleepUnlessAborted } from '../engine/feeds.ts';
-import { configError, usageError } from '../errors.ts';
+import { configError, excerpt, usageError } from '../errors.ts';
 import { log } from '../log.ts';
 import { type BreakerOptions, ExchangeBreaker } from './breaker.ts';
 import { classifyCallError, ExchangeFailure } from './errors.ts';
@@ -267,10 +267,12 @@ export function parseBaseUrl(value: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw usageError(`--exchange-url must be an absolute URL such as http://127.0.0.1:8899 (got "${value}")`);
+    throw usageError(
+      `--exchange-url must be an absolute URL such as http://127.0.0.1:8899 (got "${excerpt(value)}")`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw usageError(`--exchange-url must be http:// or https:// (got "${value}")`);
+    throw usageError(`--exchange-url must be http:// or https:// (got "${excerpt(value)}")`);
   return url;
 }
 

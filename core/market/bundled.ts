@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { usageError } from '../errors.ts';
 import { writeFileAtomic } from '../fsx/atomic.ts';
 import { BUNDLED_MARKET_DIR } from '../paths.ts';
 import { timeframeToMs } from './candles.ts';
@@ -22,11 +23,28 @@ export function bundledFileName(symbol: string, timeframe: string): string {
 }
 
 /**
- * The bundled candle file for a symbol and timeframe, generated on first use by the committed
- * seeded generator (deterministic, so every host gets identical bytes).
+ * Only the bundled symbols have history to replay: any other symbol needs real candles, or a
+ * synthetic market asked for by name (`--mode paper_synthetic`). Never invented silently.
  */
-export function ensureBundledCandles(symbol: string, timeframe: string, dir = BUNDLED_MARKET_DIR): string {
-  const path = join(dir, bundledFileName(symbol, timeframe));
+export function requireBundled(symbols: string[], fileFlag: string): void {
+  const missing = symbols.filter((s) => !(BUNDLED_SYMBOLS as readonly string[]).includes(s));
+  if (missing.length === 0) return;
+  throw usageError(
+    `no candles for ${missing.join(', ')}: the bundled history covers ${BUNDLED_SYMBOLS.join(', ')} only`,
+    `give its candles with ${fileFlag} FILE, or run \`npx atl run --mode paper_synthetic --symbols ${missing[0]}\` for a synthetic market`,
+  );
+}
+
+/**
+ * The bundled candle file for a symbol and timeframe: the committed one, else generated on first
+ * use into `cacheDir` (under the data root, never the repository) by the seeded generator
+ * (deterministic, so every host gets identical bytes). Callers check `requireBundled` first.
+ */
+export function ensureBundledCandles(symbol: string, timeframe: string, cacheDir: string): string {
+  const name = bundledFileName(symbol, timeframe);
+  const committed = join(BUNDLED_MARKET_DIR, name);
+  if (existsSync(committed)) return committed;
+  const path = join(cacheDir, name);
   if (existsSync(path)) return path;
   const days = BUNDLED_DAYS[timeframe] ?? 31;
   const tfMs = timeframeToMs(timeframe);

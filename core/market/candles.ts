@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { configError } from '../errors.ts';
+import { configError, excerpt } from '../errors.ts';
 
 /** A candle series in typed arrays (timestamps are candle open times, epoch ms). */
 export type CandleSeries = {
@@ -27,7 +27,11 @@ const TIMEFRAME_UNITS: Record<string, number> = {
 
 export function timeframeToMs(tf: string): number {
   const m = /^(\d+)([smhdw])$/.exec(tf);
-  if (!m) throw configError(`unknown timeframe "${tf}"`, 'use a ccxt timeframe such as 1m, 5m, 1h, 4h, 1d');
+  if (!m)
+    throw configError(
+      `unknown timeframe "${excerpt(tf)}"`,
+      'use a ccxt timeframe such as 1m, 5m, 1h, 4h, 1d',
+    );
   return Number(m[1]) * TIMEFRAME_UNITS[m[2]!]!;
 }
 
@@ -177,7 +181,7 @@ function parseJsonCandles(path: string, text: string, out: SeriesBuilder): void 
     data = JSON.parse(text);
   } catch (err) {
     throw configError(
-      `${path}: not valid JSON (${(err as Error).message})`,
+      `${path}: not valid JSON (${excerpt((err as Error).message, 120)})`,
       'the file must be ccxt fetchOHLCV output: [[ts,o,h,l,c,v],…]',
     );
   }
@@ -194,7 +198,7 @@ function parseJsonCandles(path: string, text: string, out: SeriesBuilder): void 
       const v = item[j] as unknown;
       if (typeof v !== 'number' || !Number.isFinite(v)) {
         throw configError(
-          `${path}:${lineOf(i)}: candle #${i + 1} ${COLUMNS[j]} is not a finite number (${JSON.stringify(v)})`,
+          `${path}:${lineOf(i)}: candle #${i + 1} ${COLUMNS[j]} is not a finite number (${excerpt(JSON.stringify(v) ?? String(v))})`,
         );
       }
     }
@@ -220,6 +224,7 @@ function candleLineNumber(text: string, index: number): number {
 }
 
 const COMMA = 44;
+const MAX_CELL = 256;
 
 function parseCsvCandles(path: string, bytes: Buffer, out: SeriesBuilder): void {
   let lineNo = 0;
@@ -250,14 +255,18 @@ function parseCsvCandles(path: string, bytes: Buffer, out: SeriesBuilder): void 
       throw configError(
         `${path}:${lineNo}: expected 6 columns (timestamp,open,high,low,close,volume), found ${cells}`,
       );
-    const cell = (j: number) => bytes.toString('latin1', j === 0 ? a : ends[j - 1]! + 1, ends[j]!).trim();
+    // A cell is decoded only when the fast path fails; one far longer than any number is not decoded whole.
+    const cell = (j: number) => {
+      const from = j === 0 ? a : ends[j - 1]! + 1;
+      return bytes.toString('latin1', from, Math.min(ends[j]!, from + MAX_CELL)).trim();
+    };
     const num = (j: number) => {
       const fast = decimalAt(bytes, ends[j - 1]! + 1, ends[j]!);
       if (Number.isFinite(fast)) return fast;
       const text = cell(j);
-      const v = text === '' ? Number.NaN : Number(text);
+      const v = text === '' || text.length >= MAX_CELL ? Number.NaN : Number(text);
       if (!Number.isFinite(v))
-        throw configError(`${path}:${lineNo}: ${COLUMNS[j]} is not a number ("${text}")`);
+        throw configError(`${path}:${lineNo}: ${COLUMNS[j]} is not a number ("${excerpt(text)}")`);
       return v;
     };
     const epoch = decimalAt(bytes, a, ends[0]!);
@@ -316,13 +325,14 @@ function checkHeader(path: string, lineNo: number, line: string): void {
 }
 
 function parseTimestamp(path: string, line: number, cell: string): number {
-  if (/^\d+(\.\d+)?$/.test(cell)) {
+  if (cell.length < MAX_CELL && /^\d+(\.\d+)?$/.test(cell)) {
     const n = Number(cell);
     return n < 1e11 ? n * 1000 : n; // seconds or milliseconds
   }
-  const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(cell) ? cell : `${cell}Z`);
+  const ms =
+    cell.length >= MAX_CELL ? Number.NaN : Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(cell) ? cell : `${cell}Z`);
   if (!Number.isFinite(ms))
-    throw configError(`${path}:${line}: timestamp "${cell}" is neither epoch ms nor ISO-8601`);
+    throw configError(`${path}:${line}: timestamp "${excerpt(cell)}" is neither epoch ms nor ISO-8601`);
   return ms;
 }
 

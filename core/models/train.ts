@@ -4,7 +4,7 @@ import { configError, usageError } from '../errors.ts';
 import { computeFeatureMatrix } from '../features/batch.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SET_ID } from '../features/feature-set.ts';
 import { writeFileAtomic } from '../fsx/atomic.ts';
-import { ensureBundledCandles } from '../market/bundled.ts';
+import { ensureBundledCandles, requireBundled } from '../market/bundled.ts';
 import { type CandleSeries, loadCandleFile } from '../market/candles.ts';
 import { validate } from '../schema/ajv.ts';
 import {
@@ -54,6 +54,8 @@ export type TrainRequest = {
   timeframe: string;
   /** One symbol's candle file; null trains on the bundled candles of each symbol. */
   candlesFile: string | null;
+  /** Where bundled candles missing from the repository are generated (the data root's market/). */
+  cacheDir: string;
   outDir: string;
   seed: number;
   kinds: ModelKindName[];
@@ -107,9 +109,10 @@ export async function trainModels(req: TrainRequest): Promise<TrainedModel[]> {
       'name exactly one symbol with --symbols',
     );
   }
+  if (!req.candlesFile) requireBundled(req.symbols, '--candles');
   const out: TrainedModel[] = [];
   for (const symbol of req.symbols) {
-    const path = req.candlesFile ?? ensureBundledCandles(symbol, req.timeframe);
+    const path = req.candlesFile ?? ensureBundledCandles(symbol, req.timeframe, req.cacheDir);
     const series = loadCandleFile(path, symbol, req.candlesFile ? undefined : req.timeframe);
     for (const kind of req.kinds) out.push(await trainOne(req, series, readFileSync(path), kind));
   }

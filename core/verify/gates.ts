@@ -16,12 +16,13 @@ const LIVE_DATA_MODES = new Set(['PAPER_LIVE', 'TESTNET', 'LIVE']);
 export function evaluateStatusCommand(f: VerifyFacts): Check {
   const s = f.status;
   const observed = { exit_code: s.exitCode, duration_ms: s.durationMs };
-  if (s.problem === null && s.exitCode === 0)
+  // Exit 2 is status reporting a halt (judged by the halt gate); the command itself worked.
+  if (s.problem === null && (s.exitCode === 0 || s.exitCode === 2))
     return check({
       id: 'status:command',
       status: 'pass',
       observed,
-      output: `\`atl status --json\` exited 0 with parseable JSON in ${s.durationMs} ms`,
+      output: `\`atl status --json\` exited ${s.exitCode}${s.exitCode === 2 ? ' (halted)' : ''} with parseable JSON in ${s.durationMs} ms`,
     });
   return check({
     id: 'status:command',

@@ -20,7 +20,7 @@ const FIRST_RUN: Record<VerbName, Case> = {
     code: 0,
     says: /atl run backtest — completed/,
   },
-  status: { args: ['status'], code: 0, says: /No engine state under/ },
+  status: { args: ['status'], code: 3, says: /No engine state under/ },
   'emergency-stop': {
     args: ['emergency-stop', '--reason', 'drill', '--json'],
     code: 0,

@@ -133,12 +133,12 @@ describe('CcxtFeed: closed candles from the loopback exchange', () => {
     expect(ages.at(-1)!).toBeGreaterThanOrEqual(2);
   }, 20_000);
 
-  it('refuses a symbol the exchange does not list as a configuration error', async () => {
+  it('refuses a symbol the exchange does not list as a usage error (64)', async () => {
     fake = new FakeBinance();
     const feed = await feedFor(fake, ['BTC/USDT', 'DOGE/EUR']);
     const err = await feed.checkListed(Date.now() + 5_000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OperatorError);
-    expect((err as OperatorError).exitCode).toBe(78);
+    expect((err as OperatorError).exitCode).toBe(64);
     expect((err as Error).message).toContain('DOGE/EUR is not listed on binance');
   });
 });

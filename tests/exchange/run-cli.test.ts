@@ -206,7 +206,7 @@ describe('atl run --mode paper_live_data against the loopback exchange', () => {
     }, 40_000);
   }
 
-  it('exits 78 naming a symbol the exchange does not list', async () => {
+  it('exits 64 naming a symbol the exchange does not list (a bad --symbols)', async () => {
     using dir = tempDir();
     fake = new FakeBinance();
     const r = await atl([
@@ -220,7 +220,7 @@ describe('atl run --mode paper_live_data against the loopback exchange', () => {
       '--data-dir',
       dir.path,
     ]);
-    expect(r.code).toBe(78);
+    expect(r.code).toBe(64);
     expect(r.stderr).toContain('FOO/BAR is not listed on binance');
   }, 40_000);
 });

@@ -1,7 +1,10 @@
 import { describe, expect, test } from 'bun:test';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT } from '../../core/exit-codes.ts';
+import { writeJsonLastGasp } from '../../core/fsx/atomic.ts';
+import { JsonlAppender } from '../../core/fsx/jsonl.ts';
+import { storageFault } from '../../core/fsx/storage-fault.ts';
 import { atl, tempDir } from '../support/cli.ts';
 import { chainBreaks, readDecisions, readHeartbeat } from '../support/records.ts';
 import { probeMount, Tmpfs } from './_mount.ts';
@@ -85,5 +88,42 @@ describe.skipIf(!mount.ok)('storage faults stop the engine with one clear line',
     expect(readFileSync(decisionsFile(root)).equals(before)).toBe(true);
     mkdirSync(join(root, 'rl'), { recursive: true });
     expect((await atl([...RUN, '--max-bars', '100', '--data-dir', root])).code).toBe(0);
+  });
+});
+
+describe.skipIf(!mount.ok)('writers on a full disk', () => {
+  test('an appender that hit ENOSPC refuses from then on instead of writing its buffer twice', () => {
+    using disk = new Tmpfs('64k');
+    const path = join(disk.path, 'x.jsonl');
+    const out = new JsonlAppender(path);
+    out.open();
+    for (let i = 0; i < 2_000; i++) out.push(JSON.stringify({ i, pad: 'y'.repeat(60) }));
+    const first = (() => {
+      try {
+        out.flush();
+      } catch (err) {
+        return err as Error;
+      }
+      return null;
+    })();
+    expect(storageFault(first)).toEqual({ kind: 'full', code: 'ENOSPC', path });
+    const size = statSync(path).size;
+    expect(() => out.flush()).toThrow(first!);
+    expect(statSync(path).size).toBe(size); // nothing glued or repeated after the torn line
+    out.close(); // releases the descriptor without a second attempt
+  });
+
+  test('last words: a status file is rewritten in place when not even a temp file fits', () => {
+    using disk = new Tmpfs('64k');
+    const path = join(disk.path, 'hb.json');
+    writeFileSync(path, JSON.stringify({ status: 'running', pad: 'z'.repeat(500) }));
+    writeFileSync(join(disk.path, 'filler'), Buffer.alloc(0));
+    try {
+      writeFileSync(join(disk.path, 'filler'), Buffer.alloc(1 << 20));
+    } catch {
+      // the disk is full now
+    }
+    expect(writeJsonLastGasp(path, { status: 'stopped', status_reason: 'disk full' })).toBe(true);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ status: 'stopped', status_reason: 'disk full' });
   });
 });
