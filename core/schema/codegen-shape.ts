@@ -49,7 +49,16 @@ function recordShape(out: Json): Json {
 }
 
 // Where a schema holds schemas; everything else (const, enum, default, …) is data, left alone.
-const ONE = new Set(['additionalProperties', 'items', 'not', 'contains', 'propertyNames', 'if', 'then', 'else']);
+const ONE = new Set([
+  'additionalProperties',
+  'items',
+  'not',
+  'contains',
+  'propertyNames',
+  'if',
+  'then',
+  'else',
+]);
 const LIST = new Set(['anyOf', 'oneOf', 'allOf', 'prefixItems', 'items']);
 const MAP = new Set(['properties', 'patternProperties', '$defs', 'definitions']);
 
