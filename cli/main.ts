@@ -110,9 +110,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     // citty's own refusals (a missing required argument): usage errors, one plain line.
     if ((err as { name?: string }).name === 'CLIError') {
-      printError(
-        `atl ${verb}: ${Bun.stripANSI((err as Error).message)} — run \`npx atl ${verb} --help\`\n`,
-      );
+      printError(`atl ${verb}: ${Bun.stripANSI((err as Error).message)} — run \`npx atl ${verb} --help\`\n`);
       return EXIT.usage;
     }
     // A bug: the stack goes to the log (consola is loaded only now, off the fast path).

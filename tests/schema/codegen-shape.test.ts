@@ -89,9 +89,9 @@ describe('schemas restated for code generation', () => {
 
     function paths(value: unknown, at: (string | number)[] = [], out: (string | number)[][] = []) {
       out.push(at);
-      if (Array.isArray(value)) value.forEach((v, i) => paths(v, [...at, i], out));
-      else if (value && typeof value === 'object')
-        for (const [k, v] of Object.entries(value)) paths(v, [...at, k], out);
+      if (value && typeof value === 'object')
+        for (const [k, v] of Object.entries(value))
+          paths(v, [...at, Array.isArray(value) ? Number(k) : k], out);
       return out;
     }
 
