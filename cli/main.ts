@@ -1,9 +1,9 @@
 #!/usr/bin/env bun
 import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from 'citty';
-import { ATL_VERSION } from '../core/engine/snapshots.ts';
 import { formatOperatorError, OperatorError } from '../core/errors.ts';
 import { EXIT, renderExitCodeTable } from '../core/exit-codes.ts';
 import { storageError } from '../core/fsx/storage-fault.ts';
+import { ATL_VERSION } from '../core/version.ts';
 import { checkArgv, print, printError } from './_shared.ts';
 
 type Verb = () => Promise<CommandDef<ArgsDef>>;
