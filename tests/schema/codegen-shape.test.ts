@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
 import fc from 'fast-check';
-import { type ContractName, contractValidator } from '../../core/schema/ajv.ts';
+import { type ContractName, contractValidator, validateContract } from '../../core/schema/ajv.ts';
 import { codegenShape } from '../../core/schema/codegen-shape.ts';
 import { Nullable, UtcTimestamp } from '../../core/schema/common.ts';
 import { CONTRACTS } from '../../core/schema/contracts.ts';
@@ -142,6 +142,14 @@ describe('schemas restated for code generation', () => {
         expect(rejected).toBeGreaterThan(100); // the mutations do reach the rewritten shapes
       });
     }
+    it('a reader names each bad field once (a nullable or literal union no longer floods the first five errors)', () => {
+      const doc = docs.get('Heartbeat')![0]!;
+      const bad = { ...doc, mode: null, status: 'sleeping', last_bar_ts: 5 };
+      const checked = validateContract('Heartbeat', bad);
+      expect(checked.ok).toBe(false);
+      const fields = new Set((checked.ok ? [] : checked.errors).map((e) => e.split(' ')[0]));
+      expect(fields).toEqual(new Set(['/mode', '/status', '/last_bar_ts']));
+    });
   });
 
   it('a Record key holding a line break is checked too (`^(.*)$` let it through unchecked)', () => {
