@@ -51,7 +51,7 @@ try {
   const row = (label: string, s: ReturnType<typeof stats>) =>
     `  ${label.padEnd(22)} mean ${s.mean.toFixed(1)} ms, p50 ${s.p50.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms  (${(s.mean / bare.mean).toFixed(2)}× bare)`;
   console.log(
-    `B4 status cold start over ${RUNS} interleaved runs (heartbeat, state and pidfile read and validated)`,
+    `B4 status cold start over ${RUNS} interleaved runs (heartbeat and state read and validated; the engine has stopped, so no pidfile or halt flag)`,
   );
   console.log(row('atl status --json', status));
   console.log(row('bun -e "import citty"', citty));

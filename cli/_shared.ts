@@ -52,7 +52,7 @@ export function pathsFromArgs(args: { 'data-dir'?: string }) {
 }
 
 // console.log/console.error write natively; touching process.stdout/stderr first builds Node-style
-// streams, which costs a third of a fast verb's start-up (`status` must stay near 25 ms).
+// streams, which costs a third of a fast verb's start-up (`status` takes ~18 ms, README B4).
 export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
 }

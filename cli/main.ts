@@ -1,10 +1,9 @@
 #!/usr/bin/env bun
-import { stripVTControlCharacters } from 'node:util';
 import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from 'citty';
-import { ATL_VERSION } from '../core/engine/snapshots.ts';
 import { formatOperatorError, OperatorError } from '../core/errors.ts';
 import { EXIT, renderExitCodeTable } from '../core/exit-codes.ts';
 import { storageError } from '../core/fsx/storage-fault.ts';
+import { ATL_VERSION } from '../core/version.ts';
 import { checkArgv, print, printError } from './_shared.ts';
 
 type Verb = () => Promise<CommandDef<ArgsDef>>;
@@ -76,8 +75,9 @@ function topUsage(): string {
   ].join('\n');
 }
 
-// citty colours its help unless NO_COLOR/CI is set; logs and pipes get plain text.
-const plain = (text: string) => (process.stdout.isTTY ? text : stripVTControlCharacters(text));
+// citty colours its help unless NO_COLOR/CI is set; logs and pipes get plain text. Bun.stripANSI,
+// not node:util's stripVTControlCharacters: naming that export loads util/inspect (~2 ms per start).
+const plain = (text: string) => (process.stdout.isTTY ? text : Bun.stripANSI(text));
 
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
@@ -113,9 +113,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     // citty's own refusals (a missing required argument): usage errors, one plain line.
     if ((err as { name?: string }).name === 'CLIError') {
-      printError(
-        `atl ${verb}: ${stripVTControlCharacters((err as Error).message)} — run \`npx atl ${verb} --help\`\n`,
-      );
+      printError(`atl ${verb}: ${Bun.stripANSI((err as Error).message)} — run \`npx atl ${verb} --help\`\n`);
       return EXIT.usage;
     }
     // A bug: the stack goes to the log (consola is loaded only now, off the fast path).

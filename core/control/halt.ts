@@ -1,5 +1,4 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { writeJsonAtomic } from '../fsx/atomic.ts';
 import { readJsonFile } from '../fsx/json-file.ts';
 import type { DataPaths } from '../paths.ts';
@@ -46,6 +45,8 @@ export function currentUser(): string {
   const fromEnv = process.env.USER ?? process.env.LOGNAME ?? process.env.USERNAME;
   if (fromEnv) return fromEnv;
   try {
+    // node:os only here: loading it costs `status` (which reads the flag) ~1 ms of start-up.
+    const { userInfo } = require('node:os') as typeof import('node:os');
     const name = userInfo().username;
     if (name && name !== 'unknown') return name;
   } catch {

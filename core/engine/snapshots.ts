@@ -3,11 +3,12 @@ import type { Portfolio } from '../broker/portfolio.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { EngineStatusName, Heartbeat } from '../schema/heartbeat.ts';
 import type { EngineState, Pidfile } from '../schema/state.ts';
+import { ATL_VERSION } from '../version.ts';
 import type { Feed } from './feeds.ts';
 import type { SymbolPipeline } from './pipeline.ts';
 import type { PreservationState } from './stages.ts';
 
-export const ATL_VERSION = '0.1.0';
+export { ATL_VERSION };
 
 /** Session counters the heartbeat reports; written by the tick, so a hung loop goes stale. */
 export type SessionCounters = {
