@@ -19,6 +19,8 @@ export type ModeStats = {
   /** Gross profit / gross loss; Infinity with profits and no losses, 0 without trades. */
   profitFactor: number;
   totalPnl: number;
+  /** Mean net P&L per closed trade as a share of its entry notional, in basis points (0 without trades). */
+  expectancyBps: number;
   maxDrawdown: number;
   /** The entry guard's level at the last checkpoint (null in ledgers from before it existed). */
   preservationLevel: PreservationLevel | null;
@@ -79,8 +81,8 @@ export function readModeStats(ledger: Ledger, now = Date.now()): ModeStats {
   const mode = modeName as ModeName;
   const modeStartedAt = checkpoint?.mode_started_at ?? lastEntry?.ts ?? new Date(now).toISOString();
   const t = ledger.db
-    .query<{ n: number; wins: number; gp: number; gl: number; pnl: number }, [string]>(
-      'SELECT count(*) AS n, coalesce(sum(pnl > 0), 0) AS wins, coalesce(sum(CASE WHEN pnl > 0 THEN pnl END), 0) AS gp, coalesce(-sum(CASE WHEN pnl <= 0 THEN pnl END), 0) AS gl, coalesce(sum(pnl), 0) AS pnl FROM trades WHERE mode = ?',
+    .query<{ n: number; wins: number; gp: number; gl: number; pnl: number; avg_pct: number }, [string]>(
+      'SELECT count(*) AS n, coalesce(sum(pnl > 0), 0) AS wins, coalesce(sum(CASE WHEN pnl > 0 THEN pnl END), 0) AS gp, coalesce(-sum(CASE WHEN pnl <= 0 THEN pnl END), 0) AS gl, coalesce(sum(pnl), 0) AS pnl, coalesce(avg(pnl_pct), 0) AS avg_pct FROM trades WHERE mode = ?',
     )
     .get(mode)!;
   const curveDrawdown =
@@ -100,6 +102,7 @@ export function readModeStats(ledger: Ledger, now = Date.now()): ModeStats {
     grossLoss: t.gl,
     profitFactor: profitFactor(t.gp, t.gl),
     totalPnl: t.pnl,
+    expectancyBps: t.avg_pct * 10_000,
     maxDrawdown: Math.max(checkpoint?.max_drawdown_pct ?? 0, curveDrawdown),
     preservationLevel: (PRESERVATION_LEVELS as readonly string[]).includes(level ?? '')
       ? (level as PreservationLevel)
@@ -152,6 +155,7 @@ export function statsForHistory(s: ModeStats): Record<string, number | string | 
     gross_profit: r(s.grossProfit, 2),
     gross_loss: r(s.grossLoss, 2),
     profit_factor: Number.isFinite(s.profitFactor) ? r(s.profitFactor) : null,
+    expectancy_bps: r(s.expectancyBps, 2),
     max_drawdown: r(s.maxDrawdown),
     days_in_mode: r(s.daysInMode, 3),
     preservation_level: s.preservationLevel,
