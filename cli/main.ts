@@ -19,6 +19,8 @@ export const verbs = {
   'report-weekly': () => import('./verbs/report-weekly.ts'),
   'check-transition': () => import('./verbs/check-transition.ts'),
   doctor: () => import('./verbs/doctor.ts'),
+  trades: () => import('./verbs/trades.ts'),
+  'force-exit': () => import('./verbs/force-exit.ts'),
 } satisfies Record<string, () => Promise<{ default: unknown }>>;
 
 export type VerbName = keyof typeof verbs;
@@ -41,6 +43,9 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   'check-transition':
     'may this mode move to <target>? requirements from the ledger, readiness gates, approvals; 0 allowed / 2 blocked',
   doctor: 'data-source preflight: exchange DNS, TCP/TLS, loadMarkets, a small fetchOHLCV, clock offset',
+  trades: 'open positions with unrealised P&L and the closed-trade history; --symbol --since --json',
+  'force-exit':
+    'paper modes: queue an audited exit of <symbol> for the engine’s next bar; 0 queued / 2 refused / 3 no engine',
 };
 
 function topUsage(): string {

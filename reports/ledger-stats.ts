@@ -95,7 +95,7 @@ function hourly(rows: Array<{ ts: number; equity: number }>): Array<{ ts: number
  * so it is read as immutable (SQLite would otherwise create `-wal`/`-shm` files even read-only);
  * with one, an engine may be writing and SQLite's shared-memory coordination is needed.
  */
-function openReadOnly(path: string): Database {
+export function openReadOnly(path: string): Database {
   if (existsSync(`${path}-wal`)) return new Database(path, { readonly: true });
   const uri = `file:${encodeURI(path).replace(/\?/g, '%3F').replace(/#/g, '%23')}?immutable=1`;
   return new Database(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
