@@ -36,6 +36,12 @@ export default defineCommand({
     speed: { type: 'string', description: 'time multiplier (backtest default: as fast as possible)' },
     'max-bars': { type: 'string', description: 'stop after this many ticks' },
     until: { type: 'string', description: 'stop at this bar close time (ISO-8601)' },
+    timerange: {
+      type: 'string',
+      description:
+        'backtest only: replay candles opening in [START, END), UTC days (20240101-20240301, 20240101-, -20240301)',
+      valueHint: 'START-END',
+    },
     seed: { type: 'string', description: 'synthetic market seed', default: '42' },
     fresh: { type: 'boolean', description: 'archive the previous run under this data root and start over' },
     confirm: { type: 'boolean', description: 'required for live_limited and live_full' },
@@ -92,6 +98,7 @@ export default defineCommand({
           speed: numberFlag('speed', args.speed, { min: 0 }) || null,
           maxBars: numberFlag('max-bars', args['max-bars'], { min: 1, integer: true }),
           untilMs,
+          timerange: args.timerange ?? null,
           fresh: Boolean(args.fresh),
           confirm: Boolean(args.confirm),
           riskConfig: args['risk-config'] ?? null,

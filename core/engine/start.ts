@@ -6,6 +6,7 @@ import type { ExchangeOrderParts } from '../exchange/live.ts';
 import { log } from '../log.ts';
 import { ensureBundledCandles } from '../market/bundled.ts';
 import { loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
+import { parseTimerange, sliceSeries } from '../market/timerange.ts';
 import { parseMode } from '../modes/modes.ts';
 import { OutcomeRecorder } from '../outcomes/recorder.ts';
 import type { DataPaths } from '../paths.ts';
@@ -41,6 +42,8 @@ export type RunRequest = {
   speed: number | null;
   maxBars: number | null;
   untilMs: number | null;
+  /** `--timerange` (backtest only): replay only candles that open inside it. */
+  timerange?: string | null;
   fresh: boolean;
   confirm: boolean;
   /** A JSON file of risk overrides (`--risk-config`). */
@@ -84,12 +87,20 @@ async function buildFeed(
       );
     }
     const tf = req.timeframe ?? (req.replayFile ? undefined : '1h');
-    const series = req.replayFile
-      ? [loadCandleFile(req.replayFile, symbols[0]!, tf)]
-      : symbols.map((s) => loadCandleFile(ensureBundledCandles(s, tf!), s, tf));
+    const range = req.timerange ? parseTimerange(req.timerange) : null;
+    const series = (
+      req.replayFile
+        ? [loadCandleFile(req.replayFile, symbols[0]!, tf)]
+        : symbols.map((s) => loadCandleFile(ensureBundledCandles(s, tf!), s, tf))
+    ).map((s) => (range ? sliceSeries(s, range) : s));
     const feed = new ReplayFeed(series, req.speed);
     return { feed, intervalS: 0 };
   }
+  if (req.timerange)
+    throw usageError(
+      `--timerange applies to backtests only (mode ${mode} trades on candles as they arrive)`,
+      'drop --timerange, or use --mode backtest',
+    );
   if (mode === 'paper_synthetic') {
     const tf = req.timeframe ?? '1m';
     const tfMs = timeframeToMs(tf);
