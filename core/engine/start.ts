@@ -8,6 +8,8 @@ import { ensureBundledCandles } from '../market/bundled.ts';
 import { loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
 import { parseTimerange, sliceSeries } from '../market/timerange.ts';
 import { parseMode } from '../modes/modes.ts';
+import { NotifyObserver } from '../notify/observer.ts';
+import { WebhookNotifier } from '../notify/webhook.ts';
 import { OutcomeRecorder } from '../outcomes/recorder.ts';
 import type { DataPaths } from '../paths.ts';
 import {
@@ -42,6 +44,8 @@ export type RunRequest = {
   speed: number | null;
   maxBars: number | null;
   untilMs: number | null;
+  /** `--notify-url`: POST halt, fill and preservation-level events there (background queue). */
+  notifyUrl?: string | null;
   /** `--timerange` (backtest only): replay only candles that open inside it. */
   timerange?: string | null;
   fresh: boolean;
@@ -157,6 +161,7 @@ function buildStages(
   paths: DataPaths,
   risk: RiskConfig,
   signal: SignalStage,
+  notifier: WebhookNotifier | null,
 ): PipelineStages {
   const d = ENGINE_DEFAULTS;
   const guard = new RiskGuard({
@@ -168,7 +173,11 @@ function buildStages(
   return {
     signal,
     entry: guard,
-    observers: [guard, new OutcomeRecorder(paths.outcomes)],
+    observers: [
+      guard,
+      new OutcomeRecorder(paths.outcomes),
+      ...(notifier ? [new NotifyObserver(notifier)] : []),
+    ],
   };
 }
 
@@ -212,6 +221,8 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
       'hex',
     ) as string
   ).slice(0, 16);
+  const notifier = req.notifyUrl ? new WebhookNotifier(req.notifyUrl) : null;
+  if (notifier) log.info(`notify: POSTing halt, fill and preservation-level events to ${notifier.url}`);
   const result = await runEngine(
     {
       paths: req.paths,
@@ -229,11 +240,12 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
         minHistoryBars: ENGINE_DEFAULTS.minHistoryBars,
         configHash,
       },
-      stages: withOrderGuards(buildStages(mode, req.paths, risk, modelChain), orders),
+      stages: withOrderGuards(buildStages(mode, req.paths, risk, modelChain, notifier), orders),
     },
     feed,
     stop,
   );
+  await notifier?.close(); // bounded: what is still queued gets a few seconds, then is dropped and logged
   const peakRssMb = process.resourceUsage().maxRSS / 1024; // kB on Linux and macOS
   return {
     ...result,
