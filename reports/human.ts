@@ -50,3 +50,15 @@ export function pct(n: Maybe, digits = 2, signed = false): string {
 export function ratio(n: Maybe, digits = 2): string {
   return n === null || n === undefined || !Number.isFinite(n) ? DASH : n.toFixed(digits);
 }
+
+/**
+ * An annualised ratio (Sharpe, Sortino, Calmar) for people: the number only when its sample spans
+ * `minDays`; below that it reads "insufficient", since √(periods per year) turns a week's noise
+ * into a large, meaningless number.
+ */
+export function annualised(value: Maybe, sampleDays: number, minDays: number): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return DASH;
+  return sampleDays >= minDays
+    ? value.toFixed(2)
+    : `insufficient (${sampleDays.toFixed(1)} of ${minDays} days)`;
+}

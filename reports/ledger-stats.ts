@@ -2,7 +2,10 @@ import { constants, Database } from 'bun:sqlite';
 import { existsSync } from 'node:fs';
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 const HOURS_PER_YEAR = 24 * 365; // crypto trades every hour of the year
+/** Annualised ratios from fewer days of equity are noise (a week of hourly returns × √8760 reads as ±40). */
+export const MIN_RATIO_DAYS = 30;
 
 export type TradeStats = {
   trades: number;
@@ -28,6 +31,11 @@ export type Performance = {
   /** Trade P&L keyed by the entry decision, for per-regime attribution. */
   entries: Array<{ entry_decision_id: string; symbol: string; pnl: number }>;
   equity: { start: number | null; end: number | null; return_pct: number | null; points: number };
+  /** Gross turnover: the notional of every fill in the window (quote currency), and their count. */
+  turnover: { gross: number; fills: number };
+  /** Days the equity curve spans; annualised ratios need MIN_RATIO_DAYS (people see "insufficient" below it). */
+  ratio_sample_days: number;
+  ratios_sufficient: boolean;
   /** From hourly equity returns, annualised over 8,760 hours. */
   sharpe: number | null;
   sortino: number | null;
@@ -113,6 +121,9 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
     by_symbol: {},
     entries: [],
     equity: { start: null, end: null, return_pct: null, points: 0 },
+    turnover: { gross: 0, fills: 0 },
+    ratio_sample_days: 0,
+    ratios_sufficient: false,
     sharpe: null,
     sortino: null,
     calmar: null,
@@ -139,6 +150,11 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
         'SELECT ts, equity FROM equity WHERE ts >= ? AND ts < ? ORDER BY ts',
       )
       .all(startMs, endMs);
+    const turnover = db
+      .query<{ gross: number; n: number }, [string, string]>(
+        'SELECT coalesce(sum(abs(quantity * price)), 0) AS gross, count(*) AS n FROM fills WHERE ts >= ? AND ts < ?',
+      )
+      .get(startIso, endIso) ?? { gross: 0, n: 0 };
     const bySymbol: Record<string, TradeRow[]> = {};
     for (const t of trades) {
       const list = bySymbol[t.symbol] ?? [];
@@ -158,6 +174,7 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
     const first = hours[0]?.equity ?? null;
     const last = hours.at(-1)?.equity ?? null;
     const totalReturn = first && last ? last / first - 1 : null;
+    const sampleDays = hours.length > 1 ? r6((hours.at(-1)!.ts - hours[0]!.ts) / DAY_MS) : 0;
     let sharpe: number | null = null;
     let sortino: number | null = null;
     let calmar: number | null = null;
@@ -181,6 +198,9 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
         return_pct: totalReturn === null ? null : r6(totalReturn * 100),
         points: eq.length,
       },
+      turnover: { gross: r6(turnover.gross), fills: turnover.n },
+      ratio_sample_days: sampleDays,
+      ratios_sufficient: sampleDays >= MIN_RATIO_DAYS,
       sharpe,
       sortino,
       calmar,
