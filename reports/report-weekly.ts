@@ -4,6 +4,7 @@ import { buildEvidence, check, skippedCheck } from '../core/evidence/envelope.ts
 import { writeFileAtomic } from '../core/fsx/atomic.ts';
 import type { DataPaths } from '../core/paths.ts';
 import type { Check, Evidence } from '../core/schema/evidence.ts';
+import { readStatus } from '../core/status.ts';
 import { decisionsChartSpec, equityChartSpec, renderSvg } from './charts.ts';
 import { annualised, money, pct, pctOfFraction, ratio, signedMoney } from './human.ts';
 import { integrityChecks, integrityWarnings, paperLiveCheck, windowCheck } from './integrity.ts';
@@ -167,7 +168,7 @@ export async function runReportWeekly(
   });
   const names = { equity: `weekly_equity_${endDay}.svg`, decisions: `weekly_decisions_${endDay}.svg` };
   const [equitySvg, decisionsSvg] = await Promise.all([
-    renderSvg(equityChartSpec(report)),
+    renderSvg(equityChartSpec(report, readStatus(paths).state?.initial_capital ?? null)),
     renderSvg(decisionsChartSpec(report)),
   ]);
   const charts = [join(paths.reportsDir, names.equity), join(paths.reportsDir, names.decisions)];
