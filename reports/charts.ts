@@ -37,7 +37,8 @@ const OTHER_COLOUR = '#525252';
 /** The week's window on every chart: the same x domain, so days line up across charts. */
 const xWindow = (r: WeeklyReport) => ({
   type: 'utc' as const,
-  domain: [Date.parse(r.window.start), Date.parse(r.window.end)],
+  domainMin: Date.parse(r.window.start),
+  domainMax: Date.parse(r.window.end),
 });
 
 /** A big faint SYNTHETIC across a panel when the week's decisions were made on generated candles. */
@@ -190,7 +191,7 @@ export function decisionsChartSpec(r: WeeklyReport): TopLevelSpec {
             data: { values: executed },
             mark: { type: 'text', dy: -6, fontWeight: 'bold', color: '#1a6b1a' },
             encoding: {
-              x: { field: 'mid', type: 'temporal', scale: xWindow(r) },
+              x: { field: 'mid', type: 'temporal' },
               y: { field: 'count', type: 'quantitative' },
               text: { field: 'count', type: 'quantitative' },
             },
