@@ -25,6 +25,8 @@ export const verbs = {
   audit: () => load(import('./verbs/audit.ts')),
   why: () => load(import('./verbs/why.ts')),
   parity: () => load(import('./verbs/parity.ts')),
+  trades: () => load(import('./verbs/trades.ts')),
+  'force-exit': () => load(import('./verbs/force-exit.ts')),
 } satisfies Record<string, Verb>;
 
 export type VerbName = keyof typeof verbs;
@@ -53,6 +55,9 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   why: '<symbol> <time>: the decision at that bar for a person — stages, thresholds, models, shadow advisor, outcome; --json',
   parity:
     'replay a live run’s candle tape in backtest mode and diff decision by decision: 0 identical / 2 diverged / 3 no tape',
+  trades: 'open positions with unrealised P&L and the closed-trade history; --symbol --since --json',
+  'force-exit':
+    'paper modes: queue an audited exit of <symbol> for the engine’s next bar; 0 queued / 2 refused / 3 no engine',
 };
 
 export const atlCommand = defineCommand({

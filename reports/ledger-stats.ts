@@ -3,7 +3,10 @@ import { existsSync } from 'node:fs';
 import { EQUITY_CURVE } from '../core/ledger/ledger.ts';
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 const HOURS_PER_YEAR = 24 * 365; // crypto trades every hour of the year
+/** Annualised ratios from fewer days of equity are noise (a week of hourly returns × √8760 reads as ±40). */
+export const MIN_RATIO_DAYS = 30;
 
 export type TradeStats = {
   trades: number;
@@ -29,6 +32,11 @@ export type Performance = {
   /** Trade P&L keyed by the entry decision, for per-regime attribution. */
   entries: Array<{ entry_decision_id: string; symbol: string; pnl: number }>;
   equity: { start: number | null; end: number | null; return_pct: number | null; points: number };
+  /** Gross turnover: the notional of every fill in the window (quote currency), and their count. */
+  turnover: { gross: number; fills: number };
+  /** Days the equity curve spans; annualised ratios need MIN_RATIO_DAYS (people see "insufficient" below it). */
+  ratio_sample_days: number;
+  ratios_sufficient: boolean;
   /** From hourly equity returns, annualised over 8,760 hours. */
   sharpe: number | null;
   sortino: number | null;
@@ -94,7 +102,7 @@ function hourly(rows: Array<{ ts: number; equity: number }>): Array<{ ts: number
  * so it is read as immutable (SQLite would otherwise create `-wal`/`-shm` files even read-only);
  * with one, an engine may be writing and SQLite's shared-memory coordination is needed.
  */
-function openReadOnly(path: string): Database {
+export function openReadOnly(path: string): Database {
   if (existsSync(`${path}-wal`)) return new Database(path, { readonly: true });
   const uri = `file:${encodeURI(path).replace(/\?/g, '%3F').replace(/#/g, '%23')}?immutable=1`;
   return new Database(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
@@ -112,6 +120,9 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
     by_symbol: {},
     entries: [],
     equity: { start: null, end: null, return_pct: null, points: 0 },
+    turnover: { gross: 0, fills: 0 },
+    ratio_sample_days: 0,
+    ratios_sufficient: false,
     sharpe: null,
     sortino: null,
     calmar: null,
@@ -138,6 +149,11 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
         `SELECT ts, equity FROM ${EQUITY_CURVE} WHERE ts >= ? AND ts < ? ORDER BY ts`,
       )
       .all(startMs, endMs);
+    const turnover = db
+      .query<{ gross: number; n: number }, [string, string]>(
+        'SELECT coalesce(sum(abs(quantity * price)), 0) AS gross, count(*) AS n FROM fills WHERE ts >= ? AND ts < ?',
+      )
+      .get(startIso, endIso) ?? { gross: 0, n: 0 };
     const bySymbol: Record<string, TradeRow[]> = {};
     for (const t of trades) {
       const list = bySymbol[t.symbol] ?? [];
@@ -157,6 +173,7 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
     const first = hours[0]?.equity ?? null;
     const last = hours.at(-1)?.equity ?? null;
     const totalReturn = first && last ? last / first - 1 : null;
+    const sampleDays = hours.length > 1 ? (hours.at(-1)!.ts - hours[0]!.ts) / DAY_MS : 0;
     let sharpe: number | null = null;
     let sortino: number | null = null;
     let calmar: number | null = null;
@@ -180,6 +197,9 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
         return_pct: totalReturn === null ? null : totalReturn * 100,
         points: eq.length,
       },
+      turnover: { gross: turnover.gross, fills: turnover.n },
+      ratio_sample_days: sampleDays,
+      ratios_sufficient: sampleDays >= MIN_RATIO_DAYS,
       sharpe,
       sortino,
       calmar,

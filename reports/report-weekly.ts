@@ -1,12 +1,14 @@
 import { dirname, join } from 'node:path';
 import { unknownError } from '../core/errors.ts';
 import { buildEvidence, check, skippedCheck } from '../core/evidence/envelope.ts';
-import { human } from '../core/evidence/human.ts';
+import { annualised, money, pct, pctOfFraction, ratio, signedMoney } from '../core/evidence/human.ts';
 import { writeFileAtomic } from '../core/fsx/atomic.ts';
 import type { DataPaths } from '../core/paths.ts';
 import type { Check, Evidence } from '../core/schema/evidence.ts';
+import { readStatus } from '../core/status.ts';
 import { decisionsChartSpec, equityChartSpec, renderSvg } from './charts.ts';
 import { integrityChecks, integrityWarnings, paperLiveCheck, windowCheck } from './integrity.ts';
+import { MIN_RATIO_DAYS } from './ledger-stats.ts';
 import { computeWeekly, type WeeklyReport, weeklyReportName } from './weekly.ts';
 import { renderWeeklyMarkdown } from './weekly-markdown.ts';
 import { addDays } from './windows.ts';
@@ -39,16 +41,21 @@ function weeklyChecks(r: WeeklyReport): Check[] {
         hint: 'the shadow advisor is judged only on recorded outcomes (rl/decision_outcomes.jsonl); without them its gates stay unmet',
       }),
     );
-  else
+  else {
+    // A pass means the advisor would have done better, not merely that it could be evaluated.
+    const ahead = (cf.delta_mean_bps ?? 0) > 0;
     checks.push(
       check({
         id: 'advisor:counterfactual',
-        status: 'pass',
-        observed: cf.evaluated,
-        unit: 'count',
-        output: `${cf.evaluated} advised decisions evaluated at ${cf.horizon_bars} bar(s): advantage ${human(cf.delta_mean_bps)} bps/decision`,
+        status: ahead ? 'pass' : 'warn',
+        observed: cf.delta_mean_bps,
+        unit: 'bps',
+        thresholds: { min_exclusive: 0 },
+        output: `${cf.evaluated} advised decisions evaluated at ${cf.horizon_bars} bar(s): advantage ${ratio(cf.delta_mean_bps)} bps per decision${ahead ? '' : ' (the advisor would not have done better)'}`,
+        hint: ahead ? null : 'keep the advisor in shadow; its advice does not beat the engine yet',
       }),
     );
+  }
   const p = r.performance;
   if (!p.available)
     checks.push(
@@ -59,17 +66,25 @@ function weeklyChecks(r: WeeklyReport): Check[] {
         hint: 'the ledger is unified_trading/ledger.sqlite under the data root',
       }),
     );
-  else
+  else {
+    // Passes on its merits: money made (or none lost) over the week, not a readable ledger.
+    const t = p.trades;
+    const gained = t.net_pnl >= 0;
     checks.push(
       check({
         id: 'ledger:performance',
-        status: 'pass',
-        observed: p.trades.trades,
-        unit: 'count',
-        output: `${p.trades.trades} trades closed, Sharpe ${human(p.sharpe)}, max drawdown ${human(p.max_drawdown_pct)}%`,
+        status: gained ? 'pass' : 'warn',
+        observed: t.net_pnl,
+        unit: 'quote',
+        thresholds: { min: 0 },
+        output: `${t.trades} trades closed, net P&L ${signedMoney(t.net_pnl)} (quote), win rate ${pctOfFraction(t.win_rate)}, profit factor ${ratio(t.profit_factor)}, max drawdown ${pct(p.max_drawdown_pct)}, Sharpe ${annualised(p.sharpe, p.ratio_sample_days, MIN_RATIO_DAYS)}`,
+        hint: gained
+          ? null
+          : 'the paper strategy lost money this week: read the per-symbol and per-regime edge before trusting it',
       }),
     );
-  const share = r.costs.cost_pct_of_gross_pnl;
+  }
+  const share = r.costs.cost_pct_of_gross_profit;
   if (share !== null && share > COST_SHARE_WARN_PCT) {
     checks.push(
       check({
@@ -78,7 +93,7 @@ function weeklyChecks(r: WeeklyReport): Check[] {
         observed: share,
         unit: 'percent',
         thresholds: { warn: COST_SHARE_WARN_PCT },
-        output: `costs are ${human(share)}% of gross closed-trade P&L`,
+        output: `costs (fees, slippage, spread) were ${pct(share, 1)} of the winning trades' gross profit (${pct(r.costs.cost_pct_of_turnover, 3)} of gross turnover ${money(r.costs.gross_turnover)} quote)`,
         hint: "costs eat the edge: raise the turnover governor's EV/cost ratio or trade less often",
       }),
     );
@@ -161,7 +176,7 @@ export async function runReportWeekly(
   });
   const names = { equity: `weekly_equity_${endDay}.svg`, decisions: `weekly_decisions_${endDay}.svg` };
   const [equitySvg, decisionsSvg] = await Promise.all([
-    renderSvg(equityChartSpec(report)),
+    renderSvg(equityChartSpec(report, readStatus(paths).state?.initial_capital ?? null)),
     renderSvg(decisionsChartSpec(report)),
   ]);
   const charts = [join(paths.reportsDir, names.equity), join(paths.reportsDir, names.decisions)];
@@ -187,7 +202,7 @@ export function renderWeeklyHuman(out: WeeklyOutput, files: string[]): string {
   return [
     `WEEKLY SHADOW REPORT week ${r.week_number} ending ${r.week_ending} — ${e.status.toUpperCase()} (exit ${e.exit_code})`,
     `  decisions   ${t.decisions} (${r.data_mode}), executed ${t.executed}, blocked ${t.blocked}`,
-    `  paper       ${r.performance.trades.trades} trades, net P&L ${human(r.performance.trades.net_pnl)}, Sharpe ${human(r.performance.sharpe)}, max drawdown ${human(r.performance.max_drawdown_pct)}%`,
+    `  paper       ${r.performance.trades.trades} trades, net P&L ${signedMoney(r.performance.trades.net_pnl)} quote, Sharpe ${annualised(r.performance.sharpe, r.performance.ratio_sample_days, MIN_RATIO_DAYS)}, max drawdown ${pct(r.performance.max_drawdown_pct)}`,
     `  promotion   ${r.promotion.met}/${r.promotion.total} gates met`,
     ...e.checks
       .filter((c) => c.status !== 'pass')

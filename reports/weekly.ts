@@ -78,6 +78,7 @@ export async function computeWeekly(paths: DataPaths, week: number, endDay: stri
   const days = new Map(daysOf(w).map((d) => [d, new DayObserver()]));
   const briefs: DecisionBrief[] = [];
   const timeframes: Record<string, number> = {};
+  let synthetic = 0;
   const { integrity } = await scanDecisionLog(
     paths.decisions,
     w,
@@ -85,6 +86,7 @@ export async function computeWeekly(paths: DataPaths, week: number, endDay: stri
       days.get(r.bar_ts.slice(0, 10))?.add(r);
       briefs.push(briefOf(r));
       timeframes[r.timeframe] = (timeframes[r.timeframe] ?? 0) + 1;
+      if (r.source.synthetic) synthetic++;
     },
     { recentLimit: 0 },
   );
@@ -141,13 +143,19 @@ export async function computeWeekly(paths: DataPaths, week: number, endDay: stri
   }));
   const traded = regimeEdge.filter((r) => r.trades > 0);
 
-  const grossPnl = performance.trades.gross_profit + performance.trades.gross_loss;
+  const turnover = performance.turnover.gross;
+  const grossProfit = performance.trades.gross_profit;
   const costs = {
     ...totals.costs,
     fills: totals.fills,
     avg_cost_per_fill: totals.fills > 0 ? totals.costs.total / totals.fills : null,
     ledger_fees: performance.trades.fees,
-    cost_pct_of_gross_pnl: grossPnl > 0 ? (totals.costs.total / grossPnl) * 100 : null,
+    /** Notional of every fill in the window (quote currency). */
+    gross_turnover: turnover,
+    /** Costs (fees + slippage + spread) / gross turnover, in percent: what trading costs per unit traded. */
+    cost_pct_of_turnover: turnover > 0 ? (totals.costs.total / turnover) * 100 : null,
+    /** Costs / gross profit of the winning closed trades, in percent: how much of the edge they ate. */
+    cost_pct_of_gross_profit: grossProfit > 0 ? (totals.costs.total / grossProfit) * 100 : null,
   };
 
   const blockRate = totals.decisions > 0 ? totals.blocked / totals.decisions : null;
@@ -231,6 +239,8 @@ export async function computeWeekly(paths: DataPaths, week: number, endDay: stri
       total_decisions: totals.decisions,
       decisions_by_mode: totals.by_data_mode,
       paper_live_decisions: paperLive,
+      /** Decisions on generated candles (bundled synthetic files or paper_synthetic): charts say SYNTHETIC. */
+      synthetic_decisions: synthetic,
       by_symbol: totals.by_symbol,
       by_regime: totals.by_regime,
       block_rate: blockRate,

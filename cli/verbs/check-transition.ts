@@ -2,13 +2,21 @@ import { defineCommand } from 'citty';
 import { emitEvidence, renderChecksHuman, resolveFormat } from '../../core/evidence/outputs.ts';
 import { checkTransition } from '../../core/modes/check-transition.ts';
 import type { Evidence } from '../../core/schema/evidence.ts';
-import { dataDirArg, evidenceArgs, exchangeArgs, jsonArg, pathsFromArgs, print } from '../_shared.ts';
+import {
+  dataDirArg,
+  evidenceArgs,
+  exchangeArgs,
+  existingFileFlag,
+  jsonArg,
+  pathsFromArgs,
+  print,
+} from '../_shared.ts';
 
 export default defineCommand({
   meta: {
     name: 'check-transition',
     description:
-      'May this data root move to <target>? Days in mode, trades, win rate, max drawdown, profit factor (gross profit / gross loss) and approvals from the ledger; readiness gates for testnet and beyond. Exit 0 allowed, 2 blocked, 3 ledger missing',
+      'May this data root move to <target>? Days in mode, trades, win rate, max drawdown, profit factor (gross profit / gross loss), expectancy and approvals from the ledger; readiness gates for testnet and beyond. Exit 0 allowed, 2 blocked, 3 ledger missing',
   },
   args: {
     target: {
@@ -21,6 +29,12 @@ export default defineCommand({
       description: 'record this approval in the ledger once every other requirement passes',
       valueHint: 'NAME',
     },
+    requirements: {
+      type: 'string',
+      description:
+        'JSON file overriding the minimums per target mode (min_win_rate, min_profit_factor, min_expectancy_bps, …; see the README)',
+      valueHint: 'FILE',
+    },
     ...exchangeArgs,
     ...dataDirArg,
     ...jsonArg,
@@ -28,6 +42,7 @@ export default defineCommand({
   },
   async run({ args }) {
     resolveFormat(args); // a bad --format is a usage error before reading anything
+    const requirementsFile = existingFileFlag('requirements', args.requirements);
     const paths = pathsFromArgs(args);
     const evidence = await checkTransition({
       paths,
@@ -36,6 +51,7 @@ export default defineCommand({
       exchange: args.exchange,
       exchangeUrl: args['exchange-url'] ?? null,
       env: process.env,
+      requirementsFile,
     });
     const out = emitEvidence({
       evidence,

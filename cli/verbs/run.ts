@@ -43,6 +43,18 @@ export default defineCommand({
     speed: { type: 'string', description: 'time multiplier (backtest default: as fast as possible)' },
     'max-bars': { type: 'string', description: 'stop after this many ticks' },
     until: { type: 'string', description: 'stop at this bar close time (ISO-8601)' },
+    'notify-url': {
+      type: 'string',
+      description:
+        'POST JSON events (halt, fill, capital-preservation level change) to this http(s) URL; queued, retried, never blocking a tick',
+      valueHint: 'URL',
+    },
+    timerange: {
+      type: 'string',
+      description:
+        'backtest only: replay candles opening in [START, END), UTC days (20240101-20240301, 20240101-, -20240301)',
+      valueHint: 'START-END',
+    },
     seed: { type: 'string', description: 'synthetic market seed', default: '42' },
     fresh: { type: 'boolean', description: 'archive the previous run under this data root and start over' },
     confirm: { type: 'boolean', description: 'required for live_limited and live_full' },
@@ -95,6 +107,8 @@ export default defineCommand({
           speed: numberFlag('speed', args.speed, { min: 0 }) || null,
           maxBars: numberFlag('max-bars', args['max-bars'], { min: 1, integer: true }),
           untilMs,
+          timerange: args.timerange ?? null,
+          notifyUrl: notifyUrlFlag(args['notify-url']),
           fresh: Boolean(args.fresh),
           confirm: Boolean(args.confirm),
           riskConfig: args['risk-config'] ?? null,
@@ -114,6 +128,20 @@ export default defineCommand({
     }
   },
 });
+
+function notifyUrlFlag(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {}
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    throw usageError(
+      `--notify-url must be an http(s) URL (got "${value}")`,
+      'e.g. --notify-url https://hooks.example.com/atl',
+    );
+  return url.href;
+}
 
 function summarize(r: RunReport): string {
   const pnl = r.equity - r.initialCapital;

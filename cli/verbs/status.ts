@@ -1,6 +1,8 @@
 import { defineCommand } from 'citty';
 import { LedgerProbe } from '../../core/api/ledger-probe.ts';
+import { pct, price, quantity, signedMoney } from '../../core/evidence/human.ts';
 import { exitCodeForStatus } from '../../core/exit-codes.ts';
+import type { PositionState } from '../../core/schema/state.ts';
 import { judgeStatus, readStatus, type StatusView } from '../../core/status.ts';
 import { dataDirArg, jsonArg, pathsFromArgs, print, printError, printJson } from '../_shared.ts';
 
@@ -38,10 +40,7 @@ function render(v: StatusView): string {
             `  risk        capital preservation ${s.preservation.level.toUpperCase()}${s.preservation.since ? ` since ${s.preservation.since}` : ''}${s.preservation.reason ? ` (${s.preservation.reason})` : ''}`,
           ]
         : []),
-      ...Object.values(s.positions).map(
-        (p) =>
-          `  position    ${p.symbol}: ${p.side} ${p.quantity.toPrecision(6)} @ ${p.entry_price.toPrecision(8)}`,
-      ),
+      ...Object.values(s.positions).map(describePosition),
     );
   }
   const h = v.heartbeat;
@@ -65,6 +64,13 @@ function render(v: StatusView): string {
       `  HALTED      ${v.halt.reason} (by ${v.halt.by ?? '?'} at ${v.halt.at ?? '?'}) — clear with \`npx atl emergency-stop --clear --approver NAME\``,
     );
   return lines.join('\n');
+}
+
+/** One line per open position: entry, last price, unrealised P&L (amount and share of entry), stop and target. */
+function describePosition(p: PositionState): string {
+  const entryValue = p.entry_price * p.quantity;
+  const share = entryValue > 0 ? (p.unrealized_pnl / entryValue) * 100 : null;
+  return `  position    ${p.symbol}: ${p.side} ${quantity(p.quantity)} @ ${price(p.entry_price)}, last ${price(p.last_price)}, unrealised ${signedMoney(p.unrealized_pnl)} (${pct(share, 2, true)}), stop ${price(p.stop_loss)}, target ${price(p.take_profit)}`;
 }
 
 function describeProcess(v: StatusView): string {

@@ -1,8 +1,7 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
-import { fsyncDirectory, writeAll } from '../fsx/atomic.ts';
-import { repairTornTail, scanJsonl } from '../fsx/jsonl.ts';
+import { appendOrderRequest } from '../engine/order-inbox.ts';
+import { scanJsonl } from '../fsx/jsonl.ts';
 import type { DataPaths } from '../paths.ts';
 import type { OrderRequestBody, OrderRequestRecord } from '../schema/api.ts';
 import { readStatus } from '../status.ts';
@@ -113,7 +112,7 @@ export class OrderDesk {
         reason: o.reason ?? null,
       },
     };
-    this.append(record);
+    appendOrderRequest(this.paths.orderRequests, record);
     if (o.client_order_id) this.seen.set(o.client_order_id, record.request_id);
     return jsonResponse(
       {
@@ -125,21 +124,6 @@ export class OrderDesk {
       },
       202,
     );
-  }
-
-  private append(record: OrderRequestRecord): void {
-    const dir = dirname(this.paths.orderRequests);
-    mkdirSync(dir, { recursive: true });
-    const created = !existsSync(this.paths.orderRequests);
-    repairTornTail(this.paths.orderRequests);
-    const fd = openSync(this.paths.orderRequests, 'a', 0o600);
-    try {
-      writeAll(fd, Buffer.from(`${JSON.stringify(record)}\n`));
-      fsyncSync(fd); // acknowledged means on disk
-    } finally {
-      closeSync(fd);
-    }
-    if (created) fsyncDirectory(dir); // and the new file's name with it
   }
 
   /** Client order ids already queued (from the file, once), so a retry after a restart is still recognised. */

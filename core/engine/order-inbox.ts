@@ -1,6 +1,9 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { PaperBroker } from '../broker/paper.ts';
 import type { Portfolio } from '../broker/portfolio.ts';
+import { fsyncDirectory, writeAll } from '../fsx/atomic.ts';
+import { repairTornTail } from '../fsx/jsonl.ts';
 import { correlated } from '../log.ts';
 import { validate } from '../schema/ajv.ts';
 import { OrderRequestRecord } from '../schema/api.ts';
@@ -123,6 +126,25 @@ export class OrderInbox {
   }
 }
 
+/**
+ * Queue one request for the engine: appended and fsynced before the caller acknowledges it (a torn
+ * tail from a crashed writer is repaired first, never glued to the new line).
+ */
+export function appendOrderRequest(path: string, record: OrderRequestRecord): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true });
+  const created = !existsSync(path);
+  repairTornTail(path);
+  const fd = openSync(path, 'a', 0o600);
+  try {
+    writeAll(fd, Buffer.from(`${JSON.stringify(record)}\n`));
+    fsyncSync(fd); // acknowledged means on disk
+  } finally {
+    closeSync(fd);
+  }
+  if (created) fsyncDirectory(dir); // and the new file's name with it
+}
+
 function fillPrice(req: OrderRequestRecord, bar: Bar): number | null {
   const { order } = req;
   if (order.order_type !== 'limit' || order.price === null) return bar.close;
@@ -154,7 +176,9 @@ function fill(
   const { order } = req;
   const pos = portfolio.positions.get(symbol);
   const buying = order.side === 'buy';
-  const reason = `api:${req.request_id}`;
+  const reason = `${order.reduce_only ? 'force_exit' : 'api'}:${req.request_id}`;
+  if (order.reduce_only && (!pos || (pos.side === 'long') === buying))
+    return rejected(req, 'no_position_to_exit');
   if (pos && (pos.side === 'long') === buying) return rejected(req, 'position_already_open');
   if (pos) {
     const f = broker.close({ symbol, price, ts, decisionId, reason });

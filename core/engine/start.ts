@@ -8,8 +8,11 @@ import { carryIntoEngineLog } from '../logs/engine-log.ts';
 import { ensureBundledCandles, requireBundled } from '../market/bundled.ts';
 import { loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
 import { checkGaps, type GapPolicy } from '../market/gaps.ts';
+import { parseTimerange, sliceSeries } from '../market/timerange.ts';
 import { servedTimeframe } from '../models/registry.ts';
 import { parseMode } from '../modes/modes.ts';
+import { NotifyObserver } from '../notify/observer.ts';
+import { WebhookNotifier } from '../notify/webhook.ts';
 import { OutcomeRecorder } from '../outcomes/recorder.ts';
 import type { DataPaths } from '../paths.ts';
 import {
@@ -47,6 +50,10 @@ export type RunRequest = {
   speed: number | null;
   maxBars: number | null;
   untilMs: number | null;
+  /** `--notify-url`: POST halt, fill and preservation-level events there (background queue). */
+  notifyUrl?: string | null;
+  /** `--timerange` (backtest only): replay only candles that open inside it. */
+  timerange?: string | null;
   fresh: boolean;
   confirm: boolean;
   /** A JSON file of risk overrides (`--risk-config`). */
@@ -91,13 +98,21 @@ async function buildFeed(
     }
     const tf = req.timeframe ?? (req.replayFile ? undefined : '1h');
     if (!req.replayFile) requireBundled(symbols, '--replay-file');
-    const series = req.replayFile
-      ? [loadCandleFile(req.replayFile, symbols[0]!, tf)]
-      : symbols.map((s) => loadCandleFile(ensureBundledCandles(s, tf!, req.paths.marketCache), s, tf));
+    const range = req.timerange ? parseTimerange(req.timerange) : null;
+    const series = (
+      req.replayFile
+        ? [loadCandleFile(req.replayFile, symbols[0]!, tf)]
+        : symbols.map((s) => loadCandleFile(ensureBundledCandles(s, tf!, req.paths.marketCache), s, tf))
+    ).map((s) => (range ? sliceSeries(s, range) : s));
     for (const s of series) checkGaps(s, req.onGap ?? 'warn');
     const feed = new ReplayFeed(series, req.speed);
     return { feed, intervalS: 0 };
   }
+  if (req.timerange)
+    throw usageError(
+      `--timerange applies to backtests only (mode ${mode} trades on candles as they arrive)`,
+      'drop --timerange, or use --mode backtest',
+    );
   if (mode === 'paper_synthetic') {
     const symbols = req.symbols ?? DEFAULT_SYMBOLS;
     const tf = req.timeframe ?? syntheticTimeframe(req, symbols);
@@ -155,6 +170,7 @@ export function buildStages(
   paths: DataPaths,
   risk: RiskConfig,
   signal: SignalStage,
+  notifier: WebhookNotifier | null,
 ): PipelineStages {
   const d = ENGINE_DEFAULTS;
   const guard = new RiskGuard({
@@ -166,7 +182,11 @@ export function buildStages(
   return {
     signal,
     entry: guard,
-    observers: [guard, new OutcomeRecorder(paths.outcomes)],
+    observers: [
+      guard,
+      new OutcomeRecorder(paths.outcomes),
+      ...(notifier ? [new NotifyObserver(notifier)] : []),
+    ],
   };
 }
 
@@ -219,6 +239,8 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
   });
   const configHash = runConfigHash(mode, feed.symbols, feed.timeframe, risk, modelChain.modelFingerprint);
   const allowShorting = ENGINE_DEFAULTS.allowShorting && !orders;
+  const notifier = req.notifyUrl ? new WebhookNotifier(req.notifyUrl) : null;
+  if (notifier) log.info(`notify: POSTing halt, fill and preservation-level events to ${notifier.url}`);
   const result = await runEngine(
     {
       paths: req.paths,
@@ -250,11 +272,12 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
             risk,
           })
         : undefined,
-      stages: withOrderGuards(buildStages(mode, req.paths, risk, modelChain), orders),
+      stages: withOrderGuards(buildStages(mode, req.paths, risk, modelChain, notifier), orders),
     },
     feed,
     stop,
   );
+  await notifier?.close(); // bounded: what is still queued gets a few seconds, then is dropped and logged
   const peakRssMb = process.resourceUsage().maxRSS / 1024; // kB on Linux and macOS
   return {
     ...result,

@@ -14,6 +14,7 @@ import {
 import { modeRank, parseMode } from './modes.ts';
 import { readinessChecks } from './readiness.ts';
 import { gatherReadinessFacts } from './readiness-facts.ts';
+import { loadRequirements } from './requirements-file.ts';
 import { evaluateTransition } from './transition.ts';
 
 export type CheckTransitionRequest = {
@@ -24,6 +25,8 @@ export type CheckTransitionRequest = {
   exchange: string;
   exchangeUrl: string | null;
   env: NodeJS.ProcessEnv;
+  /** `--requirements FILE`: overrides of the default minimums per step (null: the defaults). */
+  requirementsFile?: string | null;
   now?: number;
 };
 
@@ -39,6 +42,7 @@ export async function checkTransition(req: CheckTransitionRequest): Promise<Evid
   const startedAt = new Date();
   const now = req.now ?? startedAt.getTime();
   const target = parseMode(req.target);
+  const table = loadRequirements(req.requirementsFile ?? null);
   const { paths } = req;
   const inputs = [paths.ledger, paths.decisions, paths.heartbeat, paths.safety];
   let stats: ModeStats;
@@ -69,7 +73,7 @@ export async function checkTransition(req: CheckTransitionRequest): Promise<Evid
   }
 
   const warnings: string[] = [];
-  let verdict = evaluateTransition(stats.mode, target, stats, approvals);
+  let verdict = evaluateTransition(stats.mode, target, stats, approvals, table);
   const readiness =
     modeRank(target) >= READINESS_FROM && (verdict.kind === 'forward' || verdict.kind === 'skip')
       ? readinessChecks(
@@ -96,7 +100,7 @@ export async function checkTransition(req: CheckTransitionRequest): Promise<Evid
     else {
       const row = recordApproval(paths.ledger, stats.mode, target, req.approver, stats);
       approvals = [...approvals, row];
-      verdict = evaluateTransition(stats.mode, target, stats, approvals);
+      verdict = evaluateTransition(stats.mode, target, stats, approvals, table);
     }
   }
 

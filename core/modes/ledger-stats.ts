@@ -19,6 +19,8 @@ export type ModeStats = {
   /** Gross profit / gross loss; Infinity with profits and no losses, 0 without trades. */
   profitFactor: number;
   totalPnl: number;
+  /** Mean net P&L per closed trade as a share of its entry notional, in basis points (0 without trades). */
+  expectancyBps: number;
   maxDrawdown: number;
   /** The entry guard's level at the last checkpoint (null in ledgers from before it existed). */
   preservationLevel: PreservationLevel | null;
@@ -79,8 +81,8 @@ export function readModeStats(ledger: Ledger, now = Date.now()): ModeStats {
   const mode = modeName as ModeName;
   const modeStartedAt = checkpoint?.mode_started_at ?? lastEntry?.ts ?? new Date(now).toISOString();
   const t = ledger.db
-    .query<{ n: number; wins: number; gp: number; gl: number; pnl: number }, [string]>(
-      'SELECT count(*) AS n, coalesce(sum(pnl > 0), 0) AS wins, coalesce(sum(CASE WHEN pnl > 0 THEN pnl END), 0) AS gp, coalesce(-sum(CASE WHEN pnl <= 0 THEN pnl END), 0) AS gl, coalesce(sum(pnl), 0) AS pnl FROM trades WHERE mode = ?',
+    .query<{ n: number; wins: number; gp: number; gl: number; pnl: number; avg_pct: number }, [string]>(
+      'SELECT count(*) AS n, coalesce(sum(pnl > 0), 0) AS wins, coalesce(sum(CASE WHEN pnl > 0 THEN pnl END), 0) AS gp, coalesce(-sum(CASE WHEN pnl <= 0 THEN pnl END), 0) AS gl, coalesce(sum(pnl), 0) AS pnl, coalesce(avg(pnl_pct), 0) AS avg_pct FROM trades WHERE mode = ?',
     )
     .get(mode)!;
   const maxDrawdown =
@@ -107,6 +109,7 @@ export function readModeStats(ledger: Ledger, now = Date.now()): ModeStats {
     grossLoss: t.gl,
     profitFactor: profitFactor(t.gp, t.gl),
     totalPnl: t.pnl,
+    expectancyBps: t.avg_pct * 10_000,
     maxDrawdown,
     preservationLevel: (PRESERVATION_LEVELS as readonly string[]).includes(level ?? '')
       ? (level as PreservationLevel)
@@ -178,6 +181,7 @@ export function statsForHistory(s: ModeStats): Record<string, number | string | 
     gross_profit: s.grossProfit,
     gross_loss: s.grossLoss,
     profit_factor: Number.isFinite(s.profitFactor) ? s.profitFactor : null,
+    expectancy_bps: s.expectancyBps,
     max_drawdown: s.maxDrawdown,
     days_in_mode: s.daysInMode,
     preservation_level: s.preservationLevel,

@@ -32,35 +32,44 @@ export function transitionKind(from: ModeName, to: ModeName): TransitionKind {
   return d === 0 ? 'same' : d < 0 ? 'backward' : d === 1 ? 'forward' : 'skip';
 }
 
-/** What a mode must show before the next one (fractions for rates and drawdown). */
+/** What a mode must show before the next one (fractions for rates and drawdown, bps for expectancy). */
 export type Requirement = {
   minDaysInMode: number;
   minTrades: number;
   minWinRate: number;
   maxDrawdown: number;
   minProfitFactor: number;
+  /** Mean net P&L per closed trade, in bps of its entry notional (after fees and slippage). */
+  minExpectancyBps: number;
   approval: boolean;
 };
 
 /**
- * Requirements per step into a mode (original §1.6). The original had no entry into
- * paper_synthetic, so a backtest could never be promoted; ours asks for a backtest that traded.
+ * Requirements per step into a mode (original §1.6), each judged on the record of the mode below.
+ * Every forward step asks for an edge, not only a count: a record that loses on average (profit
+ * factor < 1, negative expectancy) or wins too rarely to trust never moves up. Win-rate floors
+ * are low on purpose (trend followers win 35–45% of trades and still pay); profit factor and
+ * expectancy carry the edge, and rise with each step as the money becomes real. The original had
+ * no entry into paper_synthetic, so a backtest could never be promoted; ours asks for a backtest
+ * that traded and did not lose. Override per data root with `check-transition --requirements FILE`.
  */
 export const REQUIREMENTS: Partial<Record<ModeName, Requirement>> = {
   paper_synthetic: {
     minDaysInMode: 0,
     minTrades: 30,
-    minWinRate: 0,
+    minWinRate: 0.35,
     maxDrawdown: 0.25,
-    minProfitFactor: 0,
+    minProfitFactor: 1,
+    minExpectancyBps: 0,
     approval: false,
   },
   paper_live_data: {
     minDaysInMode: 3,
     minTrades: 30,
-    minWinRate: 0,
-    maxDrawdown: 0.25,
-    minProfitFactor: 0,
+    minWinRate: 0.4,
+    maxDrawdown: 0.2,
+    minProfitFactor: 1.1,
+    minExpectancyBps: 2,
     approval: false,
   },
   testnet: {
@@ -68,7 +77,8 @@ export const REQUIREMENTS: Partial<Record<ModeName, Requirement>> = {
     minTrades: 100,
     minWinRate: 0.45,
     maxDrawdown: 0.12,
-    minProfitFactor: 1,
+    minProfitFactor: 1.1,
+    minExpectancyBps: 2,
     approval: true,
   },
   live_limited: {
@@ -76,7 +86,8 @@ export const REQUIREMENTS: Partial<Record<ModeName, Requirement>> = {
     minTrades: 100,
     minWinRate: 0.45,
     maxDrawdown: 0.1,
-    minProfitFactor: 1,
+    minProfitFactor: 1.15,
+    minExpectancyBps: 5,
     approval: true,
   },
   live_full: {
@@ -85,6 +96,7 @@ export const REQUIREMENTS: Partial<Record<ModeName, Requirement>> = {
     minWinRate: 0.5,
     maxDrawdown: 0.08,
     minProfitFactor: 1.2,
+    minExpectancyBps: 10,
     approval: true,
   },
 };

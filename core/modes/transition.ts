@@ -89,6 +89,16 @@ export function requirementItems(req: Requirement, s: ModeStats, approvals: Appr
       Number.isFinite(pf) ? ratio(pf, req.minProfitFactor) : 100,
       'ratio',
     ),
+    // Without a trade there is no expectancy to judge, whatever the minimum.
+    item(
+      'expectancy',
+      'Expectancy (mean net P&L per trade, of entry notional)',
+      s.trades > 0 ? s.expectancyBps : null,
+      req.minExpectancyBps,
+      s.trades > 0 && s.expectancyBps >= req.minExpectancyBps,
+      s.trades === 0 ? 0 : s.expectancyBps >= req.minExpectancyBps ? 100 : 0,
+      'bps',
+    ),
   ];
   if (req.approval) {
     const last = approvals.at(-1);
@@ -115,9 +125,13 @@ function describe(i: RequirementItem): string {
         ? i.id === 'profit_factor'
           ? '∞ (no losing trade)'
           : 'none'
-        : typeof v === 'number'
-          ? human(v)
-          : String(v);
+        : typeof v === 'number' && i.unit === 'bps'
+          ? `${v.toFixed(1)} bps`
+          : typeof v === 'number' && i.unit === 'ratio'
+            ? v.toFixed(2)
+            : typeof v === 'number'
+              ? human(v)
+              : String(v);
   return `${i.label}: ${show(i.current)} (required ${i.id === 'max_drawdown' ? '≤' : '≥'} ${show(i.required)})`;
 }
 
@@ -127,6 +141,8 @@ const HINTS: Record<string, string> = {
   win_rate: 'the strategy wins too rarely for promotion; improve it before moving up',
   max_drawdown: 'the drawdown is too deep for promotion; reduce risk and prove it over a new period',
   profit_factor: 'gross profit does not cover gross loss by enough; improve the edge first',
+  expectancy:
+    'the average trade does not earn enough after costs; improve the edge or trade less (turnover governor)',
   approval:
     'once every other requirement passes, record an approval: `npx atl check-transition <target> --approver NAME`',
 };
@@ -141,6 +157,7 @@ export function evaluateTransition(
   to: ModeName,
   stats: ModeStats,
   approvals: Approval[],
+  table: Partial<Record<ModeName, Requirement>> = REQUIREMENTS,
 ): TransitionVerdict {
   const kind = transitionKind(from, to);
   const checks: Check[] = [];
@@ -159,7 +176,7 @@ export function evaluateTransition(
     return unconditional(`${from} → ${to} is a step back: always allowed (open positions are closed first)`);
   }
   const stepFrom = kind === 'forward' ? from : previousMode(to)!;
-  const req = REQUIREMENTS[to];
+  const req = table[to];
   checks.push(
     kind === 'forward'
       ? check({

@@ -111,7 +111,7 @@ export async function replayTape(
         fresh: false,
         argv: ['parity', '--segment', String(i + 1)],
         pipeline: { allowShorting: h.allow_shorting, minHistoryBars: h.min_history_bars, configHash },
-        stages: buildStages(h.mode, scratch, h.risk, chain),
+        stages: buildStages(h.mode, scratch, h.risk, chain, null),
       },
       new TapeFeed(seg, tapePath),
       new AbortController().signal,

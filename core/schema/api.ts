@@ -35,8 +35,10 @@ export const OrderRequestRecord = Type.Object(
     request_id: Type.String({ minLength: 1 }),
     received_at: UtcTimestamp,
     status: Type.Literal('queued'),
-    source: Type.Literal('api'),
-    http_request_id: Type.String(),
+    /** api: `POST /api/orders`; cli: `atl force-exit` (no HTTP request, so no request id). */
+    source: Type.Union([Type.Literal('api'), Type.Literal('cli')]),
+    http_request_id: Nullable(Type.String()),
+    /** Who asked: the client address (api), or user@host (cli). */
     client: Type.String(),
     engine: Type.Object(
       { pid: Type.Integer({ minimum: 1 }), mode: Type.String() },
@@ -53,6 +55,8 @@ export const OrderRequestRecord = Type.Object(
         take_profit: Nullable(Price),
         client_order_id: Nullable(Type.String()),
         reason: Nullable(Type.String()),
+        /** Only close an open opposite position, never open one (a force-exit whose position closed first is refused). */
+        reduce_only: Type.Optional(Type.Boolean()),
       },
       { additionalProperties: false },
     ),

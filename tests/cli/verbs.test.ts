@@ -57,6 +57,8 @@ const FIRST_RUN: Record<VerbName, Case> = {
     evidence: true,
   },
   parity: { args: ['parity', '--json'], code: 3, says: /candle tape/i, evidence: true },
+  trades: { args: ['trades'], code: 3, says: /no engine state or ledger under/ },
+  'force-exit': { args: ['force-exit', 'BTC/USDT'], code: 3, says: /no engine is running/ },
 };
 
 describe('every verb, as a first-time user meets it', () => {

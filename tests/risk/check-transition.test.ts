@@ -63,6 +63,7 @@ describe('atl check-transition', () => {
       'win_rate',
       'max_drawdown',
       'profit_factor',
+      'expectancy',
       'approval',
     ]);
     for (const r of details.requirements)
@@ -104,6 +105,7 @@ describe('atl check-transition', () => {
       'win_rate',
       'max_drawdown',
       'profit_factor',
+      'expectancy',
     ]);
     expect(evidence.checks.some((c) => c.id.startsWith('readiness:'))).toBe(false);
     expect(code).toBe(details.requirements.every((r) => r.passed) ? 0 : 2);
@@ -126,6 +128,65 @@ describe('atl check-transition', () => {
     const corrupt = await checkTransition(dir.path, ['testnet']);
     expect(corrupt.code).toBe(3);
     expect(corrupt.evidence.checks[0]!.output).toContain('unreadable');
+  });
+
+  it('blocks paper_synthetic → paper_live_data on a 7.7% win rate with profit factor 0.06, and a --requirements file changes the minimums', async () => {
+    using dir = tempDir();
+    writePaperLiveRoot(dir.path, {
+      mode: 'paper_synthetic',
+      days: 5,
+      wins: 3,
+      losses: 36,
+      win: 2,
+      loss: 2.75,
+      maxDrawdown: 0.04,
+      decisions: 50,
+    });
+    const blocked = await checkTransition(dir.path, ['paper_live_data']);
+    expect(blocked.code).toBe(2);
+    expect(failing(blocked.evidence)).toEqual([
+      'requirement:win_rate',
+      'requirement:profit_factor',
+      'requirement:expectancy',
+    ]);
+    const output = (id: string) => blocked.evidence.checks.find((c) => c.id === id)!.output;
+    expect(output('requirement:win_rate')).toBe('Win rate: 7.7% (required ≥ 40.0%)');
+    expect(output('requirement:profit_factor')).toBe(
+      'Profit factor (gross profit / gross loss): 0.06 (required ≥ 1.10)',
+    );
+    expect(output('requirement:expectancy')).toContain('bps (required ≥ 2.0 bps)');
+
+    const file = join(dir.path, 'requirements.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        paper_live_data: { min_win_rate: 0.05, min_profit_factor: 0.05, min_expectancy_bps: -1000 },
+      }),
+    );
+    const relaxed = await checkTransition(dir.path, ['paper_live_data', '--requirements', file]);
+    expect(relaxed.code).toBe(0);
+    expect(relaxed.details.requirements.find((r) => r.id === 'win_rate')!.required).toBe(0.05);
+
+    writeFileSync(file, JSON.stringify({ paper_live_data: { min_winrate: 0.3 } }));
+    const typo = await atl([
+      'check-transition',
+      'paper_live_data',
+      '--requirements',
+      file,
+      '--data-dir',
+      dir.path,
+    ]);
+    expect(typo.code).toBe(78);
+    expect(typo.stderr).toContain('must NOT have additional properties');
+    const missing = await atl([
+      'check-transition',
+      'paper_live_data',
+      '--requirements',
+      join(dir.path, 'nope.json'),
+      '--data-dir',
+      dir.path,
+    ]);
+    expect(missing.code).toBe(64);
   });
 
   it('allows a step back without requirements', async () => {

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { Ledger } from '../../core/ledger/ledger.ts';
 import { dataPaths } from '../../core/paths.ts';
 import { validateContract } from '../../core/schema/ajv.ts';
+import type { ModeName } from '../../core/schema/common.ts';
 import type { Heartbeat } from '../../core/schema/heartbeat.ts';
 
 const DAY_MS = 86_400_000;
@@ -17,6 +18,8 @@ export type PaperLiveRecord = {
   maxDrawdown: number;
   decisions: number;
   level?: string;
+  /** The mode the ledger records (default paper_live_data). */
+  mode?: ModeName;
 };
 
 /**
@@ -30,12 +33,13 @@ export function writePaperLiveRoot(
   now = Date.now(),
 ): ReturnType<typeof dataPaths> {
   const paths = dataPaths(root);
+  const mode = r.mode ?? 'paper_live_data';
   const started = new Date(now - r.days * DAY_MS).toISOString();
   const ledger = new Ledger(paths.ledger);
   ledger.modeHistory({
     ts: started,
     from_mode: null,
-    to_mode: 'paper_live_data',
+    to_mode: mode,
     reason: 'initial run',
     approver: null,
     stats_json: '{}',
@@ -59,7 +63,7 @@ export function writePaperLiveRoot(
       pnl_pct: pnl / 300,
       fees: 0.6,
       exit_reason: pnl > 0 ? 'take_profit' : 'stop_loss',
-      mode: 'paper_live_data',
+      mode,
       entry_decision_id: `pl-ETHUSDT-1m-${i}`,
       exit_decision_id: `pl-ETHUSDT-1m-${i}x`,
       holding_s: 1800,
@@ -72,7 +76,7 @@ export function writePaperLiveRoot(
     cash: 10_000,
     positions_value: 0,
     drawdown_pct: 0,
-    mode: 'paper_live_data',
+    mode,
   });
   ledger.equity({
     ts: ts + 3_600_000,
@@ -80,10 +84,10 @@ export function writePaperLiveRoot(
     cash: 10_000 * (1 - r.maxDrawdown),
     positions_value: 0,
     drawdown_pct: r.maxDrawdown,
-    mode: 'paper_live_data',
+    mode,
   });
   ledger.setMeta('checkpoint', {
-    mode: 'paper_live_data',
+    mode,
     mode_started_at: started,
     max_drawdown_pct: r.maxDrawdown,
     risk: { preservation: { level: r.level ?? 'normal' } },

@@ -21,6 +21,7 @@ const stats = (over: Partial<ModeStats> = {}): ModeStats => ({
   grossLoss: 540,
   profitFactor: 792 / 540,
   totalPnl: 252,
+  expectancyBps: 70,
   maxDrawdown: 0.05,
   preservationLevel: 'normal',
   ...over,
@@ -54,7 +55,14 @@ describe('mode transitions', () => {
     const at = evaluateTransition(
       'paper_live_data',
       'testnet',
-      stats({ daysInMode: 14, trades: 100, winRate: 0.45, maxDrawdown: 0.12, profitFactor: 1 }),
+      stats({
+        daysInMode: 14,
+        trades: 100,
+        winRate: 0.45,
+        maxDrawdown: 0.12,
+        profitFactor: 1.1,
+        expectancyBps: 2,
+      }),
       [{ ts: '', from_mode: 'paper_live_data', to_mode: 'testnet', approver: 'alice', stats_json: '{}' }],
     );
     expect(at.requirements.every((r) => r.passed)).toBe(true);
@@ -62,7 +70,14 @@ describe('mode transitions', () => {
     const beyond = evaluateTransition(
       'paper_live_data',
       'testnet',
-      stats({ daysInMode: 13.9, trades: 99, winRate: 0.449, maxDrawdown: 0.121, profitFactor: 0.99 }),
+      stats({
+        daysInMode: 13.9,
+        trades: 99,
+        winRate: 0.449,
+        maxDrawdown: 0.121,
+        profitFactor: 1.09,
+        expectancyBps: 1.9,
+      }),
       [],
     );
     expect(beyond.requirements.map((r) => [r.id, r.passed])).toEqual([
@@ -71,6 +86,7 @@ describe('mode transitions', () => {
       ['win_rate', false],
       ['max_drawdown', false],
       ['profit_factor', false],
+      ['expectancy', false],
       ['approval', false],
     ]);
     expect(beyond.estimatedDaysRemaining).toBeCloseTo(0.1, 1);
@@ -90,10 +106,15 @@ describe('mode transitions', () => {
     const idle = evaluateTransition(
       'backtest',
       'paper_synthetic',
-      stats({ mode: 'backtest', trades: 0, wins: 0, losses: 0, profitFactor: 0 }),
+      stats({ mode: 'backtest', trades: 0, wins: 0, losses: 0, winRate: 0, profitFactor: 0 }),
       [],
     );
-    expect(idle.requirements.filter((r) => !r.passed).map((r) => r.id)).toEqual(['trades', 'profit_factor']);
+    expect(idle.requirements.filter((r) => !r.passed).map((r) => r.id)).toEqual([
+      'trades',
+      'win_rate',
+      'profit_factor',
+      'expectancy',
+    ]);
   });
 });
 

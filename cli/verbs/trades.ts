@@ -1,0 +1,54 @@
+import { defineCommand } from 'citty';
+import { usageError } from '../../core/errors.ts';
+import { EXIT } from '../../core/exit-codes.ts';
+import { parseSymbolList } from '../../core/market/symbols.ts';
+import { readTradeBook, renderTradeBook } from '../../reports/trade-book.ts';
+import { dataDirArg, jsonArg, numberFlag, pathsFromArgs, print, printError, printJson } from '../_shared.ts';
+
+export default defineCommand({
+  meta: {
+    name: 'trades',
+    description:
+      'Open positions with unrealised P&L, and the closed-trade history from the ledger (newest first)',
+  },
+  args: {
+    symbol: { type: 'string', description: 'only this symbol (BTC/USDT)', valueHint: 'SYMBOL' },
+    since: {
+      type: 'string',
+      description: 'only trades closed (positions opened) at or after this UTC day or time',
+      valueHint: 'YYYY-MM-DD|ISO',
+    },
+    limit: { type: 'string', description: 'closed trades to list (default 20; 0 for all)', default: '20' },
+    ...dataDirArg,
+    ...jsonArg,
+  },
+  run({ args }) {
+    const symbol = parseSymbolList(args.symbol, '--symbol');
+    if (symbol && symbol.length !== 1) throw usageError(`--symbol takes one symbol (got "${args.symbol}")`);
+    const limit = numberFlag('limit', args.limit, { min: 0, integer: true });
+    const book = readTradeBook(pathsFromArgs(args), {
+      symbol: symbol?.[0] ?? null,
+      sinceIso: sinceFlag(args.since),
+      limit: limit ? limit : null,
+    });
+    for (const p of book.problems)
+      printError(
+        `atl trades: ${p} — run the engine on this data root (\`npx atl run\`) or pass --data-dir\n`,
+      );
+    if (args.json) printJson(book);
+    else print(renderTradeBook(book));
+    process.exitCode = book.problems.length > 0 ? EXIT.unknown : EXIT.pass;
+  },
+});
+
+function sinceFlag(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(value);
+  const ms = Date.parse(day ? `${value}T00:00:00Z` : value);
+  if (!Number.isFinite(ms) || (!day && !/(Z|[+-]\d{2}:?\d{2})$/.test(value)))
+    throw usageError(
+      `--since must be a UTC day or an ISO-8601 time with a zone (got "${value}")`,
+      'e.g. --since 2026-11-01 or --since 2026-11-01T12:00:00Z',
+    );
+  return new Date(ms).toISOString();
+}
