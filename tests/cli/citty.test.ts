@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderExitCodeTable } from '../../core/exit-codes.ts';
+import { EXIT, renderExitCodeTable } from '../../core/exit-codes.ts';
 import { atl, REPO, tempDir } from '../support/cli.ts';
 
 // The CLI base is citty (the project's stack); these pin what atl adds on top: exit 64 with one
@@ -40,7 +40,8 @@ describe('citty as the CLI base', () => {
   it('accepts what it declares: --flag=value, --no-switch, and the run goes through citty', async () => {
     using dir = tempDir();
     const r = await atl(['status', `--data-dir=${dir.path}`, '--no-json']);
-    expect(r.code).toBe(0);
+    // An empty data root is "could not evaluate" (3), not a usage error: the flags were taken.
+    expect(r.code).toBe(EXIT.unknown);
     expect(r.stdout).toContain('No engine state under');
     const j = await atl(['status', '--data-dir', dir.path, '--json']);
     expect(JSON.parse(j.stdout).data_root).toBe(dir.path);
