@@ -19,6 +19,7 @@ export const verbs = {
   'report-weekly': () => import('./verbs/report-weekly.ts'),
   'check-transition': () => import('./verbs/check-transition.ts'),
   doctor: () => import('./verbs/doctor.ts'),
+  decisions: () => import('./verbs/decisions.ts'),
 } satisfies Record<string, () => Promise<{ default: unknown }>>;
 
 export type VerbName = keyof typeof verbs;
@@ -41,6 +42,8 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   'check-transition':
     'may this mode move to <target>? requirements from the ledger, readiness gates, approvals; 0 allowed / 2 blocked',
   doctor: 'data-source preflight: exchange DNS, TCP/TLS, loadMarkets, a small fetchOHLCV, clock offset',
+  decisions:
+    'decisions from the log in the full view, by symbol, time, blocking stage, action; --json/--jsonl',
 };
 
 function topUsage(): string {
