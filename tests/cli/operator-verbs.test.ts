@@ -1,40 +1,9 @@
 import { describe, expect, it } from 'bun:test';
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { dataPaths } from '../../core/paths.ts';
 import type { OrderRequestRecord } from '../../core/schema/api.ts';
 import type { TradeBook } from '../../reports/trade-book.ts';
 import { atl, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
+import { orderRequest, queueOrders } from '../support/orders.ts';
 import { readDecisions } from '../support/records.ts';
-
-/** A market buy as `POST /api/orders` queues it, so the engine opens a position we can act on. */
-function queueBuy(root: string, id: string, over: Partial<OrderRequestRecord['order']> = {}): void {
-  const record: OrderRequestRecord = {
-    schema_version: '1.0.0',
-    request_id: id,
-    received_at: new Date().toISOString(),
-    status: 'queued',
-    source: 'api',
-    http_request_id: `http-${id}`,
-    client: '127.0.0.1',
-    engine: { pid: 1, mode: 'paper_synthetic' },
-    order: {
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      quantity: 0.01,
-      order_type: 'market',
-      price: null,
-      stop_loss: null,
-      take_profit: null,
-      client_order_id: null,
-      reason: null,
-      ...over,
-    },
-  };
-  const path = dataPaths(root).orderRequests;
-  mkdirSync(dirname(path), { recursive: true });
-  appendFileSync(path, `${JSON.stringify(record)}\n`);
-}
 
 /** Poll `atl trades --json` (exit 0 only once the engine has written its state) until `until` holds. */
 async function tradesWhen(root: string, until: (b: TradeBook) => boolean): Promise<TradeBook> {
@@ -71,7 +40,7 @@ describe('operator verbs: status positions, trades, force-exit', () => {
       dir.path,
     ]);
     try {
-      queueBuy(dir.path, 'open-1');
+      queueOrders(dir.path, orderRequest('open-1'));
       const book = await tradesWhen(dir.path, (b) => b.open.length > 0);
       const pos = book.open[0]!;
       expect(pos.symbol).toBe('BTC/USDT');
@@ -168,7 +137,7 @@ describe('operator verbs: status positions, trades, force-exit', () => {
 
   it('an exit whose position closed before its bar is refused by the engine, never opened as the opposite side', async () => {
     using dir = tempDir();
-    queueBuy(dir.path, 'late', { side: 'sell', reduce_only: true });
+    queueOrders(dir.path, orderRequest('late', { side: 'sell', reduce_only: true }));
     const r = await atl(['run', '--max-bars', '3', '--symbols', 'BTC/USDT', '--data-dir', dir.path]);
     expect(r.code).toBe(0);
     const first = readDecisions(dir.path)[0]!;

@@ -1,43 +1,8 @@
 import { describe, expect, it } from 'bun:test';
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { dataPaths } from '../../core/paths.ts';
 import { validateContract } from '../../core/schema/ajv.ts';
-import type { OrderRequestRecord } from '../../core/schema/api.ts';
 import { atl, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
+import { orderRequest, queueOrders } from '../support/orders.ts';
 import { readDecisions, readHeartbeat } from '../support/records.ts';
-
-function request(
-  id: string,
-  order: Partial<OrderRequestRecord['order']> & { symbol: string; side: 'buy' | 'sell' },
-): OrderRequestRecord {
-  return {
-    schema_version: '1.0.0',
-    request_id: id,
-    received_at: new Date().toISOString(),
-    status: 'queued',
-    source: 'api',
-    http_request_id: `http-${id}`,
-    client: '127.0.0.1',
-    engine: { pid: 1, mode: 'paper_synthetic' },
-    order: {
-      quantity: 0.01,
-      order_type: 'market',
-      price: null,
-      stop_loss: null,
-      take_profit: null,
-      client_order_id: null,
-      reason: null,
-      ...order,
-    },
-  };
-}
-
-function queue(root: string, ...requests: OrderRequestRecord[]): void {
-  const path = dataPaths(root).orderRequests;
-  mkdirSync(dirname(path), { recursive: true });
-  appendFileSync(path, requests.map((r) => `${JSON.stringify(r)}\n`).join(''));
-}
 
 const filledBy = (root: string, id: string) =>
   readDecisions(root).filter((d) =>
@@ -60,10 +25,10 @@ describe('operator orders from POST /api/orders', () => {
     ]);
     try {
       await waitFor(() => (readHeartbeat(dir.path)?.seq ?? 0) >= 2);
-      queue(
+      queueOrders(
         dir.path,
-        request('req-1', { symbol: 'BTC/USDT', side: 'sell', quantity: 0.02 }),
-        request('req-2', { symbol: 'ETH/USDT', side: 'buy' }),
+        orderRequest('req-1', { symbol: 'BTC/USDT', side: 'sell', quantity: 0.02 }),
+        orderRequest('req-2', { symbol: 'ETH/USDT', side: 'buy' }),
       );
       const [decision] = await waitFor(() => {
         const hits = filledBy(dir.path, 'req-1');
@@ -105,11 +70,11 @@ describe('operator orders from POST /api/orders', () => {
 
   it('a limit order waits until a bar trades through its price; an order that would add to an open side is refused', async () => {
     using dir = tempDir();
-    queue(
+    queueOrders(
       dir.path,
-      request('far', { symbol: 'BTC/USDT', side: 'buy', order_type: 'limit', price: 1 }),
-      request('now', { symbol: 'BTC/USDT', side: 'buy', order_type: 'limit', price: 10_000_000 }),
-      request('again', { symbol: 'BTC/USDT', side: 'buy' }),
+      orderRequest('far', { symbol: 'BTC/USDT', side: 'buy', order_type: 'limit', price: 1 }),
+      orderRequest('now', { symbol: 'BTC/USDT', side: 'buy', order_type: 'limit', price: 10_000_000 }),
+      orderRequest('again', { symbol: 'BTC/USDT', side: 'buy' }),
     );
     const r = await atl(['run', '--max-bars', '3', '--symbols', 'BTC/USDT', '--data-dir', dir.path]);
     expect(r.code).toBe(0);

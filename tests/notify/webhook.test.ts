@@ -1,40 +1,10 @@
 import { describe, expect, it } from 'bun:test';
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { WebhookNotifier } from '../../core/notify/webhook.ts';
-import { dataPaths } from '../../core/paths.ts';
 import { validate } from '../../core/schema/ajv.ts';
-import type { OrderRequestRecord } from '../../core/schema/api.ts';
 import { NotifyEvent } from '../../core/schema/notify.ts';
 import { atl, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
+import { orderRequest, queueOrders } from '../support/orders.ts';
 import { readHeartbeat } from '../support/records.ts';
-
-function queueMarketBuy(root: string): void {
-  const path = dataPaths(root).orderRequests;
-  mkdirSync(dirname(path), { recursive: true });
-  const record: OrderRequestRecord = {
-    schema_version: '1.0.0',
-    request_id: 'notify-buy',
-    received_at: new Date().toISOString(),
-    status: 'queued',
-    source: 'api',
-    http_request_id: null,
-    client: 'test',
-    engine: { pid: 1, mode: 'paper_synthetic' },
-    order: {
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      quantity: 0.01,
-      order_type: 'market',
-      price: null,
-      stop_loss: null,
-      take_profit: null,
-      client_order_id: null,
-      reason: null,
-    },
-  };
-  appendFileSync(path, `${JSON.stringify(record)}\n`);
-}
 
 type Received = { at: number; body: NotifyEvent; eventId: string | null };
 
@@ -168,7 +138,7 @@ describe('atl run --notify-url', () => {
       dir.path,
     ]);
     try {
-      queueMarketBuy(dir.path);
+      queueOrders(dir.path, orderRequest('notify-buy'));
       await waitFor(() => rx.requests() >= 1); // the fill's event is at the receiver, which sits on it
       const seq = readHeartbeat(dir.path)!.seq;
       await Bun.sleep(800);
