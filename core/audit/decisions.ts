@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { scanJsonl } from '../fsx/jsonl.ts';
-import { GENESIS_HASH, lineHash, prevHashOf, readRecordLine } from './log-lines.ts';
+import { GENESIS_HASH, hashLine, prevHashOf, readRecordLine } from './log-lines.ts';
 
 /** One problem on one line of a file; `kind` groups them into checks. */
 export type LineFault = {
@@ -127,7 +127,7 @@ export function auditDecisionLog(path: string): DecisionLogFacts {
             ? 'the first line does not start the chain from genesis (lines before it were removed)'
             : `prev_hash does not match line ${lineNo - 1}: line ${lineNo - 1} was edited, or lines were removed or inserted here`,
       });
-    expected = lineHash(buf.subarray(start, end));
+    expected = hashLine(buf.subarray(start, end));
     const read = readRecordLine(e.line);
     if (!read.ok) return fault({ line: lineNo, kind: 'schema', problem: read.problem });
     const r = read.record;

@@ -1,4 +1,4 @@
-import { GENESIS_HASH } from '../engine/decision-log.ts';
+import { GENESIS_HASH, hashLine } from '../engine/decision-log.ts';
 import { validateContract } from '../schema/ajv.ts';
 import type { DecisionRecord } from '../schema/decision.ts';
 import type { DecisionOutcome } from '../schema/outcome.ts';
@@ -9,14 +9,10 @@ import type { DecisionOutcome } from '../schema/outcome.ts';
  * expanded by one reader) changes this file and nothing else under core/audit.
  */
 
-export { GENESIS_HASH };
+export { GENESIS_HASH, hashLine };
 
 const PREV_KEY = Buffer.from('"prev_hash":"');
 const HASH_HEX = 64;
-
-/** The chain hash of a line: sha256 of its bytes without the newline, as the writer computes it. */
-export const lineHash = (bytes: Uint8Array): string =>
-  Bun.CryptoHasher.hash('sha256', bytes, 'hex') as string;
 
 /**
  * The `prev_hash` a line carries, read from its raw bytes (the writer puts it last, so the search

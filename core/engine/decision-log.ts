@@ -7,7 +7,8 @@ import type { WriterReply, WriterRequest } from './log-writer.worker.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-export function hashLine(line: string): string {
+/** The chain hash of a line: sha256 of its bytes without the newline (the writer thread hashes the same bytes). */
+export function hashLine(line: string | Uint8Array): string {
   return Bun.CryptoHasher.hash('sha256', line, 'hex') as string;
 }
 
