@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { GENESIS_HASH } from '../core/engine/decision-log.ts';
+import { GENESIS_HASH, hashLine } from '../core/engine/decision-log.ts';
 import { validate } from '../core/schema/ajv.ts';
 import { DecisionRecord } from '../core/schema/decision.ts';
 import {
@@ -10,7 +10,6 @@ import {
   readAt,
   SAMPLE_LIMIT,
   scanRange,
-  sha256Hex,
 } from './scan-range.ts';
 import type { RangeRequest } from './scan-worker.ts';
 import type { DayWindow } from './windows.ts';
@@ -167,7 +166,7 @@ export async function scanDecisionLog(
       const seamFrom = parts[i - 1]?.last ?? null;
       if (i > 0 && p.first && (p.first.inWindow || seamFrom?.inWindow)) {
         const expected = seamFrom
-          ? (seamFrom.hash ?? sha256Hex(readAt(fd, seamFrom.offset, seamFrom.length)))
+          ? (seamFrom.hash ?? hashLine(readAt(fd, seamFrom.offset, seamFrom.length)))
           : GENESIS_HASH;
         integrity.chain.links_checked++;
         if (p.first.prevHash !== expected) {

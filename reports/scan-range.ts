@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { GENESIS_HASH } from '../core/engine/decision-log.ts';
+import { GENESIS_HASH, hashLine } from '../core/engine/decision-log.ts';
 import { scanJsonl } from '../core/fsx/jsonl.ts';
 import { RecentRing } from './recent-ring.ts';
 import type { DayWindow } from './windows.ts';
@@ -46,9 +46,6 @@ export type RangeScan = {
   first: { inWindow: boolean; prevHash: string } | null;
   last: (Span & { inWindow: boolean; hash: string | null }) | null;
 };
-
-/** The chain hash of a line: sha256 of its bytes without the newline, as the engine's DecisionLog computes it. */
-export const sha256Hex = (bytes: Uint8Array) => Bun.CryptoHasher.hash('sha256', bytes, 'hex') as string;
 
 export function readAt(fd: number, offset: number, length: number): Buffer {
   const buf = Buffer.alloc(length);
@@ -162,7 +159,7 @@ export function scanRange(
         if (beforeStart) out.beforeWindow = { offset: e.offset, length: t - s };
         if (beforeEnd) recent.push(e.offset, t - s);
         if (here.inWindow) {
-          here.hash = sha256Hex(buf.subarray(s, t));
+          here.hash = hashLine(buf.subarray(s, t));
           out.window.offsets.push(e.offset);
           out.window.lengths.push(t - s);
           out.window.lines.push(lineNo);
@@ -175,7 +172,7 @@ export function scanRange(
         // The chain link into this line matters when either end of it is in the window.
         if (!here.inWindow && !previous?.inWindow) return;
         const expected = previous
-          ? (previous.hash ?? sha256Hex(readAt(fd, previous.offset, previous.length)))
+          ? (previous.hash ?? hashLine(readAt(fd, previous.offset, previous.length)))
           : GENESIS_HASH;
         out.chain.links++;
         if (prevHash !== expected) {
