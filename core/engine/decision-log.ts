@@ -2,7 +2,10 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from 
 import { dirname } from 'node:path';
 import { readLastLine, repairTornTail, type TailRepair } from '../fsx/jsonl.ts';
 import { withStoragePath } from '../fsx/storage-fault.ts';
+import { compactDecision } from '../records/decision-codec.ts';
+import { buildRunHeader, type RunInfo } from '../records/header.ts';
 import type { DecisionRecord } from '../schema/decision.ts';
+import type { RunHeader } from '../schema/record.ts';
 import type { WriterReply, WriterRequest } from './log-writer.worker.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -14,6 +17,8 @@ export function hashLine(line: string | Uint8Array): string {
 
 const CHUNK_BYTES = 1 << 20;
 const MAX_CHUNKS_IN_FLIGHT = 16; // bounds memory when the writer thread falls behind
+/** Decisions the run header is learnt from (fewer when the first flush comes sooner). */
+const HEADER_SAMPLE = 4096;
 
 type Draft = Omit<DecisionRecord, 'prev_hash'>;
 
@@ -22,6 +27,10 @@ type Draft = Omit<DecisionRecord, 'prev_hash'>;
  * before it (`prev_hash`, always the last field), so a deleted or edited line breaks the chain
  * where it happened. The engine serialises records; a writer thread chains, hashes and appends
  * them. A record counts as written once a flush has returned it.
+ *
+ * With a `RunInfo` the log is written as record v2: a run header line first (learnt from the
+ * run's first decisions, which wait for it in memory until the first flush), then each decision
+ * compacted against it. Without one, whole v1 records are written.
  */
 export class DecisionLog {
   private worker: Worker | null = null;
@@ -40,8 +49,15 @@ export class DecisionLog {
   repair: TailRepair | null = null;
   /** Hash of the last line written (the chain head). */
   head = GENESIS_HASH;
+  /** The header this run's lines are compacted against (null until it is written). */
+  header: RunHeader | null = null;
+  private samples: string[] = [];
+  private headerLines = 0;
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    private readonly run: RunInfo | null = null,
+  ) {}
 
   open(): void {
     mkdirSync(dirname(this.path), { recursive: true });
@@ -87,7 +103,26 @@ export class DecisionLog {
 
   /** Queue one record (serialised here; chained, hashed and written by the writer thread). */
   append(record: Draft): void {
-    const json = JSON.stringify(record);
+    if (!this.run) return this.push(JSON.stringify(record));
+    if (this.header) return this.push(JSON.stringify(compactDecision(this.header, record)));
+    // Kept as text: a stage may reuse its objects for the next decision.
+    this.samples.push(JSON.stringify(record));
+    if (this.samples.length >= HEADER_SAMPLE) this.startRun();
+  }
+
+  /** Write the run header, learnt from the decisions so far, then those decisions. */
+  private startRun(): void {
+    if (!this.run || this.header) return;
+    const drafts = this.samples.map((t) => JSON.parse(t) as Draft);
+    this.samples = [];
+    const { prev_hash: _chain, ...header } = buildRunHeader(this.run, drafts, new Date().toISOString());
+    this.push(JSON.stringify(header));
+    this.headerLines++;
+    this.header = header as RunHeader;
+    for (const d of drafts) this.push(JSON.stringify(compactDecision(this.header, d)));
+  }
+
+  private push(json: string): void {
     // Worst case 3 bytes per UTF-16 unit; hand the chunk over rather than overflow it.
     if (this.used + json.length * 3 > this.chunk.length) {
       this.sendChunk();
@@ -112,7 +147,7 @@ export class DecisionLog {
   }
 
   get pending(): number {
-    return this.queued;
+    return this.queued - this.headerLines + this.samples.length;
   }
 
   /** Wait while too much is queued for the writer thread (called between batches). */
@@ -127,7 +162,9 @@ export class DecisionLog {
 
   /** Write everything queued (with `durable`, fsync too); returns how many records this call made count. */
   async flush(durable = false, type: 'flush' | 'close' = 'flush'): Promise<number> {
+    if (this.samples.length > 0) this.startRun();
     this.sendChunk();
+    const headers = this.headerLines;
     const id = ++this.flushSeq;
     const reply = new Promise<Extract<WriterReply, { type: 'flushed' }>>((resolve) =>
       this.waiters.set(id, resolve),
@@ -136,9 +173,11 @@ export class DecisionLog {
     const r = await reply;
     if (this.failure) throw this.failure;
     this.head = r.prevHash;
-    this.written += r.records;
     this.queued -= r.records;
-    return r.records;
+    this.headerLines -= headers;
+    const decisions = r.records - headers;
+    this.written += decisions;
+    return decisions;
   }
 
   /** The writer's error, once it has failed (nothing queued after it counts as written). */

@@ -13,6 +13,7 @@ import { Ledger } from '../ledger/ledger.ts';
 import { correlated, log } from '../log.ts';
 import { EngineLogRotator, rotationPolicyFromEnv } from '../logs/engine-log.ts';
 import type { DataPaths } from '../paths.ts';
+import type { RunInfo } from '../records/header.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { EngineStatusName } from '../schema/heartbeat.ts';
 import type { PositionState } from '../schema/state.ts';
@@ -45,6 +46,8 @@ export type EngineOptions = {
   executor?: OrderExecutor;
   /** Runs on a live feed: records every candle the engine receives, for `atl parity`. */
   tape?: CandleTapeWriter;
+  /** What the run header of the decision log lists beyond the feed and pipeline: models, risk config. */
+  record?: Pick<RunInfo, 'models' | 'risk'>;
 };
 
 /** Mirrors a decision's fills as exchange orders and notes their outcome in the draft (gate trace) and the ledger. */
@@ -194,7 +197,18 @@ async function runLocked(
     throw err;
   }
 
-  const decisionLog = new DecisionLog(paths.decisions);
+  const runTag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+  const decisionLog = new DecisionLog(paths.decisions, {
+    run_id: runTag,
+    config_hash: opts.pipeline.configHash,
+    mode,
+    data_mode: feed.dataMode,
+    timeframe: feed.timeframe,
+    symbols: feed.symbols,
+    source: Object.fromEntries(feed.symbols.map((s) => [s, feed.sourceOf(s)])),
+    correlation_prefix: `t${runTag}-`,
+    ...opts.record,
+  });
   decisionLog.open();
   if (decisionLog.repair) {
     log.warn(
@@ -204,7 +218,6 @@ async function runLocked(
   // Records a crash left past the ledger checkpoint are re-derived but not appended twice.
   const alreadyLogged = decisionIdsPastCheckpoint(paths.decisions, feed.symbols, lastBarTs);
 
-  const runTag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   const cfg: PipelineConfig = {
     ...opts.pipeline,
     mode,

@@ -252,6 +252,7 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
       fresh: req.fresh,
       argv: req.argv,
       executor: orders?.executor,
+      record: { models: modelChain.modelList, risk: risk as unknown as Record<string, unknown> },
       // Exchange orders are spot: nothing to short.
       pipeline: { allowShorting, minHistoryBars: ENGINE_DEFAULTS.minHistoryBars, configHash },
       tape: TAPED_MODES.has(mode)

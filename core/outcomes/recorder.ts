@@ -4,14 +4,10 @@ import type { Draft } from '../engine/pipeline.ts';
 import type { DecisionObserver, StageContext } from '../engine/stages.ts';
 import { JsonlAppender, repairTornTail } from '../fsx/jsonl.ts';
 import { log } from '../log.ts';
+import { compactForward } from '../records/outcome-codec.ts';
 import { validate } from '../schema/ajv.ts';
 import type { ActionName } from '../schema/common.ts';
-import {
-  OUTCOME_HORIZONS,
-  OUTCOME_SCHEMA_VERSION,
-  OutcomeRecorderState,
-  type TradeOutcome,
-} from '../schema/outcome.ts';
+import { OUTCOME_HORIZONS, OutcomeRecorderState, type TradeOutcome } from '../schema/outcome.ts';
 import { isoUtc } from '../time/iso.ts';
 import { outcomeKey, reconcileTail } from './resume-tail.ts';
 import { TradeFollower } from './trades.ts';
@@ -237,11 +233,8 @@ export class OutcomeRecorder implements DecisionObserver {
 
 const json = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
 const finiteOrNull = (x: number) => (Number.isFinite(x) ? x : null);
-// Decision ids, times and action words the engine makes need no JSON escaping; anything else gets it.
-const PLAIN = /^[\w.:/+-]*$/;
-const quote = (s: string) => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
-const quoteOrNull = (s: string | null) => (s === null ? 'null' : quote(s));
 
+/** One forward-return line in the compact (v2) form: core/records/outcome-codec.ts reads it back. */
 function forwardLine(
   s: SymbolOutcomes,
   e: Pending,
@@ -249,5 +242,17 @@ function forwardLine(
   realisedBarTs: string,
   complete: boolean,
 ): string {
-  return `{"schema_version":"${OUTCOME_SCHEMA_VERSION}","kind":"forward_return","decision_id":${quote(e.id)},"symbol":${s.symbolJson},"bar_ts":${quote(e.barTs)},"entry_price":${e.price},"forward_returns":{"1":${json(e.r1)},"5":${json(e.r5)},"20":${json(r20)}},"realised_bar_ts":${quote(realisedBarTs)},"complete":${complete},"action":${quote(e.action)},"signal_action":${quoteOrNull(e.signalAction)},"shadow_action":${quoteOrNull(e.shadowAction)}}`;
+  return compactForward(
+    e.id,
+    s.symbolJson,
+    e.barTs,
+    e.closeTs,
+    e.price,
+    [json(e.r1), json(e.r5), json(r20)],
+    Date.parse(realisedBarTs),
+    complete,
+    e.action,
+    e.signalAction,
+    e.shadowAction,
+  );
 }

@@ -69,6 +69,15 @@ export class ModelSignalChain implements SignalStage {
     return this.opts.models.usable.map((m) => `${m.id}@${m.sha256}`).sort();
   }
 
+  /** Every model loaded, usable or skipped, as the decision log's run header lists them. */
+  get modelList(): Array<{ model_id: string; sha256: string | null; feature_set: string | null }> {
+    const { usable, skipped } = this.opts.models;
+    return [
+      ...usable.map((m) => ({ model_id: m.id, sha256: m.sha256, feature_set: m.manifest.feature_set_id })),
+      ...skipped.map((m) => ({ model_id: m.id, sha256: m.sha256, feature_set: null })),
+    ];
+  }
+
   private stateOf(symbol: string): SymbolModels {
     let s = this.symbols.get(symbol);
     if (!s) {

@@ -1,0 +1,286 @@
+import type { DecisionRecord, GateStage, ModelTraceEntry } from '../schema/decision.ts';
+import type { RunHeader } from '../schema/record.ts';
+import { decodeShape, encodeShape, same } from './shape.ts';
+
+type Obj = Record<string, unknown>;
+/** A decision as the pipeline builds it (the chain field is the writer's). */
+export type DecisionDraft = Omit<DecisionRecord, 'prev_hash'> & { prev_hash?: string };
+
+/** Top-level fields a line leaves out when they equal the header's default, or packs by its shape. */
+export const SHARED_FIELDS = [
+  'market',
+  'model_trace',
+  'rl_recommendation',
+  'turnover',
+  'risk_budget',
+  'preservation_level',
+  'signal',
+  'action',
+  'execution',
+  'position',
+] as const;
+/** Short names on a v2 line for the full view's longest field names (the rest keep theirs). */
+export const LINE_KEY: Partial<Record<(typeof SHARED_FIELDS)[number], string>> = {
+  model_trace: 'models',
+  rl_recommendation: 'rl',
+  preservation_level: 'level',
+};
+const lineKey = (k: (typeof SHARED_FIELDS)[number]) => LINE_KEY[k] ?? k;
+/** Per-run constants: on a line only when a record differs from its header. */
+const RUN_FIELDS = ['schema_version', 'data_mode', 'mode', 'timeframe', 'config_hash'] as const;
+const RUN_VALUE: Record<(typeof RUN_FIELDS)[number], (h: RunHeader) => unknown> = {
+  schema_version: () => '1.0.0',
+  data_mode: (h) => h.data_mode,
+  mode: (h) => h.mode,
+  timeframe: (h) => h.timeframe,
+  config_hash: (h) => h.config_hash,
+};
+const NOT_REACHED = 'not_reached';
+const clone = <T>(v: T): T => (typeof v === 'object' && v !== null ? structuredClone(v) : v);
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Index of each header stage by name (cached per header object). */
+const stageIndex = new WeakMap<RunHeader, Map<string, number>>();
+function indexOf(h: RunHeader): Map<string, number> {
+  let m = stageIndex.get(h);
+  if (!m) {
+    m = new Map(h.stages.map((s, i) => [s.stage, i]));
+    stageIndex.set(h, m);
+  }
+  return m;
+}
+
+function costsOf(execution: DecisionRecord['execution']): DecisionRecord['costs'] {
+  let fees = 0;
+  let slippage = 0;
+  for (const f of execution ? execution.fills : []) {
+    fees += f.fee;
+    slippage += f.slippage;
+  }
+  return { fees, slippage, spread: 0, total: fees + slippage };
+}
+
+function firstBlock(gates: GateStage[]): GateStage | null {
+  for (const g of gates) if (g.verdict === 'block') return g;
+  return null;
+}
+
+function encodeGate(h: RunHeader, g: GateStage): unknown {
+  const i = indexOf(h).get(g.stage);
+  if (i === undefined) return g;
+  const st = h.stages[i]!;
+  let k: unknown = st.outcomes.findIndex((o) => o[0] === g.verdict && o[1] === g.reason);
+  if (k === -1) k = [g.verdict, g.reason];
+  const skip = g.verdict === 'skip';
+  let o: unknown;
+  if (!same(g.observed, skip ? null : st.observed))
+    o = (st.observed_shape && encodeShape(st.observed_shape, g.observed)) ?? g.observed;
+  let t: unknown;
+  if (!same(g.thresholds, skip ? null : st.thresholds)) {
+    const base = skip ? null : st.thresholds;
+    const keys = isObj(g.thresholds) && isObj(base) ? Object.keys(g.thresholds) : null;
+    if (keys && base && same(keys, Object.keys(base))) {
+      const diff: Obj = {};
+      for (const key of keys) if (!same(g.thresholds![key], base[key])) diff[key] = g.thresholds![key];
+      t = diff;
+    } else t = [g.thresholds];
+  }
+  if (t !== undefined) return [i, k, o ?? 0, t];
+  if (o !== undefined) return [i, k, o];
+  return k === 0 ? i : [i, k];
+}
+
+function decodeGate(h: RunHeader, e: unknown): GateStage {
+  if (isObj(e)) return e as GateStage;
+  const [i, k, o, t] = (typeof e === 'number' ? [e] : e) as [number, unknown?, unknown?, unknown?];
+  const st = h.stages[i];
+  if (!st) throw new Error(`gate names stage ${i}, which the run header does not list`);
+  const [verdict, reason] = (typeof k === 'number' || k === undefined ? st.outcomes[k ?? 0] : k) as [
+    GateStage['verdict'],
+    string | null,
+  ];
+  if (verdict === undefined)
+    throw new Error(`gate names verdict ${k} of stage ${st.stage}, which is not listed`);
+  // A skipped stage's usual observed values and thresholds are none.
+  const skip = verdict === 'skip';
+  const observed =
+    o === undefined || o === 0
+      ? skip
+        ? null
+        : clone(st.observed)
+      : Array.isArray(o)
+        ? decodeShape(st.observed_shape!, o)
+        : (o as GateStage['observed']);
+  const thresholds =
+    t === undefined
+      ? skip
+        ? null
+        : clone(st.thresholds)
+      : Array.isArray(t)
+        ? (t[0] as GateStage['thresholds'])
+        : ({ ...st.thresholds, ...(t as Obj) } as GateStage['thresholds']);
+  return { stage: st.stage, verdict, reason, observed: observed as GateStage['observed'], thresholds };
+}
+
+/** Index of each header model by id and sha256 (cached per header object). */
+const modelIndex = new WeakMap<RunHeader, Map<string, number>>();
+function modelAt(h: RunHeader, e: ModelTraceEntry): number | undefined {
+  let m = modelIndex.get(h);
+  if (!m) {
+    m = new Map(h.models.map((x, i) => [`${x.model_id}@${x.sha256}`, i]));
+    modelIndex.set(h, m);
+  }
+  return m.get(`${e.model_id}@${e.sha256}`);
+}
+const OUTPUT_KEYS = ['action', 'confidence', 'probabilities'];
+
+/** A model's trace entry by its header index: `[i, action, confidence, probabilities]` used, `[i, reason]` skipped. */
+function encodeModel(h: RunHeader, e: ModelTraceEntry): unknown {
+  const i = modelAt(h, e);
+  if (i === undefined) return e;
+  const out = e.output;
+  if (e.status === 'used' && e.skip_reason === null && out && same(Object.keys(out), OUTPUT_KEYS))
+    return [i, out.action, out.confidence, out.probabilities];
+  if (e.status === 'skipped' && out === null && e.skip_reason !== null) return [i, e.skip_reason];
+  return e;
+}
+
+function decodeModel(h: RunHeader, e: unknown): ModelTraceEntry {
+  if (isObj(e)) return e as ModelTraceEntry;
+  const [i, a, confidence, probabilities] = e as [number, string, number, number[] | null];
+  const m = h.models[i];
+  if (!m) throw new Error(`model output names model ${i}, which the run header does not list`);
+  const base = { model_id: m.model_id, sha256: m.sha256 };
+  if ((e as unknown[]).length === 2) return { ...base, status: 'skipped', skip_reason: a, output: null };
+  return {
+    ...base,
+    status: 'used',
+    skip_reason: null,
+    output: { action: a as NonNullable<ModelTraceEntry['output']>['action'], confidence, probabilities },
+  };
+}
+
+/** The v2 line body of one decision under `h`: only what differs from the header (no chain field). */
+export function compactDecision(h: RunHeader, d: DecisionDraft): Obj {
+  // The decision time as milliseconds after the header's when that reads back exactly.
+  const after = Date.parse(d.ts) - Date.parse(h.ts);
+  const ts = after >= 0 && new Date(Date.parse(h.ts) + after).toISOString() === d.ts ? after : d.ts;
+  const out: Obj = { decision_id: d.decision_id, ts, bar_ts: d.bar_ts, symbol: d.symbol };
+  const cid = d.correlation_id;
+  const seq = cid.startsWith(h.correlation_prefix) ? cid.slice(h.correlation_prefix.length) : '';
+  out.cid = /^(0|[1-9]\d{0,14})$/.test(seq) ? Number(seq) : cid;
+  for (const k of RUN_FIELDS) if (d[k] !== RUN_VALUE[k](h)) out[k] = d[k];
+  if (!same(d.source, h.source[d.symbol])) out.source = d.source;
+  const fh = d.features_hash;
+  if (fh === null) {
+    if (h.defaults.features_hash !== null) out.fh = null;
+  } else out.fh = fh.startsWith(h.features_prefix) ? fh.slice(h.features_prefix.length) : [fh];
+  for (const k of SHARED_FIELDS) {
+    const v = d[k];
+    if (k in h.defaults && same(v, h.defaults[k])) continue;
+    if (k === 'model_trace') out.models = (v as ModelTraceEntry[]).map((e) => encodeModel(h, e));
+    else {
+      const shape = h.shapes[k];
+      out[lineKey(k)] = (shape && encodeShape(shape, v)) ?? v;
+    }
+  }
+  const gates = d.gate_trace;
+  let n = gates.length;
+  const idx = indexOf(h);
+  let unreached = 0;
+  while (n > 1) {
+    const g = gates[n - 1]!;
+    const at = idx.get(g.stage);
+    const before = idx.get(gates[n - 2]!.stage);
+    const implied =
+      g.verdict === 'skip' && g.reason === NOT_REACHED && g.observed === null && g.thresholds === null;
+    if (!implied || at === undefined || before === undefined || at !== before + 1) break;
+    n--;
+    unreached++;
+  }
+  out.gates = gates.slice(0, n).map((g) => encodeGate(h, g));
+  if (unreached > 0) out.unreached = unreached;
+  const b = firstBlock(gates);
+  if (d.blocked_stage !== (b ? b.stage : null) || d.block_reason !== (b ? b.reason : null)) {
+    out.blocked_stage = d.blocked_stage;
+    out.block_reason = d.block_reason;
+  }
+  if (d.confidence !== (d.signal ? d.signal.confidence : 0)) out.confidence = d.confidence;
+  if (!same(d.costs, costsOf(d.execution))) out.costs = d.costs;
+  return out;
+}
+
+function shared(h: RunHeader, line: Obj, k: (typeof SHARED_FIELDS)[number]): unknown {
+  const key = lineKey(k);
+  if (!(key in line)) {
+    if (!(k in h.defaults)) throw new Error(`line has no ${key} and the run header no default for it`);
+    return clone(h.defaults[k]);
+  }
+  const v = line[key];
+  if (k === 'model_trace') return (v as unknown[]).map((e) => decodeModel(h, e));
+  return Array.isArray(v) ? decodeShape(h.shapes[k]!, v) : v;
+}
+
+/** The full (v1) view of a v2 line under its run header. */
+export function expandDecision(h: RunHeader, line: Obj): DecisionRecord {
+  const gate_trace = (line.gates as unknown[]).map((e) => decodeGate(h, e));
+  const unreached = (line.unreached as number | undefined) ?? 0;
+  if (unreached > 0) {
+    const from = indexOf(h).get(gate_trace.at(-1)!.stage)!;
+    for (let i = 1; i <= unreached; i++) {
+      const st = h.stages[from + i];
+      if (!st) throw new Error('unreached stages run past the run header’s stage list');
+      gate_trace.push({
+        stage: st.stage,
+        verdict: 'skip',
+        reason: NOT_REACHED,
+        observed: null,
+        thresholds: null,
+      });
+    }
+  }
+  const b = firstBlock(gate_trace);
+  const signal = shared(h, line, 'signal') as DecisionRecord['signal'];
+  const execution = shared(h, line, 'execution') as DecisionRecord['execution'];
+  const fh = line.fh;
+  const cid = line.cid;
+  const ts = typeof line.ts === 'number' ? new Date(Date.parse(h.ts) + line.ts).toISOString() : line.ts;
+  const run = (k: (typeof RUN_FIELDS)[number]) => (k in line ? line[k] : RUN_VALUE[k](h));
+  return {
+    schema_version: run('schema_version'),
+    decision_id: line.decision_id,
+    ts,
+    bar_ts: line.bar_ts,
+    data_mode: run('data_mode'),
+    mode: run('mode'),
+    symbol: line.symbol,
+    timeframe: run('timeframe'),
+    correlation_id: typeof cid === 'number' ? `${h.correlation_prefix}${cid}` : cid,
+    source: 'source' in line ? line.source : clone(h.source[line.symbol as string]),
+    market: shared(h, line, 'market'),
+    features_hash:
+      fh === undefined
+        ? clone(h.defaults.features_hash ?? null)
+        : typeof fh === 'string'
+          ? `${h.features_prefix}${fh}`
+          : Array.isArray(fh)
+            ? fh[0]
+            : null,
+    model_trace: shared(h, line, 'model_trace'),
+    gate_trace,
+    blocked_stage: 'blocked_stage' in line ? line.blocked_stage : b ? b.stage : null,
+    block_reason: 'block_reason' in line ? line.block_reason : b ? b.reason : null,
+    rl_recommendation: shared(h, line, 'rl_recommendation'),
+    turnover: shared(h, line, 'turnover'),
+    risk_budget: shared(h, line, 'risk_budget'),
+    preservation_level: shared(h, line, 'preservation_level'),
+    signal,
+    action: shared(h, line, 'action'),
+    confidence: 'confidence' in line ? line.confidence : signal ? signal.confidence : 0,
+    execution,
+    costs: 'costs' in line ? line.costs : costsOf(execution),
+    position: shared(h, line, 'position'),
+    config_hash: run('config_hash'),
+    prev_hash: line.prev_hash,
+  } as DecisionRecord;
+}

@@ -1,0 +1,153 @@
+import type { GateStage } from '../schema/decision.ts';
+import type { HeaderModel, HeaderStage, RunHeader } from '../schema/record.ts';
+import { RECORD_SCHEMA_VERSION } from '../schema/record.ts';
+import { type DecisionDraft, SHARED_FIELDS } from './decision-codec.ts';
+import { commonValue, learnShape } from './shape.ts';
+
+/** What the engine knows about a run before its first decision. */
+export type RunInfo = {
+  run_id: string;
+  config_hash: string;
+  mode: RunHeader['mode'];
+  data_mode: RunHeader['data_mode'];
+  timeframe: string;
+  symbols: string[];
+  source: RunHeader['source'];
+  correlation_prefix: string;
+  /** The models the run loaded (id, sha256, feature set); the header lists them by index. */
+  models?: HeaderModel[];
+  risk?: Record<string, unknown> | null;
+};
+
+/** Verdicts a header names per stage (the rest are written out on the line). */
+const MAX_OUTCOMES = 32;
+const SHAPED = ['market', 'rl_recommendation', 'turnover', 'risk_budget', 'signal', 'position'] as const;
+
+/**
+ * The stages in pipeline order: each record's gates in sequence, a stage first seen placed right
+ * after the one before it in that record.
+ */
+function stageOrder(samples: DecisionDraft[]): string[] {
+  const order: string[] = [];
+  for (const d of samples) {
+    let prev = -1;
+    for (const g of d.gate_trace) {
+      let at = order.indexOf(g.stage);
+      if (at < 0) {
+        at = prev + 1;
+        order.splice(at, 0, g.stage);
+      }
+      prev = at;
+    }
+  }
+  return order;
+}
+
+function learnStage(stage: string, gates: GateStage[], recent: GateStage[]): HeaderStage {
+  const counts = new Map<string, { o: [GateStage['verdict'], string | null]; n: number }>();
+  for (const g of gates) {
+    const key = `${g.verdict}\u0000${g.reason}`;
+    const c = counts.get(key);
+    if (c) c.n++;
+    else counts.set(key, { o: [g.verdict, g.reason], n: 1 });
+  }
+  const outcomes = [...counts.values()]
+    .sort((a, b) => b.n - a.n)
+    .slice(0, MAX_OUTCOMES)
+    .map((c) => c.o);
+  // A skipped stage observes nothing and applies no thresholds (the codec's rule); the usual
+  // values are those of the verdicts that judged.
+  const judged = (list: GateStage[]) => list.filter((g) => g.verdict !== 'skip');
+  const observed = judged(gates).map((g) => g.observed);
+  const recentJudged = judged(recent);
+  const st: HeaderStage = {
+    stage,
+    outcomes,
+    observed: (commonValue(observed)?.value ?? null) as HeaderStage['observed'],
+    thresholds: usualThresholds(recentJudged.length > 0 ? recentJudged : judged(gates)),
+  };
+  const shape = learnShape(observed);
+  if (shape) st.observed_shape = shape;
+  return st;
+}
+
+/**
+ * The thresholds a line may leave out: the most common set, unless the stage mostly reports none
+ * but some set often enough that carrying it each time would cost more than a `[null]` on the rest.
+ */
+function usualThresholds(gates: GateStage[]): HeaderStage['thresholds'] {
+  const set = gates.map((g) => g.thresholds).filter((t) => t !== null);
+  const common = commonValue(set)?.value as HeaderStage['thresholds'] | undefined;
+  if (!common)
+    return (commonValue(gates.map((g) => g.thresholds))?.value ?? null) as HeaderStage['thresholds'];
+  const hits = set.filter((t) => JSON.stringify(t) === JSON.stringify(common)).length;
+  const nulls = gates.length - set.length;
+  return hits * JSON.stringify(common).length > nulls * '[null]'.length ? common : null;
+}
+
+/** `kind:prefix:` of most hashes (`atl-fs-1:`), so lines carry only the hash. */
+function featuresPrefix(samples: DecisionDraft[]): string {
+  const prefixes = samples.map((d) => {
+    const fh = d.features_hash;
+    return fh === null ? null : fh.slice(0, fh.lastIndexOf(':') + 1);
+  });
+  const common = commonValue(prefixes.filter((p) => p !== null))?.value;
+  return typeof common === 'string' ? common : '';
+}
+
+/** Models by index: the run's own list, else the longest model trace among the samples. */
+function modelsOf(info: RunInfo, samples: DecisionDraft[]): HeaderModel[] {
+  if (info.models && info.models.length > 0) return info.models;
+  let longest: DecisionDraft['model_trace'] = [];
+  for (const d of samples) if (d.model_trace.length > longest.length) longest = d.model_trace;
+  return longest.map((m) => ({ model_id: m.model_id, sha256: m.sha256, feature_set: null }));
+}
+
+/**
+ * The run header: the run's identity and configuration from `info`, and from the run's first
+ * decisions (the pipeline does not declare its stages up front) the ordered stage list with each
+ * stage's usual verdict, observed values and thresholds, the values records share, and the shapes
+ * their objects take. A line then carries only what differs; any record fits, only its size varies.
+ */
+export function buildRunHeader(info: RunInfo, samples: DecisionDraft[], nowIso: string): RunHeader {
+  const order = stageOrder(samples);
+  const byStage = new Map<string, GateStage[]>(order.map((s) => [s, []]));
+  for (const d of samples) for (const g of d.gate_trace) byStage.get(g.stage)!.push(g);
+  const recentByStage = new Map<string, GateStage[]>(order.map((s) => [s, []]));
+  for (let i = Math.floor(samples.length / 2); i < samples.length; i++)
+    for (const g of samples[i]!.gate_trace) recentByStage.get(g.stage)!.push(g);
+  const defaults: Record<string, unknown> = {};
+  // Values the run has settled into (a level reached, adaptive limits) by the end of the sample.
+  const recent = samples.slice(Math.floor(samples.length / 2));
+  for (const k of SHARED_FIELDS) {
+    const common = commonValue(recent.map((d) => d[k]));
+    if (common) defaults[k] = common.value;
+  }
+  if (samples.length > 0 && commonValue(samples.map((d) => d.features_hash))?.value === null)
+    defaults.features_hash = null;
+  const shapes: RunHeader['shapes'] = {};
+  for (const k of SHAPED) {
+    const shape = learnShape(samples.map((d) => d[k]));
+    if (shape) shapes[k] = shape;
+  }
+  return {
+    kind: 'run',
+    schema_version: RECORD_SCHEMA_VERSION,
+    run_id: info.run_id,
+    ts: nowIso,
+    config_hash: info.config_hash,
+    mode: info.mode,
+    data_mode: info.data_mode,
+    timeframe: info.timeframe,
+    symbols: info.symbols,
+    source: info.source,
+    models: modelsOf(info, samples),
+    correlation_prefix: info.correlation_prefix,
+    features_prefix: featuresPrefix(samples),
+    stages: order.map((s) => learnStage(s, byStage.get(s)!, recentByStage.get(s)!)),
+    defaults,
+    shapes,
+    risk: info.risk ?? null,
+    prev_hash: '',
+  };
+}

@@ -1,0 +1,72 @@
+import type { ForwardReturnOutcome } from '../schema/outcome.ts';
+import { OUTCOME_SCHEMA_VERSION } from '../schema/outcome.ts';
+
+type Obj = Record<string, unknown>;
+
+/**
+ * Outcome lines v2: a forward-return line carries `returns` ([1, 5, 20] bars, null while unknown)
+ * and how long after its bar it was realised (`realised_after_s`); `kind` is implied by `returns`,
+ * `action` is left out when it is `hold`, `complete` when true, the signal's and the shadow
+ * advisor's actions when there were none. Trade lines keep their full shape (less than one in a
+ * hundred lines). The full (v1) view adds `schema_version`, `kind`, `bar_ts` and the rest back.
+ */
+export function compactForward(
+  id: string,
+  symbolJson: string,
+  barTs: string,
+  barMs: number,
+  price: number,
+  returns: [string, string, string],
+  realisedMs: number,
+  complete: boolean,
+  action: string,
+  signalAction: string | null,
+  shadowAction: string | null,
+): string {
+  let s = `{"decision_id":${quote(id)},"symbol":${symbolJson}`;
+  if (!idEndsWith(id, barTs)) s += `,"bar_ts":${quote(barTs)}`;
+  s += `,"entry_price":${price},"returns":[${returns[0]},${returns[1]},${returns[2]}],"realised_after_s":${(realisedMs - barMs) / 1000}`;
+  if (!complete) s += ',"complete":false';
+  if (action !== 'hold') s += `,"action":${quote(action)}`;
+  if (signalAction !== null) s += `,"signal_action":${quote(signalAction)}`;
+  if (shadowAction !== null) s += `,"shadow_action":${quote(shadowAction)}`;
+  return `${s}}`;
+}
+
+// Decision ids, times and action words the engine makes need no JSON escaping; anything else gets it.
+const PLAIN = /^[\w.:/+-]*$/;
+const quote = (s: string) => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
+
+/** `…-20240101T000100Z` (optionally `:halt`) names the bar `2024-01-01T00:01:00.000Z`. */
+const ID_TIME = /-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z(?::[\w-]+)?$/;
+function barFromId(id: string): string | null {
+  const m = ID_TIME.exec(id);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : null;
+}
+const idEndsWith = (id: string, barTs: string) => barFromId(id) === barTs;
+
+/** The full (v1) view of an outcome line, v1 or v2; v1 lines are returned as they are. */
+export function expandOutcome(line: Obj): Obj {
+  if (!Array.isArray(line.returns)) return line;
+  const id = line.decision_id as string;
+  const barTs = (line.bar_ts as string | undefined) ?? barFromId(id);
+  const [r1, r5, r20] = line.returns as Array<number | null>;
+  const after = line.realised_after_s;
+  const out: ForwardReturnOutcome = {
+    schema_version: OUTCOME_SCHEMA_VERSION,
+    kind: 'forward_return',
+    decision_id: id,
+    symbol: line.symbol as string,
+    bar_ts: barTs as string,
+    entry_price: line.entry_price as number,
+    forward_returns: { '1': r1 ?? null, '5': r5 ?? null, '20': r20 ?? null },
+    realised_bar_ts:
+      typeof after === 'number' && barTs ? new Date(Date.parse(barTs) + after * 1000).toISOString() : '',
+    complete: line.complete !== false,
+    action: ((line.action as string | undefined) ?? 'hold') as ForwardReturnOutcome['action'],
+    signal_action: ((line.signal_action as string | undefined) ??
+      null) as ForwardReturnOutcome['signal_action'],
+    shadow_action: (line.shadow_action as string | undefined) ?? null,
+  };
+  return out as unknown as Obj;
+}

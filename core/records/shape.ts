@@ -1,0 +1,113 @@
+import type { Shape } from '../schema/record.ts';
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Structural equality of JSON values, key order included (a v1 line is rebuilt in its own order). */
+export function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!same(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i]!;
+    if (k !== kb[i] || !same((a as Obj)[k], (b as Obj)[k])) return false;
+  }
+  return true;
+}
+
+/**
+ * The shape most of `samples` (objects) share: their most common key list, the keys whose value
+ * never changes among those, and nested object keys the same way. Null when too few agree.
+ */
+export function learnShape(samples: unknown[]): Shape | null {
+  const byKeys = new Map<string, Obj[]>();
+  for (const s of samples) {
+    if (!isObj(s)) continue;
+    const k = Object.keys(s).join('\u0000');
+    const list = byKeys.get(k);
+    if (list) list.push(s);
+    else byKeys.set(k, [s]);
+  }
+  let best: Obj[] = [];
+  for (const list of byKeys.values()) if (list.length > best.length) best = list;
+  if (best.length === 0) return null;
+  const keys = Object.keys(best[0]!);
+  const shape: Shape = { keys };
+  for (const k of keys) {
+    const first = best[0]![k];
+    if (best.length > 1 && best.every((o) => same(o[k], first))) (shape.const ??= {})[k] = first;
+    else if (isObj(first)) {
+      const nested = learnShape(best.map((o) => o[k]));
+      if (nested) (shape.nested ??= {})[k] = nested;
+    }
+  }
+  return shape;
+}
+
+/** `value` as its positional array when it fits `shape`, else null (then it is written as it is). */
+export function encodeShape(shape: Shape, value: unknown): unknown[] | null {
+  if (!isObj(value)) return null;
+  const keys = shape.keys;
+  let n = 0;
+  for (const _ in value) n++;
+  if (n !== keys.length) return null;
+  const out: unknown[] = [];
+  let i = 0;
+  for (const k in value) {
+    if (k !== keys[i++]) return null;
+    const v = value[k];
+    const c = shape.const;
+    if (c && k in c) {
+      if (!same(v, c[k])) return null;
+      continue;
+    }
+    const nested = shape.nested?.[k];
+    const packed = nested ? encodeShape(nested, v) : null;
+    if (nested && !packed && Array.isArray(v)) return null; // an array there would read as packed
+    // A nested value that does not fit its shape is kept whole (an object, never an array).
+    out.push(packed ?? v);
+  }
+  return out;
+}
+
+/** The object a positional array stands for. */
+export function decodeShape(shape: Shape, values: unknown[]): Obj {
+  const out: Obj = {};
+  let i = 0;
+  for (const k of shape.keys) {
+    const c = shape.const;
+    if (c && k in c) {
+      const v = c[k];
+      out[k] = typeof v === 'object' && v !== null ? structuredClone(v) : v;
+      continue;
+    }
+    const v = values[i++];
+    const nested = shape.nested?.[k];
+    out[k] = nested && Array.isArray(v) ? decodeShape(nested, v) : v;
+  }
+  if (i !== values.length) throw new Error(`positional values do not fit the header's shape (${shape.keys})`);
+  return out;
+}
+
+/** The value most samples share, when at least half do (what a line may leave out); undefined if none. */
+export function commonValue(samples: unknown[]): { value: unknown } | undefined {
+  const counts = new Map<string, { value: unknown; n: number }>();
+  for (const s of samples) {
+    const key = JSON.stringify(s) ?? 'undefined';
+    const c = counts.get(key);
+    if (c) c.n++;
+    else counts.set(key, { value: s, n: 1 });
+  }
+  let best: { value: unknown; n: number } | undefined;
+  for (const c of counts.values()) if (!best || c.n > best.n) best = c;
+  return best && best.n * 2 >= samples.length ? { value: best.value } : undefined;
+}
