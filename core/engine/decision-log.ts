@@ -103,11 +103,13 @@ export class DecisionLog {
 
   /** Queue one record (serialised here; chained, hashed and written by the writer thread). */
   append(record: Draft): void {
-    if (!this.run) return this.push(JSON.stringify(record));
-    if (this.header) return this.push(JSON.stringify(compactDecision(this.header, record)));
-    // Kept as text: a stage may reuse its objects for the next decision.
-    this.samples.push(JSON.stringify(record));
-    if (this.samples.length >= HEADER_SAMPLE) this.startRun();
+    if (!this.run) this.push(JSON.stringify(record));
+    else if (this.header) this.push(JSON.stringify(compactDecision(this.header, record)));
+    else {
+      // Kept as text: a stage may reuse its objects for the next decision.
+      this.samples.push(JSON.stringify(record));
+      if (this.samples.length >= HEADER_SAMPLE) this.startRun();
+    }
   }
 
   /** Write the run header, learnt from the decisions so far, then those decisions. */

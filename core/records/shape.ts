@@ -41,15 +41,19 @@ export function learnShape(samples: unknown[]): Shape | null {
   for (const list of byKeys.values()) if (list.length > best.length) best = list;
   if (best.length === 0) return null;
   const keys = Object.keys(best[0]!);
-  const shape: Shape = { keys };
+  const consts: Obj = {};
+  const nested: Record<string, Shape> = {};
   for (const k of keys) {
     const first = best[0]![k];
-    if (best.length > 1 && best.every((o) => same(o[k], first))) (shape.const ??= {})[k] = first;
+    if (best.length > 1 && best.every((o) => same(o[k], first))) consts[k] = first;
     else if (isObj(first)) {
-      const nested = learnShape(best.map((o) => o[k]));
-      if (nested) (shape.nested ??= {})[k] = nested;
+      const inner = learnShape(best.map((o) => o[k]));
+      if (inner) nested[k] = inner;
     }
   }
+  const shape: Shape = { keys };
+  if (Object.keys(consts).length > 0) shape.const = consts;
+  if (Object.keys(nested).length > 0) shape.nested = nested;
   return shape;
 }
 
