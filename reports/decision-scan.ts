@@ -1,5 +1,6 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { GENESIS_HASH, hashLine } from '../core/engine/decision-log.ts';
+import { expandValue, HeaderSpans as Headers } from '../core/records/reader.ts';
 import { validate } from '../core/schema/ajv.ts';
 import { DecisionRecord } from '../core/schema/decision.ts';
 import {
@@ -148,6 +149,7 @@ export async function scanDecisionLog(
     let recent: Array<{ offset: number; length: number }> = [];
     let newest: { offset: number; length: number; line: number } | null = null;
     let before: { offset: number; length: number } | null = null;
+    const headerSpans: Array<{ offset: number; length: number }> = [];
     let base = 0;
     parts.forEach((p, i) => {
       integrity.lines += p.lines;
@@ -164,7 +166,8 @@ export async function scanDecisionLog(
         })),
       );
       const seamFrom = parts[i - 1]?.last ?? null;
-      if (i > 0 && p.first && (p.first.inWindow || seamFrom?.inWindow)) {
+      headerSpans.push(...p.headers);
+      if (i > 0 && p.first && (p.first.inWindow || seamFrom?.inWindow || seamFrom?.hash)) {
         const expected = seamFrom
           ? (seamFrom.hash ?? hashLine(readAt(fd, seamFrom.offset, seamFrom.length)))
           : GENESIS_HASH;
@@ -183,23 +186,21 @@ export async function scanDecisionLog(
       base += p.lines;
     });
     integrity.torn_tail = parts.at(-1)!.tornTail;
-    parseWindow(fd, windowLines, integrity, malformed, onRecord);
+    const headers = new Headers(fd, headerSpans);
+    parseWindow(fd, headers, windowLines, integrity, malformed, onRecord);
     integrity.malformed.samples = malformed.sort((a, b) => a.line - b.line).slice(0, SAMPLE_LIMIT);
     integrity.chain.samples = breaks.sort((a, b) => a.line - b.line).slice(0, SAMPLE_LIMIT);
     const last = newest as { offset: number; length: number; line: number } | null;
     if (last) {
-      const r = JSON.parse(readAt(fd, last.offset, last.length).toString('utf8')) as {
-        ts?: string;
-        bar_ts?: string;
-      };
-      if (typeof r.ts === 'string' && typeof r.bar_ts === 'string')
+      const r = headers.expandAt(last.offset, last.length) as { ts?: unknown; bar_ts?: unknown } | null;
+      if (r && typeof r.ts === 'string' && typeof r.bar_ts === 'string')
         integrity.newest = { ts: r.ts, bar_ts: r.bar_ts, line: last.line };
     }
     const span = before as { offset: number; length: number } | null;
     const beforeWindow = span
-      ? (JSON.parse(readAt(fd, span.offset, span.length).toString('utf8')) as Record<string, unknown>)
+      ? (headers.expandAt(span.offset, span.length) as Record<string, unknown> | null)
       : null;
-    return { integrity, recent: readRecent(fd, recent), beforeWindow };
+    return { integrity, recent: readRecent(headers, recent), beforeWindow };
   } finally {
     closeSync(fd);
   }
@@ -220,6 +221,7 @@ class LineReader {
 /** Parse the window's lines in file order: schema-check, drop repeated ids, note late bars. */
 function parseWindow(
   fd: number,
+  headers: Headers,
   lines: Array<{ offset: number; length: number; line: number }>,
   integrity: LogIntegrity,
   malformed: LineProblem[],
@@ -235,14 +237,16 @@ function parseWindow(
   for (const { offset, length, line } of lines) {
     let record: DecisionRecord;
     try {
-      const checked = validate(DecisionRecord, JSON.parse(reader.text(offset, length)));
+      const view = expandValue(JSON.parse(reader.text(offset, length)), headers.before(offset)).record;
+      const checked = validate(DecisionRecord, view);
       if (!checked.ok) {
         bad(line, `schema: ${checked.errors[0]}`);
         continue;
       }
       record = checked.value;
     } catch (err) {
-      bad(line, `invalid JSON (${(err as Error).message})`);
+      const why = (err as Error).message;
+      bad(line, err instanceof SyntaxError ? `invalid JSON (${why})` : why);
       continue;
     }
     if (ids.has(record.decision_id)) {
@@ -259,12 +263,12 @@ function parseWindow(
 }
 
 /** The last decisions' blocking stage and reason, read back by offset (a re-logged id counts once, at its last place). */
-function readRecent(fd: number, entries: Array<{ offset: number; length: number }>): RecentDecision[] {
+function readRecent(headers: Headers, entries: Array<{ offset: number; length: number }>): RecentDecision[] {
   const byId = new Map<string, RecentDecision>();
   for (const e of entries) {
     try {
-      const r = JSON.parse(readAt(fd, e.offset, e.length).toString('utf8')) as Partial<RecentDecision>;
-      if (typeof r.decision_id !== 'string' || typeof r.bar_ts !== 'string') continue;
+      const r = headers.expandAt(e.offset, e.length) as Partial<RecentDecision> | null;
+      if (!r || typeof r.decision_id !== 'string' || typeof r.bar_ts !== 'string') continue;
       byId.delete(r.decision_id);
       byId.set(r.decision_id, {
         decision_id: r.decision_id,

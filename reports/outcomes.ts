@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { scanJsonl } from '../core/fsx/jsonl.ts';
+import { barOfId } from '../core/records/outcome-codec.ts';
+import { expandOutcome } from '../core/records/reader.ts';
 import { validate } from '../core/schema/ajv.ts';
 import type { DecisionRecord } from '../core/schema/decision.ts';
 import { DecisionOutcome } from '../core/schema/outcome.ts';
@@ -46,6 +48,8 @@ export type OutcomeIndex = {
 
 const ID_KEY = Buffer.from('"decision_id":"');
 const BAR_KEY = Buffer.from('"bar_ts":"');
+const RETURNS_KEY = Buffer.from('"returns":[');
+const dayOfId = (id: string) => barOfId(id)?.slice(0, 10) ?? null;
 
 /**
  * Stream the outcomes file once; only lines naming a decision in the window are parsed and
@@ -72,19 +76,27 @@ export function readOutcomes(path: string, wanted: Set<string>, window?: DayWind
       index.unreadable++;
       return;
     }
-    if (startDay && endDay) {
-      const bar = e.buffer.indexOf(BAR_KEY, e.start);
-      if (bar < 0 || bar >= e.end) return;
-      const day = bar + BAR_KEY.length;
-      if (compareDay(e.buffer, day, startDay) < 0 || compareDay(e.buffer, day, endDay) >= 0) return; // [start, end)
-    }
     const from = at + ID_KEY.length;
     const to = e.buffer.indexOf(0x22, from);
+    if (startDay && endDay) {
+      const bar = e.buffer.indexOf(BAR_KEY, e.start);
+      let buf = e.buffer;
+      let day = bar + BAR_KEY.length;
+      if (bar < 0 || bar >= e.end) {
+        // A v2 forward-return line leaves its bar out when the decision id ends with it.
+        const returns = e.buffer.indexOf(RETURNS_KEY, e.start);
+        const idDay = returns >= 0 && returns < e.end ? dayOfId(e.buffer.toString('latin1', from, to)) : null;
+        if (!idDay) return;
+        buf = Buffer.from(idDay);
+        day = 0;
+      }
+      if (compareDay(buf, day, startDay) < 0 || compareDay(buf, day, endDay) >= 0) return; // [start, end)
+    }
     const id = e.buffer.toString('utf8', from, to);
     if (!wanted.has(id)) return;
     let checked: ReturnType<typeof validate<typeof DecisionOutcome>>;
     try {
-      checked = validate(DecisionOutcome, JSON.parse(e.line));
+      checked = validate(DecisionOutcome, expandOutcome(JSON.parse(e.line)));
     } catch {
       checked = { ok: false, errors: ['invalid JSON'] };
     }

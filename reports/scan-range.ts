@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { GENESIS_HASH, hashLine } from '../core/engine/decision-log.ts';
 import { scanJsonl } from '../core/fsx/jsonl.ts';
+import { isHeaderLine } from '../core/records/reader.ts';
 import { RecentRing } from './recent-ring.ts';
 import type { DayWindow } from './windows.ts';
 
@@ -11,9 +12,9 @@ const PREV_KEY = Buffer.from('"prev_hash":"');
 const QUOTE = 0x22;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
-// Where the engine's JSON.stringify puts the values: after `{"schema_version":"1.0.0","decision_id":"`,
-// and after the id's closing quote plus `,"ts":"<24 chars>","bar_ts":"`.
-const ENGINE_ID_AT = '{"schema_version":"1.0.0","decision_id":"'.length;
+// Where the engine's JSON.stringify puts the values: after `{"decision_id":"` (v2; v1 lines start
+// `{"schema_version":"1.0.0",`), and after the id's closing quote plus `,"ts":"<24 chars>","bar_ts":"` (v1).
+const ENGINE_ID_AT = '{"decision_id":"'.length;
 const ENGINE_BAR_AFTER_ID = '","ts":"2026-01-01T00:00:00.000Z","bar_ts":"'.length;
 
 export type LineProblem = { line: number; problem: string };
@@ -42,6 +43,8 @@ export type RangeScan = {
   newest: (Span & { line: number }) | null;
   /** The last well-formed line whose bar day is before the window (what the engine knew when the window opened). */
   beforeWindow: Span | null;
+  /** Run header lines (v2) by offset, in file order: the reader expands the lines after each. */
+  headers: Span[];
   /** The range's first line when its chain link reaches into the previous range. */
   first: { inWindow: boolean; prevHash: string } | null;
   last: (Span & { inWindow: boolean; hash: string | null }) | null;
@@ -117,6 +120,7 @@ export function scanRange(
     recent: [],
     newest: null,
     beforeWindow: null,
+    headers: [],
     first: null,
     last: null,
   };
@@ -127,6 +131,30 @@ export function scanRange(
   };
   const fd = openSync(path, 'r');
   let prev: (Span & { inWindow: boolean; hash: string | null }) | null = null;
+  /** The chain link into a line: checked when either end of it is in the window or is a run header. */
+  const link = (
+    lineNo: number,
+    offset: number,
+    here: Span & { inWindow: boolean; hash: string | null },
+    previous: (Span & { inWindow: boolean; hash: string | null }) | null,
+    prevHash: string,
+    header: boolean,
+  ) => {
+    if (lineNo === 1 && offset !== 0) {
+      out.first = { inWindow: here.inWindow || header, prevHash }; // its link is checked across the seam
+      return;
+    }
+    if (!here.inWindow && !header && !previous?.inWindow && !(previous && previous.hash !== null)) return;
+    const expected = previous
+      ? (previous.hash ?? hashLine(readAt(fd, previous.offset, previous.length)))
+      : GENESIS_HASH;
+    out.chain.links++;
+    if (prevHash !== expected) {
+      out.chain.breaks++;
+      if (out.chain.samples.length < SAMPLE_LIMIT)
+        out.chain.samples.push({ line: lineNo, problem: previous ? CHAIN_EDITED : CHAIN_NOT_GENESIS });
+    }
+  };
   try {
     const scan = scanJsonl(
       path,
@@ -143,9 +171,18 @@ export function scanRange(
             bom ? 'starts with a byte-order mark: not written by the engine' : 'not a JSON object',
           );
         }
+        if (isHeaderLine(buf.subarray(s, t))) {
+          // A run header is not a decision, but its chain links are always checked: the lines
+          // after it mean what it says.
+          const prevAt = valueAt(buf, PREV_KEY, s, t, t - 66, true);
+          if (prevAt < 0 || prevAt + 64 > t) return malformed(lineNo, 'run header without prev_hash');
+          here.hash = hashLine(buf.subarray(s, t));
+          out.headers.push({ offset: e.offset, length: t - s });
+          return link(lineNo, e.offset, here, previous, buf.toString('latin1', prevAt, prevAt + 64), true);
+        }
         const idAt = valueAt(buf, ID_KEY, s, t, s + ENGINE_ID_AT);
         const idEnd = idAt < 0 ? -1 : quoteAfter(buf, idAt, t);
-        const barAt = valueAt(buf, BAR_KEY, s, t, idEnd + ENGINE_BAR_AFTER_ID);
+        const barAt = valueAt(buf, BAR_KEY, idEnd < 0 ? s : idEnd, t, idEnd + ENGINE_BAR_AFTER_ID);
         const barEnd = barAt < 0 ? -1 : quoteAfter(buf, barAt, t);
         const prevAt = valueAt(buf, PREV_KEY, s, t, t - 66, true);
         if (idEnd < 0 || barEnd < 0 || barEnd - barAt < 10 || prevAt < 0 || prevAt + 64 > t) {
@@ -164,22 +201,7 @@ export function scanRange(
           out.window.lengths.push(t - s);
           out.window.lines.push(lineNo);
         }
-        const prevHash = buf.toString('latin1', prevAt, prevAt + 64);
-        if (lineNo === 1 && e.offset !== 0) {
-          out.first = { inWindow: here.inWindow, prevHash }; // its link is checked across the seam
-          return;
-        }
-        // The chain link into this line matters when either end of it is in the window.
-        if (!here.inWindow && !previous?.inWindow) return;
-        const expected = previous
-          ? (previous.hash ?? hashLine(readAt(fd, previous.offset, previous.length)))
-          : GENESIS_HASH;
-        out.chain.links++;
-        if (prevHash !== expected) {
-          out.chain.breaks++;
-          if (out.chain.samples.length < SAMPLE_LIMIT)
-            out.chain.samples.push({ line: lineNo, problem: previous ? CHAIN_EDITED : CHAIN_NOT_GENESIS });
-        }
+        link(lineNo, e.offset, here, previous, buf.toString('latin1', prevAt, prevAt + 64), false);
       },
       { start, end },
     );

@@ -1,4 +1,5 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { HeaderIndex, isHeaderLine } from '../records/reader.ts';
 import { type DecisionSummary, summarize } from './decision-tail.ts';
 
 export type DecisionFilter = {
@@ -10,7 +11,7 @@ export type DecisionFilter = {
 };
 
 export type DecisionPage = {
-  /** Raw JSON text of each matching record, newest first. */
+  /** JSON text of each matching record in the full (v1) view, newest first. */
   lines: string[];
   /** Pass as `before` for the next (older) page; null when the start of the log was reached. */
   nextBefore: number | null;
@@ -23,6 +24,16 @@ export type DecisionPage = {
 
 const NEWLINE = 0x0a;
 const CHUNK = 64 * 1024;
+/** Run-header indexes by log path: the server pages the same log again and again. */
+const headerIndexes = new Map<string, HeaderIndex>();
+function headersOf(path: string): HeaderIndex {
+  let index = headerIndexes.get(path);
+  if (!index) {
+    index = new HeaderIndex(path);
+    headerIndexes.set(path, index);
+  }
+  return index;
+}
 
 function matches(r: DecisionSummary, f: DecisionFilter): boolean {
   if (f.symbol !== undefined && r.symbol !== f.symbol) return false;
@@ -84,12 +95,16 @@ export function readDecisionPage(
       if (!fragment) {
         let text = buf.toString('utf8', lineStart - bufStart, lineEnd - 1 - bufStart);
         if (text.endsWith('\r')) text = text.slice(0, -1);
-        const record = summarize(text);
-        if (!record) page.malformedLines++;
+        const { text: view, record } = isHeaderLine(text)
+          ? { text, record: undefined }
+          : summarize(text, headersOf(path).headerFor(lineStart));
+        if (record === undefined) {
+          // a run header: not a decision
+        } else if (!record) page.malformedLines++;
         else if (q.filter.sinceMs !== undefined && Date.parse(record.ts) < q.filter.sinceMs) {
           lineEnd = 0; // older than `since`: nothing further back can match
           break;
-        } else if (matches(record, q.filter)) page.lines.push(text);
+        } else if (matches(record, q.filter)) page.lines.push(view);
       }
       fragment = false;
       lineEnd = lineStart;

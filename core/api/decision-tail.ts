@@ -1,6 +1,8 @@
 import { closeSync, type FSWatcher, fstatSync, openSync, readSync, statSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { log } from '../log.ts';
+import { expandValue, isHeaderLine, parseHeader } from '../records/reader.ts';
+import type { RunHeader } from '../schema/record.ts';
 
 /** The fields the API reads from a decision line; the rest is passed through untouched. */
 export type DecisionSummary = {
@@ -13,7 +15,10 @@ export type DecisionSummary = {
   market?: { data_age_s?: number | null } | null;
 };
 
-/** One complete line of the log: its byte offset, its text, and its parsed summary (null when malformed). */
+/**
+ * One complete decision of the log: its byte offset, its text in the full (v1) view, and its
+ * parsed summary (null when malformed). Run header lines are followed, not passed on.
+ */
 export type TailedLine = { offset: number; line: string; record: DecisionSummary | null };
 
 export type TailOptions = {
@@ -34,15 +39,24 @@ const CHUNK = 1 << 20;
 /** Most bytes one turn of the start-up catch-up reads before yielding, so the server keeps answering. */
 const BACKLOG_BYTES_PER_TURN = 8 << 20;
 
-export function summarize(line: string): DecisionSummary | null {
+/**
+ * A raw line (v1 or v2, under `header`) as its full-view text and summary; the summary is null
+ * when the line does not read, and the text is then the raw line.
+ */
+export function summarize(
+  line: string,
+  header: RunHeader | null,
+): { text: string; record: DecisionSummary | null } {
   try {
-    const v = JSON.parse(line) as Partial<DecisionSummary> | null;
-    if (!v || typeof v !== 'object' || typeof v.decision_id !== 'string' || typeof v.action !== 'string')
-      return null;
-    if (typeof v.symbol !== 'string' || typeof v.ts !== 'string') return null;
-    return v as DecisionSummary;
+    const parsed = JSON.parse(line) as unknown;
+    const { record, version } = expandValue(parsed, header);
+    const v = record as Partial<DecisionSummary>;
+    if (typeof v.decision_id !== 'string' || typeof v.action !== 'string')
+      return { text: line, record: null };
+    if (typeof v.symbol !== 'string' || typeof v.ts !== 'string') return { text: line, record: null };
+    return { text: version === 1 ? line : JSON.stringify(record), record: v as DecisionSummary };
   } catch {
-    return null;
+    return { text: line, record: null };
   }
 }
 
@@ -62,6 +76,8 @@ export class DecisionTail {
   private timer: ReturnType<typeof setInterval> | null = null;
   private watcher: FSWatcher | null = null;
   private readonly buf = Buffer.alloc(CHUNK);
+  /** The run header the lines being read belong to. */
+  private header: RunHeader | null = null;
 
   constructor(
     readonly path: string,
@@ -157,6 +173,7 @@ export class DecisionTail {
   }
 
   private resetPosition(): void {
+    this.header = null;
     this.offset = 0;
     this.lineStart = 0;
     this.carry = null;
@@ -185,7 +202,16 @@ export class DecisionTail {
       this.carry = null;
       const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
       const line = bytes.toString('utf8', 0, end);
-      this.opts.onLine({ offset: this.lineStart, line, record: summarize(line) }, this.live);
+      if (isHeaderLine(line)) {
+        try {
+          this.header = parseHeader(JSON.parse(line));
+        } catch {
+          this.header = null; // the lines it heads then read as malformed
+        }
+      } else {
+        const { text, record } = summarize(line, this.header);
+        this.opts.onLine({ offset: this.lineStart, line: text, record }, this.live);
+      }
       start = i + 1;
       this.lineStart = chunkOffset + start;
     }

@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, existsSync, openSync, readSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { emergencyStop } from '../control/emergency-stop.ts';
 import { readHalt } from '../control/halt.ts';
 import { readPause } from '../control/pause.ts';
@@ -7,32 +7,18 @@ import { EXCHANGE_DEFAULTS, exchangeClient, parseBaseUrl } from '../exchange/cli
 import { ExchangeFailure } from '../exchange/errors.ts';
 import { readJsonFile } from '../fsx/json-file.ts';
 import type { DataPaths } from '../paths.ts';
+import { readDecisionLog } from '../records/reader.ts';
 import type { ModeName } from '../schema/common.ts';
 import { Heartbeat } from '../schema/heartbeat.ts';
 import { SafetyState } from '../schema/state.ts';
 import { type ExchangeProbe, LIVE_LIMIT_BOUNDS, type ReadinessFacts } from './readiness.ts';
 
-const CHUNK = 4 << 20;
-const NEWLINE = 0x0a;
-const PATTERNS = {
-  critical: Buffer.from('"preservation_level":"critical"'),
-  lockdown: Buffer.from('"preservation_level":"lockdown"'),
-  paperLive: Buffer.from('"data_mode":"PAPER_LIVE"'),
-  testnet: Buffer.from('"data_mode":"TESTNET"'),
-  live: Buffer.from('"data_mode":"LIVE"'),
-};
-
-function occurrences(region: Buffer, pattern: Buffer | number): number {
-  let n = 0;
-  const step = typeof pattern === 'number' ? 1 : pattern.length;
-  for (let i = region.indexOf(pattern); i >= 0; i = region.indexOf(pattern, i + step)) n++;
-  return n;
-}
+const REAL_DATA = new Set(['PAPER_LIVE', 'TESTNET', 'LIVE']);
 
 /**
- * Count decisions, real-data decisions and critical/lockdown levels in the decision log by
- * scanning bytes for the engine's own serialisation (no JSON parse per line: logs run to GBs).
- * Only complete lines count; an unterminated final fragment is reported, not read.
+ * Count decisions, real-data decisions and critical/lockdown levels in the decision log, every
+ * line through the one reader (v1 and v2 alike). Only complete lines count; an unterminated
+ * final fragment is reported, not read.
  */
 export function scanDecisionLog(path: string): ReadinessFacts['decisions'] {
   const out = {
@@ -44,34 +30,14 @@ export function scanDecisionLog(path: string): ReadinessFacts['decisions'] {
     tornTailBytes: 0,
   };
   if (!out.present) return out;
-  const fd = openSync(path, 'r');
-  try {
-    let buf = Buffer.allocUnsafe(CHUNK);
-    let filled = 0;
-    let offset = 0;
-    for (;;) {
-      if (filled === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(buf.length)]); // one line longer than the buffer
-      const n = readSync(fd, buf, filled, buf.length - filled, offset);
-      if (n === 0) break;
-      offset += n;
-      const end = filled + n;
-      const complete = buf.lastIndexOf(NEWLINE, end - 1) + 1;
-      const region = buf.subarray(0, complete);
-      out.total += occurrences(region, NEWLINE);
-      out.critical += occurrences(region, PATTERNS.critical);
-      out.lockdown += occurrences(region, PATTERNS.lockdown);
-      out.realData +=
-        occurrences(region, PATTERNS.paperLive) +
-        occurrences(region, PATTERNS.testnet) +
-        occurrences(region, PATTERNS.live);
-      buf.copy(buf, 0, complete, end);
-      filled = end - complete;
-    }
-    out.tornTailBytes = filled;
-    return out;
-  } finally {
-    closeSync(fd);
-  }
+  const scan = readDecisionLog(path, (r) => {
+    out.total++;
+    if (REAL_DATA.has(r.data_mode)) out.realData++;
+    if (r.preservation_level === 'critical') out.critical++;
+    else if (r.preservation_level === 'lockdown') out.lockdown++;
+  });
+  out.tornTailBytes = scan.tornTail?.bytes ?? 0;
+  return out;
 }
 
 /** Env names of the exchange keys a mode trades with (the same names `atl run` reads). */

@@ -39,17 +39,25 @@ const quote = (s: string) => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
 
 /** `…-20240101T000100Z` (optionally `:halt`) names the bar `2024-01-01T00:01:00.000Z`. */
 const ID_TIME = /-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z(?::[\w-]+)?$/;
-function barFromId(id: string): string | null {
+export function barOfId(id: string): string | null {
   const m = ID_TIME.exec(id);
   return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : null;
 }
-const idEndsWith = (id: string, barTs: string) => barFromId(id) === barTs;
+/** The cheap check on the write path: the id's time, compacted, followed by nothing or `:suffix`. */
+function idEndsWith(id: string, barTs: string): boolean {
+  if (barTs.length !== 24 || !barTs.endsWith('.000Z')) return false;
+  const compact = `-${barTs.slice(0, 4)}${barTs.slice(5, 7)}${barTs.slice(8, 10)}T${barTs.slice(11, 13)}${barTs.slice(14, 16)}${barTs.slice(17, 19)}Z`;
+  const at = id.lastIndexOf(compact);
+  if (at < 0) return false;
+  const end = at + compact.length;
+  return end === id.length || (id[end] === ':' && barOfId(id) === barTs);
+}
 
 /** The full (v1) view of an outcome line, v1 or v2; v1 lines are returned as they are. */
 export function expandOutcome(line: Obj): Obj {
   if (!Array.isArray(line.returns)) return line;
   const id = line.decision_id as string;
-  const barTs = (line.bar_ts as string | undefined) ?? barFromId(id);
+  const barTs = (line.bar_ts as string | undefined) ?? barOfId(id);
   const [r1, r5, r20] = line.returns as Array<number | null>;
   const after = line.realised_after_s;
   const out: ForwardReturnOutcome = {

@@ -114,6 +114,62 @@ export function readOutcomeLog(
   });
 }
 
+/** The run headers of the log by offset, parsed on first use, and the full view of a line by offset. */
+export class HeaderSpans {
+  private readonly parsed = new Map<number, RunHeader | null>();
+  constructor(
+    private readonly fd: number,
+    private readonly spans: Array<{ offset: number; length: number }>,
+  ) {}
+
+  /** The last header before `offset` (null: none, or unreadable). */
+  before(offset: number): RunHeader | null {
+    const at = lastBefore(this.spans, offset, (s) => s.offset);
+    if (at < 0) return null;
+    const span = this.spans[at]!;
+    if (!this.parsed.has(span.offset)) {
+      let h: RunHeader | null = null;
+      try {
+        h = parseHeader(JSON.parse(readSpan(this.fd, span.offset, span.length)));
+      } catch {
+        h = null;
+      }
+      this.parsed.set(span.offset, h);
+    }
+    return this.parsed.get(span.offset)!;
+  }
+
+  /** The full view of the line at `offset`, or null when it does not read. */
+  expandAt(offset: number, length: number): DecisionRecord | null {
+    try {
+      return expandValue(JSON.parse(readSpan(this.fd, offset, length)), this.before(offset)).record;
+    } catch {
+      return null;
+    }
+  }
+}
+
+function readSpan(fd: number, offset: number, length: number): string {
+  const buf = Buffer.alloc(length);
+  readSync(fd, buf, 0, length, offset);
+  return buf.toString('utf8', 0, buf.at(-1) === 0x0d ? length - 1 : length);
+}
+
+/** Index of the last item whose offset is before `offset` (-1: none); `items` sorted by offset. */
+function lastBefore<T>(items: T[], offset: number, at: (t: T) => number): number {
+  let lo = 0;
+  let hi = items.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (at(items[mid]!) < offset) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
 /**
  * Run headers of one log by byte offset, for readers that start mid-file (API pages read
  * backwards, tails): `headerFor(offset)` is the last header before it. The index grows with the
@@ -129,16 +185,7 @@ export class HeaderIndex {
 
   headerFor(offset: number): RunHeader | null {
     this.refresh();
-    let lo = 0;
-    let hi = this.offsets.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.offsets[mid]! < offset) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const found = lastBefore(this.offsets, offset, (o) => o);
     return found < 0 ? null : this.load(this.offsets[found]!);
   }
 

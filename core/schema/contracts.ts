@@ -3,6 +3,7 @@ import { Evidence } from './evidence.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { ModelManifest } from './model-manifest.ts';
 import { DecisionOutcome, OutcomeRecorderState } from './outcome.ts';
+import { RunHeader } from './record.ts';
 import { GuardSnapshot, RiskConfig } from './risk.ts';
 import { EngineState, Pidfile, SafetyState } from './state.ts';
 
@@ -23,4 +24,5 @@ export const CONTRACTS = {
   RiskConfig,
   GuardSnapshot,
   OutcomeRecorderState,
+  RunHeader,
 } as const;

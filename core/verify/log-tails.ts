@@ -1,4 +1,5 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { HeaderIndex, RecordReader } from '../records/reader.ts';
 import type { VerifyFacts } from './facts.ts';
 
 const TURNOVER_LINE = 'Paper-live turnover overrides:';
@@ -41,26 +42,38 @@ export function readDataTail(path: string): VerifyFacts['dataTail'] {
   try {
     const fd = openSync(path, 'r');
     let text: string;
+    let start: number;
     try {
       const size = fstatSync(fd).size;
-      const start = Math.max(0, size - TAIL_BYTES);
+      start = Math.max(0, size - TAIL_BYTES);
       const buf = Buffer.alloc(size - start);
       readSync(fd, buf, 0, buf.length, start);
       text = buf.toString('utf8');
-      if (start > 0) text = text.slice(text.indexOf('\n') + 1);
+      if (start > 0) {
+        const skip = text.indexOf('\n') + 1;
+        start += Buffer.byteLength(text.slice(0, skip));
+        text = text.slice(skip);
+      }
     } finally {
       closeSync(fd);
     }
     const lines = text.split('\n');
     lines.pop(); // the unterminated fragment after the last newline, if any
-    const bySymbol: Record<string, { streak: number; reason: string | null; done: boolean }> = {};
-    for (let i = lines.length - 1; i >= 0; i--) {
-      let r: { symbol?: string; blocked_stage?: string | null; block_reason?: string | null };
+    // Read forwards through the one reader (run headers followed), then judge from the newest.
+    const reader = new RecordReader(new HeaderIndex(path).headerFor(start));
+    const records: Array<{ symbol?: string; blocked_stage?: string | null; block_reason?: string | null }> =
+      [];
+    for (const line of lines) {
       try {
-        r = JSON.parse(lines[i]!);
+        const entry = reader.read(line);
+        if (entry.kind === 'decision') records.push(entry.record);
       } catch {
-        continue;
+        // a malformed line says nothing about the data pipeline
       }
+    }
+    const bySymbol: Record<string, { streak: number; reason: string | null; done: boolean }> = {};
+    for (let i = records.length - 1; i >= 0; i--) {
+      const r = records[i]!;
       if (!r.symbol) continue;
       const s = bySymbol[r.symbol] ?? { streak: 0, reason: null, done: false };
       bySymbol[r.symbol] = s;

@@ -6,6 +6,7 @@ import type { Bar } from '../../core/engine/feeds.ts';
 import type { Draft } from '../../core/engine/pipeline.ts';
 import type { StageContext } from '../../core/engine/stages.ts';
 import { OutcomeRecorder } from '../../core/outcomes/recorder.ts';
+import { expandOutcome } from '../../core/records/reader.ts';
 import { validate } from '../../core/schema/ajv.ts';
 import type { Fill } from '../../core/schema/decision.ts';
 import { DecisionOutcome, type ForwardReturnOutcome, type TradeOutcome } from '../../core/schema/outcome.ts';
@@ -68,7 +69,7 @@ function readLines(path: string) {
     .split('\n')
     .filter(Boolean)
     .map((l) => {
-      const checked = validate(DecisionOutcome, JSON.parse(l));
+      const checked = validate(DecisionOutcome, expandOutcome(JSON.parse(l)));
       if (!checked.ok) throw new Error(`${checked.errors.join('; ')}: ${l}`);
       return checked.value;
     });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expandOutcome, RecordReader } from '../../core/records/reader.ts';
 import { validate, validateContract } from '../../core/schema/ajv.ts';
 import type { DecisionRecord } from '../../core/schema/decision.ts';
 import type { Heartbeat } from '../../core/schema/heartbeat.ts';
@@ -8,26 +9,33 @@ import { DecisionOutcome } from '../../core/schema/outcome.ts';
 
 export const GENESIS = '0'.repeat(64);
 
-/** Every line of a decision log, parsed and schema-checked; fails loudly on a torn or glued line. */
+/**
+ * Every decision of a log in the full view (through the product's one reader, run headers
+ * followed), schema-checked; fails loudly on a torn, glued or unreadable line.
+ */
 export function readDecisions(root: string): DecisionRecord[] {
   const path = join(root, 'rl', 'shadow_decisions.jsonl');
   if (!existsSync(path)) return [];
   const text = readFileSync(path, 'utf8');
   if (text.length > 0 && !text.endsWith('\n'))
     throw new Error('decision log does not end with a newline (torn tail)');
-  return text
+  const reader = new RecordReader();
+  const out: DecisionRecord[] = [];
+  text
     .split('\n')
     .filter((l) => l !== '')
-    .map((line, i) => {
-      const record = JSON.parse(line) as unknown;
-      const checked = validateContract('DecisionRecord', record);
+    .forEach((line, i) => {
+      const entry = reader.read(line);
+      if (entry.kind === 'header') return;
+      const checked = validateContract('DecisionRecord', entry.record);
       if (!checked.ok)
         throw new Error(`line ${i + 1} violates the DecisionRecord schema: ${checked.errors.join('; ')}`);
-      return checked.value;
+      out.push(checked.value);
     });
+  return out;
 }
 
-/** Every line of the outcome log, parsed and schema-checked. */
+/** Every line of the outcome log in the full view, schema-checked. */
 export function readOutcomes(root: string): DecisionOutcome[] {
   const path = join(root, 'rl', 'decision_outcomes.jsonl');
   if (!existsSync(path)) return [];
@@ -35,7 +43,7 @@ export function readOutcomes(root: string): DecisionOutcome[] {
     .split('\n')
     .filter(Boolean)
     .map((l) => {
-      const checked = validate(DecisionOutcome, JSON.parse(l));
+      const checked = validate(DecisionOutcome, expandOutcome(JSON.parse(l)));
       if (!checked.ok)
         throw new Error(`outcome line violates its schema: ${checked.errors.join('; ')}: ${l}`);
       return checked.value;
