@@ -27,6 +27,7 @@ export const verbs = {
   parity: () => load(import('./verbs/parity.ts')),
   trades: () => load(import('./verbs/trades.ts')),
   'force-exit': () => load(import('./verbs/force-exit.ts')),
+  decisions: () => load(import('./verbs/decisions.ts')),
 } satisfies Record<string, Verb>;
 
 export type VerbName = keyof typeof verbs;
@@ -58,6 +59,8 @@ const VERB_SUMMARIES: Record<VerbName, string> = {
   trades: 'open positions with unrealised P&L and the closed-trade history; --symbol --since --json',
   'force-exit':
     'paper modes: queue an audited exit of <symbol> for the engine’s next bar; 0 queued / 2 refused / 3 no engine',
+  decisions:
+    'decisions from the log in the full view, by symbol, time, blocking stage, action; --json/--jsonl',
 };
 
 export const atlCommand = defineCommand({

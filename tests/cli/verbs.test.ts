@@ -36,6 +36,7 @@ const FIRST_RUN: Record<VerbName, Case> = {
   'ssh-check': { args: ['ssh-check', 'nowhere.invalid', '--json'], code: 2, says: /resolve/, evidence: true },
   verify: { args: ['verify', '--json'], code: 2, says: /pidfile|engine/, evidence: true },
   'health-daily': { args: ['health-daily', '--json'], code: 3, says: /decision log/i, evidence: true },
+  decisions: { args: ['decisions'], code: 3, says: /no decision log/ },
   'report-weekly': {
     args: ['report-weekly', '--week', '1', '--json'],
     code: 3,

@@ -22,6 +22,7 @@ import { scanDecisionLog } from '../../reports/decision-scan.ts';
 import { computeWeekly } from '../../reports/weekly.ts';
 import { addDays, daysOf, weekWindow } from '../../reports/windows.ts';
 import { atl, tempDir } from '../support/cli.ts';
+import { rewriteAsV1 } from '../support/records.ts';
 
 // One replayed month of the bundled 1h candles (May 2026, 3 symbols), shared read-only by the tests below.
 let month: string;
@@ -32,6 +33,9 @@ beforeAll(async () => {
   month = mkdtempSync(join(tmpdir(), 'atl-month-'));
   const r = await atl(['run', '--mode', 'backtest', '--max-bars', '744', '--data-dir', month]);
   if (r.code !== 0) throw new Error(`backtest failed: ${r.stderr}`);
+  // These tests edit, shuffle and re-chain raw lines: they work on the month as a v1 log (which
+  // the readers must still read exactly; v2 logs are covered in tests/records).
+  rewriteAsV1(month);
 }, 60_000);
 
 afterAll(() => rmSync(month, { recursive: true, force: true }));

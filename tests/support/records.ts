@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expandOutcome, RecordReader } from '../../core/records/reader.ts';
 import { validate, validateContract } from '../../core/schema/ajv.ts';
@@ -87,4 +87,19 @@ export function comparableDecisions(root: string): unknown[] {
       fills: rest.execution.fills.map(({ order_id: _id, ...fill }) => fill),
     },
   }));
+}
+
+/**
+ * Rewrite a data root's decision log as a v1 log (every record whole, re-chained): for tests that
+ * edit, shuffle or re-chain raw lines, and to show that v1 logs read as they always did.
+ */
+export function rewriteAsV1(root: string): void {
+  const records = readDecisions(root);
+  let prev = GENESIS;
+  const lines = records.map((r) => {
+    const line = JSON.stringify({ ...r, prev_hash: prev });
+    prev = createHash('sha256').update(line).digest('hex');
+    return line;
+  });
+  writeFileSync(join(root, 'rl', 'shadow_decisions.jsonl'), `${lines.join('\n')}\n`);
 }

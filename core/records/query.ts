@@ -1,0 +1,73 @@
+import { existsSync } from 'node:fs';
+import { unknownError, usageError } from '../errors.ts';
+import { ACTIONS } from '../schema/common.ts';
+import type { DecisionRecord } from '../schema/decision.ts';
+import { readDecisionLog } from './reader.ts';
+
+export type DecisionQuery = {
+  symbol?: string;
+  /** Bar times, epoch ms, inclusive. */
+  sinceMs?: number;
+  untilMs?: number;
+  blockedBy?: string;
+  action?: string;
+};
+
+/** `--since`/`--until`: a UTC day (`YYYY-MM-DD`, its start) or an ISO-8601 instant with `Z`. */
+export function parseInstant(flag: string, value: string): number {
+  const ok = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?Z)?$/.test(value);
+  const ms = ok ? Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value) : Number.NaN;
+  if (!Number.isFinite(ms))
+    throw usageError(
+      `--${flag} "${value}" is not a UTC time`,
+      'give YYYY-MM-DD or e.g. 2026-05-01T12:00:00Z',
+    );
+  return ms;
+}
+
+export function parseAction(value: string): string {
+  if (!(ACTIONS as readonly string[]).includes(value))
+    throw usageError(`--action "${value}" is not an action`, `use one of ${ACTIONS.join(', ')}`);
+  return value;
+}
+
+export function matchesQuery(r: DecisionRecord, q: DecisionQuery): boolean {
+  if (q.symbol !== undefined && r.symbol !== q.symbol) return false;
+  if (q.action !== undefined && r.action !== q.action) return false;
+  if (q.blockedBy !== undefined && r.blocked_stage !== q.blockedBy) return false;
+  if (q.sinceMs !== undefined || q.untilMs !== undefined) {
+    const bar = Date.parse(r.bar_ts);
+    if (q.sinceMs !== undefined && bar < q.sinceMs) return false;
+    if (q.untilMs !== undefined && bar > q.untilMs) return false;
+  }
+  return true;
+}
+
+/**
+ * The decisions of a log matching `q`, in file order, through the one reader. A missing log is
+ * "could not evaluate" (3); unreadable lines are counted, not fatal.
+ */
+export function queryDecisions(
+  path: string,
+  q: DecisionQuery,
+  onRecord: (r: DecisionRecord) => void,
+): { matched: number; scanned: number; malformed: number; tornTail: boolean } {
+  if (!existsSync(path))
+    throw unknownError(
+      `no decision log at ${path}`,
+      'run the engine first (npx atl run …) or pass --data-dir',
+    );
+  const out = { matched: 0, scanned: 0, malformed: 0, tornTail: false };
+  const scan = readDecisionLog(
+    path,
+    (r) => {
+      out.scanned++;
+      if (!matchesQuery(r, q)) return;
+      out.matched++;
+      onRecord(r);
+    },
+    () => out.malformed++,
+  );
+  out.tornTail = scan.tornTail !== null;
+  return out;
+}
