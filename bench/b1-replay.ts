@@ -1,7 +1,9 @@
 /**
  * B1: replay 1,000,000 one-minute candles through the full pipeline (`atl run --mode backtest`
  * as a real process), every decision logged in the product's record format.
- * Target: ≥ 250,000 candles/s and peak RSS ≤ 512 MB.
+ * Target: ≥ 250,000 candles/s and peak RSS ≤ 512 MB; mean decision line ≤ 600 bytes, outcome line
+ * ≤ 250 bytes (record v2). Side by side with backtrader (bench/peers/backtrader_b1.py) on the same
+ * candles when Python and backtrader are there (BACKTRADER_PATH or importable): target ≥ 10x.
  * `B1_ENSEMBLE=1`: with the model ensemble in the loop — a logistic regression and an MLP trained
  * by `atl train` on the file's first 100,000 candles.
  */
@@ -19,6 +21,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scanJsonl } from '../core/fsx/jsonl.ts';
+import { isHeaderLine } from '../core/records/reader.ts';
 import { prepareReplay } from './_replay.ts';
 
 const CANDLES = Number(process.env.B1_CANDLES ?? 1_000_000);
@@ -62,6 +66,8 @@ try {
     peakRssMb: number;
   };
   const logBytes = statSync(join(dir, 'root', 'rl', 'shadow_decisions.jsonl')).size;
+  const csv = args[args.indexOf('--replay-file') + 1]!;
+  const peer = await backtrader(csv);
   const pipelineRate = Math.round(report.decisions / (report.engineMs / 1000));
   const endToEnd = Math.round(CANDLES / (wallMs / 1000));
   console.log(
@@ -76,9 +82,67 @@ try {
   console.log(
     `  peak RSS     ${report.peakRssMb.toFixed(0)} MB  target ≤ 512  ${report.peakRssMb <= 512 ? 'MET' : 'MISSED'}`,
   );
+  printLineSizes(join(dir, 'root', 'rl'));
   printRecordCosts(join(dir, 'root', 'rl', 'shadow_decisions.jsonl'), logBytes / report.decisions);
+  printPeer(peer, pipelineRate, endToEnd);
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Mean bytes of a decision line and of an outcome line (newline included; run headers apart). */
+function printLineSizes(rl: string): void {
+  const sizes = (file: string) => {
+    let lines = 0;
+    let bytes = 0;
+    let headers = 0;
+    let headerBytes = 0;
+    scanJsonl(file, (e) => {
+      if (isHeaderLine(e.bytes)) {
+        headers++;
+        headerBytes += e.end - e.start + 1;
+      } else {
+        lines++;
+        bytes += e.end - e.start + 1;
+      }
+    });
+    return { mean: bytes / Math.max(1, lines), lines, headers, headerBytes };
+  };
+  const d = sizes(join(rl, 'shadow_decisions.jsonl'));
+  const o = sizes(join(rl, 'decision_outcomes.jsonl'));
+  console.log(
+    `  lines        decision ${d.mean.toFixed(0)} B mean (target ≤ 600 ${d.mean <= 600 ? 'MET' : 'MISSED'}; ${d.headers} run header of ${d.headerBytes.toLocaleString()} B), outcome ${o.mean.toFixed(0)} B mean (target ≤ 250 ${o.mean <= 250 ? 'MET' : 'MISSED'}) over ${d.lines.toLocaleString()} and ${o.lines.toLocaleString()} lines`,
+  );
+}
+
+type Peer = { candles_per_s: number; seconds: number; trades: number } | { skipped: string };
+
+/** backtrader on the same candles, when it can run here (never faked: a skip says why). */
+async function backtrader(csv: string): Promise<Peer> {
+  const python = Bun.which('python3') ?? Bun.which('python');
+  if (!python) return { skipped: 'no python3 on PATH' };
+  const proc = Bun.spawn([python, join(import.meta.dir, 'peers', 'backtrader_b1.py'), csv], {
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const [out, err] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text()];
+  if ((await proc.exited) !== 0) return { skipped: err.trim().split('\n').at(-1) || 'peer script failed' };
+  return JSON.parse(out.trim().split('\n').at(-1)!) as Peer;
+}
+
+/** The last backtrader figure measured on this machine class (issue 14), shown only as such. */
+const LAST_KNOWN_BACKTRADER = 17_900;
+
+function printPeer(peer: Peer, pipeline: number, endToEnd: number): void {
+  if ('skipped' in peer) {
+    console.log(
+      `  backtrader   NOT MEASURED in this run (${peer.skipped}); no ratio. For orientation only: atl ${endToEnd.toLocaleString()} candles/s end to end here vs ${LAST_KNOWN_BACKTRADER.toLocaleString()} candles/s backtrader measured earlier elsewhere (not this run, not comparable)`,
+    );
+    return;
+  }
+  const ratio = endToEnd / peer.candles_per_s;
+  console.log(
+    `  backtrader   ${Math.round(peer.candles_per_s).toLocaleString()} candles/s (EMA12/26 + RSI14 + ATR14, ${peer.trades} trades, ${peer.seconds.toFixed(1)} s); atl ${ratio.toFixed(1)}x end to end (${(pipeline / peer.candles_per_s).toFixed(1)}x pipeline)  target ≥ 10x ${ratio >= 10 ? 'MET' : 'MISSED'}`,
+  );
 }
 
 /**
@@ -93,7 +157,12 @@ function printRecordCosts(log: string, meanBytes: number): void {
   const buf = Buffer.alloc(Math.min(size, Math.ceil(meanBytes * SAMPLE * 1.5)));
   readSync(fd, buf, 0, buf.length, Math.max(0, Math.floor(size / 2 - buf.length / 2)));
   closeSync(fd);
-  const lines = buf.toString('utf8').split('\n').slice(1, -1).slice(0, SAMPLE);
+  const lines = buf
+    .toString('utf8')
+    .split('\n')
+    .slice(1, -1)
+    .filter((l) => !isHeaderLine(l))
+    .slice(0, SAMPLE);
   const records = lines.map((l) => JSON.parse(l) as unknown);
   const perRecordUs = (f: (i: number) => unknown) => {
     for (let i = 0; i < records.length; i++) f(i); // warm-up

@@ -22,7 +22,7 @@ import { scanDecisionLog } from '../../reports/decision-scan.ts';
 import { computeWeekly } from '../../reports/weekly.ts';
 import { addDays, daysOf, weekWindow } from '../../reports/windows.ts';
 import { atl, tempDir } from '../support/cli.ts';
-import { rewriteAsV1 } from '../support/records.ts';
+import { readOutcomes, rewriteAsV1 } from '../support/records.ts';
 
 // One replayed month of the bundled 1h candles (May 2026, 3 symbols), shared read-only by the tests below.
 let month: string;
@@ -108,10 +108,9 @@ describe('health-daily and report-weekly over a replayed month', () => {
     // The advisor's agreement, recomputed here from the log and the outcomes file for the same days.
     const days7 = new Set(daysOf(weekWindow(end)));
     const withOutcome = new Set(
-      readFileSync(join(month, 'rl', 'decision_outcomes.jsonl'), 'utf8')
-        .split('\n')
-        .filter((l) => l.includes('"forward_return"') && !l.includes('"1":null'))
-        .map((l) => JSON.parse(l).decision_id as string),
+      readOutcomes(month)
+        .filter((o) => o.kind === 'forward_return' && o.forward_returns['1'] !== null)
+        .map((o) => o.decision_id),
     );
     const advised = readFileSync(LOG(month), 'utf8')
       .split('\n')
