@@ -65,6 +65,21 @@ function firstBlock(gates: GateStage[]): GateStage | null {
   return null;
 }
 
+/** How many trailing gates are `not_reached` skips of the stages that follow in the header's order. */
+export function trailingUnreached(gates: GateStage[], idx: Map<string, number>): number {
+  let n = gates.length;
+  while (n > 1) {
+    const g = gates[n - 1]!;
+    const at = idx.get(g.stage);
+    const before = idx.get(gates[n - 2]!.stage);
+    const implied =
+      g.verdict === 'skip' && g.reason === NOT_REACHED && g.observed === null && g.thresholds === null;
+    if (!implied || at === undefined || before === undefined || at !== before + 1) break;
+    n--;
+  }
+  return gates.length - n;
+}
+
 function encodeGate(h: RunHeader, g: GateStage): unknown {
   const i = indexOf(h).get(g.stage);
   if (i === undefined) return g;
@@ -185,21 +200,12 @@ export function compactDecision(h: RunHeader, d: DecisionDraft): Obj {
     }
   }
   const gates = d.gate_trace;
-  let n = gates.length;
-  const idx = indexOf(h);
-  let unreached = 0;
-  while (n > 1) {
-    const g = gates[n - 1]!;
-    const at = idx.get(g.stage);
-    const before = idx.get(gates[n - 2]!.stage);
-    const implied =
-      g.verdict === 'skip' && g.reason === NOT_REACHED && g.observed === null && g.thresholds === null;
-    if (!implied || at === undefined || before === undefined || at !== before + 1) break;
-    n--;
-    unreached++;
-  }
+  const unreached = trailingUnreached(gates, indexOf(h));
+  const n = gates.length - unreached;
   out.gates = gates.slice(0, n).map((g) => encodeGate(h, g));
-  if (unreached > 0) out.unreached = unreached;
+  // The usual count after the last stage listed is the header's (most decisions stop the same way).
+  if (unreached !== (h.stages[indexOf(h).get(gates[n - 1]!.stage) ?? -1]?.unreached ?? 0))
+    out.unreached = unreached;
   const b = firstBlock(gates);
   if (d.blocked_stage !== (b ? b.stage : null) || d.block_reason !== (b ? b.reason : null)) {
     out.blocked_stage = d.blocked_stage;
@@ -224,9 +230,10 @@ function shared(h: RunHeader, line: Obj, k: (typeof SHARED_FIELDS)[number]): unk
 /** The full (v1) view of a v2 line under its run header. */
 export function expandDecision(h: RunHeader, line: Obj): DecisionRecord {
   const gate_trace = (line.gates as unknown[]).map((e) => decodeGate(h, e));
-  const unreached = (line.unreached as number | undefined) ?? 0;
-  if (unreached > 0) {
-    const from = indexOf(h).get(gate_trace.at(-1)!.stage)!;
+  const from = indexOf(h).get(gate_trace.at(-1)!.stage);
+  const unreached =
+    (line.unreached as number | undefined) ?? (from === undefined ? 0 : (h.stages[from]!.unreached ?? 0));
+  if (unreached > 0 && from !== undefined) {
     for (let i = 1; i <= unreached; i++) {
       const st = h.stages[from + i];
       if (!st) throw new Error('unreached stages run past the run header’s stage list');

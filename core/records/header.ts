@@ -1,7 +1,7 @@
 import type { GateStage } from '../schema/decision.ts';
 import type { HeaderModel, HeaderStage, RunHeader } from '../schema/record.ts';
 import { RECORD_SCHEMA_VERSION } from '../schema/record.ts';
-import { type DecisionDraft, SHARED_FIELDS } from './decision-codec.ts';
+import { type DecisionDraft, SHARED_FIELDS, trailingUnreached } from './decision-codec.ts';
 import { commonValue, learnShape } from './shape.ts';
 
 /** What the engine knows about a run before its first decision. */
@@ -85,6 +85,24 @@ function usualThresholds(gates: GateStage[]): HeaderStage['thresholds'] {
   return hits * JSON.stringify(common).length > nulls * '[null]'.length ? common : null;
 }
 
+/** Each stage's usual count of `not_reached` stages after it when a record's listed gates end there. */
+function withUnreached(stages: HeaderStage[], samples: DecisionDraft[]): HeaderStage[] {
+  const idx = new Map(stages.map((s, i) => [s.stage, i]));
+  const counts = new Map<string, number[]>();
+  for (const d of samples) {
+    const n = trailingUnreached(d.gate_trace, idx);
+    const last = d.gate_trace[d.gate_trace.length - 1 - n]!.stage;
+    const list = counts.get(last) ?? [];
+    list.push(n);
+    counts.set(last, list);
+  }
+  for (const st of stages) {
+    const usual = commonValue(counts.get(st.stage) ?? [])?.value;
+    if (typeof usual === 'number' && usual > 0) st.unreached = usual;
+  }
+  return stages;
+}
+
 /** `kind:prefix:` of most hashes (`atl-fs-1:`), so lines carry only the hash. */
 function featuresPrefix(samples: DecisionDraft[]): string {
   const prefixes = samples.map((d) => {
@@ -144,7 +162,10 @@ export function buildRunHeader(info: RunInfo, samples: DecisionDraft[], nowIso: 
     models: modelsOf(info, samples),
     correlation_prefix: info.correlation_prefix,
     features_prefix: featuresPrefix(samples),
-    stages: order.map((s) => learnStage(s, byStage.get(s)!, recentByStage.get(s)!)),
+    stages: withUnreached(
+      order.map((s) => learnStage(s, byStage.get(s)!, recentByStage.get(s)!)),
+      samples,
+    ),
     defaults,
     shapes,
     risk: info.risk ?? null,

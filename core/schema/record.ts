@@ -39,6 +39,8 @@ export const HeaderStage = Type.Object(
     observed_shape: Type.Optional(ShapeSchema),
     observed: Type.Union([Values, Type.Null()]),
     thresholds: Type.Union([Values, Type.Null()]),
+    /** How many following stages are usually skipped as not reached when a line ends at this one. */
+    unreached: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },
 );
@@ -99,7 +101,7 @@ export type RunHeader = Static<typeof RunHeader>;
  * names a verdict by index (or `[verdict, reason]`), observed values as a positional array (or an
  * object, or 0 for the usual ones) and thresholds as the keys that differ (or `[literal]`). A stage
  * the header does not know is written whole. `unreached` counts the header stages after the last
- * one listed that were skipped as `not_reached`. Fields absent take the header's defaults.
+ * one listed that were skipped as `not_reached` (absent: the header stage's usual count). Fields absent take the header's defaults.
  */
 export const DecisionLine = Type.Object(
   {
@@ -111,7 +113,7 @@ export const DecisionLine = Type.Object(
     /** The correlation id: the number after the header's `correlation_prefix`, or the id itself. */
     cid: Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1 })]),
     gates: Type.Array(Type.Unknown(), { minItems: 1 }),
-    unreached: Type.Optional(Type.Integer({ minimum: 1 })),
+    unreached: Type.Optional(Type.Integer({ minimum: 0 })),
     prev_hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
   },
   { additionalProperties: true },
