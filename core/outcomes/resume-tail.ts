@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync } from 'node:fs';
 import { scanJsonl } from '../fsx/jsonl.ts';
+import { expandOutcome } from '../records/outcome-codec.ts';
 
 /**
  * What identifies an outcome, whatever its line looks like: the decision, the kind of outcome
@@ -40,7 +41,7 @@ export function reconcileTail(path: string, checkpointBytes: number, open: Set<s
       (e) => {
         let line: { decision_id?: unknown; kind?: unknown; horizon?: unknown; complete?: unknown };
         try {
-          line = JSON.parse(e.line);
+          line = expandOutcome(JSON.parse(e.line)); // v1 and compact v2 lines alike
         } catch {
           other++; // unreadable: left for the readers to report, never cut
           return;

@@ -6,6 +6,7 @@ import { transitionKind } from '../../core/modes/modes.ts';
 import { type ReadinessFacts, readinessChecks } from '../../core/modes/readiness.ts';
 import { scanDecisionLog } from '../../core/modes/readiness-facts.ts';
 import { evaluateTransition } from '../../core/modes/transition.ts';
+import { DECISION_SCHEMA_VERSION } from '../../core/schema/decision.ts';
 import { tempDir } from '../support/cli.ts';
 
 const NOW = Date.UTC(2026, 10, 24, 12);
@@ -178,7 +179,12 @@ describe('readiness gates (testnet and beyond)', () => {
     using dir = tempDir();
     const path = join(dir.path, 'log.jsonl');
     const line = (dm: string, level: string) =>
-      JSON.stringify({ data_mode: dm, preservation_level: level, action: 'hold' });
+      JSON.stringify({
+        schema_version: DECISION_SCHEMA_VERSION,
+        data_mode: dm,
+        preservation_level: level,
+        action: 'hold',
+      });
     const torn = '{"data_mode":"PAPER_LIVE","pres';
     writeFileSync(
       path,

@@ -9,6 +9,7 @@ import { codegenShape } from '../../core/schema/codegen-shape.ts';
 import { Nullable, UtcTimestamp } from '../../core/schema/common.ts';
 import { CONTRACTS } from '../../core/schema/contracts.ts';
 import { atl, REPO, tempDir } from '../support/cli.ts';
+import { readDecisions, readOutcomes } from '../support/records.ts';
 
 type Doc = Record<string, unknown>;
 
@@ -46,17 +47,12 @@ describe('schemas restated for code generation', () => {
       const run = await atl(['run', '--max-bars', '60', '--data-dir', dir.path]);
       expect(run.code).toBe(0);
       const json = (p: string) => JSON.parse(readFileSync(join(dir.path, p), 'utf8')) as Doc;
-      const jsonl = (p: string) =>
-        readFileSync(join(dir.path, p), 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .slice(0, 20)
-          .map((l) => JSON.parse(l) as Doc);
       const models = join(REPO, 'data', 'models');
       docs.set('Heartbeat', [json('rl/paper_live_heartbeat.json')]);
       docs.set('EngineState', [json('unified_trading/state.json')]);
-      docs.set('DecisionRecord', jsonl('rl/shadow_decisions.jsonl'));
-      docs.set('DecisionOutcome', jsonl('rl/decision_outcomes.jsonl'));
+      // The contracts are the full (expanded) view the one reader gives, not the compact lines.
+      docs.set('DecisionRecord', readDecisions(dir.path).slice(0, 20) as unknown as Doc[]);
+      docs.set('DecisionOutcome', readOutcomes(dir.path).slice(0, 20) as unknown as Doc[]);
       docs.set(
         'ModelManifest',
         readdirSync(models)
