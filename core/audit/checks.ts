@@ -72,6 +72,16 @@ export function decisionChecks(d: DecisionLogFacts): Check[] {
       'find what else writes to the decision log; a record the engine wrote always validates',
     ),
     lineCheck(
+      'decisions:headers',
+      of('header'),
+      d.counts.header,
+      d.headers === 0
+        ? 'no run headers: every line is a whole (v1) record'
+        : `all ${d.headers} run header(s) match the RunHeader schema; every compact line follows one`,
+      `${d.counts.header} run header problem(s)`,
+      'a compact (v2) line can only be read under the run header before it: restore the log from a backup',
+    ),
+    lineCheck(
       'decisions:ids-unique',
       of('duplicate'),
       d.counts.duplicate,

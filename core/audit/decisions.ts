@@ -1,11 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { scanJsonl } from '../fsx/jsonl.ts';
-import { GENESIS_HASH, hashLine, prevHashOf, readRecordLine } from './log-lines.ts';
+import { GENESIS_HASH, hashLine, LogLines, prevHashOf } from './log-lines.ts';
 
 /** One problem on one line of a file; `kind` groups them into checks. */
 export type LineFault = {
   line: number;
-  kind: 'chain' | 'schema' | 'duplicate' | 'order' | 'truncated' | 'link';
+  kind: 'chain' | 'schema' | 'header' | 'duplicate' | 'order' | 'truncated' | 'link';
   problem: string;
 };
 
@@ -61,6 +61,8 @@ export type DecisionLogFacts = {
   lines: number;
   bytes: number;
   records: number;
+  /** Run header lines (record v2), valid or not. */
+  headers: number;
   /** Problems in line order (the first `SAMPLE_LIMIT` of each kind), and how many of each. */
   faults: LineFault[];
   counts: Record<LineFault['kind'], number>;
@@ -93,8 +95,9 @@ function emptyFacts(path: string, exists: boolean): DecisionLogFacts {
     lines: 0,
     bytes: 0,
     records: 0,
+    headers: 0,
     faults: [],
-    counts: { chain: 0, schema: 0, duplicate: 0, order: 0, truncated: 0, link: 0 },
+    counts: { chain: 0, schema: 0, header: 0, duplicate: 0, order: 0, truncated: 0, link: 0 },
     tail: null,
     bySymbol: {},
     ids: new IdSet(),
@@ -104,7 +107,8 @@ function emptyFacts(path: string, exists: boolean): DecisionLogFacts {
 
 /**
  * Stream the decision log once, in bounded memory: the hash chain from genesis over the raw
- * bytes, every line's schema, decision ids unique, each symbol's bars never going backwards, and
+ * bytes (run headers included), every header's and record's schema (compact lines expanded
+ * under the header before them), decision ids unique, each symbol's bars never going backwards, and
  * each executed decision's fill totals. A read error is thrown (the caller makes it exit 3).
  */
 export function auditDecisionLog(path: string): DecisionLogFacts {
@@ -115,6 +119,7 @@ export function auditDecisionLog(path: string): DecisionLogFacts {
     if (facts.counts[f.kind] <= SAMPLE_LIMIT) facts.faults.push(f);
   };
   let expected = GENESIS_HASH;
+  const lines = new LogLines();
   const scan = scanJsonl(path, (e) => {
     const { buffer: buf, start, end, lineNo } = e;
     const prev = prevHashOf(buf, start, end);
@@ -128,8 +133,13 @@ export function auditDecisionLog(path: string): DecisionLogFacts {
             : `prev_hash does not match line ${lineNo - 1}: line ${lineNo - 1} was edited, or lines were removed or inserted here`,
       });
     expected = hashLine(buf.subarray(start, end));
-    const read = readRecordLine(e.line);
-    if (!read.ok) return fault({ line: lineNo, kind: 'schema', problem: read.problem });
+    const read = lines.read(e.line, lineNo);
+    if (read.kind === 'header') {
+      if (!read.ok) fault({ line: lineNo, kind: 'header', problem: read.problem });
+      return;
+    }
+    if (!read.ok)
+      return fault({ line: lineNo, kind: read.noHeader ? 'header' : 'schema', problem: read.problem });
     const r = read.record;
     facts.records++;
     facts.ids.add(r.decision_id);
@@ -164,6 +174,7 @@ export function auditDecisionLog(path: string): DecisionLogFacts {
   });
   facts.lines = scan.lines;
   facts.bytes = scan.bytes;
+  facts.headers = lines.headers;
   if (scan.tornTail) {
     const grew = growsWithin(path, scan.tornTail.offset + scan.tornTail.bytes);
     facts.tail = { state: grew ? 'growing' : 'truncated', line: scan.lines + 1, ...scan.tornTail };
@@ -182,9 +193,10 @@ export function auditDecisionLog(path: string): DecisionLogFacts {
 /** Second pass, only when fingerprints repeated: compare the suspect ids themselves. */
 function confirmDuplicates(path: string, facts: DecisionLogFacts, fault: (f: LineFault) => void): void {
   const firstLine = new Map<string, number>();
+  const lines = new LogLines();
   scanJsonl(path, (e) => {
-    const read = readRecordLine(e.line);
-    if (!read.ok) return;
+    const read = lines.read(e.line, e.lineNo);
+    if (read.kind !== 'decision' || !read.ok) return;
     const id = read.record.decision_id;
     if (!facts.ids.suspects.has(IdSet.key(id))) return;
     const first = firstLine.get(id);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { scanJsonl } from '../fsx/jsonl.ts';
 import type { DecisionRecord } from '../schema/decision.ts';
 import type { ForwardReturnOutcome, TradeOutcome } from '../schema/outcome.ts';
-import { fieldNeedle, hasField, readOutcomeLine, readRecordLine, stringFieldAt } from './log-lines.ts';
+import { fieldNeedle, hasField, LogLines, readOutcomeLine, stringFieldAt } from './log-lines.ts';
 
 export type NearBar = { bar_ts: string; line: number };
 
@@ -31,8 +31,8 @@ export type WhyResult = {
 
 /**
  * The decisions of one symbol at one bar, streamed from the log: lines of other symbols are
- * passed over by their bytes, only the matching ones are parsed and schema-checked. When none
- * match, the nearest bars on either side are kept instead.
+ * passed over by their bytes, only the matching ones are parsed, expanded under the run header
+ * before them and schema-checked. When none match, the nearest bars on either side are kept.
  */
 export function findDecision(
   logPath: string,
@@ -54,8 +54,11 @@ export function findDecision(
   const want = fieldNeedle('symbol', symbol);
   const symbols = new Set<string>();
   const near: { before: NearBar | null; after: NearBar | null } = { before: null, after: null };
+  const lines = new LogLines();
   scanJsonl(logPath, (e) => {
     const { buffer: buf, start, end } = e;
+    // A run header is parsed only when a line under it is read.
+    if (LogLines.isHeader(buf, start, end)) return lines.deferHeader(e.line, e.lineNo);
     if (!hasField(buf, start, end, want)) {
       const other = stringFieldAt(buf, start, end, 'symbol');
       if (other !== null) symbols.add(other);
@@ -65,8 +68,9 @@ export function findDecision(
     const bar = stringFieldAt(buf, start, end, 'bar_ts');
     if (bar === null) return;
     if (bar === barIso) {
-      const read = readRecordLine(e.line);
-      if (read.ok) result.found.push({ line: e.lineNo, record: read.record, forward: null, trades: [] });
+      const read = lines.read(e.line, e.lineNo);
+      if (read.kind === 'decision' && read.ok)
+        result.found.push({ line: e.lineNo, record: read.record, forward: null, trades: [] });
       else result.unreadable++;
     } else if (bar < barIso && (!near.before || bar >= near.before.bar_ts))
       near.before = { bar_ts: bar, line: e.lineNo };

@@ -110,10 +110,8 @@ function decodeGate(h: RunHeader, e: unknown): GateStage {
   const [i, k, o, t] = (typeof e === 'number' ? [e] : e) as [number, unknown?, unknown?, unknown?];
   const st = h.stages[i];
   if (!st) throw new Error(`gate names stage ${i}, which the run header does not list`);
-  const [verdict, reason] = (typeof k === 'number' || k === undefined ? st.outcomes[k ?? 0] : k) as [
-    GateStage['verdict'],
-    string | null,
-  ];
+  const named = typeof k === 'number' || k === undefined ? st.outcomes[k ?? 0] : k;
+  const [verdict, reason] = (Array.isArray(named) ? named : []) as [GateStage['verdict'], string | null];
   if (verdict === undefined)
     throw new Error(`gate names verdict ${k} of stage ${st.stage}, which is not listed`);
   // A skipped stage's usual observed values and thresholds are none.

@@ -13,7 +13,9 @@ import {
 import { join } from 'node:path';
 import { prepareReplay } from '../../bench/_replay.ts';
 import { IdSet } from '../../core/audit/decisions.ts';
+import { isHeaderLine } from '../../core/records/reader.ts';
 import { atl, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
+import { rewriteAsV1 } from '../support/records.ts';
 
 // One real engine run (a backtest, then a resumed second leg) serves every case as a fresh copy.
 let base: ReturnType<typeof tempDir>;
@@ -33,6 +35,8 @@ function copyRoot() {
 }
 const logOf = (root: string) => join(root, 'rl', 'shadow_decisions.jsonl');
 const linesOf = (root: string) => readFileSync(logOf(root), 'utf8').split('\n').filter(Boolean);
+/** Line indexes (0-based) of the run headers: the run's, then the resume's. */
+const headersOf = (lines: string[]) => lines.flatMap((l, i) => (isHeaderLine(l) ? [i] : []));
 
 async function audit(root: string) {
   const r = await atl(['audit', '--data-dir', root, '--json']);
@@ -52,10 +56,17 @@ describe('atl audit', () => {
     expect(a.code).toBe(0);
     expect(a.first).toBeNull();
     expect(a.evidence.details.anchor).toBe('genesis');
-    expect(a.evidence.details.decisions.records).toBe(linesOf(dir.path).length);
+    // Record v2: the run and its resume each open with a run header, in the chain like any line.
+    const lines = linesOf(dir.path);
+    const headers = headersOf(lines);
+    expect(headers).toHaveLength(2);
+    expect(headers[0]).toBe(0);
+    expect(a.evidence.details.decisions.records).toBe(lines.length - 2);
+    expect(a.evidence.details.decisions.lines).toBe(lines.length);
     for (const id of [
       'decisions:chain',
       'decisions:schema',
+      'decisions:headers',
       'decisions:ids-unique',
       'decisions:bars-monotone',
     ])
@@ -70,8 +81,13 @@ describe('atl audit', () => {
   it('an edited byte breaks the chain on the next line: exit 2 naming file, line and lines after', async () => {
     using dir = copyRoot();
     const lines = linesOf(dir.path);
-    // A digit of the price on line 40: still valid JSON and schema, so only the chain can tell.
-    lines[39] = lines[39]!.replace(/"price":(\d)/, (_m, d: string) => `"price":${(Number(d) + 1) % 10}`);
+    // A digit of the market data on line 40: still valid JSON and schema, so only the chain can tell.
+    const edited = lines[39]!.replace(
+      /"market":\[(\d)/,
+      (_m, d: string) => `"market":[${(Number(d) + 1) % 10}`,
+    );
+    expect(edited).not.toBe(lines[39]);
+    lines[39] = edited;
     writeFileSync(logOf(dir.path), `${lines.join('\n')}\n`);
     const a = await audit(dir.path);
     expect(a.code).toBe(2);
@@ -129,12 +145,67 @@ describe('atl audit', () => {
 
   it('a line copied onto the end repeats its id and goes back in time', async () => {
     using dir = copyRoot();
-    appendFileSync(logOf(dir.path), `${linesOf(dir.path)[10]}\n`);
+    // A line from under the last run header (a compact line reads only under its own header).
+    const lines = linesOf(dir.path);
+    appendFileSync(logOf(dir.path), `${lines[headersOf(lines).at(-1)! + 10]}\n`);
     const a = await audit(dir.path);
     expect(a.code).toBe(2);
     expect(a.status['decisions:ids-unique']).toBe('fail');
     expect(a.status['decisions:bars-monotone']).toBe('fail');
     expect(a.evidence.details.decisions.faults.duplicate).toBe(1);
+  });
+
+  it('an edited byte of a run header breaks the chain on the line after it, the header still valid', async () => {
+    using dir = copyRoot();
+    const lines = linesOf(dir.path);
+    const at = headersOf(lines)[1]!;
+    const header = JSON.parse(lines[at]!);
+    const hex = header.config_hash[0] === 'a' ? 'b' : 'a';
+    lines[at] = lines[at]!.replace(`"config_hash":"${header.config_hash[0]}`, `"config_hash":"${hex}`);
+    writeFileSync(logOf(dir.path), `${lines.join('\n')}\n`);
+    const a = await audit(dir.path);
+    expect(a.code).toBe(2);
+    expect(a.status['decisions:chain']).toBe('fail');
+    expect(a.status['decisions:headers']).toBe('pass');
+    expect(a.first).toMatchObject({ line: at + 2, kind: 'chain' });
+  });
+
+  it('a run header that breaks its schema, or compact lines with none before them, are header findings', async () => {
+    using dir = copyRoot();
+    const lines = linesOf(dir.path);
+    const at = headersOf(lines)[1]!;
+    const header = JSON.parse(lines[at]!);
+    header.stages = 'none';
+    lines[at] = JSON.stringify(header);
+    writeFileSync(logOf(dir.path), `${lines.join('\n')}\n`);
+    const bad = await audit(dir.path);
+    expect(bad.code).toBe(2);
+    expect(bad.status['decisions:headers']).toBe('fail');
+    expect(bad.evidence.details.decisions.faults.header).toBe(lines.length - at);
+    // The first header removed: the chain breaks at line 1 and the lines it opened have no header.
+    writeFileSync(logOf(dir.path), `${linesOf(base.path).slice(1).join('\n')}\n`);
+    const headless = await audit(dir.path);
+    expect(headless.code).toBe(2);
+    expect(headless.first).toMatchObject({ line: 1, kind: 'chain' });
+    expect(headless.status['decisions:headers']).toBe('fail');
+    expect(headless.evidence.details.decisions.faults.header).toBe(at - 1);
+    expect(JSON.stringify(headless.evidence.checks)).toContain('no run header before it');
+  });
+
+  it('a log that is v1 up to a restart and v2 after it audits clean from genesis', async () => {
+    using dir = tempDir();
+    expect((await atl(['run', '--max-bars', '150', '--data-dir', dir.path])).code).toBe(0);
+    rewriteAsV1(dir.path);
+    const v1 = linesOf(dir.path).length;
+    expect((await atl(['run', '--max-bars', '250', '--data-dir', dir.path])).code).toBe(0);
+    const lines = linesOf(dir.path);
+    expect(headersOf(lines)).toEqual([v1]);
+    const a = await audit(dir.path);
+    expect(a.code).toBe(0);
+    expect(a.first).toBeNull();
+    expect(a.evidence.details.decisions.records).toBe(lines.length - 1);
+    for (const id of ['decisions:chain', 'decisions:schema', 'decisions:headers', 'ledger:totals'])
+      expect(a.status[id]).toBe('pass');
   });
 
   it('a ledger fill changed outside the engine disagrees with the log: exit 2', async () => {
