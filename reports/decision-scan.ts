@@ -206,15 +206,27 @@ export async function scanDecisionLog(
   }
 }
 
-/** Reads lines by offset into one reused buffer: a week of records allocates no buffer per line. */
+/**
+ * Reads lines by offset, in ascending order, through one reused block: a line already in the
+ * block costs no read, so a week of neighbouring lines is a few large reads, not one per line.
+ */
 class LineReader {
-  private buf = Buffer.alloc(64 * 1024);
+  private static readonly BLOCK = 1 << 20;
+  private buf = Buffer.alloc(LineReader.BLOCK);
+  private from = 0;
+  private to = 0;
   constructor(private readonly fd: number) {}
 
   text(offset: number, length: number): string {
-    if (length > this.buf.length) this.buf = Buffer.alloc(length * 2);
-    const n = readSync(this.fd, this.buf, 0, length, offset);
-    return this.buf.toString('utf8', 0, n > 0 && this.buf[n - 1] === 0x0d ? n - 1 : n);
+    if (offset < this.from || offset + length > this.to) {
+      if (length > this.buf.length) this.buf = Buffer.alloc(length * 2);
+      const n = readSync(this.fd, this.buf, 0, this.buf.length, offset);
+      this.from = offset;
+      this.to = offset + n;
+    }
+    const at = offset - this.from;
+    const n = Math.min(length, this.to - offset);
+    return this.buf.toString('utf8', at, n > 0 && this.buf[at + n - 1] === 0x0d ? at + n - 1 : at + n);
   }
 }
 

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { scanJsonl } from '../core/fsx/jsonl.ts';
-import { barOfId } from '../core/records/outcome-codec.ts';
 import { expandOutcome } from '../core/records/reader.ts';
 import { validate } from '../core/schema/ajv.ts';
 import type { DecisionRecord } from '../core/schema/decision.ts';
@@ -49,13 +48,43 @@ export type OutcomeIndex = {
 const ID_KEY = Buffer.from('"decision_id":"');
 const BAR_KEY = Buffer.from('"bar_ts":"');
 const RETURNS_KEY = Buffer.from('"returns":[');
-const dayOfId = (id: string) => barOfId(id)?.slice(0, 10) ?? null;
+const DIGIT = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
+
+/**
+ * Where the `YYYYMMDD` of an engine decision id's bar time starts (`…-20240101T000100Z`, maybe
+ * followed by `:halt`), read from its bytes `[from, to)`; -1 when the id does not end that way.
+ * The same rule as the outcome codec's `barOfId`, without a string or a regex per line.
+ */
+function idDayAt(buf: Buffer, from: number, to: number): number {
+  let z = to - 1;
+  if (buf[z] !== 0x5a) {
+    const colon = buf.lastIndexOf(0x3a, to - 1);
+    if (colon < from) return -1;
+    z = colon - 1;
+  }
+  const at = z - 15; // -YYYYMMDDTHHMMSSZ: 8 digits, T, 6 digits, Z
+  if (at - 1 < from || buf[z] !== 0x5a || buf[at - 1] !== 0x2d || buf[at + 8] !== 0x54) return -1;
+  for (let i = 0; i < 15; i++) if (i !== 8 && !DIGIT(buf[at + i])) return -1;
+  return at;
+}
+
+/** `YYYYMMDD` at `at` against a `YYYY-MM-DD` day, like `compareDay`. */
+function compareIdDay(buf: Buffer, at: number, day: Uint8Array): number {
+  for (let i = 0, j = 0; i < 8; i++, j++) {
+    if (j === 4 || j === 7) j++;
+    const d = buf[at + i]! - day[j]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
 
 /**
  * Stream the outcomes file once; only lines naming a decision in the window are parsed and
  * schema-checked (a line that fails counts as unreadable). A missing file is "no data", never a pass.
  * With `window`, lines whose bar day falls outside it are passed over at the byte level (no
  * string per line, so a year of outcomes costs no memory), as are trade lines, which carry no bar.
+ * A compact (v2) forward-return line leaves its bar out when the decision id ends with it: the
+ * day is then read from the id's bytes. Every search stays inside the line.
  */
 export function readOutcomes(path: string, wanted: Set<string>, window?: DayWindow): OutcomeIndex {
   const startDay = window ? Buffer.from(window.startDay) : null;
@@ -71,28 +100,31 @@ export function readOutcomes(path: string, wanted: Set<string>, window?: DayWind
   if (!index.exists) return index;
   const horizons = new Set<number>();
   const scan = scanJsonl(path, (e) => {
-    const at = e.buffer.indexOf(ID_KEY, e.start);
-    if (at < 0 || at >= e.end) {
+    const line = e.buffer.subarray(e.start, e.end);
+    const at = line.indexOf(ID_KEY);
+    if (at < 0) {
       index.unreadable++;
       return;
     }
     const from = at + ID_KEY.length;
-    const to = e.buffer.indexOf(0x22, from);
-    if (startDay && endDay) {
-      const bar = e.buffer.indexOf(BAR_KEY, e.start);
-      let buf = e.buffer;
-      let day = bar + BAR_KEY.length;
-      if (bar < 0 || bar >= e.end) {
-        // A v2 forward-return line leaves its bar out when the decision id ends with it.
-        const returns = e.buffer.indexOf(RETURNS_KEY, e.start);
-        const idDay = returns >= 0 && returns < e.end ? dayOfId(e.buffer.toString('latin1', from, to)) : null;
-        if (!idDay) return;
-        buf = Buffer.from(idDay);
-        day = 0;
-      }
-      if (compareDay(buf, day, startDay) < 0 || compareDay(buf, day, endDay) >= 0) return; // [start, end)
+    const to = line.indexOf(0x22, from);
+    if (to < 0) {
+      index.unreadable++;
+      return;
     }
-    const id = e.buffer.toString('utf8', from, to);
+    if (startDay && endDay) {
+      const bar = line.indexOf(BAR_KEY);
+      if (bar >= 0) {
+        const day = bar + BAR_KEY.length;
+        if (compareDay(line, day, startDay) < 0 || compareDay(line, day, endDay) >= 0) return; // [start, end)
+      } else {
+        // A trade line carries no bar (and no `returns`).
+        const day = line.indexOf(RETURNS_KEY) < 0 ? -1 : idDayAt(line, from, to);
+        if (day < 0) return;
+        if (compareIdDay(line, day, startDay) < 0 || compareIdDay(line, day, endDay) >= 0) return;
+      }
+    }
+    const id = line.toString('utf8', from, to);
     if (!wanted.has(id)) return;
     let checked: ReturnType<typeof validate<typeof DecisionOutcome>>;
     try {

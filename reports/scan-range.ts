@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { GENESIS_HASH, hashLine } from '../core/engine/decision-log.ts';
 import { scanJsonl } from '../core/fsx/jsonl.ts';
-import { isHeaderLine } from '../core/records/reader.ts';
+import { HEADER_START } from '../core/records/reader.ts';
 import { RecentRing } from './recent-ring.ts';
 import type { DayWindow } from './windows.ts';
 
@@ -137,10 +137,13 @@ export function scanRange(
     offset: number,
     here: Span & { inWindow: boolean; hash: string | null },
     previous: (Span & { inWindow: boolean; hash: string | null }) | null,
-    prevHash: string,
+    buf: Buffer,
+    prevAt: number,
     header: boolean,
   ) => {
+    // The line's prev_hash becomes a string only for a link that is checked.
     if (lineNo === 1 && offset !== 0) {
+      const prevHash = buf.toString('latin1', prevAt, prevAt + 64);
       out.first = { inWindow: here.inWindow || header, prevHash }; // its link is checked across the seam
       return;
     }
@@ -149,7 +152,7 @@ export function scanRange(
       ? (previous.hash ?? hashLine(readAt(fd, previous.offset, previous.length)))
       : GENESIS_HASH;
     out.chain.links++;
-    if (prevHash !== expected) {
+    if (buf.toString('latin1', prevAt, prevAt + 64) !== expected) {
       out.chain.breaks++;
       if (out.chain.samples.length < SAMPLE_LIMIT)
         out.chain.samples.push({ line: lineNo, problem: previous ? CHAIN_EDITED : CHAIN_NOT_GENESIS });
@@ -171,14 +174,14 @@ export function scanRange(
             bom ? 'starts with a byte-order mark: not written by the engine' : 'not a JSON object',
           );
         }
-        if (isHeaderLine(buf.subarray(s, t))) {
+        if (bytesAt(buf, s, HEADER_START)) {
           // A run header is not a decision, but its chain links are always checked: the lines
           // after it mean what it says.
           const prevAt = valueAt(buf, PREV_KEY, s, t, t - 66, true);
           if (prevAt < 0 || prevAt + 64 > t) return malformed(lineNo, 'run header without prev_hash');
           here.hash = hashLine(buf.subarray(s, t));
           out.headers.push({ offset: e.offset, length: t - s });
-          return link(lineNo, e.offset, here, previous, buf.toString('latin1', prevAt, prevAt + 64), true);
+          return link(lineNo, e.offset, here, previous, buf, prevAt, true);
         }
         const idAt = valueAt(buf, ID_KEY, s, t, s + ENGINE_ID_AT);
         const idEnd = idAt < 0 ? -1 : quoteAfter(buf, idAt, t);
@@ -201,7 +204,7 @@ export function scanRange(
           out.window.lengths.push(t - s);
           out.window.lines.push(lineNo);
         }
-        link(lineNo, e.offset, here, previous, buf.toString('latin1', prevAt, prevAt + 64), false);
+        link(lineNo, e.offset, here, previous, buf, prevAt, false);
       },
       { start, end },
     );

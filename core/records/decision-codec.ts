@@ -1,6 +1,6 @@
 import type { DecisionRecord, GateStage, ModelTraceEntry } from '../schema/decision.ts';
 import type { RunHeader } from '../schema/record.ts';
-import { decodeShape, encodeShape, same } from './shape.ts';
+import { copyJson as clone, decodeShape, encodeShape, same } from './shape.ts';
 
 type Obj = Record<string, unknown>;
 /** A decision as the pipeline builds it (the chain field is the writer's). */
@@ -36,7 +36,6 @@ const RUN_VALUE: Record<(typeof RUN_FIELDS)[number], (h: RunHeader) => unknown> 
   config_hash: (h) => h.config_hash,
 };
 const NOT_REACHED = 'not_reached';
-const clone = <T>(v: T): T => (typeof v === 'object' && v !== null ? structuredClone(v) : v);
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Index of each header stage by name (cached per header object). */

@@ -4,6 +4,15 @@ type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A deep copy of a JSON value (a header's value handed to a reader that may change it); far cheaper than structuredClone. */
+export function copyJson<T>(v: T): T {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map(copyJson) as T;
+  const out: Obj = {};
+  for (const k in v) out[k] = copyJson((v as Obj)[k]);
+  return out as T;
+}
+
 /** Structural equality of JSON values, key order included (a v1 line is rebuilt in its own order). */
 export function same(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -91,7 +100,7 @@ export function decodeShape(shape: Shape, values: unknown[]): Obj {
     const c = shape.const;
     if (c && k in c) {
       const v = c[k];
-      out[k] = typeof v === 'object' && v !== null ? structuredClone(v) : v;
+      out[k] = copyJson(v);
       continue;
     }
     const v = values[i++];
