@@ -28,9 +28,11 @@ type Draft = Omit<DecisionRecord, 'prev_hash'>;
  * where it happened. The engine serialises records; a writer thread chains, hashes and appends
  * them. A record counts as written once a flush has returned it.
  *
- * With a `RunInfo` the log is written as record v2: a run header line first (learnt from the
- * run's first decisions, which wait for it in memory until the first flush), then each decision
- * compacted against it. Without one, whole v1 records are written.
+ * With a `RunInfo` the log is written as record v2: a run header line first (the pipeline's
+ * declared stages and static thresholds, and what the run's first decisions share — they wait
+ * for it in memory until the first flush), then each decision compacted against it. A header
+ * learnt from fewer than HEADER_SAMPLE decisions is followed, once that many are in, by one learnt
+ * from them all. Without a `RunInfo`, whole v1 records are written.
  */
 export class DecisionLog {
   private worker: Worker | null = null;
@@ -52,6 +54,8 @@ export class DecisionLog {
   /** The header this run's lines are compacted against (null until it is written). */
   header: RunHeader | null = null;
   private samples: string[] = [];
+  /** While the header was learnt from fewer than HEADER_SAMPLE decisions: those and the ones since. */
+  private learning: string[] | null = null;
   private headerLines = 0;
 
   constructor(
@@ -104,8 +108,13 @@ export class DecisionLog {
   /** Queue one record (serialised here; chained, hashed and written by the writer thread). */
   append(record: Draft): void {
     if (!this.run) this.push(JSON.stringify(record));
-    else if (this.header) this.push(JSON.stringify(compactDecision(this.header, record)));
-    else {
+    else if (this.header) {
+      this.push(JSON.stringify(compactDecision(this.header, record)));
+      if (this.learning) {
+        this.learning.push(JSON.stringify(record));
+        if (this.learning.length >= HEADER_SAMPLE) this.relearn();
+      }
+    } else {
       // Kept as text: a stage may reuse its objects for the next decision.
       this.samples.push(JSON.stringify(record));
       if (this.samples.length >= HEADER_SAMPLE) this.startRun();
@@ -116,12 +125,30 @@ export class DecisionLog {
   private startRun(): void {
     if (!this.run || this.header) return;
     const drafts = this.samples.map((t) => JSON.parse(t) as Draft);
+    // A flush before a full sample (a slow start, warm-up bars only) learns from too few: the
+    // header is learnt again once HEADER_SAMPLE decisions are in (see `relearn`).
+    this.learning = drafts.length < HEADER_SAMPLE ? this.samples : null;
     this.samples = [];
-    const { prev_hash: _chain, ...header } = buildRunHeader(this.run, drafts, new Date().toISOString());
+    this.writeHeader(drafts);
+    for (const d of drafts) this.push(JSON.stringify(compactDecision(this.header!, d)));
+  }
+
+  /**
+   * A second header for the same run, learnt from a full sample: the stage list and thresholds
+   * are the declared ones as before, the usual verdicts, values and shapes those of the run past
+   * its first flush. Lines after it are compacted against it; the ones before keep theirs.
+   */
+  private relearn(): void {
+    const drafts = this.learning!.map((t) => JSON.parse(t) as Draft);
+    this.learning = null;
+    this.writeHeader(drafts);
+  }
+
+  private writeHeader(drafts: Draft[]): void {
+    const { prev_hash: _chain, ...header } = buildRunHeader(this.run!, drafts, new Date().toISOString());
     this.push(JSON.stringify(header));
     this.headerLines++;
     this.header = header as RunHeader;
-    for (const d of drafts) this.push(JSON.stringify(compactDecision(this.header, d)));
   }
 
   private push(json: string): void {

@@ -24,6 +24,7 @@ import type { Bar, Feed, FeedTick } from './feeds.ts';
 import { type InboxState, OrderInbox } from './order-inbox.ts';
 import {
   type Draft,
+  declaredStages,
   type PipelineConfig,
   type PipelineStages,
   SymbolPipeline,
@@ -207,6 +208,7 @@ async function runLocked(
     symbols: feed.symbols,
     source: Object.fromEntries(feed.symbols.map((s) => [s, feed.sourceOf(s)])),
     correlation_prefix: `t${runTag}-`,
+    stages: declaredStages(opts.pipeline, opts.stages, feed.symbols),
     ...opts.record,
   });
   decisionLog.open();

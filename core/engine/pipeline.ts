@@ -7,7 +7,14 @@ import type { Signal } from '../signals/rules.ts';
 import { compactUtc, isoUtc } from '../time/iso.ts';
 import type { Bar, FeedFailure, FeedSource } from './feeds.ts';
 import type { OrderInbox } from './order-inbox.ts';
-import type { DecisionObserver, EntryGuard, SignalOutcome, SignalStage, StageContext } from './stages.ts';
+import type {
+  DecisionObserver,
+  EntryGuard,
+  SignalOutcome,
+  SignalStage,
+  StageContext,
+  StageDecl,
+} from './stages.ts';
 
 export type PipelineConfig = {
   mode: ModeName;
@@ -27,6 +34,27 @@ export type PipelineStages = {
   /** Operator orders from `POST /api/orders` (paper modes only). */
   orders?: OrderInbox;
 };
+
+/**
+ * The pipeline's stages in evaluation order with their static thresholds, declared for the run
+ * header (SPEC §3): a halt stands in for control; the signal stages and the entry guard declare
+ * their own. A stage a record names that is not listed (an operator order) is written whole.
+ */
+export function declaredStages(
+  cfg: Pick<PipelineConfig, 'minHistoryBars'>,
+  stages: PipelineStages,
+  symbols: string[],
+): StageDecl[] {
+  return [
+    { stage: 'halt', thresholds: null },
+    { stage: 'control', thresholds: null },
+    { stage: 'data_fetch', thresholds: { min_rows: cfg.minHistoryBars } },
+    ...(stages.signal.declareStages?.() ?? []),
+    { stage: 'position', thresholds: null },
+    ...(stages.entry.declareStages?.(symbols) ?? []),
+    { stage: 'execution', thresholds: null },
+  ];
+}
 
 /** What the engine knows at the start of a tick, shared by every symbol's decision. */
 export type TickContext = {

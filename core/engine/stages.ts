@@ -5,6 +5,13 @@ import type { Signal } from '../signals/rules.ts';
 import type { Bar, FeedTick } from './feeds.ts';
 import type { Draft, PipelineConfig, TickContext } from './pipeline.ts';
 
+/**
+ * One stage of the pipeline as the run header declares it: its name and, when they follow from
+ * the configuration alone, its thresholds. `thresholds` left out: they move with the run's state
+ * (equity, capital-preservation level), so the header takes the usual ones from its decisions.
+ */
+export type StageDecl = { stage: string; thresholds?: GateStage['thresholds'] };
+
 /** What every stage sees for one symbol's closed bar. */
 export type StageContext = {
   symbol: string;
@@ -31,6 +38,8 @@ export type SignalOutcome = {
 
 export interface SignalStage {
   evaluate(ctx: StageContext): SignalOutcome;
+  /** The stages it evaluates, in order, with their static thresholds (for the run header). */
+  declareStages?(): StageDecl[];
   /** Once per feed batch, before its bars are decided (replay: a chunk; live: one tick): e.g. one model run per chunk. */
   prepare?(ticks: FeedTick[]): Promise<void>;
   /** Every bar of a symbol in order, decided or not (warm-up, history already decided before a restart). */
@@ -62,6 +71,8 @@ export type PreservationState = { level: string; since: number | null; reason: s
 
 export interface EntryGuard {
   evaluate(ctx: StageContext, signal: Signal): EntryVerdict;
+  /** The stages it evaluates, in order, with their static thresholds for the run's symbols (for the run header). */
+  declareStages?(symbols: string[]): StageDecl[];
   /** The capital-preservation level to stamp on every record (null when not tracked). */
   preservationLevel(): string | null;
   /** The capital-preservation level with since when (epoch ms, bar time) and why, for the state file. */

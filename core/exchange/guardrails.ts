@@ -1,5 +1,11 @@
 import type { PipelineStages } from '../engine/pipeline.ts';
-import type { EntryGuard, EntryVerdict, PreservationState, StageContext } from '../engine/stages.ts';
+import type {
+  EntryGuard,
+  EntryVerdict,
+  PreservationState,
+  StageContext,
+  StageDecl,
+} from '../engine/stages.ts';
 import { configError } from '../errors.ts';
 import type { GateStage } from '../schema/decision.ts';
 import type { Signal } from '../signals/rules.ts';
@@ -93,6 +99,13 @@ export class LiveGuardrails implements EntryGuard {
     private readonly orders: DailyOrderCount,
     private readonly minNotional: number,
   ) {}
+
+  declareStages(symbols: string[]): StageDecl[] {
+    return [
+      ...(this.inner.declareStages?.(symbols) ?? []),
+      { stage: 'live_guardrails', thresholds: this.thresholds() },
+    ];
+  }
 
   evaluate(ctx: StageContext, signal: Signal): EntryVerdict {
     const verdict = this.inner.evaluate(ctx, signal);

@@ -1,3 +1,4 @@
+import type { StageDecl } from '../engine/stages.ts';
 import type { GateStage } from '../schema/decision.ts';
 import type { HeaderModel, HeaderStage, RunHeader } from '../schema/record.ts';
 import { RECORD_SCHEMA_VERSION } from '../schema/record.ts';
@@ -17,6 +18,12 @@ export type RunInfo = {
   /** The models the run loaded (id, sha256, feature set); the header lists them by index. */
   models?: HeaderModel[];
   risk?: Record<string, unknown> | null;
+  /**
+   * The pipeline's stages in order with their static thresholds (`declaredStages`): the header's
+   * stage list and thresholds are these, not learnt. Without it (a test, an old caller) both are
+   * learnt from the decisions.
+   */
+  stages?: StageDecl[];
 };
 
 /** Verdicts a header names per stage (the rest are written out on the line). */
@@ -24,11 +31,11 @@ const MAX_OUTCOMES = 32;
 const SHAPED = ['market', 'rl_recommendation', 'turnover', 'risk_budget', 'signal', 'position'] as const;
 
 /**
- * The stages in pipeline order: each record's gates in sequence, a stage first seen placed right
- * after the one before it in that record.
+ * The stages in pipeline order: the declared ones, then any a record names that is not declared,
+ * placed right after the stage before it in that record.
  */
-function stageOrder(samples: DecisionDraft[]): string[] {
-  const order: string[] = [];
+function stageOrder(samples: DecisionDraft[], declared: string[]): string[] {
+  const order: string[] = [...declared];
   for (const d of samples) {
     let prev = -1;
     for (const g of d.gate_trace) {
@@ -43,7 +50,12 @@ function stageOrder(samples: DecisionDraft[]): string[] {
   return order;
 }
 
-function learnStage(stage: string, gates: GateStage[], recent: GateStage[]): HeaderStage {
+function learnStage(
+  stage: string,
+  gates: GateStage[],
+  recent: GateStage[],
+  declared: StageDecl | undefined,
+): HeaderStage {
   const counts = new Map<string, { o: [GateStage['verdict'], string | null]; n: number }>();
   for (const g of gates) {
     const key = `${g.verdict}\u0000${g.reason}`;
@@ -55,6 +67,7 @@ function learnStage(stage: string, gates: GateStage[], recent: GateStage[]): Hea
     .sort((a, b) => b.n - a.n)
     .slice(0, MAX_OUTCOMES)
     .map((c) => c.o);
+  if (outcomes.length === 0) outcomes.push(['pass', null]); // declared, not seen yet
   // A skipped stage observes nothing and applies no thresholds (the codec's rule); the usual
   // values are those of the verdicts that judged.
   const judged = (list: GateStage[]) => list.filter((g) => g.verdict !== 'skip');
@@ -64,7 +77,10 @@ function learnStage(stage: string, gates: GateStage[], recent: GateStage[]): Hea
     stage,
     outcomes,
     observed: (commonValue(observed)?.value ?? null) as HeaderStage['observed'],
-    thresholds: usualThresholds(recentJudged.length > 0 ? recentJudged : judged(gates)),
+    thresholds:
+      declared?.thresholds !== undefined
+        ? declared.thresholds
+        : usualThresholds(recentJudged.length > 0 ? recentJudged : judged(gates)),
   };
   const shape = learnShape(observed);
   if (shape) st.observed_shape = shape;
@@ -122,13 +138,14 @@ function modelsOf(info: RunInfo, samples: DecisionDraft[]): HeaderModel[] {
 }
 
 /**
- * The run header: the run's identity and configuration from `info`, and from the run's first
- * decisions (the pipeline does not declare its stages up front) the ordered stage list with each
- * stage's usual verdict, observed values and thresholds, the values records share, and the shapes
- * their objects take. A line then carries only what differs; any record fits, only its size varies.
+ * The run header: the run's identity and configuration from `info`, with the pipeline's declared
+ * stage list and static thresholds (`info.stages`); and from the run's first decisions each
+ * stage's usual verdicts and observed values (and the usual thresholds of a stage whose limits move
+ * with the run's state), the values records share, and the shapes their objects take. A line then carries only what differs; any record fits, only its size varies.
  */
 export function buildRunHeader(info: RunInfo, samples: DecisionDraft[], nowIso: string): RunHeader {
-  const order = stageOrder(samples);
+  const declared = new Map((info.stages ?? []).map((d) => [d.stage, d]));
+  const order = stageOrder(samples, [...declared.keys()]);
   const byStage = new Map<string, GateStage[]>(order.map((s) => [s, []]));
   for (const d of samples) for (const g of d.gate_trace) byStage.get(g.stage)!.push(g);
   const recentByStage = new Map<string, GateStage[]>(order.map((s) => [s, []]));
@@ -163,7 +180,7 @@ export function buildRunHeader(info: RunInfo, samples: DecisionDraft[], nowIso: 
     correlation_prefix: info.correlation_prefix,
     features_prefix: featuresPrefix(samples),
     stages: withUnreached(
-      order.map((s) => learnStage(s, byStage.get(s)!, recentByStage.get(s)!)),
+      order.map((s) => learnStage(s, byStage.get(s)!, recentByStage.get(s)!, declared.get(s))),
       samples,
     ),
     defaults,

@@ -6,6 +6,7 @@ import type {
   EntryVerdict,
   PreservationState,
   StageContext,
+  StageDecl,
 } from '../engine/stages.ts';
 import { unknownError } from '../errors.ts';
 import { correlated, log } from '../log.ts';
@@ -84,6 +85,21 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
   private peak = Number.NaN;
   private portfolioPeak = Number.NEGATIVE_INFINITY;
   private barMs = 0;
+
+  /**
+   * Turnover and sizing thresholds follow from the config; the risk budget's VaR limit, the
+   * capital-preservation restrictions and the safety limits move with equity and level, so the
+   * header takes their usual values from the run's decisions.
+   */
+  declareStages(symbols: string[]): StageDecl[] {
+    return [
+      { stage: 'turnover', thresholds: this.turnover.declaredThresholds(symbols) },
+      { stage: 'risk_budget' },
+      { stage: 'preservation' },
+      { stage: 'safety' },
+      { stage: 'sizing', thresholds: { min_notional: this.opts.minNotional } },
+    ];
+  }
 
   constructor(private readonly opts: RiskGuardOptions) {
     this.budget = new RiskBudgetEngine(opts.config.budget);

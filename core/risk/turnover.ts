@@ -34,6 +34,15 @@ export function expectedValue(
  * cost. Time is the bar's close, so a replay governs exactly as a live run would. Counters move
  * only when a position is actually opened.
  */
+/** The gate's thresholds: the limits, the interval stretched by a capital-preservation cooldown. */
+function thresholdsOf(l: Limits, minInterval: number) {
+  return {
+    min_interval_minutes: Number.isFinite(minInterval) ? r6(minInterval) : null,
+    max_decisions_per_day: l.maxDecisionsPerDay,
+    min_ev_ratio: l.minEvRatio,
+  };
+}
+
 export class TurnoverGovernor {
   readonly roundTripCostPct: number;
   private readonly limits = new Map<string, Limits>();
@@ -41,6 +50,22 @@ export class TurnoverGovernor {
 
   constructor(readonly config: TurnoverConfig) {
     this.roundTripCostPct = (2 * (config.feeBps + config.slippageBps)) / 10_000;
+  }
+
+  /**
+   * What the run header declares: the thresholds (no cooldown) most of the run's symbols have —
+   * their base asset's override or the defaults; the others' lines carry theirs.
+   */
+  declaredThresholds(symbols: string[]): ReturnType<typeof thresholdsOf> {
+    const counts = new Map<Limits, number>();
+    for (const s of symbols) {
+      const l = this.limitsFor(s);
+      counts.set(l, (counts.get(l) ?? 0) + 1);
+    }
+    let best: Limits = this.config;
+    let most = 0;
+    for (const [l, n] of counts) if (n > most) [best, most] = [l, n];
+    return thresholdsOf(best, best.minIntervalMinutes);
   }
 
   /** Limits for a symbol: the override for its base asset (`BTC/USDT` → `BTC`), else the defaults. */
@@ -95,11 +120,7 @@ export class TurnoverGovernor {
       decisions_today: decisionsToday,
       ev_ratio: r6(ev.ratio),
     };
-    const thresholds = {
-      min_interval_minutes: Number.isFinite(minInterval) ? r6(minInterval) : null,
-      max_decisions_per_day: l.maxDecisionsPerDay,
-      min_ev_ratio: l.minEvRatio,
-    };
+    const thresholds = thresholdsOf(l, minInterval);
     // The gate carries the limits; the record adds how the expected value was reached.
     const record = {
       allowed: reason === null,

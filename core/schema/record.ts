@@ -22,9 +22,12 @@ export const ShapeSchema = Type.Unsafe<Shape>(
 );
 
 /**
- * One stage of the run's ordered stage list: the verdicts it gives (a line names one by its index;
- * the first is the stage's usual one), the shape of its observed values and its usual observed
- * values and thresholds. A line carries thresholds only where they differ from these.
+ * One stage of the run's ordered stage list, which the pipeline declares (core/engine/pipeline.ts
+ * `declaredStages`): its name and static thresholds from the configuration; for a stage whose
+ * limits move with the run's state (risk budget, capital preservation, safety) the usual ones of
+ * the run's decisions. Also the verdicts it gives (a line names one by its index; the first is the
+ * stage's usual one), the shape of its observed values and its usual observed values. A line
+ * carries thresholds only where they differ from these (adaptive ones: the keys that differ).
  */
 export const HeaderStage = Type.Object(
   {
@@ -57,8 +60,12 @@ export const HeaderModel = Type.Object(
 export type HeaderModel = Static<typeof HeaderModel>;
 
 /**
- * The run header (`kind: "run"`): opens the log of each run, in the hash chain like any line.
- * It holds what every decision of the run shares; decision lines after it carry only what varies.
+ * The run header (`kind: "run"`): opens the log of each run (a start, a resume: the config and
+ * model set are fixed for a process, so every change of them is a new run and a new header), in
+ * the hash chain like any line. It holds what every decision of the run shares; decision lines
+ * after it carry only what varies and are read under the latest header before them. A header
+ * learnt from fewer than 4096 decisions (an early first flush) is followed, once that many are
+ * in, by a second one for the same run learnt from them all.
  */
 export const RunHeader = Type.Object(
   {

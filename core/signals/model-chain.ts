@@ -1,6 +1,6 @@
 import { type BreakerStateName, MODEL_BREAKER_PREFIX } from '../breaker-state.ts';
 import type { Bar, FeedTick } from '../engine/feeds.ts';
-import type { SignalOutcome, SignalStage, StageContext } from '../engine/stages.ts';
+import type { SignalOutcome, SignalStage, StageContext, StageDecl } from '../engine/stages.ts';
 import { featureIndex } from '../features/feature-set.ts';
 import { argmax, combineVotes, type VotingStrategy } from '../models/ensemble.ts';
 import type { ModelDirectory, UsableModel } from '../models/registry.ts';
@@ -8,7 +8,14 @@ import type { GateStage, ModelTraceEntry } from '../schema/decision.ts';
 import { FEATURES_PASS, featuresHash, skip } from './gate-values.ts';
 import { HTF_LABELS, HTF_NOT_READY } from './htf.ts';
 import { adaptiveThreshold, classifyRegime } from './regime.ts';
-import { type Signal, type SignalAction, scalpingSignal, technicalSignal } from './rules.ts';
+import {
+  SCALPING_THRESHOLDS,
+  type Signal,
+  type SignalAction,
+  scalpingSignal,
+  TECHNICAL_THRESHOLDS,
+  technicalSignal,
+} from './rules.ts';
 import { SymbolFeatures } from './symbol-features.ts';
 
 /** Sees every bar in order with its feature row, and adds its view to decided records (the shadow advisor). */
@@ -150,6 +157,20 @@ export class ModelSignalChain implements SignalStage {
 
   close(): void {
     this.opts.advisor?.close();
+  }
+
+  /** The confidence threshold's declared value is its base; the regime-adapted one differs on a line. */
+  declareStages(): StageDecl[] {
+    const base = this.opts.minConfidence;
+    return [
+      { stage: 'features', thresholds: null },
+      { stage: 'ensemble', thresholds: null },
+      { stage: 'ml', thresholds: null },
+      { stage: 'technical', thresholds: { ...TECHNICAL_THRESHOLDS } },
+      { stage: 'scalping', thresholds: { ...SCALPING_THRESHOLDS } },
+      { stage: 'htf_filter', thresholds: { boost: 0 } },
+      { stage: 'confidence', thresholds: { threshold: r4(base), base } },
+    ];
   }
 
   evaluate(ctx: StageContext): SignalOutcome {

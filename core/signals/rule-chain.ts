@@ -1,6 +1,6 @@
-import type { SignalOutcome, SignalStage, StageContext } from '../engine/stages.ts';
+import type { SignalOutcome, SignalStage, StageContext, StageDecl } from '../engine/stages.ts';
 import type { GateStage } from '../schema/decision.ts';
-import { scalpingSignal, technicalSignal } from './rules.ts';
+import { SCALPING_THRESHOLDS, scalpingSignal, TECHNICAL_THRESHOLDS, technicalSignal } from './rules.ts';
 
 const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
@@ -10,6 +10,16 @@ const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
  */
 export class RuleSignalChain implements SignalStage {
   constructor(private readonly minConfidence: number) {}
+
+  declareStages(): StageDecl[] {
+    return [
+      { stage: 'ensemble', thresholds: null },
+      { stage: 'technical', thresholds: { ...TECHNICAL_THRESHOLDS } },
+      { stage: 'scalping', thresholds: { ...SCALPING_THRESHOLDS } },
+      { stage: 'htf_filter', thresholds: null },
+      { stage: 'confidence', thresholds: { min_confidence: this.minConfidence } },
+    ];
+  }
 
   evaluate(ctx: StageContext): SignalOutcome {
     const gates: GateStage[] = [

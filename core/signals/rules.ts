@@ -15,6 +15,19 @@ export type SignalVerdict = { gate: GateStage; signal: Signal | null };
 
 const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
+/** The technical score a side needs (and must beat the other side by). */
+export const TECHNICAL_THRESHOLDS = { min_score: 1.5 } as const;
+/** Mean-reversion scalping: ranging markets only, entries at the Bollinger-band edges with RSI agreeing. */
+export const SCALPING_THRESHOLDS = {
+  adx_max: 25,
+  bb_long_below: 0.25,
+  bb_short_above: 0.75,
+  rsi_long_below: 40,
+  rsi_short_above: 60,
+} as const;
+const T = TECHNICAL_THRESHOLDS;
+const S = SCALPING_THRESHOLDS;
+
 /** TA scoring (EMA/MACD crosses, RSI, Bollinger, momentum, trend alignment): original §4.4. */
 export function technicalSignal(ind: IndicatorSet): SignalVerdict {
   let buy = 0;
@@ -52,9 +65,9 @@ export function technicalSignal(ind: IndicatorSet): SignalVerdict {
     buy = 0;
   }
   const observed = { buy_score: r4(buy), sell_score: r4(sell), rsi: r4(rsi), trend: ind.trend };
-  const thresholds = { min_score: 1.5 };
+  const thresholds = { ...TECHNICAL_THRESHOLDS };
   const action: SignalAction | null =
-    buy >= 1.5 && buy > sell ? 'buy' : sell >= 1.5 && sell > buy ? 'short' : null;
+    buy >= T.min_score && buy > sell ? 'buy' : sell >= T.min_score && sell > buy ? 'short' : null;
   if (!action) {
     return {
       gate: {
@@ -82,14 +95,8 @@ export function scalpingSignal(ind: IndicatorSet): SignalVerdict {
   const bbPos = width > 0 ? (ind.close - ind.bb.lower) / width : 0.5;
   const rsi = ind.rsi.value;
   const observed = { adx: r4(adx), bb_position: r4(bbPos), rsi: r4(rsi) };
-  const thresholds = {
-    adx_max: 25,
-    bb_long_below: 0.25,
-    bb_short_above: 0.75,
-    rsi_long_below: 40,
-    rsi_short_above: 60,
-  };
-  if (adx >= 25) {
+  const thresholds = { ...SCALPING_THRESHOLDS };
+  if (adx >= S.adx_max) {
     return {
       gate: {
         stage: 'scalping',
@@ -103,12 +110,12 @@ export function scalpingSignal(ind: IndicatorSet): SignalVerdict {
   }
   let action: SignalAction | null = null;
   let confidence = 0;
-  if (bbPos < 0.25 && rsi < 40) {
+  if (bbPos < S.bb_long_below && rsi < S.rsi_long_below) {
     action = 'buy';
-    confidence = 0.65 + (0.25 - bbPos) * 0.4 + (40 - rsi) / 100;
-  } else if (bbPos > 0.75 && rsi > 60) {
+    confidence = 0.65 + (S.bb_long_below - bbPos) * 0.4 + (S.rsi_long_below - rsi) / 100;
+  } else if (bbPos > S.bb_short_above && rsi > S.rsi_short_above) {
     action = 'short';
-    confidence = 0.65 + (bbPos - 0.75) * 0.4 + (rsi - 60) / 100;
+    confidence = 0.65 + (bbPos - S.bb_short_above) * 0.4 + (rsi - S.rsi_short_above) / 100;
   }
   if (!action) {
     return {

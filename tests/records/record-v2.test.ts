@@ -50,6 +50,34 @@ describe('record v2', () => {
     expect(chainBreaks(root)).toEqual([]);
   });
 
+  it('the header lists the pipeline’s declared stages in order with their static thresholds, not learnt ones', () => {
+    const header = JSON.parse(lines(root)[0]!) as RunHeader;
+    const names = header.stages.map((s) => s.stage);
+    expect(names.slice(0, 3)).toEqual(['halt', 'control', 'data_fetch']);
+    for (const [a, b] of [
+      ['data_fetch', 'technical'],
+      ['technical', 'confidence'],
+      ['confidence', 'position'],
+      ['position', 'turnover'],
+      ['turnover', 'sizing'],
+    ] as const)
+      expect(names.indexOf(a)).toBeLessThan(names.indexOf(b));
+    const at = (s: string) => header.stages.find((x) => x.stage === s)!;
+    // The configuration's values, whatever the first decisions happened to reach.
+    expect(at('technical').thresholds).toEqual({ min_score: 1.5 });
+    expect(at('sizing').thresholds).toEqual({ min_notional: expect.any(Number) });
+    expect(Object.keys(at('turnover').thresholds!)).toEqual([
+      'min_interval_minutes',
+      'max_decisions_per_day',
+      'min_ev_ratio',
+    ]);
+    // A judged gate whose thresholds equal the declared ones carries none on its line.
+    const judged = records
+      .flatMap((r) => r.gate_trace)
+      .find((g) => g.stage === 'technical' && g.verdict !== 'skip');
+    expect(judged?.thresholds).toEqual({ min_score: 1.5 });
+  });
+
   it('expand(compact(r)) deep-equals r for every record of a replay, whatever decisions the header is learnt from', () => {
     fc.assert(
       fc.property(fc.subarray(records, { minLength: 0, maxLength: 300 }), fc.nat(), (sample, seed) => {
