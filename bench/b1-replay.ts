@@ -61,6 +61,8 @@ try {
   const out = await new Response(proc.stdout).text();
   const code = await proc.exited;
   const wallMs = performance.now() - t0;
+  // CPU seconds of the whole atl process (engine and writer threads, start-up and CSV load included).
+  const atlCpuS = Number(proc.resourceUsage()?.cpuTime.total ?? 0n) / 1e6;
   if (code !== 0) throw new Error(`atl run exited ${code}`);
   const report = JSON.parse(out) as {
     decisions: number;
@@ -87,7 +89,7 @@ try {
   );
   printLineSizes(join(dir, 'root', 'rl'));
   printRecordCosts(join(dir, 'root', 'rl', 'shadow_decisions.jsonl'), logBytes / report.decisions);
-  printPeer(peer, pipelineRate, endToEnd, report.peakRssMb);
+  printPeer(peer, pipelineRate, endToEnd, report.peakRssMb, CANDLES / atlCpuS);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
@@ -118,7 +120,14 @@ function printLineSizes(rl: string): void {
 }
 
 type Peer =
-  | { candles_per_s: number; seconds: number; trades: number; peak_rss_mb: number }
+  | {
+      candles: number;
+      candles_per_s: number;
+      seconds: number;
+      cpu_seconds: number;
+      trades: number;
+      peak_rss_mb: number;
+    }
   | { skipped: string };
 
 /** Where the backtrader checkout is looked for: ATL_BACKTRADER_DIR, else ../vendor/backtrader. */
@@ -144,7 +153,13 @@ async function backtrader(csv: string): Promise<Peer> {
   return JSON.parse(out.trim().split('\n').at(-1)!) as Peer;
 }
 
-function printPeer(peer: Peer, pipeline: number, endToEnd: number, atlRssMb: number): void {
+function printPeer(
+  peer: Peer,
+  pipeline: number,
+  endToEnd: number,
+  atlRssMb: number,
+  atlPerCpuS: number,
+): void {
   if ('skipped' in peer) {
     console.log(`  backtrader   NOT MEASURED in this run (${peer.skipped}); no ratio`);
     return;
@@ -156,6 +171,11 @@ function printPeer(peer: Peer, pipeline: number, endToEnd: number, atlRssMb: num
   );
   console.log(
     `  ratio        atl ${ratio.toFixed(1)}x backtrader end to end (${endToEnd.toLocaleString()} vs ${Math.round(peer.candles_per_s).toLocaleString()} candles/s; ${(pipeline / peer.candles_per_s).toFixed(1)}x on atl's engine loop alone)  target ≥ 10x ${verdict}; peak RSS atl ${atlRssMb.toFixed(0)} MB vs backtrader ${peer.peak_rss_mb.toFixed(0)} MB`,
+  );
+  // Per CPU-second the comparison holds on a machine other processes load (atl's writer thread included).
+  const btPerCpuS = peer.candles / peer.cpu_seconds;
+  console.log(
+    `  per CPU-s    atl ${Math.round(atlPerCpuS).toLocaleString()} candles per CPU-second (whole process) vs backtrader ${Math.round(btPerCpuS).toLocaleString()} (cerebro.run): ${(atlPerCpuS / btPerCpuS).toFixed(1)}x`,
   );
 }
 

@@ -5,7 +5,8 @@ Usage: python3 backtrader_b1.py CANDLES.csv
 Finds backtrader in the checkout named by ATL_BACKTRADER_DIR (the folder holding the `backtrader`
 package), else as an installed module; exits 3 with one line when neither is there. Runs Cerebro
 in its fastest mode (preload + runonce, no observers). Prints one JSON line: candles, seconds
-(cerebro.run, CSV parsing included), candles_per_s, trades, peak_rss_mb.
+(cerebro.run, CSV parsing included), cpu_seconds (user + system over the same span),
+candles_per_s, trades, peak_rss_mb.
 """
 import datetime
 import json
@@ -78,12 +79,15 @@ def main():
         cerebro.addstrategy(Crossover)
         cerebro.broker.setcommission(commission=0.001)
         t0 = time.perf_counter()
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
         result = cerebro.run(preload=True, runonce=True)
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
         seconds = time.perf_counter() - t0
     finally:
         os.remove(tmp)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"candles": candles, "seconds": seconds, "candles_per_s": candles / seconds,
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    print(json.dumps({"candles": candles, "seconds": seconds, "cpu_seconds": cpu, "candles_per_s": candles / seconds,
                       "trades": result[0].trades, "peak_rss_mb": peak_kb / 1024}))
 
 
