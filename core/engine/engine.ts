@@ -361,6 +361,7 @@ async function runLocked(
   let decidedBars = 0;
   let lastCheckpoint = performance.now();
   let checkpointGap = UNPACED_CHECKPOINT_MS;
+  let lastYield = lastCheckpoint;
   // The UTC date of the bars being decided, formatted once per day of bars.
   let tickDay = Number.NaN;
   let barDate = '';
@@ -497,6 +498,12 @@ async function runLocked(
           UNPACED_CHECKPOINT_MAX_MS,
           Math.max(UNPACED_CHECKPOINT_MS, (lastCheckpoint - now) * CHECKPOINT_SHARE),
         );
+        lastYield = lastCheckpoint;
+      } else if (now - lastYield >= UNPACED_CHECKPOINT_MS) {
+        // Between spaced checkpoints the event loop still turns as often as before: the writer's
+        // replies (returned chunks) and the runtime's deferred memory work run there.
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
       }
     }
     if (stop.aborted && outcome !== 'halted') {
