@@ -82,7 +82,7 @@ export function encodeShape(shape: Shape, value: unknown): unknown[] | null {
     const at = i++;
     if (k !== keys[at]) return null;
     const v = value[k];
-    if (consts !== null && consts[at]) {
+    if (consts?.[at]) {
       if (!same(v, shape.const![k])) return null;
       continue;
     }
