@@ -3,12 +3,15 @@
  * as a real process), every decision logged in the product's record format.
  * Target: ≥ 250,000 candles/s and peak RSS ≤ 512 MB; mean decision line ≤ 600 bytes, outcome line
  * ≤ 250 bytes (record v2). Side by side with backtrader (bench/peers/backtrader_b1.py) on the same
- * candles when Python and backtrader are there (BACKTRADER_PATH or importable): target ≥ 10x.
+ * candles, after atl and on its own, when python3 and a backtrader checkout are there
+ * (ATL_BACKTRADER_DIR, default ../vendor/backtrader beside the repo, or an installed module): target
+ * ≥ 10x its candles/s (stretch 25x), each side's peak RSS printed beside.
  * `B1_ENSEMBLE=1`: with the model ensemble in the loop — a logistic regression and an MLP trained
  * by `atl train` on the file's first 100,000 candles.
  */
 import {
   closeSync,
+  existsSync,
   fstatSync,
   mkdirSync,
   mkdtempSync,
@@ -58,6 +61,8 @@ try {
   const out = await new Response(proc.stdout).text();
   const code = await proc.exited;
   const wallMs = performance.now() - t0;
+  // CPU seconds of the whole atl process (engine and writer threads, start-up and CSV load included).
+  const atlCpuS = Number(proc.resourceUsage()?.cpuTime.total ?? 0n) / 1e6;
   if (code !== 0) throw new Error(`atl run exited ${code}`);
   const report = JSON.parse(out) as {
     decisions: number;
@@ -84,7 +89,7 @@ try {
   );
   printLineSizes(join(dir, 'root', 'rl'));
   printRecordCosts(join(dir, 'root', 'rl', 'shadow_decisions.jsonl'), logBytes / report.decisions);
-  printPeer(peer, pipelineRate, endToEnd);
+  printPeer(peer, pipelineRate, endToEnd, report.peakRssMb, CANDLES / atlCpuS);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
@@ -114,34 +119,63 @@ function printLineSizes(rl: string): void {
   );
 }
 
-type Peer = { candles_per_s: number; seconds: number; trades: number } | { skipped: string };
+type Peer =
+  | {
+      candles: number;
+      candles_per_s: number;
+      seconds: number;
+      cpu_seconds: number;
+      trades: number;
+      peak_rss_mb: number;
+    }
+  | { skipped: string };
+
+/** Where the backtrader checkout is looked for: ATL_BACKTRADER_DIR, else ../vendor/backtrader. */
+function backtraderCheckout(): string | undefined {
+  const named = process.env.ATL_BACKTRADER_DIR;
+  if (named) return named;
+  const beside = join(import.meta.dir, '..', '..', 'vendor', 'backtrader');
+  return existsSync(join(beside, 'backtrader')) ? beside : undefined;
+}
 
 /** backtrader on the same candles, when it can run here (never faked: a skip says why). */
 async function backtrader(csv: string): Promise<Peer> {
-  const python = Bun.which('python3') ?? Bun.which('python');
+  const python = Bun.which('python3');
   if (!python) return { skipped: 'no python3 on PATH' };
+  const checkout = backtraderCheckout();
   const proc = Bun.spawn([python, join(import.meta.dir, 'peers', 'backtrader_b1.py'), csv], {
     stdout: 'pipe',
     stderr: 'pipe',
+    env: checkout ? { ...process.env, ATL_BACKTRADER_DIR: checkout } : process.env,
   });
   const [out, err] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text()];
   if ((await proc.exited) !== 0) return { skipped: err.trim().split('\n').at(-1) || 'peer script failed' };
   return JSON.parse(out.trim().split('\n').at(-1)!) as Peer;
 }
 
-/** The last backtrader figure measured on this machine class (issue 14), shown only as such. */
-const LAST_KNOWN_BACKTRADER = 17_900;
-
-function printPeer(peer: Peer, pipeline: number, endToEnd: number): void {
+function printPeer(
+  peer: Peer,
+  pipeline: number,
+  endToEnd: number,
+  atlRssMb: number,
+  atlPerCpuS: number,
+): void {
   if ('skipped' in peer) {
-    console.log(
-      `  backtrader   NOT MEASURED in this run (${peer.skipped}); no ratio. For orientation only: atl ${endToEnd.toLocaleString()} candles/s end to end here vs ${LAST_KNOWN_BACKTRADER.toLocaleString()} candles/s backtrader measured earlier elsewhere (not this run, not comparable)`,
-    );
+    console.log(`  backtrader   NOT MEASURED in this run (${peer.skipped}); no ratio`);
     return;
   }
   const ratio = endToEnd / peer.candles_per_s;
+  const verdict = ratio >= 25 ? 'MET (stretch 25x too)' : ratio >= 10 ? 'MET (stretch 25x missed)' : 'MISSED';
   console.log(
-    `  backtrader   ${Math.round(peer.candles_per_s).toLocaleString()} candles/s (EMA12/26 + RSI14 + ATR14, ${peer.trades} trades, ${peer.seconds.toFixed(1)} s); atl ${ratio.toFixed(1)}x end to end (${(pipeline / peer.candles_per_s).toFixed(1)}x pipeline)  target ≥ 10x ${ratio >= 10 ? 'MET' : 'MISSED'}`,
+    `  backtrader   ${Math.round(peer.candles_per_s).toLocaleString()} candles/s (cerebro.run ${peer.seconds.toFixed(1)} s, CSV parse included; EMA12/26 cross + RSI14 + ATR14 stop, ${peer.trades} trades), peak RSS ${peer.peak_rss_mb.toFixed(0)} MB`,
+  );
+  console.log(
+    `  ratio        atl ${ratio.toFixed(1)}x backtrader end to end (${endToEnd.toLocaleString()} vs ${Math.round(peer.candles_per_s).toLocaleString()} candles/s; ${(pipeline / peer.candles_per_s).toFixed(1)}x on atl's engine loop alone)  target ≥ 10x ${verdict}; peak RSS atl ${atlRssMb.toFixed(0)} MB vs backtrader ${peer.peak_rss_mb.toFixed(0)} MB`,
+  );
+  // Per CPU-second the comparison holds on a machine other processes load (atl's writer thread included).
+  const btPerCpuS = peer.candles / peer.cpu_seconds;
+  console.log(
+    `  per CPU-s    atl ${Math.round(atlPerCpuS).toLocaleString()} candles per CPU-second (whole process) vs backtrader ${Math.round(btPerCpuS).toLocaleString()} (cerebro.run): ${(atlPerCpuS / btPerCpuS).toFixed(1)}x`,
   );
 }
 

@@ -102,7 +102,11 @@ type Checkpoint = {
 
 const PAPER_MODES = new Set<ModeName>(['backtest', 'paper_synthetic', 'paper_live_data']);
 const UNPACED_BATCH = 2048;
+/** Unpaced runs checkpoint this often at least, and never spend more than 1/CHECKPOINT_SHARE of their time on it. */
 const UNPACED_CHECKPOINT_MS = 250;
+const UNPACED_CHECKPOINT_MAX_MS = 2000;
+const CHECKPOINT_SHARE = 20;
+const DAY_MS = 86_400_000;
 
 /**
  * The engine: one loop for every mode. The feed delivers closed candles; each symbol's pipeline
@@ -358,6 +362,11 @@ async function runLocked(
   };
   let decidedBars = 0;
   let lastCheckpoint = performance.now();
+  let checkpointGap = UNPACED_CHECKPOINT_MS;
+  let lastYield = lastCheckpoint;
+  // The UTC date of the bars being decided, formatted once per day of bars.
+  let tickDay = Number.NaN;
+  let barDate = '';
   const abortLoop = new AbortController();
   const onStop = () => abortLoop.abort();
   stop.addEventListener('abort', onStop, { once: true });
@@ -385,7 +394,11 @@ async function runLocked(
         const ctx: TickContext = { correlationId: cid, nowIso, halt, pause };
         // Daily counters roll over before the first bar of a new UTC day is decided (never back
         // to an older day: bars replayed after a restart leave the checkpoint's day as it is).
-        const barDate = isoUtc(tick.closeTs).slice(0, 10);
+        const barDay = Math.floor(tick.closeTs / DAY_MS);
+        if (barDay !== tickDay) {
+          tickDay = barDay;
+          barDate = isoUtc(tick.closeTs).slice(0, 10);
+        }
         if (barDate > daily.date)
           daily = { date: barDate, trades: 0, pnl: 0, start_equity: portfolio.equity() };
         let tickFills = 0;
@@ -414,7 +427,7 @@ async function runLocked(
             for (const f of draft.execution.fills) if (f.realized_pnl !== null) daily.pnl += f.realized_pnl;
             daily.trades += draft.execution.fills.length;
           }
-          if (!alreadyLogged.has(draft.decision_id)) decisionLog.append(draft);
+          if (alreadyLogged.size === 0 || !alreadyLogged.has(draft.decision_id)) decisionLog.append(draft);
           else skipped++; // in the log since before the crash: already decided, as the summary says
           counters.lastDecisionTs = draft.ts;
           counters.lastBarTs = draft.bar_ts;
@@ -478,10 +491,21 @@ async function runLocked(
       }
       await decisionLog.backpressure();
       const now = performance.now();
-      if (!feed.unpaced || now - lastCheckpoint >= UNPACED_CHECKPOINT_MS) {
+      if (!feed.unpaced || now - lastCheckpoint >= checkpointGap) {
         if (!feed.unpaced) counters.tickFinishedAt = new Date().toISOString();
         await checkpointNow();
-        lastCheckpoint = now;
+        lastCheckpoint = performance.now();
+        // Each checkpoint fsyncs the state, heartbeat and ledger: on a slow disk a replay spaces them out.
+        checkpointGap = Math.min(
+          UNPACED_CHECKPOINT_MAX_MS,
+          Math.max(UNPACED_CHECKPOINT_MS, (lastCheckpoint - now) * CHECKPOINT_SHARE),
+        );
+        lastYield = lastCheckpoint;
+      } else if (now - lastYield >= UNPACED_CHECKPOINT_MS) {
+        // Between spaced checkpoints the event loop still turns as often as before: the writer's
+        // replies (returned chunks) and the runtime's deferred memory work run there.
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
       }
     }
     if (stop.aborted && outcome !== 'halted') {

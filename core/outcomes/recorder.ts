@@ -75,7 +75,8 @@ export class OutcomeRecorder implements DecisionObserver {
       r5: Number.NaN,
     });
     // Never more open than a 20-bar window holds, unless bars stop advancing: write the oldest as is.
-    if (s.queue.length > MAX_PENDING) this.writeForward(s, s.queue.shift()!, Number.NaN, draft.bar_ts, false);
+    if (s.queue.length > MAX_PENDING)
+      this.writeForward(s, s.queue.shift()!, Number.NaN, realisedMs(ctx.bar, draft.bar_ts), false);
     const closed = this.trades.follow(draft, ctx);
     if (closed) this.write(closed, outcomeKey(closed.decision_id, closed.kind));
   }
@@ -119,14 +120,20 @@ export class OutcomeRecorder implements DecisionObserver {
       const e = q[done]!;
       const bars = Math.round((bar.closeTs - e.closeTs) / barMs);
       if (bars < H20) break;
-      this.writeForward(s, e, bars === H20 ? bar.close / e.price - 1 : Number.NaN, barIso, true);
+      this.writeForward(
+        s,
+        e,
+        bars === H20 ? bar.close / e.price - 1 : Number.NaN,
+        realisedMs(bar, barIso),
+        true,
+      );
       done++;
     }
     if (done > 0) q.splice(0, done); // oldest first: the finished ones lead the queue
   }
 
-  private writeForward(s: SymbolOutcomes, e: Pending, r20: number, realisedBarTs: string, complete: boolean) {
-    this.write(forwardLine(s, e, r20, realisedBarTs, complete), outcomeKey(e.id, 'forward_return'));
+  private writeForward(s: SymbolOutcomes, e: Pending, r20: number, realisedAt: number, complete: boolean) {
+    this.write(forwardLine(s, e, r20, realisedAt, complete), outcomeKey(e.id, 'forward_return'));
   }
 
   private write(line: string | TradeOutcome, key: string): void {
@@ -223,7 +230,7 @@ export class OutcomeRecorder implements DecisionObserver {
       const newest = s.queue.at(-1);
       if (!newest) continue;
       const last = Number.isFinite(s.lastCloseTs) ? isoUtc(s.lastCloseTs) : newest.barTs;
-      for (const e of s.queue) this.writeForward(s, e, Number.NaN, last, false);
+      for (const e of s.queue) this.writeForward(s, e, Number.NaN, Date.parse(last), false);
     }
     this.pending.clear();
     this.appender?.close();
@@ -232,6 +239,9 @@ export class OutcomeRecorder implements DecisionObserver {
 }
 
 const json = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
+/** The epoch ms of the bar named `barIso` (its close time: the same instant, without parsing the text). */
+const realisedMs = (bar: Bar, barIso: string) =>
+  Number.isInteger(bar.closeTs) ? bar.closeTs : Date.parse(barIso);
 const finiteOrNull = (x: number) => (Number.isFinite(x) ? x : null);
 
 /** One forward-return line in the compact (v2) form: core/records/outcome-codec.ts reads it back. */
@@ -239,7 +249,7 @@ function forwardLine(
   s: SymbolOutcomes,
   e: Pending,
   r20: number,
-  realisedBarTs: string,
+  realisedAt: number,
   complete: boolean,
 ): string {
   return compactForward(
@@ -249,7 +259,7 @@ function forwardLine(
     e.closeTs,
     e.price,
     [json(e.r1), json(e.r5), json(r20)],
-    Date.parse(realisedBarTs),
+    realisedAt,
     complete,
     e.action,
     e.signalAction,

@@ -38,15 +38,44 @@ const RUN_VALUE: Record<(typeof RUN_FIELDS)[number], (h: RunHeader) => unknown> 
 const NOT_REACHED = 'not_reached';
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Index of each header stage by name (cached per header object). */
+/** Index of each header stage by name (cached per header object; the last one asked for at hand). */
 const stageIndex = new WeakMap<RunHeader, Map<string, number>>();
+let lastHeader: RunHeader | null = null;
+let lastIndex: Map<string, number> | null = null;
 function indexOf(h: RunHeader): Map<string, number> {
+  if (h === lastHeader) return lastIndex!;
   let m = stageIndex.get(h);
   if (!m) {
     m = new Map(h.stages.map((s, i) => [s.stage, i]));
     stageIndex.set(h, m);
   }
+  lastHeader = h;
+  lastIndex = m;
   return m;
+}
+
+/** A decision's `ts` as milliseconds after its header's (the engine stamps a batch of decisions alike). */
+let lastTs = { header: '', ts: '', value: '' as number | string };
+function tsAfter(h: RunHeader, ts: string): number | string {
+  if (lastTs.ts === ts && lastTs.header === h.ts) return lastTs.value;
+  const base = Date.parse(h.ts);
+  const after = Date.parse(ts) - base;
+  const value = after >= 0 && new Date(base + after).toISOString() === ts ? after : ts;
+  lastTs = { header: h.ts, ts, value };
+  return value;
+}
+
+/** `^(0|[1-9]\d{0,14})$` without a regex: a tick sequence number that reads back as the same digits. */
+function isSeq(s: string): boolean {
+  const n = s.length;
+  if (n === 0 || n > 15) return false;
+  const c0 = s.charCodeAt(0);
+  if (c0 === 48) return n === 1;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 function costsOf(execution: DecisionRecord['execution']): DecisionRecord['costs'] {
@@ -175,12 +204,11 @@ function decodeModel(h: RunHeader, e: unknown): ModelTraceEntry {
 /** The v2 line body of one decision under `h`: only what differs from the header (no chain field). */
 export function compactDecision(h: RunHeader, d: DecisionDraft): Obj {
   // The decision time as milliseconds after the header's when that reads back exactly.
-  const after = Date.parse(d.ts) - Date.parse(h.ts);
-  const ts = after >= 0 && new Date(Date.parse(h.ts) + after).toISOString() === d.ts ? after : d.ts;
+  const ts = tsAfter(h, d.ts);
   const out: Obj = { decision_id: d.decision_id, ts, bar_ts: d.bar_ts, symbol: d.symbol };
   const cid = d.correlation_id;
   const seq = cid.startsWith(h.correlation_prefix) ? cid.slice(h.correlation_prefix.length) : '';
-  out.cid = /^(0|[1-9]\d{0,14})$/.test(seq) ? Number(seq) : cid;
+  out.cid = isSeq(seq) ? Number(seq) : cid;
   for (const k of RUN_FIELDS) if (d[k] !== RUN_VALUE[k](h)) out[k] = d[k];
   if (!same(d.source, h.source[d.symbol])) out.source = d.source;
   const fh = d.features_hash;

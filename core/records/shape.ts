@@ -66,6 +66,17 @@ export function learnShape(samples: unknown[]): Shape | null {
   return shape;
 }
 
+/** Which of a shape's keys are constants, by position (kept on the shape under a symbol, which JSON leaves out). */
+const CONSTS = Symbol('consts');
+function constsOf(shape: Shape): boolean[] | null {
+  const cached = (shape as { [CONSTS]?: boolean[] | null })[CONSTS];
+  if (cached !== undefined) return cached;
+  const c = shape.const;
+  const flags = c ? shape.keys.map((k) => k in c) : null;
+  if (Object.isExtensible(shape)) Object.defineProperty(shape, CONSTS, { value: flags });
+  return flags;
+}
+
 /** `value` as its positional array when it fits `shape`, else null (then it is written as it is). */
 export function encodeShape(shape: Shape, value: unknown): unknown[] | null {
   if (!isObj(value)) return null;
@@ -74,13 +85,14 @@ export function encodeShape(shape: Shape, value: unknown): unknown[] | null {
   for (const _ in value) n++;
   if (n !== keys.length) return null;
   const out: unknown[] = [];
+  const consts = constsOf(shape);
   let i = 0;
   for (const k in value) {
-    if (k !== keys[i++]) return null;
+    const at = i++;
+    if (k !== keys[at]) return null;
     const v = value[k];
-    const c = shape.const;
-    if (c && k in c) {
-      if (!same(v, c[k])) return null;
+    if (consts?.[at]) {
+      if (!same(v, shape.const![k])) return null;
       continue;
     }
     const nested = shape.nested?.[k];
