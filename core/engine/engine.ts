@@ -14,6 +14,7 @@ import { correlated, log } from '../log.ts';
 import { EngineLogRotator, rotationPolicyFromEnv } from '../logs/engine-log.ts';
 import type { DataPaths } from '../paths.ts';
 import type { RunInfo } from '../records/header.ts';
+import { type RotationPolicy, segmentFiles } from '../records/segments.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { EngineStatusName } from '../schema/heartbeat.ts';
 import type { PositionState } from '../schema/state.ts';
@@ -48,6 +49,8 @@ export type EngineOptions = {
   tape?: CandleTapeWriter;
   /** What the run header of the decision log lists beyond the feed and pipeline: models, risk config. */
   record?: Pick<RunInfo, 'models' | 'risk'>;
+  /** When the decision log rotates and how many archives it keeps (default: never rotates). */
+  decisionRotation?: RotationPolicy;
 };
 
 /** Mirrors a decision's fills as exchange orders and notes their outcome in the draft (gate trace) and the ledger. */
@@ -198,17 +201,21 @@ async function runLocked(
   }
 
   const runTag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
-  const decisionLog = new DecisionLog(paths.decisions, {
-    run_id: runTag,
-    config_hash: opts.pipeline.configHash,
-    mode,
-    data_mode: feed.dataMode,
-    timeframe: feed.timeframe,
-    symbols: feed.symbols,
-    source: Object.fromEntries(feed.symbols.map((s) => [s, feed.sourceOf(s)])),
-    correlation_prefix: `t${runTag}-`,
-    ...opts.record,
-  });
+  const decisionLog = new DecisionLog(
+    paths.decisions,
+    {
+      run_id: runTag,
+      config_hash: opts.pipeline.configHash,
+      mode,
+      data_mode: feed.dataMode,
+      timeframe: feed.timeframe,
+      symbols: feed.symbols,
+      source: Object.fromEntries(feed.symbols.map((s) => [s, feed.sourceOf(s)])),
+      correlation_prefix: `t${runTag}-`,
+      ...opts.record,
+    },
+    opts.decisionRotation,
+  );
   decisionLog.open();
   if (decisionLog.repair) {
     log.warn(
@@ -588,8 +595,10 @@ function archivePreviousRun(paths: DataPaths): void {
   };
   for (const p of [
     paths.decisions,
+    ...segmentFiles(paths.decisions),
     paths.candleTape,
     paths.outcomes,
+    ...segmentFiles(paths.outcomes),
     paths.advisorState,
     paths.state,
     paths.orderRequests,

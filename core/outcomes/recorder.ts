@@ -1,14 +1,15 @@
-import { existsSync, statSync } from 'node:fs';
 import type { Bar } from '../engine/feeds.ts';
 import type { Draft } from '../engine/pipeline.ts';
 import type { DecisionObserver, StageContext } from '../engine/stages.ts';
-import { JsonlAppender, repairTornTail } from '../fsx/jsonl.ts';
+import { repairTornTail } from '../fsx/jsonl.ts';
 import { log } from '../log.ts';
 import { compactForward } from '../records/outcome-codec.ts';
+import { logBytes, NO_ROTATION, type RotationPolicy } from '../records/segments.ts';
 import { validate } from '../schema/ajv.ts';
 import type { ActionName } from '../schema/common.ts';
 import { OUTCOME_HORIZONS, OutcomeRecorderState, type TradeOutcome } from '../schema/outcome.ts';
 import { isoUtc } from '../time/iso.ts';
+import { RotatingAppender } from './appender.ts';
 import { outcomeKey, reconcileTail } from './resume-tail.ts';
 import { TradeFollower } from './trades.ts';
 
@@ -49,13 +50,16 @@ class SymbolOutcomes {
  */
 export class OutcomeRecorder implements DecisionObserver {
   readonly stateKey = 'outcomes';
-  private appender: JsonlAppender | null = null;
+  private appender: RotatingAppender | null = null;
   private readonly pending = new Map<string, SymbolOutcomes>();
   private readonly trades = new TradeFollower();
   /** Outcomes on file past the resumed checkpoint (left by a crash): not written again. */
   private onFile = new Set<string>();
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly rotation: RotationPolicy = NO_ROTATION,
+  ) {}
 
   onDecision(draft: Draft, ctx: StageContext): void {
     const price = draft.market.price;
@@ -143,18 +147,19 @@ export class OutcomeRecorder implements DecisionObserver {
         log.warn(
           `outcome log had a torn final line (${repair.fragmentBytes} bytes); moved to ${repair.sidecar}`,
         );
-      this.appender = new JsonlAppender(this.path);
+      this.appender = new RotatingAppender(this.path, this.rotation);
       this.appender.open();
     }
   }
 
-  /** The file's size as of the last flush: where the next resume's reconciliation starts. */
+  /** The log's size (every segment's bytes) as of the last flush: where the next resume's reconciliation starts. */
   private flushedBytes(): number {
-    return existsSync(this.path) ? statSync(this.path).size : 0;
+    return this.appender ? this.appender.flushedBytes : logBytes(this.path);
   }
 
   checkpoint(): void {
     this.appender?.flush();
+    for (const archive of this.appender?.takeRotated() ?? []) log.info(`outcome log rotated: ${archive}`);
   }
 
   snapshot(): OutcomeRecorderState {
@@ -223,6 +228,8 @@ export class OutcomeRecorder implements DecisionObserver {
       const newest = s.queue.at(-1);
       if (!newest) continue;
       const last = Number.isFinite(s.lastCloseTs) ? isoUtc(s.lastCloseTs) : newest.barTs;
+      this.open();
+      this.appender!.hold(); // provisional lines never rotate the file: the next run replaces them
       for (const e of s.queue) this.writeForward(s, e, Number.NaN, last, false);
     }
     this.pending.clear();
