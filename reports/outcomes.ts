@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { scanJsonl } from '../core/fsx/jsonl.ts';
 import { barOfId } from '../core/records/outcome-codec.ts';
 import { expandOutcome } from '../core/records/reader.ts';
+import { logExists, scanLog } from '../core/records/segments.ts';
 import { validate } from '../core/schema/ajv.ts';
 import type { DecisionRecord } from '../core/schema/decision.ts';
 import { DecisionOutcome } from '../core/schema/outcome.ts';
@@ -61,7 +60,7 @@ export function readOutcomes(path: string, wanted: Set<string>, window?: DayWind
   const startDay = window ? Buffer.from(window.startDay) : null;
   const endDay = window ? Buffer.from(window.endDay) : null;
   const index: OutcomeIndex = {
-    exists: existsSync(path),
+    exists: logExists(path),
     lines: 0,
     matched: 0,
     unreadable: 0,
@@ -70,7 +69,7 @@ export function readOutcomes(path: string, wanted: Set<string>, window?: DayWind
   };
   if (!index.exists) return index;
   const horizons = new Set<number>();
-  const scan = scanJsonl(path, (e) => {
+  const scan = scanLog(path, (e) => {
     const at = e.buffer.indexOf(ID_KEY, e.start);
     if (at < 0 || at >= e.end) {
       index.unreadable++;

@@ -14,8 +14,8 @@ import { parseMode } from '../modes/modes.ts';
 import { NotifyObserver } from '../notify/observer.ts';
 import { WebhookNotifier } from '../notify/webhook.ts';
 import { OutcomeRecorder } from '../outcomes/recorder.ts';
-import { NO_ROTATION, type RotationPolicy, rotationPolicy } from '../records/segments.ts';
 import type { DataPaths } from '../paths.ts';
+import { NO_ROTATION, type RotationPolicy, rotationPolicy } from '../records/segments.ts';
 import {
   loadRiskOverrides,
   paperLiveTurnoverOverrides,

@@ -22,6 +22,7 @@ import { fsyncDirectory, writeJsonAtomic } from '../fsx/atomic.ts';
 import { readJsonFile } from '../fsx/json-file.ts';
 import { type JsonlLineEvent, type JsonlScan, readLastLine, scanJsonl } from '../fsx/jsonl.ts';
 import { RETENTION_SCHEMA_VERSION, type RemovedSegment, RetentionManifest } from '../schema/retention.ts';
+import { RecordReader } from './reader.ts';
 
 export type Segment = { path: string; seq: number | null; start: number; size: number };
 
@@ -262,6 +263,15 @@ export function rotateActive(active: string): string {
 const PREV_RE = /"prev_hash":"([0-9a-f]{64})"/;
 const BAR_RE = /"bar_ts":"([^"]+)"/;
 
+/** XOR of sha256 over decision ids: a digest of a set that adds up across segments in any order. */
+export function xorIds(ids: Iterable<string>, into: Buffer = Buffer.alloc(32)): Buffer {
+  for (const id of ids) {
+    const h = Bun.CryptoHasher.hash('sha256', id) as Uint8Array;
+    for (let i = 0; i < 32; i++) into[i]! ^= h[i]!;
+  }
+  return into;
+}
+
 /** What the manifest keeps of an archive: counted from the file itself. */
 function describe(path: string, seq: number, nowIso: string): RemovedSegment {
   let first: string | null = null;
@@ -269,17 +279,24 @@ function describe(path: string, seq: number, nowIso: string): RemovedSegment {
   let firstBar: string | null = null;
   let lastBar: string | null = null;
   let headers = 0;
+  const executed: string[] = [];
+  // Each segment opens with its run header, so its lines expand on their own.
+  const reader = new RecordReader();
   const scan = scanJsonl(path, (e) => {
     const text = e.line;
     if (first === null) first = text;
     last = Buffer.from(e.bytes);
     if (text.startsWith('{"kind":"run"')) headers++;
-    else {
-      const bar = BAR_RE.exec(text)?.[1] ?? null;
-      if (bar !== null) {
-        firstBar ??= bar;
-        lastBar = bar;
-      }
+    const bar = BAR_RE.exec(text)?.[1] ?? null;
+    if (bar !== null) {
+      firstBar ??= bar;
+      lastBar = bar;
+    }
+    try {
+      const entry = reader.read(text);
+      if (entry.kind === 'decision' && entry.record.execution) executed.push(entry.record.decision_id);
+    } catch {
+      // not a decision line (an outcome file), or unreadable: nothing executed
     }
   });
   const prev = first === null ? null : (PREV_RE.exec((first as string).slice(-80))?.[1] ?? null);
@@ -293,6 +310,8 @@ function describe(path: string, seq: number, nowIso: string): RemovedSegment {
     last_hash: last === null ? GENESIS_HASH : hashLine(last),
     first_bar_ts: firstBar,
     last_bar_ts: lastBar,
+    executed: executed.length,
+    executed_xor: xorIds(executed).toString('hex'),
     removed_at: nowIso,
   };
 }

@@ -22,6 +22,12 @@ export const RemovedSegment = Type.Object(
     first_prev_hash: Nullable(Hash),
     last_hash: Hash,
     first_bar_ts: Nullable(Type.String()),
+    /**
+     * Decisions in it that executed, and the XOR of sha256(decision_id) over them: audit matches
+     * the ledger's fills of decisions no longer in the log against it, whatever their order.
+     */
+    executed: Type.Integer({ minimum: 0 }),
+    executed_xor: Hash,
     last_bar_ts: Nullable(Type.String()),
     removed_at: Type.String(),
   },
