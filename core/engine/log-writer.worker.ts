@@ -86,12 +86,12 @@ function rotate(nextIsHeader: boolean): void {
   fsyncSync(fd!);
   closeSync(fd!);
   fd = null;
-  crashPoint('rotate:synced');
+  crashPoint('rotate:synced', path);
   rotated.push(rotateActive(path));
   fd = openSync(path, 'a', 0o644);
   fileBytes = 0;
   recordsInFile = 0;
-  crashPoint('rotate:opened');
+  crashPoint('rotate:opened', path);
   applyRetention(path, policy.keep);
   if (header && !nextIsHeader) appendLine(header); // not a record: not counted
 }

@@ -1,6 +1,7 @@
 import { JsonlAppender } from '../fsx/jsonl.ts';
 import {
   applyRetention,
+  crashPoint,
   listSegments,
   NO_ROTATION,
   type RotationPolicy,
@@ -68,7 +69,9 @@ export class RotatingAppender {
   flush(durable = false): void {
     for (const lines of this.afterSeams) {
       this.appender.close(); // flushes and fsyncs
+      crashPoint('rotate:synced', this.path);
       this.rotated.push(rotateActive(this.path));
+      crashPoint('rotate:opened', this.path);
       applyRetention(this.path, this.policy.keep);
       this.appender = new JsonlAppender(this.path);
       this.appender.open();

@@ -181,7 +181,8 @@ export class OutcomeRecorder implements DecisionObserver {
 
   /** Pick up where the last run's checkpoint left off; unreadable state costs only completeness. */
   restore(saved: unknown): void {
-    if (saved === null || saved === undefined) return;
+    // No checkpoint yet: whatever is on file came from a run that crashed before its first commit.
+    if (saved === null || saved === undefined) return this.reconcile(0, new Set());
     const checked = validate(OutcomeRecorderState, saved);
     if (!checked.ok) {
       log.warn(
@@ -192,13 +193,7 @@ export class OutcomeRecorder implements DecisionObserver {
     // Checkpoints from before `file_bytes` existed: their provisional lines stay beside the complete ones (readers merge).
     if (checked.value.file_bytes !== undefined) {
       const open = new Set(Object.values(checked.value.pending).flatMap((q) => q.map((d) => d.decision_id)));
-      const tail = reconcileTail(this.path, checked.value.file_bytes, open);
-      this.onFile = tail.written;
-      this.open(); // a torn fragment goes to its sidecar now, before a checkpoint counts its bytes
-      if (tail.written.size > 0)
-        log.info(
-          `outcome log: ${tail.written.size} outcomes past the checkpoint (a crash) are kept, not written again`,
-        );
+      this.reconcile(checked.value.file_bytes, open);
     }
     for (const [symbol, open] of Object.entries(checked.value.pending)) {
       const s = this.symbol(symbol);
@@ -219,6 +214,17 @@ export class OutcomeRecorder implements DecisionObserver {
       }
     }
     this.trades.restore(checked.value.trades);
+  }
+
+  private reconcile(fileBytes: number, open: Set<string>): void {
+    const tail = reconcileTail(this.path, fileBytes, open);
+    this.onFile = tail.written;
+    if (fileBytes === 0 && tail.written.size === 0) return; // a fresh start: the file is opened on first use
+    this.open(); // a torn fragment goes to its sidecar now, before a checkpoint counts its bytes
+    if (tail.written.size > 0)
+      log.info(
+        `outcome log: ${tail.written.size} outcomes past the checkpoint (a crash) are kept, not written again`,
+      );
   }
 
   close(): void {

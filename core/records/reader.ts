@@ -3,7 +3,6 @@
  * expands every line, v1 or v2, into the full (v1) view. Reports, the API, `verify`, `audit` and
  * `atl decisions` read through it, so a log of mixed versions reads the same everywhere.
  */
-import { readSync } from 'node:fs';
 import type { JsonlScan } from '../fsx/jsonl.ts';
 import { validate } from '../schema/ajv.ts';
 import type { DecisionRecord } from '../schema/decision.ts';
@@ -119,7 +118,7 @@ export function readOutcomeLog(
 export class HeaderSpans {
   private readonly parsed = new Map<number, RunHeader | null>();
   constructor(
-    private readonly fd: number,
+    private readonly fd: LogReader,
     private readonly spans: Array<{ offset: number; length: number }>,
   ) {}
 
@@ -150,9 +149,9 @@ export class HeaderSpans {
   }
 }
 
-function readSpan(fd: number, offset: number, length: number): string {
+function readSpan(fd: LogReader, offset: number, length: number): string {
   const buf = Buffer.alloc(length);
-  readSync(fd, buf, 0, length, offset);
+  fd.read(buf, 0, length, offset);
   return buf.toString('utf8', 0, buf.at(-1) === 0x0d ? length - 1 : length);
 }
 

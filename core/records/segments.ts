@@ -241,9 +241,21 @@ export function lastLogLine(active: string): string | null {
   return null;
 }
 
-/** Test-only crash points (`ATL_FAULT_KILL_AT=<step>`): the kill -9 tests stop the process there. */
-export function crashPoint(step: string): void {
-  if (process.env.ATL_FAULT_KILL_AT === step) process.kill(process.pid, 'SIGKILL');
+const crashCounts = new Map<string, number>();
+
+/**
+ * Test-only crash points: with `ATL_FAULT_KILL_AT=<step>` (any log) or `<stem>:<step>` (one log,
+ * e.g. `decision_outcomes:rotate:renamed`), optionally `#<n>` (the n-th time), the process kills
+ * itself there with SIGKILL.
+ */
+export function crashPoint(step: string, active: string): void {
+  const env = process.env.ATL_FAULT_KILL_AT;
+  if (!env) return;
+  const [at, nth] = env.split('#');
+  if (at !== step && at !== `${nameParts(active).stem}:${step}`) return;
+  const n = (crashCounts.get(env) ?? 0) + 1;
+  crashCounts.set(env, n);
+  if (n >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL');
 }
 
 /**
@@ -256,7 +268,7 @@ export function rotateActive(active: string): string {
   const target = archivePath(active, seq);
   renameSync(active, target);
   fsyncDirectory(dirname(active));
-  crashPoint('rotate:renamed');
+  crashPoint('rotate:renamed', active);
   return target;
 }
 
@@ -343,7 +355,7 @@ export function applyRetention(
       log: basename(active),
       removed: [...removed, ...added],
     } satisfies RetentionManifest);
-    crashPoint('retention:manifest');
+    crashPoint('retention:manifest', active);
   }
   const upTo = added.at(-1)?.seq ?? lastRemoved;
   const doomed = archives.filter((a) => a.seq <= upTo);
