@@ -14,7 +14,7 @@ import { correlated, log } from '../log.ts';
 import { EngineLogRotator, rotationPolicyFromEnv } from '../logs/engine-log.ts';
 import type { DataPaths } from '../paths.ts';
 import type { RunInfo } from '../records/header.ts';
-import { type RotationPolicy, segmentFiles } from '../records/segments.ts';
+import { applyRetention, type RotationPolicy, segmentFiles } from '../records/segments.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { EngineStatusName } from '../schema/heartbeat.ts';
 import type { PositionState } from '../schema/state.ts';
@@ -49,8 +49,10 @@ export type EngineOptions = {
   tape?: CandleTapeWriter;
   /** What the run header of the decision log lists beyond the feed and pipeline: models, risk config. */
   record?: Pick<RunInfo, 'models' | 'risk'>;
-  /** When the decision log rotates and how many archives it keeps (default: never rotates). */
+  /** When the decision log rotates (default: never rotates). */
   decisionRotation?: RotationPolicy;
+  /** Archives kept per log (0: all), applied after each ledger commit. */
+  keepArchives?: { decisions: number; outcomes: number };
 };
 
 /** Mirrors a decision's fills as exchange orders and notes their outcome in the draft (gate trace) and the ledger. */
@@ -302,6 +304,7 @@ async function runLocked(
       observers: observerState(),
     } satisfies Checkpoint);
     ledger.commit();
+    removeOldArchives(paths, opts.keepArchives);
     writeJsonAtomic(
       paths.state,
       buildState({
@@ -580,6 +583,25 @@ function restorePortfolio(cp: Checkpoint, rows: ReturnType<Ledger['positions']>)
     p.mark(r.symbol, r.last_price);
   }
   return p;
+}
+
+/**
+ * Retention runs right after a ledger commit: every archive was closed by a flush before it, so
+ * the checkpoint covers all it holds and a resume never needs it again.
+ */
+function removeOldArchives(paths: DataPaths, keep: EngineOptions['keepArchives']): void {
+  if (!keep) return;
+  for (const [path, n] of [
+    [paths.decisions, keep.decisions],
+    [paths.outcomes, keep.outcomes],
+  ] as const) {
+    if (n === 0) continue;
+    const removed = applyRetention(path, n);
+    if (removed.length > 0)
+      log.info(
+        `log retention: removed ${removed.map((r) => r.file).join(', ')} (recorded in ${basename(path, '.jsonl')}.retention.json)`,
+      );
+  }
 }
 
 /** `--fresh`: move the previous run's log, ledger and state aside (nothing is deleted). */

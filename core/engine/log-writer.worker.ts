@@ -6,7 +6,9 @@
  * Rotation happens here, between two lines: once the active file holds `maxBytes`, it is
  * fsync'd, closed and renamed to the next archive, and the new active file starts with the
  * run header again (chained to the archive's last line), so every segment expands on its own.
- * The check is made per line, so where a log rotates depends only on its content.
+ * The check is made per line, so where a log rotates depends only on its content. Old archives
+ * are removed by the engine after a ledger commit (`applyRetention`), never here: an archive may
+ * hold decisions past the last checkpoint, which a resume must still find.
  */
 import { closeSync, fstatSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { readLastLine } from '../fsx/jsonl.ts';
@@ -92,7 +94,6 @@ function rotate(nextIsHeader: boolean): void {
   fileBytes = 0;
   recordsInFile = 0;
   crashPoint('rotate:opened', path);
-  applyRetention(path, policy.keep);
   if (header && !nextIsHeader) appendLine(header); // not a record: not counted
 }
 
@@ -128,7 +129,7 @@ self.onmessage = (event: MessageEvent<WriterRequest>) => {
       case 'open':
         path = m.path;
         policy = m.rotation ?? NO_ROTATION;
-        applyRetention(path, policy.keep); // finishes a removal a crash interrupted
+        applyRetention(path, 0); // finishes a removal a crash interrupted
         fd = openSync(m.path, 'a', 0o644);
         prev = m.prevHash;
         fileBytes = fstatSync(fd).size;

@@ -262,6 +262,7 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
       executor: orders?.executor,
       record: { models: modelChain.modelList, risk: risk as unknown as Record<string, unknown> },
       decisionRotation: rotation.decisions,
+      keepArchives: { decisions: rotation.decisions.keep, outcomes: rotation.outcomes.keep },
       // Exchange orders are spot: nothing to short.
       pipeline: { allowShorting, minHistoryBars: ENGINE_DEFAULTS.minHistoryBars, configHash },
       tape: TAPED_MODES.has(mode)

@@ -35,7 +35,7 @@ export class RotatingAppender {
   }
 
   open(): void {
-    applyRetention(this.path, this.policy.keep); // finishes a removal a crash interrupted
+    applyRetention(this.path, 0); // finishes a removal a crash interrupted (the engine removes, after a commit)
     const log = listSegments(this.path);
     const active = log.segments.at(-1);
     const isActive = active !== undefined && active.seq === null;
@@ -72,7 +72,6 @@ export class RotatingAppender {
       crashPoint('rotate:synced', this.path);
       this.rotated.push(rotateActive(this.path));
       crashPoint('rotate:opened', this.path);
-      applyRetention(this.path, this.policy.keep);
       this.appender = new JsonlAppender(this.path);
       this.appender.open();
       for (const line of lines) this.appender.push(line);
