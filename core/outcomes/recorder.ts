@@ -182,7 +182,10 @@ export class OutcomeRecorder implements DecisionObserver {
   /** Pick up where the last run's checkpoint left off; unreadable state costs only completeness. */
   restore(saved: unknown): void {
     // No checkpoint yet: whatever is on file came from a run that crashed before its first commit.
-    if (saved === null || saved === undefined) return this.reconcile(0, new Set());
+    if (saved === null || saved === undefined) {
+      this.reconcile(0, new Set());
+      return;
+    }
     const checked = validate(OutcomeRecorderState, saved);
     if (!checked.ok) {
       log.warn(

@@ -73,7 +73,7 @@ export function manifestPath(active: string): string {
 function archivesOnDisk(active: string): Array<{ seq: number; path: string }> {
   const { dir, stem, ext } = nameParts(active);
   if (!existsSync(dir)) return [];
-  const pattern = new RegExp(`^${escape(stem)}\\.(\\d{${SEQ_DIGITS},})${escape(ext)}$`);
+  const pattern = new RegExp(`^${escapeRegex(stem)}\\.(\\d{${SEQ_DIGITS},})${escapeRegex(ext)}$`);
   const out: Array<{ seq: number; path: string }> = [];
   for (const name of readdirSync(dir)) {
     const m = pattern.exec(name);
@@ -82,7 +82,7 @@ function archivesOnDisk(active: string): Array<{ seq: number; path: string }> {
   return out.sort((a, b) => a.seq - b.seq);
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function readManifest(active: string): { removed: RemovedSegment[]; problem: string | null } {
   const read = readJsonFile(manifestPath(active), RetentionManifest);
@@ -304,6 +304,9 @@ function describe(path: string, seq: number, nowIso: string): RemovedSegment {
       firstBar ??= bar;
       lastBar = bar;
     }
+    // Only a line with its own execution, or under a header whose default is one, is parsed.
+    const usual = (reader.header?.defaults as { execution?: unknown } | undefined)?.execution;
+    if (!text.startsWith('{"kind":"run"') && !usual && !text.includes('"execution":{')) return;
     try {
       const entry = reader.read(text);
       if (entry.kind === 'decision' && entry.record.execution) executed.push(entry.record.decision_id);
