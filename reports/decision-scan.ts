@@ -1,6 +1,6 @@
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { GENESIS_HASH, hashLine } from '../core/engine/decision-log.ts';
 import { expandValue, HeaderSpans as Headers } from '../core/records/reader.ts';
+import { type LogReader, openLog } from '../core/records/segments.ts';
 import { validate } from '../core/schema/ajv.ts';
 import { DecisionRecord } from '../core/schema/decision.ts';
 import {
@@ -78,19 +78,14 @@ const chainText = (line: number, kind: string) =>
       : kind;
 
 /** The first line start at or after the middle of the file (null when no newline follows it). */
-function middleSplit(path: string, size: number): number | null {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 20);
-    for (let at = Math.floor(size / 2); at < size; at += buf.length) {
-      const n = readSync(fd, buf, 0, buf.length, at);
-      const nl = buf.subarray(0, n).indexOf(0x0a);
-      if (nl >= 0) return at + nl + 1 < size ? at + nl + 1 : null;
-    }
-    return null;
-  } finally {
-    closeSync(fd);
+function middleSplit(fd: LogReader, size: number): number | null {
+  const buf = Buffer.alloc(1 << 20);
+  for (let at = fd.start + Math.floor((size - fd.start) / 2); at < size; at += buf.length) {
+    const n = fd.read(buf, 0, buf.length, at);
+    const nl = buf.subarray(0, n).indexOf(0x0a);
+    if (nl >= 0) return at + nl + 1 < size ? at + nl + 1 : null;
   }
+  return null;
 }
 
 function scanOnWorker(req: RangeRequest): Promise<RangeScan> {
@@ -105,15 +100,16 @@ function scanOnWorker(req: RangeRequest): Promise<RangeScan> {
 /** Byte-level ranges of the log, in file order: one, or two read at once for a large file. */
 async function scanRanges(
   path: string,
+  fd: LogReader,
   size: number,
   window: DayWindow,
   recentLimit: number,
   parallelMinBytes: number,
 ): Promise<RangeScan[]> {
-  const split = size >= parallelMinBytes ? middleSplit(path, size) : null;
-  if (split === null) return [scanRange(path, window, 0, size, recentLimit)];
+  const split = size - fd.start >= parallelMinBytes ? middleSplit(fd, size) : null;
+  if (split === null) return [scanRange(path, window, fd.start, size, recentLimit)];
   const second = scanOnWorker({ path, window, start: split, end: size, recentLimit });
-  const first = scanRange(path, window, 0, split, recentLimit);
+  const first = scanRange(path, window, fd.start, split, recentLimit);
   return [first, await second];
 }
 
@@ -130,18 +126,21 @@ export async function scanDecisionLog(
   onRecord: (r: DecisionRecord) => void,
   opts: { recentLimit: number; parallelMinBytes?: number } = { recentLimit: 500 },
 ): Promise<ScanResult> {
-  if (!existsSync(path) || !statSync(path).isFile())
+  const fd = openLog(path); // archives, then the active file, as one stream
+  if (!fd.log.exists) {
+    fd.close();
     return { integrity: emptyIntegrity(path, false), recent: [], beforeWindow: null };
-  const size = statSync(path).size;
+  }
+  const size = fd.end;
   const parts = await scanRanges(
     path,
+    fd,
     size,
     window,
     opts.recentLimit,
     opts.parallelMinBytes ?? PARALLEL_MIN_BYTES,
   );
   const integrity = emptyIntegrity(path, true);
-  const fd = openSync(path, 'r');
   try {
     const malformed: LineProblem[] = [];
     const breaks: LineProblem[] = [];
@@ -202,7 +201,7 @@ export async function scanDecisionLog(
       : null;
     return { integrity, recent: readRecent(headers, recent), beforeWindow };
   } finally {
-    closeSync(fd);
+    fd.close();
   }
 }
 
@@ -215,12 +214,12 @@ class LineReader {
   private buf = Buffer.alloc(LineReader.BLOCK);
   private from = 0;
   private to = 0;
-  constructor(private readonly fd: number) {}
+  constructor(private readonly fd: LogReader) {}
 
   text(offset: number, length: number): string {
     if (offset < this.from || offset + length > this.to) {
       if (length > this.buf.length) this.buf = Buffer.alloc(length * 2);
-      const n = readSync(this.fd, this.buf, 0, this.buf.length, offset);
+      const n = this.fd.read(this.buf, 0, this.buf.length, offset);
       this.from = offset;
       this.to = offset + n;
     }
@@ -232,7 +231,7 @@ class LineReader {
 
 /** Parse the window's lines in file order: schema-check, drop repeated ids, note late bars. */
 function parseWindow(
-  fd: number,
+  fd: LogReader,
   headers: Headers,
   lines: Array<{ offset: number; length: number; line: number }>,
   integrity: LogIntegrity,

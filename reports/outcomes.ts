@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { scanJsonl } from '../core/fsx/jsonl.ts';
 import { expandOutcome } from '../core/records/reader.ts';
+import { logExists, scanLog } from '../core/records/segments.ts';
 import { validate } from '../core/schema/ajv.ts';
 import type { DecisionRecord } from '../core/schema/decision.ts';
 import { DecisionOutcome } from '../core/schema/outcome.ts';
@@ -90,7 +89,7 @@ export function readOutcomes(path: string, wanted: Set<string>, window?: DayWind
   const startDay = window ? Buffer.from(window.startDay) : null;
   const endDay = window ? Buffer.from(window.endDay) : null;
   const index: OutcomeIndex = {
-    exists: existsSync(path),
+    exists: logExists(path),
     lines: 0,
     matched: 0,
     unreadable: 0,
@@ -99,7 +98,7 @@ export function readOutcomes(path: string, wanted: Set<string>, window?: DayWind
   };
   if (!index.exists) return index;
   const horizons = new Set<number>();
-  const scan = scanJsonl(path, (e) => {
+  const scan = scanLog(path, (e) => {
     const line = e.buffer.subarray(e.start, e.end);
     const at = line.indexOf(ID_KEY);
     if (at < 0) {

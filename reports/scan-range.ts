@@ -1,7 +1,6 @@
-import { closeSync, openSync, readSync } from 'node:fs';
-import { GENESIS_HASH, hashLine } from '../core/engine/decision-log.ts';
-import { scanJsonl } from '../core/fsx/jsonl.ts';
+import { hashLine } from '../core/engine/decision-log.ts';
 import { HEADER_START } from '../core/records/reader.ts';
+import { LogReader, listSegments, scanLog } from '../core/records/segments.ts';
 import { RecentRing } from './recent-ring.ts';
 import type { DayWindow } from './windows.ts';
 
@@ -50,9 +49,9 @@ export type RangeScan = {
   last: (Span & { inWindow: boolean; hash: string | null }) | null;
 };
 
-export function readAt(fd: number, offset: number, length: number): Buffer {
+export function readAt(fd: LogReader, offset: number, length: number): Buffer {
   const buf = Buffer.alloc(length);
-  readSync(fd, buf, 0, length, offset);
+  fd.read(buf, 0, length, offset);
   return buf.at(-1) === 0x0d ? buf.subarray(0, length - 1) : buf;
 }
 
@@ -129,7 +128,9 @@ export function scanRange(
     out.malformed.count++;
     if (out.malformed.samples.length < SAMPLE_LIMIT) out.malformed.samples.push({ line, problem });
   };
-  const fd = openSync(path, 'r');
+  // Offsets run across the rotated segments; the first kept line links to the retention anchor.
+  const segs = listSegments(path);
+  const fd = new LogReader(segs);
   let prev: (Span & { inWindow: boolean; hash: string | null }) | null = null;
   /** The chain link into a line: checked when either end of it is in the window or is a run header. */
   const link = (
@@ -142,7 +143,7 @@ export function scanRange(
     header: boolean,
   ) => {
     // The line's prev_hash becomes a string only for a link that is checked.
-    if (lineNo === 1 && offset !== 0) {
+    if (lineNo === 1 && offset !== segs.removedBytes) {
       const prevHash = buf.toString('latin1', prevAt, prevAt + 64);
       out.first = { inWindow: here.inWindow || header, prevHash }; // its link is checked across the seam
       return;
@@ -150,7 +151,7 @@ export function scanRange(
     if (!here.inWindow && !header && !previous?.inWindow && !(previous && previous.hash !== null)) return;
     const expected = previous
       ? (previous.hash ?? hashLine(readAt(fd, previous.offset, previous.length)))
-      : GENESIS_HASH;
+      : segs.anchor;
     out.chain.links++;
     if (buf.toString('latin1', prevAt, prevAt + 64) !== expected) {
       out.chain.breaks++;
@@ -159,8 +160,8 @@ export function scanRange(
     }
   };
   try {
-    const scan = scanJsonl(
-      path,
+    const scan = scanLog(
+      segs,
       (e) => {
         const { buffer: buf, start: s, end: t, lineNo } = e;
         const here = { offset: e.offset, length: t - s, inWindow: false, hash: null as string | null };
@@ -215,6 +216,6 @@ export function scanRange(
     out.last = prev;
     return out;
   } finally {
-    closeSync(fd);
+    fd.close();
   }
 }

@@ -1,5 +1,5 @@
-import { closeSync, openSync, readSync } from 'node:fs';
 import { excerpt, usageError } from '../core/errors.ts';
+import { openLog } from '../core/records/segments.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -43,11 +43,11 @@ export function firstBarDay(path: string): string | null {
   const buf = Buffer.alloc(16_384);
   let n = 0;
   try {
-    const fd = openSync(path, 'r');
+    const log = openLog(path); // the oldest segment kept
     try {
-      n = readSync(fd, buf, 0, buf.length, 0);
+      n = log.read(buf, 0, buf.length, log.start);
     } finally {
-      closeSync(fd);
+      log.close();
     }
   } catch {
     return null;

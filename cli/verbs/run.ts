@@ -56,6 +56,18 @@ export default defineCommand({
       valueHint: 'START-END',
     },
     seed: { type: 'string', description: 'synthetic market seed', default: '42' },
+    'log-max-bytes': {
+      type: 'string',
+      description:
+        'rotate the decision and outcome logs at this size (0: never; default 268435456, env ATL_DECISION_LOG_MAX_BYTES / ATL_OUTCOME_LOG_MAX_BYTES)',
+      valueHint: 'BYTES',
+    },
+    'log-keep': {
+      type: 'string',
+      description:
+        'rotated archives kept per log (0: all, the default; env ATL_DECISION_LOG_KEEP / ATL_OUTCOME_LOG_KEEP)',
+      valueHint: 'N',
+    },
     fresh: { type: 'boolean', description: 'archive the previous run under this data root and start over' },
     confirm: { type: 'boolean', description: 'required for live_limited and live_full' },
     'risk-config': {
@@ -116,6 +128,10 @@ export default defineCommand({
           argv: ['run', ...rawArgs],
           exchange: args.exchange,
           exchangeUrl: args['exchange-url'] ?? null,
+          logRotation: {
+            maxBytes: numberFlag('log-max-bytes', args['log-max-bytes'], { min: 0, integer: true }),
+            keep: numberFlag('log-keep', args['log-keep'], { min: 0, integer: true }),
+          },
         },
         stop.signal,
       );

@@ -1,5 +1,5 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { HeaderIndex, isHeaderLine } from '../records/reader.ts';
+import { type LogReader, openLog } from '../records/segments.ts';
 import { type DecisionSummary, summarize } from './decision-tail.ts';
 
 export type DecisionFilter = {
@@ -64,34 +64,37 @@ export function readDecisionPage(
     scanLimited: false,
     malformedLines: 0,
   };
-  if (!existsSync(path)) return q.before !== null && q.before > 0 ? 'invalid_cursor' : empty;
-  const fd = openSync(path, 'r');
+  // Archives then the active file, as one stream: a cursor stays valid across a rotation.
+  const fd = openLog(path);
   try {
-    const size = fstatSync(fd).size;
+    if (!fd.log.exists) return q.before !== null && q.before > 0 ? 'invalid_cursor' : empty;
+    const first = fd.start; // bytes before it were removed by retention
+    const size = fd.end;
     const end = q.before ?? size;
-    if (end > size || (q.before !== null && end > 0 && byteAt(fd, end - 1) !== NEWLINE))
-      return 'invalid_cursor';
+    const badCursor =
+      q.before !== null && ((end > 0 && end < first) || (end > first && byteAt(fd, end - 1) !== NEWLINE));
+    if (end > size || badCursor) return 'invalid_cursor';
     const page: DecisionPage = { ...empty, fileBytes: size };
-    let fragment = q.before === null && end > 0 && byteAt(fd, end - 1) !== NEWLINE;
+    let fragment = q.before === null && end > first && byteAt(fd, end - 1) !== NEWLINE;
     let buf: Buffer = Buffer.alloc(0);
     let bufStart = end;
     let lineEnd = end;
-    while (lineEnd > 0 && page.lines.length < q.limit) {
+    while (lineEnd > first && page.lines.length < q.limit) {
       const searchFrom = lineEnd - (fragment ? 1 : 2) - bufStart;
       const idx = searchFrom >= 0 ? buf.lastIndexOf(NEWLINE, searchFrom) : -1;
-      if (idx < 0 && bufStart > 0) {
+      if (idx < 0 && bufStart > first) {
         if (end - bufStart >= maxScanBytes) {
           page.scanLimited = true;
           break;
         }
-        const start = Math.max(0, bufStart - CHUNK);
+        const start = Math.max(first, bufStart - CHUNK);
         const chunk = Buffer.alloc(bufStart - start);
-        readSync(fd, chunk, 0, chunk.length, start);
+        fd.read(chunk, 0, chunk.length, start);
         buf = Buffer.concat([chunk, buf.subarray(0, lineEnd - bufStart)]);
         bufStart = start;
         continue;
       }
-      const lineStart = idx < 0 ? 0 : bufStart + idx + 1;
+      const lineStart = idx < 0 ? first : bufStart + idx + 1;
       if (!fragment) {
         let text = buf.toString('utf8', lineStart - bufStart, lineEnd - 1 - bufStart);
         if (text.endsWith('\r')) text = text.slice(0, -1);
@@ -102,7 +105,7 @@ export function readDecisionPage(
           // a run header: not a decision
         } else if (!record) page.malformedLines++;
         else if (q.filter.sinceMs !== undefined && Date.parse(record.ts) < q.filter.sinceMs) {
-          lineEnd = 0; // older than `since`: nothing further back can match
+          lineEnd = first; // older than `since`: nothing further back can match
           break;
         } else if (matches(record, q.filter)) page.lines.push(view);
       }
@@ -110,15 +113,15 @@ export function readDecisionPage(
       lineEnd = lineStart;
     }
     page.scannedBytes = end - bufStart;
-    page.nextBefore = lineEnd > 0 ? lineEnd : null;
+    page.nextBefore = lineEnd > first ? lineEnd : null;
     return page;
   } finally {
-    closeSync(fd);
+    fd.close();
   }
 }
 
-function byteAt(fd: number, offset: number): number {
+function byteAt(fd: LogReader, offset: number): number {
   const one = Buffer.alloc(1);
-  readSync(fd, one, 0, 1, offset);
+  fd.read(one, 0, 1, offset);
   return one[0]!;
 }

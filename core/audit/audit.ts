@@ -1,6 +1,6 @@
-import { existsSync, statSync } from 'node:fs';
 import { buildEvidence, check } from '../evidence/envelope.ts';
 import type { DataPaths } from '../paths.ts';
+import { logBytes } from '../records/segments.ts';
 import type { Check, Evidence } from '../schema/evidence.ts';
 import { decisionChecks, evidenceChecks, ledgerChecks, outcomeChecks } from './checks.ts';
 import { auditDecisionLog, IdSet, type LineFault } from './decisions.ts';
@@ -45,10 +45,12 @@ export function runAudit(paths: DataPaths, startedAt = new Date()): Evidence {
   // appends outcomes, so the ledger and the outcomes' length are taken first and the log read
   // after them holds every decision they can name.
   const ledger = reading('ledger', paths.ledger, readLedgerFacts);
-  const outcomesEnd = existsSync(paths.outcomes) ? statSync(paths.outcomes).size : 0;
+  const outcomesEnd = logBytes(paths.outcomes);
   const decisions = reading('decisions', paths.decisions, auditDecisionLog);
   const ids = decisions?.ids ?? new IdSet();
-  const outcomes = reading('outcomes', paths.outcomes, (p) => auditOutcomes(p, ids, outcomesEnd));
+  const outcomes = reading('outcomes', paths.outcomes, (p) =>
+    auditOutcomes(p, ids, outcomesEnd, decisions?.retention?.removed.at(-1)?.last_bar_ts ?? null),
+  );
   const evidence = reading('evidence', paths.reportsDir, auditEvidenceFiles);
   const logged = decisions?.exists ? decisions : null;
   const checks = [

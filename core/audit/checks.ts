@@ -1,4 +1,5 @@
 import { check } from '../evidence/envelope.ts';
+import { xorIds } from '../records/segments.ts';
 import type { Check } from '../schema/evidence.ts';
 import type { DecisionLogFacts, FillTotals, LineFault } from './decisions.ts';
 import type { EvidenceFacts } from './evidence-files.ts';
@@ -48,13 +49,7 @@ export function decisionChecks(d: DecisionLogFacts): Check[] {
     ];
   const of = (kind: LineFault['kind']) => d.faults.filter((f) => f.kind === kind);
   const checks = [
-    check({
-      id: 'decisions:anchor',
-      status: 'pass',
-      observed: 'genesis',
-      output:
-        'chain verified from genesis (the first line links to 64 zeros): no signed checkpoint exists for this log, so there is no later anchor to start from',
-    }),
+    anchorCheck(d),
     lineCheck(
       'decisions:chain',
       of('chain'),
@@ -124,6 +119,50 @@ export function decisionChecks(d: DecisionLogFacts): Check[] {
   return checks;
 }
 
+/** Where the chain was verified from: genesis, or the retention manifest's anchor. */
+function anchorCheck(d: DecisionLogFacts): Check {
+  const r = d.retention;
+  const over = (d.segments ?? 1) > 1 ? ` across ${d.segments} segments` : '';
+  if (r?.problem)
+    return check({
+      id: 'decisions:anchor',
+      status: 'fail',
+      observed: null,
+      output: `the retention manifest cannot anchor the chain: ${r.problem}`,
+      hint: 'restore the manifest (rl/shadow_decisions.retention.json) from a backup; without it the kept archives cannot be tied to genesis',
+    });
+  if (!r || r.removed.length === 0)
+    return check({
+      id: 'decisions:anchor',
+      status: 'pass',
+      observed: 'genesis',
+      output: `chain verified from genesis${over} (the first line links to 64 zeros)`,
+    });
+  const last = r.removed.at(-1)!;
+  const lines = r.removed.reduce((n, s) => n + s.lines, 0);
+  return check({
+    id: 'decisions:anchor',
+    status: 'pass',
+    observed: r.anchor,
+    output: `chain verified from anchor ${r.anchor.slice(0, 12)}… after ${r.removed.length} removed segment(s) (${lines} lines, bars ${r.removed[0]!.first_bar_ts ?? '?'} to ${last.last_bar_ts ?? '?'}, recorded in the retention manifest)${over}`,
+  });
+}
+
+/** Decisions retention removed from the log: records and the digest of the executed ones. */
+function removedDecisions(d: DecisionLogFacts): { records: number; executed: number; xor: string } {
+  const removed = d.retention?.removed ?? [];
+  const acc = Buffer.alloc(32);
+  for (const s of removed) {
+    const x = Buffer.from(s.executed_xor, 'hex');
+    for (let i = 0; i < 32; i++) acc[i]! ^= x[i]!;
+  }
+  return {
+    records: removed.reduce((n, s) => n + s.lines - s.headers, 0),
+    executed: removed.reduce((n, s) => n + s.executed, 0),
+    xor: acc.toString('hex'),
+  };
+}
+
 export function outcomeChecks(o: OutcomeFacts): Check[] {
   if (!o.exists)
     return [
@@ -143,7 +182,7 @@ export function outcomeChecks(o: OutcomeFacts): Check[] {
       'outcomes:links',
       of('link'),
       o.counts.link,
-      `every outcome names a decision in the log (${o.outcomes} outcomes)`,
+      `every outcome names a decision in the log (${o.outcomes} outcomes${o.beforeAnchor ? `; ${o.beforeAnchor} name decisions in archives retention removed` : ''})`,
       `${o.counts.link} outcome(s) name a decision the log does not hold`,
       'decisions were removed from the log after their outcomes were written: restore the log from a backup',
     ),
@@ -187,8 +226,12 @@ export function ledgerChecks(l: LedgerFacts, d: DecisionLogFacts): Check[] {
         `${id}: log ${t.fills} fill(s) qty ${t.quantity} fee ${t.fee}, ledger ${row.fills} qty ${row.quantity} fee ${row.fee}`,
       );
   }
-  for (const id of l.byDecision.keys())
-    if (!d.fills.has(id)) broken.push(`${id}: in the ledger, not in the log`);
+  const removed = removedDecisions(d);
+  const gone = [...l.byDecision.keys()].filter((id) => !d.fills.has(id));
+  // Fills of decisions in removed archives: exactly the set the manifest recorded, or a break.
+  const beforeAnchor =
+    removed.executed > 0 && gone.length === removed.executed && xorIds(gone).toString('hex') === removed.xor;
+  if (!beforeAnchor) for (const id of gone) broken.push(`${id}: in the ledger, not in the log`);
   if (l.orphan_fills > 0) broken.push(`${l.orphan_fills} fill(s) without their order`);
   const checks: Check[] = [
     broken.length > 0
@@ -214,7 +257,7 @@ export function ledgerChecks(l: LedgerFacts, d: DecisionLogFacts): Check[] {
             status: 'pass',
             observed: l.fills.count,
             unit: 'count',
-            output: `${l.fills.count} ledger fills match ${d.fills.size} executed decisions in the log`,
+            output: `${l.fills.count} ledger fills match ${d.fills.size} executed decisions in the log${beforeAnchor ? ` and ${removed.executed} in archives retention removed (as its manifest records them)` : ''}`,
           }),
   ];
   checks.push(totalsCheck(l, d));
@@ -243,9 +286,10 @@ function totalsCheck(l: LedgerFacts, d: DecisionLogFacts): Check {
     cp.cash,
     cp.initial_capital + l.fills.cashflow,
   );
-  if (d.records < cp.decisions_total)
+  const records = d.records + removedDecisions(d).records;
+  if (records < cp.decisions_total)
     wrong.push(
-      `the log holds ${d.records} records but the checkpoint counts ${cp.decisions_total} written: lines were cut from the end`,
+      `the log holds ${records} records but the checkpoint counts ${cp.decisions_total} written: lines were cut from the end`,
     );
   for (const [symbol, bar] of Object.entries(cp.last_bar_ts ?? {})) {
     const last = d.bySymbol[symbol]?.last_bar;

@@ -1,5 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
-import { scanJsonl } from '../fsx/jsonl.ts';
+import { listSegments, logBytes, scanLog } from '../records/segments.ts';
+import type { RemovedSegment } from '../schema/retention.ts';
 import { GENESIS_HASH, hashLine, LogLines, prevHashOf } from './log-lines.ts';
 
 /** One problem on one line of a file; `kind` groups them into checks. */
@@ -71,6 +71,9 @@ export type DecisionLogFacts = {
   bySymbol: Record<string, { decisions: number; first_bar: string; last_bar: string }>;
   ids: IdSet;
   fills: Map<string, FillTotals>;
+  /** Segments read, and the archives retention removed (the chain starts from the last one's hash). */
+  segments?: number;
+  retention?: { removed: RemovedSegment[]; anchor: string; problem: string | null };
 };
 
 export const SAMPLE_LIMIT = 20;
@@ -82,7 +85,7 @@ export const SAMPLE_LIMIT = 20;
  */
 export function growsWithin(path: string, size: number, ms = 300): boolean {
   for (let waited = 0; ; waited += 25) {
-    if (statSync(path).size > size) return true;
+    if (logBytes(path) > size) return true;
     if (waited >= ms) return false;
     Bun.sleepSync(25);
   }
@@ -102,7 +105,20 @@ function emptyFacts(path: string, exists: boolean): DecisionLogFacts {
     bySymbol: {},
     ids: new IdSet(),
     fills: new Map(),
+    segments: 0,
+    retention: { removed: [], anchor: GENESIS_HASH, problem: null },
   };
+}
+
+/** A manifest whose removed archives do not chain one to the next says nothing trustworthy. */
+function manifestChainProblem(removed: RemovedSegment[]): string | null {
+  let expected = GENESIS_HASH;
+  for (const r of removed) {
+    if (r.first_prev_hash !== expected)
+      return `removed segment ${r.file} does not link to the one before it in the manifest`;
+    expected = r.last_hash;
+  }
+  return null;
 }
 
 /**
@@ -112,15 +128,23 @@ function emptyFacts(path: string, exists: boolean): DecisionLogFacts {
  * each executed decision's fill totals. A read error is thrown (the caller makes it exit 3).
  */
 export function auditDecisionLog(path: string): DecisionLogFacts {
-  if (!existsSync(path)) return emptyFacts(path, false);
+  const log = listSegments(path);
+  if (!log.exists) return emptyFacts(path, false);
   const facts = emptyFacts(path, true);
+  facts.segments = log.segments.length;
+  facts.retention = {
+    removed: log.removed,
+    anchor: log.anchor,
+    problem: log.manifestProblem ?? manifestChainProblem(log.removed),
+  };
+  const anchored = log.removed.length > 0;
   const fault = (f: LineFault) => {
     facts.counts[f.kind]++;
     if (facts.counts[f.kind] <= SAMPLE_LIMIT) facts.faults.push(f);
   };
-  let expected = GENESIS_HASH;
+  let expected = log.anchor;
   const lines = new LogLines();
-  const scan = scanJsonl(path, (e) => {
+  const scan = scanLog(log, (e) => {
     const { buffer: buf, start, end, lineNo } = e;
     const prev = prevHashOf(buf, start, end);
     if (prev !== null && prev !== expected)
@@ -129,7 +153,9 @@ export function auditDecisionLog(path: string): DecisionLogFacts {
         kind: 'chain',
         problem:
           lineNo === 1
-            ? 'the first line does not start the chain from genesis (lines before it were removed)'
+            ? anchored
+              ? "the first kept line does not link to the retention manifest's anchor (an archive was removed or replaced outside retention)"
+              : 'the first line does not start the chain from genesis (lines before it were removed)'
             : `prev_hash does not match line ${lineNo - 1}: line ${lineNo - 1} was edited, or lines were removed or inserted here`,
       });
     expected = hashLine(buf.subarray(start, end));
@@ -194,7 +220,7 @@ export function auditDecisionLog(path: string): DecisionLogFacts {
 function confirmDuplicates(path: string, facts: DecisionLogFacts, fault: (f: LineFault) => void): void {
   const firstLine = new Map<string, number>();
   const lines = new LogLines();
-  scanJsonl(path, (e) => {
+  scanLog(path, (e) => {
     const read = lines.read(e.line, e.lineNo);
     if (read.kind !== 'decision' || !read.ok) return;
     const id = read.record.decision_id;

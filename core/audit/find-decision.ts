@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { scanJsonl } from '../fsx/jsonl.ts';
+import { logExists, scanLog } from '../records/segments.ts';
 import type { DecisionRecord } from '../schema/decision.ts';
 import type { ForwardReturnOutcome, TradeOutcome } from '../schema/outcome.ts';
 import { fieldNeedle, hasField, LogLines, readOutcomeLine, stringFieldAt } from './log-lines.ts';
@@ -42,7 +41,7 @@ export function findDecision(
 ): WhyResult {
   const result: WhyResult = {
     log: logPath,
-    exists: existsSync(logPath),
+    exists: logExists(logPath),
     symbol,
     bar_ts: barIso,
     found: [],
@@ -55,7 +54,7 @@ export function findDecision(
   const symbols = new Set<string>();
   const near: { before: NearBar | null; after: NearBar | null } = { before: null, after: null };
   const lines = new LogLines();
-  scanJsonl(logPath, (e) => {
+  scanLog(logPath, (e) => {
     const { buffer: buf, start, end } = e;
     // A run header is parsed only when a line under it is read.
     if (LogLines.isHeader(buf, start, end)) return lines.deferHeader(e.line, e.lineNo);
@@ -79,7 +78,7 @@ export function findDecision(
   });
   result.symbols = [...symbols].sort();
   result.nearest = [near.before, near.after].filter((b): b is NearBar => b !== null);
-  if (result.found.length > 0 && existsSync(outcomesPath)) attachOutcomes(outcomesPath, result.found);
+  if (result.found.length > 0 && logExists(outcomesPath)) attachOutcomes(outcomesPath, result.found);
   return result;
 }
 
@@ -87,7 +86,7 @@ export function findDecision(
 function attachOutcomes(path: string, found: Found[]): void {
   const byId = new Map(found.map((f) => [f.record.decision_id, f]));
   const needles = found.map((f) => Buffer.from(JSON.stringify(f.record.decision_id)));
-  scanJsonl(path, (e) => {
+  scanLog(path, (e) => {
     if (!needles.some((n) => hasField(e.buffer, e.start, e.end, n))) return;
     const read = readOutcomeLine(e.line);
     if (!read.ok) return;

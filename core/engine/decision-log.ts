@@ -1,9 +1,11 @@
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { readLastLine, repairTornTail, type TailRepair } from '../fsx/jsonl.ts';
+import { repairTornTail, type TailRepair } from '../fsx/jsonl.ts';
 import { withStoragePath } from '../fsx/storage-fault.ts';
+import { log } from '../log.ts';
 import { compactDecision } from '../records/decision-codec.ts';
 import { buildRunHeader, type RunInfo } from '../records/header.ts';
+import { lastLogLine, NO_ROTATION, openLog, type RotationPolicy } from '../records/segments.ts';
 import type { DecisionRecord } from '../schema/decision.ts';
 import type { RunHeader } from '../schema/record.ts';
 import type { WriterReply, WriterRequest } from './log-writer.worker.ts';
@@ -61,17 +63,19 @@ export class DecisionLog {
   constructor(
     readonly path: string,
     private readonly run: RunInfo | null = null,
+    private readonly rotation: RotationPolicy = NO_ROTATION,
   ) {}
 
   open(): void {
     mkdirSync(dirname(this.path), { recursive: true });
     this.repair = repairTornTail(this.path);
-    const last = readLastLine(this.path);
+    // The chain continues from the newest segment's last line (an archive, if a crash came mid-rotation).
+    const last = lastLogLine(this.path);
     if (last !== null) this.head = hashLine(last);
     this.worker = new Worker(new URL('./log-writer.worker.ts', import.meta.url).href);
     this.worker.onmessage = (e: MessageEvent<WriterReply>) => this.onReply(e.data);
     this.worker.onerror = (e) => this.fail(new Error(`decision log writer crashed: ${e.message}`));
-    this.post({ type: 'open', path: this.path, prevHash: this.head });
+    this.post({ type: 'open', path: this.path, prevHash: this.head, rotation: this.rotation });
   }
 
   private onReply(reply: WriterReply): void {
@@ -95,7 +99,7 @@ export class DecisionLog {
     this.failure = err;
     this.roomWaiter?.();
     for (const resolve of this.waiters.values())
-      resolve({ type: 'flushed', id: -1, records: 0, prevHash: this.head });
+      resolve({ type: 'flushed', id: -1, records: 0, prevHash: this.head, rotated: [] });
     this.waiters.clear();
   }
 
@@ -201,6 +205,7 @@ export class DecisionLog {
     this.post({ type, id, durable });
     const r = await reply;
     if (this.failure) throw this.failure;
+    for (const archive of r.rotated) log.info(`decision log rotated: ${archive}`);
     this.head = r.prevHash;
     this.queued -= r.records;
     this.headerLines -= headers;
@@ -240,19 +245,18 @@ export function decisionIdsPastCheckpoint(
   lastBarTs: Record<string, string>,
 ): Set<string> {
   const ids = new Set<string>();
-  if (!existsSync(path)) return ids;
   const open = new Set(symbols);
-  const fd = openSync(path, 'r');
+  const log = openLog(path); // back through the archives when the checkpoint is older than the active file
   try {
-    let end = fstatSync(fd).size;
+    let end = log.end;
     let carry = '';
     const chunk = Buffer.allocUnsafe(4 << 20);
-    while (end > 0 && open.size > 0) {
-      const start = Math.max(0, end - chunk.length);
-      const n = readSync(fd, chunk, 0, end - start, start);
+    while (end > log.start && open.size > 0) {
+      const start = Math.max(log.start, end - chunk.length);
+      const n = log.read(chunk, 0, end - start, start);
       const text = chunk.toString('utf8', 0, n) + carry;
       const lines = text.split('\n');
-      carry = start > 0 ? lines.shift()! : '';
+      carry = start > log.start ? lines.shift()! : '';
       for (let i = lines.length - 1; i >= 0 && open.size > 0; i--) {
         const line = lines[i]!;
         const id = /"decision_id":"([^"]+)"/.exec(line)?.[1];
@@ -266,7 +270,7 @@ export function decisionIdsPastCheckpoint(
       end = start;
     }
   } finally {
-    closeSync(fd);
+    log.close();
   }
   return ids;
 }

@@ -14,6 +14,7 @@ import { correlated, log } from '../log.ts';
 import { EngineLogRotator, rotationPolicyFromEnv } from '../logs/engine-log.ts';
 import type { DataPaths } from '../paths.ts';
 import type { RunInfo } from '../records/header.ts';
+import { applyRetention, type RotationPolicy, segmentFiles } from '../records/segments.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { EngineStatusName } from '../schema/heartbeat.ts';
 import type { PositionState } from '../schema/state.ts';
@@ -49,6 +50,10 @@ export type EngineOptions = {
   tape?: CandleTapeWriter;
   /** What the run header of the decision log lists beyond the feed and pipeline: models, risk config. */
   record?: Pick<RunInfo, 'models' | 'risk'>;
+  /** When the decision log rotates (default: never rotates). */
+  decisionRotation?: RotationPolicy;
+  /** Archives kept per log (0: all), applied after each ledger commit. */
+  keepArchives?: { decisions: number; outcomes: number };
 };
 
 /** Mirrors a decision's fills as exchange orders and notes their outcome in the draft (gate trace) and the ledger. */
@@ -203,18 +208,22 @@ async function runLocked(
   }
 
   const runTag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
-  const decisionLog = new DecisionLog(paths.decisions, {
-    run_id: runTag,
-    config_hash: opts.pipeline.configHash,
-    mode,
-    data_mode: feed.dataMode,
-    timeframe: feed.timeframe,
-    symbols: feed.symbols,
-    source: Object.fromEntries(feed.symbols.map((s) => [s, feed.sourceOf(s)])),
-    correlation_prefix: `t${runTag}-`,
-    stages: declaredStages(opts.pipeline, opts.stages, feed.symbols),
-    ...opts.record,
-  });
+  const decisionLog = new DecisionLog(
+    paths.decisions,
+    {
+      run_id: runTag,
+      config_hash: opts.pipeline.configHash,
+      mode,
+      data_mode: feed.dataMode,
+      timeframe: feed.timeframe,
+      symbols: feed.symbols,
+      source: Object.fromEntries(feed.symbols.map((s) => [s, feed.sourceOf(s)])),
+      correlation_prefix: `t${runTag}-`,
+      stages: declaredStages(opts.pipeline, opts.stages, feed.symbols),
+      ...opts.record,
+    },
+    opts.decisionRotation,
+  );
   decisionLog.open();
   if (decisionLog.repair) {
     log.warn(
@@ -301,6 +310,7 @@ async function runLocked(
       observers: observerState(),
     } satisfies Checkpoint);
     ledger.commit();
+    removeOldArchives(paths, opts.keepArchives);
     writeJsonAtomic(
       paths.state,
       buildState({
@@ -601,6 +611,25 @@ function restorePortfolio(cp: Checkpoint, rows: ReturnType<Ledger['positions']>)
   return p;
 }
 
+/**
+ * Retention runs right after a ledger commit: every archive was closed by a flush before it, so
+ * the checkpoint covers all it holds and a resume never needs it again.
+ */
+function removeOldArchives(paths: DataPaths, keep: EngineOptions['keepArchives']): void {
+  if (!keep) return;
+  for (const [path, n] of [
+    [paths.decisions, keep.decisions],
+    [paths.outcomes, keep.outcomes],
+  ] as const) {
+    if (n === 0) continue;
+    const removed = applyRetention(path, n);
+    if (removed.length > 0)
+      log.info(
+        `log retention: removed ${removed.map((r) => r.file).join(', ')} (recorded in ${basename(path, '.jsonl')}.retention.json)`,
+      );
+  }
+}
+
 /** `--fresh`: move the previous run's log, ledger and state aside (nothing is deleted). */
 function archivePreviousRun(paths: DataPaths): void {
   const stamp = new Date().toISOString().replace(/[:.]/g, '');
@@ -614,8 +643,10 @@ function archivePreviousRun(paths: DataPaths): void {
   };
   for (const p of [
     paths.decisions,
+    ...segmentFiles(paths.decisions),
     paths.candleTape,
     paths.outcomes,
+    ...segmentFiles(paths.outcomes),
     paths.advisorState,
     paths.state,
     paths.orderRequests,

@@ -15,6 +15,7 @@ import { NotifyObserver } from '../notify/observer.ts';
 import { WebhookNotifier } from '../notify/webhook.ts';
 import { OutcomeRecorder } from '../outcomes/recorder.ts';
 import type { DataPaths } from '../paths.ts';
+import { NO_ROTATION, type RotationPolicy, rotationPolicy } from '../records/segments.ts';
 import {
   loadRiskOverrides,
   paperLiveTurnoverOverrides,
@@ -64,6 +65,8 @@ export type RunRequest = {
   exchange?: string;
   /** `--exchange-url`: another REST base for the exchange (tests, proxies); env ATL_EXCHANGE_URL otherwise. */
   exchangeUrl?: string | null;
+  /** `--log-max-bytes` / `--log-keep`: rotation of the decision and outcome logs (else their env, else defaults). */
+  logRotation?: { maxBytes?: number | null; keep?: number | null };
 };
 
 export type RunReport = EngineResult & {
@@ -171,6 +174,7 @@ export function buildStages(
   risk: RiskConfig,
   signal: SignalStage,
   notifier: WebhookNotifier | null,
+  outcomeRotation: RotationPolicy = NO_ROTATION,
 ): PipelineStages {
   const d = ENGINE_DEFAULTS;
   const guard = new RiskGuard({
@@ -184,7 +188,7 @@ export function buildStages(
     entry: guard,
     observers: [
       guard,
-      new OutcomeRecorder(paths.outcomes),
+      new OutcomeRecorder(paths.outcomes, outcomeRotation),
       ...(notifier ? [new NotifyObserver(notifier)] : []),
     ],
   };
@@ -222,6 +226,10 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
     );
   }
   const risk = riskConfigFor(mode, req.riskConfig ?? null);
+  const rotation = {
+    decisions: rotationPolicy('ATL_DECISION_LOG', req.logRotation),
+    outcomes: rotationPolicy('ATL_OUTCOME_LOG', req.logRotation),
+  };
   const loadStarted = performance.now();
   const { feed, intervalS, orders } = await buildFeed(req, mode);
   // Parsing a large candle file leaves millions of short-lived strings; collect them before the
@@ -253,6 +261,8 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
       argv: req.argv,
       executor: orders?.executor,
       record: { models: modelChain.modelList, risk: risk as unknown as Record<string, unknown> },
+      decisionRotation: rotation.decisions,
+      keepArchives: { decisions: rotation.decisions.keep, outcomes: rotation.outcomes.keep },
       // Exchange orders are spot: nothing to short.
       pipeline: { allowShorting, minHistoryBars: ENGINE_DEFAULTS.minHistoryBars, configHash },
       tape: TAPED_MODES.has(mode)
@@ -273,7 +283,10 @@ export async function startRun(req: RunRequest, stop: AbortSignal): Promise<RunR
             risk,
           })
         : undefined,
-      stages: withOrderGuards(buildStages(mode, req.paths, risk, modelChain, notifier), orders),
+      stages: withOrderGuards(
+        buildStages(mode, req.paths, risk, modelChain, notifier, rotation.outcomes),
+        orders,
+      ),
     },
     feed,
     stop,

@@ -117,6 +117,11 @@ export class JsonlAppender {
     return this.count;
   }
 
+  /** Bytes queued, not yet written. */
+  get pendingBytes(): number {
+    return this.used;
+  }
+
   /** Write everything queued; with `durable`, fsync as well. */
   flush(durable = false): void {
     if (this.failure) throw this.failure;

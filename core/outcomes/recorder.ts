@@ -1,14 +1,15 @@
-import { existsSync, statSync } from 'node:fs';
 import type { Bar } from '../engine/feeds.ts';
 import type { Draft } from '../engine/pipeline.ts';
 import type { DecisionObserver, StageContext } from '../engine/stages.ts';
-import { JsonlAppender, repairTornTail } from '../fsx/jsonl.ts';
+import { repairTornTail } from '../fsx/jsonl.ts';
 import { log } from '../log.ts';
 import { compactForward } from '../records/outcome-codec.ts';
+import { logBytes, NO_ROTATION, type RotationPolicy } from '../records/segments.ts';
 import { validate } from '../schema/ajv.ts';
 import type { ActionName } from '../schema/common.ts';
 import { OUTCOME_HORIZONS, OutcomeRecorderState, type TradeOutcome } from '../schema/outcome.ts';
 import { isoUtc } from '../time/iso.ts';
+import { RotatingAppender } from './appender.ts';
 import { outcomeKey, reconcileTail } from './resume-tail.ts';
 import { TradeFollower } from './trades.ts';
 
@@ -49,13 +50,16 @@ class SymbolOutcomes {
  */
 export class OutcomeRecorder implements DecisionObserver {
   readonly stateKey = 'outcomes';
-  private appender: JsonlAppender | null = null;
+  private appender: RotatingAppender | null = null;
   private readonly pending = new Map<string, SymbolOutcomes>();
   private readonly trades = new TradeFollower();
   /** Outcomes on file past the resumed checkpoint (left by a crash): not written again. */
   private onFile = new Set<string>();
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly rotation: RotationPolicy = NO_ROTATION,
+  ) {}
 
   onDecision(draft: Draft, ctx: StageContext): void {
     const price = draft.market.price;
@@ -150,18 +154,19 @@ export class OutcomeRecorder implements DecisionObserver {
         log.warn(
           `outcome log had a torn final line (${repair.fragmentBytes} bytes); moved to ${repair.sidecar}`,
         );
-      this.appender = new JsonlAppender(this.path);
+      this.appender = new RotatingAppender(this.path, this.rotation);
       this.appender.open();
     }
   }
 
-  /** The file's size as of the last flush: where the next resume's reconciliation starts. */
+  /** The log's size (every segment's bytes) as of the last flush: where the next resume's reconciliation starts. */
   private flushedBytes(): number {
-    return existsSync(this.path) ? statSync(this.path).size : 0;
+    return this.appender ? this.appender.flushedBytes : logBytes(this.path);
   }
 
   checkpoint(): void {
     this.appender?.flush();
+    for (const archive of this.appender?.takeRotated() ?? []) log.info(`outcome log rotated: ${archive}`);
   }
 
   snapshot(): OutcomeRecorderState {
@@ -183,7 +188,11 @@ export class OutcomeRecorder implements DecisionObserver {
 
   /** Pick up where the last run's checkpoint left off; unreadable state costs only completeness. */
   restore(saved: unknown): void {
-    if (saved === null || saved === undefined) return;
+    // No checkpoint yet: whatever is on file came from a run that crashed before its first commit.
+    if (saved === null || saved === undefined) {
+      this.reconcile(0, new Set());
+      return;
+    }
     const checked = validate(OutcomeRecorderState, saved);
     if (!checked.ok) {
       log.warn(
@@ -194,13 +203,7 @@ export class OutcomeRecorder implements DecisionObserver {
     // Checkpoints from before `file_bytes` existed: their provisional lines stay beside the complete ones (readers merge).
     if (checked.value.file_bytes !== undefined) {
       const open = new Set(Object.values(checked.value.pending).flatMap((q) => q.map((d) => d.decision_id)));
-      const tail = reconcileTail(this.path, checked.value.file_bytes, open);
-      this.onFile = tail.written;
-      this.open(); // a torn fragment goes to its sidecar now, before a checkpoint counts its bytes
-      if (tail.written.size > 0)
-        log.info(
-          `outcome log: ${tail.written.size} outcomes past the checkpoint (a crash) are kept, not written again`,
-        );
+      this.reconcile(checked.value.file_bytes, open);
     }
     for (const [symbol, open] of Object.entries(checked.value.pending)) {
       const s = this.symbol(symbol);
@@ -223,6 +226,17 @@ export class OutcomeRecorder implements DecisionObserver {
     this.trades.restore(checked.value.trades);
   }
 
+  private reconcile(fileBytes: number, open: Set<string>): void {
+    const tail = reconcileTail(this.path, fileBytes, open);
+    this.onFile = tail.written;
+    if (fileBytes === 0 && tail.written.size === 0) return; // a fresh start: the file is opened on first use
+    this.open(); // a torn fragment goes to its sidecar now, before a checkpoint counts its bytes
+    if (tail.written.size > 0)
+      log.info(
+        `outcome log: ${tail.written.size} outcomes past the checkpoint (a crash) are kept, not written again`,
+      );
+  }
+
   close(): void {
     // Decisions of this run whose 20-bar horizon has not passed: what is known so far, marked
     // incomplete (they stay in the checkpoint, and the next run writes them complete).
@@ -230,6 +244,8 @@ export class OutcomeRecorder implements DecisionObserver {
       const newest = s.queue.at(-1);
       if (!newest) continue;
       const last = Number.isFinite(s.lastCloseTs) ? isoUtc(s.lastCloseTs) : newest.barTs;
+      this.open();
+      this.appender!.hold(); // provisional lines never rotate the file: the next run replaces them
       for (const e of s.queue) this.writeForward(s, e, Number.NaN, Date.parse(last), false);
     }
     this.pending.clear();

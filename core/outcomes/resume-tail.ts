@@ -1,6 +1,6 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync } from 'node:fs';
-import { scanJsonl } from '../fsx/jsonl.ts';
+import { closeSync, fsyncSync, ftruncateSync, openSync } from 'node:fs';
 import { expandOutcome } from '../records/outcome-codec.ts';
+import { listSegments, scanLog } from '../records/segments.ts';
 
 /**
  * What identifies an outcome, whatever its line looks like: the decision, the kind of outcome
@@ -29,45 +29,49 @@ const NONE: TailReconcile = { written: new Set(), superseded: 0 };
  *   keys returned so the resumed run, re-deriving the same outcomes, does not append them twice.
  */
 export function reconcileTail(path: string, checkpointBytes: number, open: Set<string>): TailReconcile {
-  if (!existsSync(path)) return NONE;
+  // Offsets count every segment's bytes, so a checkpoint taken before a rotation still points where it did.
+  const log = listSegments(path);
+  if (log.end <= checkpointBytes) return NONE;
+  const written = new Set<string>();
+  let provisional = 0;
+  let other = 0;
+  scanLog(
+    log,
+    (e) => {
+      let line: { decision_id?: unknown; kind?: unknown; horizon?: unknown; complete?: unknown };
+      try {
+        line = expandOutcome(JSON.parse(e.line)); // v1 and compact v2 lines alike
+      } catch {
+        other++; // unreadable: left for the readers to report, never cut
+        return;
+      }
+      if (typeof line.decision_id !== 'string' || typeof line.kind !== 'string') {
+        other++;
+        return;
+      }
+      const h = typeof line.horizon === 'number' || typeof line.horizon === 'string' ? line.horizon : null;
+      // A provisional line never stands in for the complete one the resumed run will write.
+      if (line.kind === 'forward_return' && line.complete === false && open.has(line.decision_id))
+        provisional++;
+      else {
+        written.add(outcomeKey(line.decision_id, line.kind, h));
+        other++;
+      }
+    },
+    { start: checkpointBytes },
+  );
+  if (other > 0) return { written, superseded: 0 };
+  if (provisional === 0) return NONE; // only a torn fragment: the appender's repair keeps it in a sidecar
+  // Nothing but provisional lines (and perhaps the torn start of another): all superseded. A
+  // clean stop never rotates while writing them, so they sit in the active file.
+  const active = log.segments.at(-1)!;
+  if (active.seq !== null || checkpointBytes < active.start) return { written, superseded: 0 };
   const fd = openSync(path, 'r+');
   try {
-    if (fstatSync(fd).size <= checkpointBytes) return NONE;
-    const written = new Set<string>();
-    let provisional = 0;
-    let other = 0;
-    scanJsonl(
-      path,
-      (e) => {
-        let line: { decision_id?: unknown; kind?: unknown; horizon?: unknown; complete?: unknown };
-        try {
-          line = expandOutcome(JSON.parse(e.line)); // v1 and compact v2 lines alike
-        } catch {
-          other++; // unreadable: left for the readers to report, never cut
-          return;
-        }
-        if (typeof line.decision_id !== 'string' || typeof line.kind !== 'string') {
-          other++;
-          return;
-        }
-        const h = typeof line.horizon === 'number' || typeof line.horizon === 'string' ? line.horizon : null;
-        // A provisional line never stands in for the complete one the resumed run will write.
-        if (line.kind === 'forward_return' && line.complete === false && open.has(line.decision_id))
-          provisional++;
-        else {
-          written.add(outcomeKey(line.decision_id, line.kind, h));
-          other++;
-        }
-      },
-      { start: checkpointBytes },
-    );
-    if (other > 0) return { written, superseded: 0 };
-    if (provisional === 0) return NONE; // only a torn fragment: the appender's repair keeps it in a sidecar
-    // Nothing but provisional lines (and perhaps the torn start of another): all superseded.
-    ftruncateSync(fd, checkpointBytes);
+    ftruncateSync(fd, checkpointBytes - active.start);
     fsyncSync(fd);
-    return { written: new Set(), superseded: provisional };
   } finally {
     closeSync(fd);
   }
+  return { written: new Set(), superseded: provisional };
 }

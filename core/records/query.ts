@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 import { unknownError, usageError } from '../errors.ts';
 import { ACTIONS } from '../schema/common.ts';
 import type { DecisionRecord } from '../schema/decision.ts';
 import { readDecisionLog } from './reader.ts';
+import { logExists } from './segments.ts';
 
 export type DecisionQuery = {
   symbol?: string;
@@ -52,7 +52,7 @@ export function queryDecisions(
   q: DecisionQuery,
   onRecord: (r: DecisionRecord) => void,
 ): { matched: number; scanned: number; malformed: number; tornTail: boolean } {
-  if (!existsSync(path))
+  if (!logExists(path))
     throw unknownError(
       `no decision log at ${path}`,
       'run the engine first (npx atl run …) or pass --data-dir',

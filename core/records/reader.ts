@@ -3,14 +3,14 @@
  * expands every line, v1 or v2, into the full (v1) view. Reports, the API, `verify`, `audit` and
  * `atl decisions` read through it, so a log of mixed versions reads the same everywhere.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
-import { type JsonlScan, scanJsonl } from '../fsx/jsonl.ts';
+import type { JsonlScan } from '../fsx/jsonl.ts';
 import { validate } from '../schema/ajv.ts';
 import type { DecisionRecord } from '../schema/decision.ts';
 import { DECISION_SCHEMA_VERSION } from '../schema/decision.ts';
 import { RunHeader } from '../schema/record.ts';
 import { expandDecision } from './decision-codec.ts';
 import { expandOutcome } from './outcome-codec.ts';
+import { LogReader, listSegments, logExists, openLog, scanLog } from './segments.ts';
 
 export { expandOutcome };
 
@@ -84,8 +84,8 @@ export function readDecisionLog(
   onProblem: (f: LineFailure) => void = () => {},
 ): JsonlScan & { headers: number } {
   const reader = new RecordReader();
-  if (!existsSync(path)) return { lines: 0, bytes: 0, tornTail: null, headers: 0 };
-  const scan = scanJsonl(path, (e) => {
+  if (!logExists(path)) return { lines: 0, bytes: 0, tornTail: null, headers: 0 };
+  const scan = scanLog(path, (e) => {
     let entry: LogEntry;
     try {
       entry = reader.read(e.line);
@@ -95,7 +95,7 @@ export function readDecisionLog(
     }
     if (entry.kind === 'decision') onRecord(entry.record, { line: e.lineNo, offset: e.offset });
   });
-  return { ...scan, headers: reader.headers };
+  return { lines: scan.lines, bytes: scan.bytes, tornTail: scan.tornTail, headers: reader.headers };
 }
 
 /** Stream an outcome log (v1 and v2 lines), each outcome in the full view. */
@@ -104,8 +104,8 @@ export function readOutcomeLog(
   onOutcome: (o: Record<string, unknown>, line: number) => void,
   onProblem: (f: LineFailure) => void = () => {},
 ): JsonlScan {
-  if (!existsSync(path)) return { lines: 0, bytes: 0, tornTail: null };
-  return scanJsonl(path, (e) => {
+  if (!logExists(path)) return { lines: 0, bytes: 0, tornTail: null };
+  return scanLog(path, (e) => {
     try {
       onOutcome(expandOutcome(JSON.parse(e.line) as Record<string, unknown>), e.lineNo);
     } catch (err) {
@@ -118,7 +118,7 @@ export function readOutcomeLog(
 export class HeaderSpans {
   private readonly parsed = new Map<number, RunHeader | null>();
   constructor(
-    private readonly fd: number,
+    private readonly fd: LogReader,
     private readonly spans: Array<{ offset: number; length: number }>,
   ) {}
 
@@ -149,9 +149,9 @@ export class HeaderSpans {
   }
 }
 
-function readSpan(fd: number, offset: number, length: number): string {
+function readSpan(fd: LogReader, offset: number, length: number): string {
   const buf = Buffer.alloc(length);
-  readSync(fd, buf, 0, length, offset);
+  fd.read(buf, 0, length, offset);
   return buf.toString('utf8', 0, buf.at(-1) === 0x0d ? length - 1 : length);
 }
 
@@ -198,12 +198,12 @@ export class HeaderIndex {
   private load(at: number): RunHeader | null {
     if (this.parsed.has(at)) return this.parsed.get(at)!;
     let header: RunHeader | null = null;
-    const fd = openSync(this.path, 'r');
+    const log = openLog(this.path); // offsets run across the rotated segments
     try {
       const chunks: Buffer[] = [];
       const buf = Buffer.alloc(64 * 1024);
       for (let pos = at; ; ) {
-        const n = readSync(fd, buf, 0, buf.length, pos);
+        const n = log.read(buf, 0, buf.length, pos);
         if (n === 0) break;
         const nl = buf.subarray(0, n).indexOf(0x0a);
         chunks.push(Buffer.from(buf.subarray(0, nl < 0 ? n : nl)));
@@ -214,32 +214,33 @@ export class HeaderIndex {
     } catch {
       header = null; // an unreadable header: the lines under it are reported as malformed
     } finally {
-      closeSync(fd);
+      log.close();
     }
     this.parsed.set(at, header);
     return header;
   }
 
   private refresh(): void {
-    if (!existsSync(this.path)) {
+    const log = new LogReader(listSegments(this.path));
+    if (!log.log.exists) {
       this.reset(-1);
       return;
     }
-    const fd = openSync(this.path, 'r');
     try {
-      const st = fstatSync(fd);
+      // Offsets are stable across rotations; a log that now starts later (retention) or is shorter is indexed afresh.
+      const st = { ino: log.start, size: log.end };
       if (st.ino !== this.ino || st.size < this.scanned) this.reset(st.ino);
       const needle = Buffer.concat([Buffer.from('\n'), HEADER_START]);
       const buf = Buffer.alloc(4 << 20);
       // Each read overlaps the last by the needle's length, so a header split across reads is found.
-      let pos = Math.max(0, this.scanned - needle.length);
-      if (this.scanned === 0 && st.size >= HEADER_START.length) {
+      let pos = Math.max(log.start, this.scanned - needle.length);
+      if (this.scanned === 0 && st.size - log.start >= HEADER_START.length) {
         const head = Buffer.alloc(HEADER_START.length);
-        readSync(fd, head, 0, head.length, 0);
-        if (head.equals(HEADER_START)) this.offsets.push(0);
+        log.read(head, 0, head.length, log.start);
+        if (head.equals(HEADER_START)) this.offsets.push(log.start);
       }
       while (pos < st.size) {
-        const n = readSync(fd, buf, 0, Math.min(buf.length, st.size - pos), pos);
+        const n = log.read(buf, 0, Math.min(buf.length, st.size - pos), pos);
         if (n === 0) break;
         const view = buf.subarray(0, n);
         for (let i = view.indexOf(needle); i >= 0; i = view.indexOf(needle, i + 1)) {
@@ -251,7 +252,7 @@ export class HeaderIndex {
       }
       this.scanned = st.size;
     } finally {
-      closeSync(fd);
+      log.close();
     }
   }
 

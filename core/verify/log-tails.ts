@@ -1,5 +1,6 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { HeaderIndex, RecordReader } from '../records/reader.ts';
+import { logExists, openLog } from '../records/segments.ts';
 import type { VerifyFacts } from './facts.ts';
 
 const TURNOVER_LINE = 'Paper-live turnover overrides:';
@@ -38,24 +39,24 @@ export function findTurnoverLine(logPath: string): VerifyFacts['turnoverLog'] {
 
 /** Per symbol, how many latest decisions in a row were blocked at data_fetch (the log's last 256 KiB). */
 export function readDataTail(path: string): VerifyFacts['dataTail'] {
-  if (!existsSync(path)) return { kind: 'missing' };
+  if (!logExists(path)) return { kind: 'missing' };
   try {
-    const fd = openSync(path, 'r');
+    const fd = openLog(path); // the tail may reach back into the newest archive
     let text: string;
     let start: number;
     try {
-      const size = fstatSync(fd).size;
-      start = Math.max(0, size - TAIL_BYTES);
+      const size = fd.end;
+      start = Math.max(fd.start, size - TAIL_BYTES);
       const buf = Buffer.alloc(size - start);
-      readSync(fd, buf, 0, buf.length, start);
+      fd.read(buf, 0, buf.length, start);
       text = buf.toString('utf8');
-      if (start > 0) {
+      if (start > fd.start) {
         const skip = text.indexOf('\n') + 1;
         start += Buffer.byteLength(text.slice(0, skip));
         text = text.slice(skip);
       }
     } finally {
-      closeSync(fd);
+      fd.close();
     }
     const lines = text.split('\n');
     lines.pop(); // the unterminated fragment after the last newline, if any

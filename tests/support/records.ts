@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expandOutcome, RecordReader } from '../../core/records/reader.ts';
+import { listSegments, logExists } from '../../core/records/segments.ts';
 import { validate, validateContract } from '../../core/schema/ajv.ts';
 import type { DecisionRecord } from '../../core/schema/decision.ts';
 import type { Heartbeat } from '../../core/schema/heartbeat.ts';
@@ -9,14 +10,21 @@ import { DecisionOutcome } from '../../core/schema/outcome.ts';
 
 export const GENESIS = '0'.repeat(64);
 
+/** A log's text as one stream: its kept archives in order, then the active file ('' when none). */
+export function logText(path: string): string {
+  return listSegments(path)
+    .segments.map((s) => readFileSync(s.path, 'utf8'))
+    .join('');
+}
+
 /**
  * Every decision of a log in the full view (through the product's one reader, run headers
  * followed), schema-checked; fails loudly on a torn, glued or unreadable line.
  */
 export function readDecisions(root: string): DecisionRecord[] {
   const path = join(root, 'rl', 'shadow_decisions.jsonl');
-  if (!existsSync(path)) return [];
-  const text = readFileSync(path, 'utf8');
+  if (!logExists(path)) return [];
+  const text = logText(path);
   if (text.length > 0 && !text.endsWith('\n'))
     throw new Error('decision log does not end with a newline (torn tail)');
   const reader = new RecordReader();
@@ -38,8 +46,8 @@ export function readDecisions(root: string): DecisionRecord[] {
 /** Every line of the outcome log in the full view, schema-checked. */
 export function readOutcomes(root: string): DecisionOutcome[] {
   const path = join(root, 'rl', 'decision_outcomes.jsonl');
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
+  if (!logExists(path)) return [];
+  return logText(path)
     .split('\n')
     .filter(Boolean)
     .map((l) => {
@@ -52,11 +60,11 @@ export function readOutcomes(root: string): DecisionOutcome[] {
 
 /** Recompute the hash chain independently: each prev_hash is sha256 of the previous raw line. */
 export function chainBreaks(root: string): number[] {
-  const lines = readFileSync(join(root, 'rl', 'shadow_decisions.jsonl'), 'utf8')
+  const lines = logText(join(root, 'rl', 'shadow_decisions.jsonl'))
     .split('\n')
     .filter((l) => l !== '');
   const breaks: number[] = [];
-  let prev = GENESIS;
+  let prev = listSegments(join(root, 'rl', 'shadow_decisions.jsonl')).anchor; // GENESIS unless retention removed archives
   lines.forEach((line, i) => {
     if ((JSON.parse(line) as { prev_hash: string }).prev_hash !== prev) breaks.push(i + 1);
     prev = createHash('sha256').update(line).digest('hex');

@@ -1,14 +1,14 @@
 import { Database } from 'bun:sqlite';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { comparableDecisions } from './records.ts';
+import { comparableDecisions, logText } from './records.ts';
 
 /**
  * Everything an engine run writes to a data root, in the form two runs of the same replay must
  * agree on — one stopped or killed and resumed, one uninterrupted: the decision log, every
  * ledger table, the outcome lines exactly as written, the shadow advisor's saved state and the
- * ledger checkpoint. Only what differs by construction is left out: wall-clock times, the
- * tick's correlation id, the hash chain over them and paper order ids (they carry the process's
+ * ledger checkpoint (rotated logs as their segments concatenated, archives in order, then the
+ * active file). Only what differs by construction is left out: wall-clock times, the tick's correlation id, the hash chain over them and paper order ids (they carry the process's
  * run tag; the orders themselves, their fills and their order are compared).
  */
 export type RunSnapshot = {
@@ -44,9 +44,7 @@ export function runSnapshot(root: string): RunSnapshot {
       equity: rows('SELECT * FROM equity ORDER BY rowid'),
       modeHistory: rows('SELECT * FROM mode_history ORDER BY id').map(({ ts: _ts, ...m }) => m),
       checkpoint: cp,
-      outcomes: existsSync(outcomesPath)
-        ? readFileSync(outcomesPath, 'utf8').split('\n').filter(Boolean)
-        : [],
+      outcomes: logText(outcomesPath).split('\n').filter(Boolean),
       advisor: existsSync(advisorPath) ? JSON.parse(readFileSync(advisorPath, 'utf8')) : null,
     };
   } finally {
