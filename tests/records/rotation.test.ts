@@ -90,18 +90,19 @@ describe('decision and outcome log rotation', () => {
 
     // A bar in the first archive, looked up by `atl why` (the same answer as the unrotated log's).
     const first = readDecisions(rotated)[10]!;
-    const why = async (root: string) =>
-      (await atl(['why', first.symbol, first.bar_ts, '--json', '--data-dir', root])).stdout.replaceAll(
-        root,
-        '',
-      );
+    const why = async (root: string) => {
+      const r = await atl(['why', first.symbol, first.bar_ts, '--json', '--data-dir', root]);
+      expect(r.code).toBe(0);
+      return strip(JSON.parse(r.stdout.replaceAll(root, '')));
+    };
     const wRot = await why(rotated);
-    expect(wRot).toContain(first.bar_ts);
+    expect(JSON.stringify(wRot)).toContain(first.bar_ts);
     expect(wRot).toEqual(await why(plain));
   }, 60_000);
 
   it('audit verifies the chain from genesis across the segments', async () => {
     const a = await json(['audit', '--data-dir', rotated]);
+    expect(a.code).toBe(0);
     expect(checkOf(a.body, 'decisions:anchor')).toMatchObject({ status: 'pass' });
     expect(checkOf(a.body, 'decisions:anchor').output).toMatch(/from genesis across \d+ segments/);
     expect(checkOf(a.body, 'decisions:chain')).toMatchObject({ status: 'pass' });
@@ -116,6 +117,7 @@ describe('decision and outcome log rotation', () => {
     expect(manifest.removed[0].first_prev_hash).toBe('0'.repeat(64));
     expect(existsSync(join(kept, 'rl', 'shadow_decisions.000001.jsonl'))).toBe(false);
     const a = await json(['audit', '--data-dir', kept]);
+    expect(a.code).toBe(0);
     const anchor = checkOf(a.body, 'decisions:anchor');
     expect(anchor.status).toBe('pass');
     expect(anchor.output).toContain(`verified from anchor ${d.anchor.slice(0, 12)}`);
