@@ -3,6 +3,7 @@ import { readHalt } from './control/halt.ts';
 import { checkIdentity, type IdentityCheck } from './control/process.ts';
 import { type CheckStatus, worstStatus } from './exit-codes.ts';
 import { readJsonFile } from './fsx/json-file.ts';
+import { storageFaultFromReason, storageFaultHint } from './fsx/storage-fault.ts';
 import type { DataPaths } from './paths.ts';
 import type { Heartbeat } from './schema/heartbeat.ts';
 import type { EngineState, Pidfile } from './schema/state.ts';
@@ -50,30 +51,37 @@ export function readStatus(paths: DataPaths, now = Date.now()): StatusView {
 }
 
 /**
- * What `atl status` exits with (README, "status"): 2 while trading is halted (the halt flag), 3
- * when there is nothing to show or a file it reads is damaged (heartbeat, state, pidfile, the
- * ledger), else 0. Halted outranks damaged, as a broken gate outranks "could not tell".
+ * What `atl status` exits with (README, "status"): 2 while trading is halted (the halt flag) or
+ * when the engine stopped on a storage fault (full disk, read-only filesystem, I/O error: it is
+ * down until someone fixes the disk), 3 when there is nothing to show or a file it reads is
+ * damaged (heartbeat, state, pidfile, the ledger), else 0. A failure outranks damage, as a broken
+ * gate outranks "could not tell".
  */
 export function judgeStatus(
   view: StatusView,
   ledger: LedgerReading,
   ledgerPath: string,
 ): { status: CheckStatus; problems: { problem: string; hint: string }[] } {
-  const problems = view.problems.map((problem) => ({
+  const damaged = view.problems.map((problem) => ({
     problem,
     hint: 'the file is damaged; the engine rewrites it on its next tick',
   }));
   if (ledger.kind === 'error')
-    problems.push({
+    damaged.push({
       problem: `${ledgerPath}: ${ledger.problem}`,
       hint: 'the ledger cannot be read: stop the engine and restore it from a backup, or start over with `npx atl run --fresh` (it archives the old one)',
     });
-  const empty = !view.heartbeat && !view.state && problems.length === 0;
+  const hb = view.heartbeat;
+  const fault = hb?.status === 'stopped' ? storageFaultFromReason(hb.status_reason) : null;
+  const down = fault
+    ? [{ problem: `the engine stopped at ${hb!.ts}: ${hb!.status_reason}`, hint: storageFaultHint(fault) }]
+    : [];
+  const empty = !view.heartbeat && !view.state && damaged.length === 0;
   return {
     status: worstStatus([
-      view.halt.halted ? 'fail' : 'pass',
-      problems.length > 0 || empty ? 'unknown' : 'pass',
+      view.halt.halted || fault ? 'fail' : 'pass',
+      damaged.length > 0 || empty ? 'unknown' : 'pass',
     ]),
-    problems,
+    problems: [...down, ...damaged],
   };
 }

@@ -220,7 +220,9 @@ export async function currentUserName(): Promise<string> {
 export async function runScript(
   script: string,
   usage: string,
-  body: (argv: string[]) => Promise<{ exit_code: number }>,
+  body: (
+    argv: string[],
+  ) => Promise<{ exit_code: number; action?: string; status?: string; checks?: Check[] }>,
 ): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -230,6 +232,11 @@ export async function runScript(
   try {
     const result = await body(argv);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    // The JSON is for tools; a person gets what decided the exit code, one line per check.
+    for (const c of failingChecks(result))
+      process.stderr.write(
+        `${script} ${result.action ?? ''}: ${c.id}: ${c.output}${c.hint ? ` — ${c.hint}` : ''}\n`,
+      );
     process.exitCode = result.exit_code;
   } catch (err) {
     if (!(err instanceof OperatorError)) throw err;
@@ -239,4 +246,10 @@ export async function runScript(
     );
     process.exitCode = err.exitCode;
   }
+}
+
+/** The checks that set a result's status (its worst), when that status is not a pass. */
+function failingChecks(result: { status?: string; checks?: Check[] }): Check[] {
+  if (!result.status || result.status === 'pass') return [];
+  return (result.checks ?? []).filter((c) => c.status === result.status);
 }

@@ -19,7 +19,7 @@ import {
   runScript,
 } from './_script.ts';
 import { NO_RESTART_EXITS, SERVICE_DEFAULTS, SERVICE_FLAGS, serviceFromFlags } from './engine-service.ts';
-import { judgeLinger, renderEnvFile, renderUnit, unitComplaint } from './systemd-unit.ts';
+import { judgeLinger, renderEnvFile, renderUnit, systemctlFailure, unitComplaint } from './systemd-unit.ts';
 
 const USAGE = `npx bun ops/linux.ts <install|uninstall|run|stop|verify|linger> [flags]
   --data-dir DIR      engine data root (default: env ATL_HOME, else the repository data/)
@@ -65,6 +65,13 @@ async function main(argv: string[]) {
     : { XDG_RUNTIME_DIR: `/run/user/${process.getuid?.() ?? 0}` };
   const systemctl = (args: string[], why: string, timeoutS = 30) =>
     sh.run(['systemctl', '--user', ...args], why, { timeoutS, env });
+  /** A systemctl step that must work: a failure becomes check `id` (fail). False when it failed. */
+  const systemctlMust = async (id: string, args: string[], why: string, timeoutS = 30) => {
+    const out = await systemctl(args, why, timeoutS);
+    const failed = out ? systemctlFailure(out, args, service.name, timeoutS) : null;
+    if (failed) sh.check(id, failed.status, failed.output, failed.hint);
+    return !failed;
+  };
   const atl = (args: string[], why: string) =>
     sh.run([service.bun, service.main, ...args, '--data-dir', paths.root], why, { timeoutS: 60 });
 
@@ -128,28 +135,52 @@ async function main(argv: string[]) {
       );
       return sh.result('linux', action, { unit: unitFile });
     }
-    await systemctl(['daemon-reload'], 'load the new unit');
-    await systemctl(['enable', service.name], 'start at boot (with linger) and after login');
+    if (!(await systemctlMust('systemd:reload', ['daemon-reload'], 'load the new unit')))
+      return sh.result('linux', action, { unit: unitFile, env_file: envFile });
+    await systemctlMust(
+      'service:enabled',
+      ['enable', service.name],
+      'start at boot (with linger) and after login',
+    );
     // restart, not start: a changed unit or env file takes effect now.
-    await systemctl(['restart', service.name], 'start the engine with this configuration', 120);
+    await systemctlMust(
+      'service:started',
+      ['restart', service.name],
+      'start the engine with this configuration',
+      120,
+    );
     await serviceActive();
   } else if (action === 'uninstall') {
-    await systemctl(
+    const installed = sh.dryRun || existsSync(unitFile);
+    const out = await systemctl(
       ['disable', '--now', service.name],
       'stop the engine (SIGTERM: it finishes the tick) and drop it from boot',
       120,
     );
+    const failed = out ? systemctlFailure(out, ['disable', '--now', service.name], service.name, 120) : null;
+    if (failed && !installed && /does not exist|not loaded|not found/i.test(out?.stderr ?? '')) {
+      // Nothing to stop or disable: uninstalling twice is not a failure.
+      sh.check('service:disabled', 'pass', `${service.name} is not installed (no ${unitFile})`);
+    } else if (failed) {
+      // The engine may still run and start at boot: keep the unit and env file so a re-run can finish.
+      sh.check('service:disabled', failed.status, `${failed.output}; unit and env file kept`, failed.hint);
+      return sh.result('linux', action, { unit: unitFile, env_file: envFile });
+    }
     sh.remove(unitFile, 'the unit file');
     sh.remove(envFile, 'its environment file (the data root itself is kept)');
-    await systemctl(['daemon-reload'], 'forget the unit');
+    const reloaded = await systemctl(['daemon-reload'], 'forget the unit');
+    const stale = reloaded ? systemctlFailure(reloaded, ['daemon-reload'], service.name, 30) : null;
+    // Stopped, disabled and removed; only the manager's loaded copy lingers until its next reload.
+    if (stale) sh.check('systemd:reload', 'warn', stale.output, stale.hint);
   } else if (action === 'run') {
     if (!sh.dryRun && !existsSync(unitFile))
       throw usageError(`no unit at ${unitFile}`, 'install it first: npx bun ops/linux.ts install');
-    await systemctl(['start', service.name], 'start the engine', 120);
+    await systemctlMust('service:started', ['start', service.name], 'start the engine', 120);
     await serviceActive();
     await atl(['status', '--json'], 'show what the engine reports');
   } else if (action === 'stop') {
-    await systemctl(
+    await systemctlMust(
+      'service:stopped',
       ['stop', service.name],
       `SIGTERM: finish the tick and exit 0 (SIGKILL after ${f['stop-timeout']} s)`,
       150,

@@ -115,3 +115,32 @@ export function judgeLinger(
     hint: `is systemd running here? then run \`${fix}\``,
   };
 }
+
+/**
+ * A `systemctl --user` command that did not do its job, as a check (null when it exited 0).
+ * The reason is systemctl's own last line; the hint depends on whether a user manager answered.
+ */
+export function systemctlFailure(
+  out: { exitCode: number | null; stdout: string; stderr: string },
+  args: string[],
+  unit: string,
+  timeoutS: number,
+): { status: CheckStatus; output: string; hint: string } | null {
+  if (out.exitCode === 0) return null;
+  const command = `systemctl --user ${args.join(' ')}`;
+  const said = (out.stderr.trim() || out.stdout.trim()).split('\n').at(-1)?.trim();
+  const why =
+    out.exitCode === null
+      ? `timed out after ${timeoutS} s`
+      : `exit ${out.exitCode}${said ? `: ${said}` : ''}`;
+  const noManager = /Failed to connect to (the )?bus|DBUS_SESSION_BUS_ADDRESS|XDG_RUNTIME_DIR/i.test(
+    out.stderr,
+  );
+  return {
+    status: 'fail',
+    output: `${command} failed (${why})`,
+    hint: noManager
+      ? 'no user manager answered: run as the user who owns the engine, with linger on (`loginctl show-user $USER --property=Linger`) and `export XDG_RUNTIME_DIR=/run/user/$(id -u)`, then re-run'
+      : `\`systemctl --user status ${unit}\` and \`journalctl --user -u ${unit} -n 50\` say why; fix that and re-run`,
+  };
+}

@@ -38,12 +38,36 @@ export function withStoragePath<E>(err: E, path: string): E {
   return err;
 }
 
+/** How each kind reads before the path; `describeStorageFault` writes it, `storageFaultFromReason` reads it back. */
+const SAYS: Record<StorageFault['kind'], string> = {
+  full: 'disk full: no space left writing ',
+  readonly: 'read-only filesystem: cannot write ',
+  io: 'I/O error writing ',
+};
+
 /** One line: what the filesystem refused, and where. */
 export function describeStorageFault(f: StorageFault, fallbackPath?: string): string {
   const where = f.path ?? fallbackPath ?? 'the data root';
-  if (f.kind === 'full') return `disk full: no space left writing ${where} (${f.code})`;
-  if (f.kind === 'readonly') return `read-only filesystem: cannot write ${where} (${f.code})`;
-  return `I/O error writing ${where} (${f.code})`;
+  return `${SAYS[f.kind]}${where} (${f.code})`;
+}
+
+/**
+ * The fault a heartbeat's `status_reason` names when the engine stopped on one (the line
+ * `describeStorageFault` wrote), else null.
+ */
+export function storageFaultFromReason(reason: string | null): StorageFault | null {
+  if (!reason) return null;
+  for (const [kind, says] of Object.entries(SAYS) as [StorageFault['kind'], string][]) {
+    if (!reason.startsWith(says)) continue;
+    const m = /^(.*) \(([A-Z_]+)\)$/.exec(reason.slice(says.length));
+    if (m) return { kind, code: m[2]!, path: m[1] === 'the data root' ? null : m[1]! };
+  }
+  return null;
+}
+
+/** What to do about a fault at `path` (a file, or the data root when its file is unknown). */
+export function storageFaultHint(f: StorageFault): string {
+  return hint(f, f.path ? dirname(f.path) : '.');
 }
 
 function hint(f: StorageFault, dir: string): string {

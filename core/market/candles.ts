@@ -54,14 +54,19 @@ export function symbolFromFileName(path: string): string | null {
  * ccxt's `fetchOHLCV` JSON (`[[ts,o,h,l,c,v],…]`). Bad files are a configuration error naming
  * the file, line and problem. Candles go straight into typed arrays (no object per candle).
  */
-export function loadCandleFile(path: string, symbol: string, timeframe?: string): CandleSeries {
+export function loadCandleFile(
+  path: string,
+  symbol: string,
+  timeframe?: string,
+  flag = '--replay-file',
+): CandleSeries {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (err) {
     throw configError(
       `${path}: cannot read candle file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-      'check the --replay-file path',
+      `check the ${flag} path`,
     );
   }
   // A UTF-8 byte-order mark is tolerated; leading blank space is skipped.

@@ -113,7 +113,7 @@ export async function trainModels(req: TrainRequest): Promise<TrainedModel[]> {
   const out: TrainedModel[] = [];
   for (const symbol of req.symbols) {
     const path = req.candlesFile ?? ensureBundledCandles(symbol, req.timeframe, req.cacheDir);
-    const series = loadCandleFile(path, symbol, req.candlesFile ? undefined : req.timeframe);
+    const series = loadCandleFile(path, symbol, req.candlesFile ? undefined : req.timeframe, '--candles');
     for (const kind of req.kinds) out.push(await trainOne(req, series, readFileSync(path), kind));
   }
   return out;

@@ -99,6 +99,21 @@ describe('candle files: hostile fields are cut short, gaps are named', () => {
   const t0 = Date.UTC(2026, 0, 1);
   const row = (i: number) => `${t0 + i * 3_600_000},100,101,99,100.5,10`;
 
+  test('a candle file that is not there names the flag that gave it (run --replay-file, train --candles)', async () => {
+    using root = tempDir();
+    const missing = join(root.path, 'ETH_BTC-1m.json');
+    for (const [argv, flag] of [
+      [['run', '--replay-file', missing], '--replay-file'],
+      [['train', '--candles', missing, '--models-dir', join(root.path, 'm')], '--candles'],
+    ] as const) {
+      const r = await atl([...argv, '--data-dir', root.path]);
+      expect(r.code).toBe(EXIT.config);
+      expect(complaints(r.stderr)).toEqual([
+        `atl ${argv[0]}: ${missing}: cannot read candle file (ENOENT) — check the ${flag} path`,
+      ]);
+    }
+  });
+
   test('a 20 MB field is echoed as a short excerpt with its length, exit 78', async () => {
     using root = tempDir();
     const file = join(root.path, 'BTC_USDT-1h.csv');

@@ -1,7 +1,12 @@
 import { describe, expect, test } from 'bun:test';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT } from '../../core/exit-codes.ts';
+import {
+  describeStorageFault,
+  type StorageFault,
+  storageFaultFromReason,
+} from '../../core/fsx/storage-fault.ts';
 import { atl, tempDir } from '../support/cli.ts';
 
 const run = (root: string) => atl(['run', '--symbols', 'BTC/USDT', '--max-bars', '20', '--data-dir', root]);
@@ -53,5 +58,60 @@ describe('atl status exits by what it found (0 fine, 2 halted, 3 nothing or dama
     );
     expect(lines[0]).toContain('restore it from a backup');
     expect(r.stdout).toContain('TRADING ENGINE STATUS'); // what can be read is still shown
+  });
+});
+
+describe('atl status on an engine stopped by a storage fault exits 2 (down until the disk is fixed)', () => {
+  // The heartbeat as the engine leaves it on a fault (core/engine/engine.ts: describeStorageFault);
+  // tests/faults/disk.test.ts gets there with a real full tmpfs where the host lets it mount one.
+  const stoppedOn = (root: string, fault: StorageFault) => {
+    const file = join(root, 'rl', 'paper_live_heartbeat.json');
+    const hb = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(
+      file,
+      JSON.stringify({ ...hb, status: 'stopped', status_reason: describeStorageFault(fault) }),
+    );
+  };
+
+  test.each([
+    ['full', 'ENOSPC', 'df -h'],
+    ['readonly', 'EROFS', 'remount it read-write'],
+    ['io', 'SQLITE_IOERR_WRITE', 'dmesg'],
+  ] as const)(
+    '%s (%s): exit 2, human and --json, one line with the cause and the fix',
+    async (kind, code, fix) => {
+      using root = tempDir();
+      expect((await run(root.path)).code).toBe(0);
+      const path = join(root.path, 'unified_trading', 'ledger.sqlite');
+      stoppedOn(root.path, { kind, code, path });
+      for (const flags of [[], ['--json']]) {
+        const r = await atl(['status', ...flags, '--data-dir', root.path]);
+        expect(r.code).toBe(EXIT.fail);
+        const lines = r.stderr.split('\n').filter((l) => l.startsWith('atl status:'));
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toContain(`(${code})`);
+        expect(lines[0]).toContain(path);
+        expect(lines[0]).toContain(fix);
+      }
+    },
+  );
+
+  test('a clean stop is not a fault: exit 0', async () => {
+    using root = tempDir();
+    expect((await run(root.path)).code).toBe(0);
+    const r = await atl(['status', '--json', '--data-dir', root.path]);
+    expect(JSON.parse(r.stdout).heartbeat.status).toBe('stopped');
+    expect(r.code).toBe(EXIT.pass);
+  });
+
+  test('the reason reads back as the fault it describes, for every kind', () => {
+    for (const f of [
+      { kind: 'full', code: 'ENOSPC', path: '/srv/atl/rl/shadow_decisions.jsonl' },
+      { kind: 'readonly', code: 'SQLITE_READONLY_DBMOVED', path: '/d (x)/a b.json' },
+      { kind: 'io', code: 'EIO', path: null },
+    ] as StorageFault[])
+      expect(storageFaultFromReason(describeStorageFault(f))).toEqual(f);
+    expect(storageFaultFromReason('completed')).toBeNull();
+    expect(storageFaultFromReason(null)).toBeNull();
   });
 });

@@ -98,6 +98,21 @@ describe('atl verify against real processes', () => {
     expect(sleeper.killed).toBe(false);
   }, 30_000);
 
+  it('on a stopped engine names one cause with one fix; the engine gates it explains point at it', async () => {
+    using dir = tempDir();
+    expect(
+      (await atl(['run', '--symbols', 'BTC/USDT', '--max-bars', '120', '--data-dir', dir.path])).code,
+    ).toBe(0);
+    const r = await atl(['verify', '--data-dir', dir.path, '--progress-wait', '1']);
+    expect(r.code).toBe(2);
+    const failing = r.stdout.split('\n').filter((l) => l.includes('[FAIL') && l.includes('engine:'));
+    const fixes = failing.filter((l) => l.includes('`npx atl run'));
+    expect(fixes).toHaveLength(1); // before: five identical "start the engine" hints
+    expect(fixes[0]).toContain('engine:process');
+    for (const l of failing.filter((x) => !x.includes('engine:process')))
+      expect(l).toContain('see engine:process');
+  }, 30_000);
+
   it('exits 2 on a stale heartbeat when the engine is SIGSTOPped, naming it stalled rather than dead', async () => {
     using dir = tempDir();
     const engine = await startEngine(dir.path);

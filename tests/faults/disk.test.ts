@@ -49,9 +49,20 @@ describe.skipIf(!mount.ok)('storage faults stop the engine with one clear line',
       true,
     );
 
+    // `atl status` on the stopped engine: not healthy (before: exit 0), the cause and the fix in one line.
+    const status = await atl(['status', '--data-dir', root]);
+    expect(status.code).toBe(EXIT.fail);
+    expect(status.stdout).toContain('status stopped (disk full: no space left writing');
+    const said = status.stderr.split('\n').filter((l) => l.startsWith('atl status:'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain(`disk full: no space left writing ${decisionsFile(root)} (ENOSPC)`);
+    expect(said[0]).toContain(`df -h ${join(root, 'rl')}`);
+    expect((await atl(['status', '--json', '--data-dir', root])).code).toBe(EXIT.fail);
+
     disk.resize('64m'); // the operator frees space
     const resumed = await atl([...RUN, '--max-bars', '20000', '--data-dir', root]);
     expect(resumed.code).toBe(0);
+    expect((await atl(['status', '--data-dir', root])).code).toBe(EXIT.pass);
     if (named === decisionsFile(root)) expect(resumed.stdout).toContain('repaired    a torn final log line');
     expect(chainBreaks(root)).toEqual([]);
     // One record per bar, the same decisions as a run that never met a full disk.

@@ -8,7 +8,7 @@
  * range can be served, and the same request always gets the same answer. They are a test
  * double's prices, labelled by the URL every record carries as its source.
  *
- * Run it by hand: `bun tests/support/fake-binance.ts [--port 8899]`.
+ * Run it by hand: `npx bun tests/support/fake-binance.ts [--port 8899]` (README, Loopback exchange).
  */
 import { createHmac } from 'node:crypto';
 import { dribble, fmt, INTERVALS, klineRows, marketInfo, priceAt } from './fake-binance-market.ts';
