@@ -123,6 +123,11 @@ const MENTIONS: Record<string, string> = {
   'bun -e "import \'citty\'"': 'what a benchmark measured',
   'bun build --splitting': 'a packaging option weighed in prose',
   'bun build --compile': 'a packaging option weighed in prose',
+  'npx atl run --log-max-bytes N':
+    'template (N bytes); tests/records/rotation.test.ts runs it with real sizes',
+  'ATL_DECISION_LOG_MAX_BYTES=268435456': 'a line of the env file, not a command',
+  'ATL_DECISION_LOG_KEEP=28': 'a line of the env file, not a command',
+  'ATL_OUTCOME_LOG_KEEP=28': 'a line of the env file, not a command',
 };
 
 type Expect = { exit: number | number[]; why?: string; stdout?: RegExp; stderr?: RegExp; quiet?: RegExp };
@@ -315,13 +320,10 @@ const STEPS: Step[] = [
   {
     commands: ['npx atl why BTC/USDT 2026-05-05T09:00Z'],
     expect: [{ exit: 0, stdout: /BTC\/USDT 1h bar closing 2026-05-05T09:00:00.000Z/ }],
-    broken:
-      'why and audit do not read record v2 lines yet (core/audit, another helper’s branch): the bar’s line is "not a valid record"',
   },
   {
     commands: ['npx atl audit'],
     expect: [{ exit: 0 }],
-    broken: 'audit checks record v2 lines against the v1 schema (core/audit, another helper’s branch)',
   },
   // README: paper synthetic time (a run at the default pace waits for the hour's close: stopped once running).
   {
@@ -356,7 +358,6 @@ const STEPS: Step[] = [
   {
     commands: ['npx atl audit --data-dir /srv/atl'],
     expect: [ok],
-    broken: 'audit checks record v2 lines against the v1 schema (core/audit, another helper’s branch)',
   },
   // README: Risk and promotion — a paper-live data root, judged for the step to testnet: blocked (2).
   {
@@ -447,6 +448,12 @@ const STEPS: Step[] = [
   {
     commands: ["grep 'turnover overrides' DATA/logs/engine.log | tail -1"],
     expect: [{ exit: 0, stdout: /Paper-live turnover overrides: min_ratio=2\.5 max_daily=6/ }],
+  },
+  // RUNBOOK: Log retention, on the data root the unit-like engine wrote.
+  { commands: ['npx atl audit --data-dir DATA'], expect: [{ exit: 0, stdout: /from genesis/ }] },
+  {
+    commands: ['ls DATA/rl/shadow_decisions.*.jsonl'],
+    expect: [{ exit: 2, why: 'no archive yet: a few minutes of paper-live log is far below 256 MiB' }],
   },
   { commands: ['npx atl train --data-dir DATA'], expect: [ok] },
   {
