@@ -1,5 +1,6 @@
 import { defineCommand } from 'citty';
 import { usageError } from '../../core/errors.ts';
+import { parseSymbol } from '../../core/market/symbols.ts';
 import { type DecisionQuery, parseAction, parseInstant, queryDecisions } from '../../core/records/query.ts';
 import { dataDirArg, pathsFromArgs, print, printError } from '../_shared.ts';
 
@@ -30,14 +31,8 @@ export default defineCommand({
   async run({ args }) {
     if (args.json && args.jsonl) throw usageError('--json and --jsonl are exclusive', 'pick one');
     const q: DecisionQuery = {};
-    if (args.symbol !== undefined) {
-      if (!/^[A-Z0-9]+\/[A-Z0-9]+$/.test(args.symbol))
-        throw usageError(
-          `--symbol "${args.symbol}" is not a symbol`,
-          'write it as BASE/QUOTE, e.g. BTC/USDT',
-        );
-      q.symbol = args.symbol;
-    }
+    const symbol = parseSymbol(args.symbol);
+    if (symbol) q.symbol = symbol;
     if (args.since !== undefined) q.sinceMs = parseInstant('since', args.since);
     if (args.until !== undefined) q.untilMs = parseInstant('until', args.until);
     if (q.sinceMs !== undefined && q.untilMs !== undefined && q.sinceMs > q.untilMs)

@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty';
 import { usageError } from '../../core/errors.ts';
 import { EXIT } from '../../core/exit-codes.ts';
-import { parseSymbolList } from '../../core/market/symbols.ts';
+import { parseSymbol } from '../../core/market/symbols.ts';
 import { readTradeBook, renderTradeBook } from '../../reports/trade-book.ts';
 import { dataDirArg, jsonArg, numberFlag, pathsFromArgs, print, printError, printJson } from '../_shared.ts';
 
@@ -23,11 +23,10 @@ export default defineCommand({
     ...jsonArg,
   },
   run({ args }) {
-    const symbol = parseSymbolList(args.symbol, '--symbol');
-    if (symbol && symbol.length !== 1) throw usageError(`--symbol takes one symbol (got "${args.symbol}")`);
+    const symbol = parseSymbol(args.symbol);
     const limit = numberFlag('limit', args.limit, { min: 0, integer: true });
     const book = readTradeBook(pathsFromArgs(args), {
-      symbol: symbol?.[0] ?? null,
+      symbol,
       sinceIso: sinceFlag(args.since),
       limit: limit ? limit : null,
     });

@@ -25,3 +25,10 @@ export function parseSymbolList(raw: string | undefined, flag = '--symbols'): st
   if (twice !== undefined) throw usageError(`${flag} names ${twice} twice`, 'name each symbol once');
   return entries;
 }
+
+/** `--symbol btc/usdt` → `'BTC/USDT'`; null when absent; a list, or anything `parseSymbolList` refuses, is a usage error. */
+export function parseSymbol(raw: string | undefined, flag = '--symbol'): string | null {
+  const list = parseSymbolList(raw, flag);
+  if (list && list.length !== 1) throw usageError(`${flag} takes one symbol (got "${excerpt(raw!)}")`);
+  return list?.[0] ?? null;
+}

@@ -40,7 +40,8 @@ describe('operator verbs: status positions, trades, force-exit', () => {
       dir.path,
     ]);
     try {
-      queueOrders(dir.path, orderRequest('open-1'));
+      // Stops far away, so a loaded machine's slow reads never find it closed by its stop meanwhile.
+      queueOrders(dir.path, orderRequest('open-1', { stop_loss: 1, take_profit: 10_000_000 }));
       const book = await tradesWhen(dir.path, (b) => b.open.length > 0);
       const pos = book.open[0]!;
       expect(pos.symbol).toBe('BTC/USDT');

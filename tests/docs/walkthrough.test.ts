@@ -322,6 +322,10 @@ const STEPS: Step[] = [
     expect: [{ exit: 0, stdout: /BTC\/USDT 1h bar closing 2026-05-05T09:00:00.000Z/ }],
   },
   {
+    commands: ['npx atl decisions --symbol BTC/USDT --blocked-by turnover --since 2026-05-01'],
+    expect: [{ exit: 0, stdout: /decisions match/ }],
+  },
+  {
     commands: ['npx atl audit'],
     expect: [{ exit: 0 }],
   },
