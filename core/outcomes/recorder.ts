@@ -35,7 +35,7 @@ class SymbolOutcomes {
   readonly queue: Pending[] = [];
   /** Close time of the newest bar seen (decided or observed): older bars replayed after a restart are ignored. */
   lastCloseTs = Number.NEGATIVE_INFINITY;
-  constructor(readonly symbolJson: string) {}
+  constructor(readonly symbol: string) {}
 }
 
 /**
@@ -94,7 +94,7 @@ export class OutcomeRecorder implements DecisionObserver {
   private symbol(symbol: string): SymbolOutcomes {
     let s = this.pending.get(symbol);
     if (!s) {
-      s = new SymbolOutcomes(JSON.stringify(symbol));
+      s = new SymbolOutcomes(symbol);
       this.pending.set(symbol, s);
     }
     return s;
@@ -254,7 +254,6 @@ export class OutcomeRecorder implements DecisionObserver {
   }
 }
 
-const json = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
 /** The epoch ms of the bar named `barIso` (its close time: the same instant, without parsing the text). */
 const realisedMs = (bar: Bar, barIso: string) =>
   Number.isInteger(bar.closeTs) ? bar.closeTs : Date.parse(barIso);
@@ -270,11 +269,11 @@ function forwardLine(
 ): string {
   return compactForward(
     e.id,
-    s.symbolJson,
+    s.symbol,
     e.barTs,
     e.closeTs,
     e.price,
-    [json(e.r1), json(e.r5), json(r20)],
+    [e.r1, e.r5, r20],
     realisedAt,
     complete,
     e.action,

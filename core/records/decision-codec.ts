@@ -1,5 +1,5 @@
 import type { DecisionRecord, GateStage, ModelTraceEntry } from '../schema/decision.ts';
-import type { RunHeader } from '../schema/record.ts';
+import type { HeaderStage, RunHeader } from '../schema/record.ts';
 import { copyJson as clone, decodeShape, encodeShape, same } from './shape.ts';
 
 type Obj = Record<string, unknown>;
@@ -108,11 +108,28 @@ export function trailingUnreached(gates: GateStage[], idx: Map<string, number>):
   return gates.length - n;
 }
 
-function encodeGate(h: RunHeader, g: GateStage): unknown {
-  const i = indexOf(h).get(g.stage);
+/** Per header stage, the index of each verdict it lists (the first listing wins), by verdict then reason. */
+const outcomeIndex = new WeakMap<HeaderStage, Map<string, Map<string | null, number>>>();
+function outcomeOf(st: HeaderStage, verdict: string, reason: string | null): number {
+  let byVerdict = outcomeIndex.get(st);
+  if (!byVerdict) {
+    const built = new Map<string, Map<string | null, number>>();
+    st.outcomes.forEach(([v, r], k) => {
+      const m = built.get(v) ?? new Map<string | null, number>();
+      built.set(v, m);
+      if (!m.has(r)) m.set(r, k);
+    });
+    outcomeIndex.set(st, built);
+    byVerdict = built;
+  }
+  return byVerdict.get(verdict)?.get(reason) ?? -1;
+}
+
+function encodeGate(h: RunHeader, idx: Map<string, number>, g: GateStage): unknown {
+  const i = idx.get(g.stage);
   if (i === undefined) return g;
   const st = h.stages[i]!;
-  let k: unknown = st.outcomes.findIndex((o) => o[0] === g.verdict && o[1] === g.reason);
+  let k: unknown = outcomeOf(st, g.verdict, g.reason);
   if (k === -1) k = [g.verdict, g.reason];
   const skip = g.verdict === 'skip';
   let o: unknown;
@@ -225,12 +242,14 @@ export function compactDecision(h: RunHeader, d: DecisionDraft): Obj {
     }
   }
   const gates = d.gate_trace;
-  const unreached = trailingUnreached(gates, indexOf(h));
+  const idx = indexOf(h);
+  const unreached = trailingUnreached(gates, idx);
   const n = gates.length - unreached;
-  out.gates = gates.slice(0, n).map((g) => encodeGate(h, g));
+  const listed: unknown[] = [];
+  for (let i = 0; i < n; i++) listed.push(encodeGate(h, idx, gates[i]!));
+  out.gates = listed;
   // The usual count after the last stage listed is the header's (most decisions stop the same way).
-  if (unreached !== (h.stages[indexOf(h).get(gates[n - 1]!.stage) ?? -1]?.unreached ?? 0))
-    out.unreached = unreached;
+  if (unreached !== (h.stages[idx.get(gates[n - 1]!.stage) ?? -1]?.unreached ?? 0)) out.unreached = unreached;
   const b = firstBlock(gates);
   if (d.blocked_stage !== (b ? b.stage : null) || d.block_reason !== (b ? b.reason : null)) {
     out.blocked_stage = d.blocked_stage;

@@ -23,14 +23,13 @@ export function same(a: unknown, b: unknown): boolean {
     return true;
   }
   if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
+  // One key list, not two: this runs for every field of every line written.
   const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) {
-    const k = ka[i]!;
-    if (k !== kb[i] || !same((a as Obj)[k], (b as Obj)[k])) return false;
+  let i = 0;
+  for (const k in a) {
+    if (k !== kb[i++] || !same((a as Obj)[k], (b as Obj)[k])) return false;
   }
-  return true;
+  return i === kb.length;
 }
 
 /**
@@ -81,15 +80,12 @@ function constsOf(shape: Shape): boolean[] | null {
 export function encodeShape(shape: Shape, value: unknown): unknown[] | null {
   if (!isObj(value)) return null;
   const keys = shape.keys;
-  let n = 0;
-  for (const _ in value) n++;
-  if (n !== keys.length) return null;
   const out: unknown[] = [];
   const consts = constsOf(shape);
   let i = 0;
   for (const k in value) {
     const at = i++;
-    if (k !== keys[at]) return null;
+    if (k !== keys[at]) return null; // past the shape's keys too (undefined)
     const v = value[k];
     if (consts?.[at]) {
       if (!same(v, shape.const![k])) return null;
@@ -101,7 +97,7 @@ export function encodeShape(shape: Shape, value: unknown): unknown[] | null {
     // A nested value that does not fit its shape is kept whole (an object, never an array).
     out.push(packed ?? v);
   }
-  return out;
+  return i === keys.length ? out : null;
 }
 
 /** The object a positional array stands for. */
