@@ -29,7 +29,8 @@ export async function replayLogOnce(dir: string, candles: number, root: string):
   const ready = join(dir, 'log-complete');
   if (existsSync(ready)) return null;
   mkdirSync(dir, { recursive: true });
-  const run = await runAtl([...prepareReplay(dir, candles, root), '--fresh']);
+  // One file, never rotated: the report and audit benchmarks measure a 1M-line log as such.
+  const run = await runAtl([...prepareReplay(dir, candles, root), '--fresh', '--log-max-bytes', '0']);
   if (run.code !== 0) throw new Error(`atl run exited ${run.code}`);
   rmSync(join(dir, 'BTC_USDT-1m.csv'));
   writeFileSync(ready, '');

@@ -19,13 +19,12 @@ import {
   readFileSync,
   readSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scanJsonl } from '../core/fsx/jsonl.ts';
 import { isHeaderLine } from '../core/records/reader.ts';
+import { logBytes as logSize, scanLog } from '../core/records/segments.ts';
 import { prepareReplay } from './_replay.ts';
 
 const CANDLES = Number(process.env.B1_CANDLES ?? 1_000_000);
@@ -70,7 +69,8 @@ try {
     loadMs: number;
     peakRssMb: number;
   };
-  const logBytes = statSync(join(dir, 'root', 'rl', 'shadow_decisions.jsonl')).size;
+  // The whole log: the engine rotates it at its default size, so archives count too.
+  const logBytes = logSize(join(dir, 'root', 'rl', 'shadow_decisions.jsonl'));
   const csv = args[args.indexOf('--replay-file') + 1]!;
   const peer = await backtrader(csv);
   const pipelineRate = Math.round(report.decisions / (report.engineMs / 1000));
@@ -94,14 +94,14 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Mean bytes of a decision line and of an outcome line (newline included; run headers apart). */
+/** Mean bytes of a decision line and of an outcome line over every segment (newline included; run headers apart). */
 function printLineSizes(rl: string): void {
   const sizes = (file: string) => {
     let lines = 0;
     let bytes = 0;
     let headers = 0;
     let headerBytes = 0;
-    scanJsonl(file, (e) => {
+    scanLog(file, (e) => {
       if (isHeaderLine(e.bytes)) {
         headers++;
         headerBytes += e.end - e.start + 1;
