@@ -192,7 +192,10 @@ export class ShadowAdvisor implements BarListener {
     };
   }
 
-  /** Saved at most every few seconds while running (replay checkpoints come 4 times a second), and at close. */
+  /**
+   * Saved at most every few seconds while running (replay checkpoints come up to 4 times a
+   * second), after the engine's ledger commit, and at close: the file is never ahead of the ledger.
+   */
   checkpoint(): void {
     if (performance.now() - this.savedAt >= SAVE_EVERY_MS) this.save();
   }
@@ -243,7 +246,9 @@ export class ShadowAdvisor implements BarListener {
 
   /**
    * From the ledger checkpoint, consistent with the decisions it covers (the state file may be a
-   * few seconds older or newer after a crash); without one, the state file is read on first use.
+   * few seconds older after a crash); without one, the state file is read on first use. A state
+   * behind the ledger catches up (the bars after it are replayed through `onBar`); the engine saves
+   * only after a commit, so the file is never ahead (it would have learned bars decided again).
    */
   restore(saved: unknown): void {
     if (saved === null || saved === undefined) return;

@@ -287,7 +287,6 @@ async function runLocked(
   const checkpointNow = async () => {
     opts.tape?.sync(); // the candles of every logged decision are durable before it is
     counters.decisions += await decisionLog.flush();
-    opts.stages.signal.checkpoint?.();
     for (const o of opts.stages.observers) o.checkpoint?.();
     ledger.setMeta('checkpoint', {
       mode,
@@ -310,6 +309,11 @@ async function runLocked(
       observers: observerState(),
     } satisfies Checkpoint);
     ledger.commit();
+    // After the commit: the learned state on file is never ahead of the ledger. A resume replays
+    // the bars past the checkpoint through the advisor, so a state file behind it catches up; one
+    // ahead of it (a crash before the commit, the first above all, when there is no checkpoint to
+    // restore from) would have learned bars the resumed run decides again, and recommend otherwise.
+    opts.stages.signal.checkpoint?.();
     removeOldArchives(paths, opts.keepArchives);
     writeJsonAtomic(
       paths.state,

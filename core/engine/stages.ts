@@ -44,7 +44,7 @@ export interface SignalStage {
   prepare?(ticks: FeedTick[]): Promise<void>;
   /** Every bar of a symbol in order, decided or not (warm-up, history already decided before a restart). */
   observe?(symbol: string, bar: Bar): void;
-  /** At each engine checkpoint: persist what the stage has learned (it may throttle). */
+  /** At each engine checkpoint, after the ledger commit: persist what the stage has learned (it may throttle). */
   checkpoint?(): void;
   /** State kept in the ledger checkpoint, consistent with the decisions it covers; `restore`d on start. */
   snapshot?(): unknown;

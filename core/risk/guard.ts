@@ -268,7 +268,10 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     const equity = this.safety.tradingEquity(equityAll);
     const exposure = p.exposure();
     const side = signal.action === 'buy' ? 'long' : 'short';
-    const held = this.heldPositions(p, symbol, nowMs, bar.close);
+    // Before the correlations: the bar length is known from the first bar a process evaluates
+    // (a resumed engine's first entry signal may come with positions held).
+    const barMs = this.barMsOf(ctx);
+    const held = this.heldPositions(p, symbol, nowMs, bar.close, barMs);
     const budget = this.budget.compute({
       symbol,
       side,
@@ -277,7 +280,7 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
       drawdown: this.drawdown(p, equityAll),
       exposure,
       volatility: ctx.ind.vol24.value,
-      barMs: this.barMsOf(ctx),
+      barMs,
       signalStopPct: signal.stopPct,
       regime: regimeOf(ctx.ind),
       winStreak: this.trades.winStreak,
@@ -333,6 +336,7 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     symbol: string,
     closeTs: number,
     close: number,
+    barMs: number,
   ): { positions: HeldPosition[]; matrix: (number | null)[][] } {
     const candidate = this.history(symbol);
     candidate.pushBar(closeTs, close);
@@ -347,13 +351,11 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
         side: pos.side,
         notional: pos.quantity * pos.last_price,
         volatility: Number.isNaN(vol) ? null : vol,
-        correlation: correlation(candidate, h, this.barMs),
+        correlation: correlation(candidate, h, barMs),
       });
       histories.push(h);
     }
-    const matrix = histories.map((a, i) =>
-      histories.map((b, j) => (i === j ? 1 : correlation(a, b, this.barMs))),
-    );
+    const matrix = histories.map((a, i) => histories.map((b, j) => (i === j ? 1 : correlation(a, b, barMs))));
     return { positions, matrix };
   }
 

@@ -115,6 +115,33 @@ describe('a replay resumed after a stop', () => {
     );
   }, 120_000);
 
+  it('after a kill -9 in its first checkpoint, before any ledger commit, the shadow advisor learns the replayed bars again as an uninterrupted run did', async () => {
+    using dir = tempDir();
+    const killed = join(dir.path, 'killed');
+    const whole = join(dir.path, 'whole');
+    // One batch of bars, so the end-of-run checkpoint is the first; it dies while flushing the
+    // outcomes (the first rotation of their file), after the decision log flush, before the commit.
+    const flags = ['--max-bars', '1500', '--log-max-bytes', '100000'];
+    const k = await atl([...RUN, ...flags, '--json', '--data-dir', killed], {
+      timeoutMs: 120_000,
+      env: { ATL_FAULT_KILL_AT: 'decision_outcomes:rotate:synced' },
+    });
+    expect(k.code).not.toBe(0);
+    expect(k.stdout).toBe('');
+    const db = new Database(ledgerOf(killed), { readonly: true });
+    expect(db.query("SELECT value FROM meta WHERE key = 'checkpoint'").get()).toBeNull();
+    db.close();
+    expect(readDecisions(killed)).toHaveLength(1500);
+    // Learned state reaches its file only after a commit: none here, so nothing ahead of the ledger.
+    expect(existsSync(join(killed, 'rl', 'advisor_state.json'))).toBe(false);
+
+    const resumed = await run(killed, flags);
+    expect(resumed.skippedAlreadyDecided).toBe(1500);
+    await run(whole, flags);
+    expect(snapshotDiff(runSnapshot(killed), runSnapshot(whole))).toEqual([]);
+    expect(duplicates(killed)).toEqual({ equityRowsOverTimes: 0, outcomeKeysTwice: 0 });
+  }, 120_000);
+
   it('gates read the drawdown of the curve the market made from a ledger an older resume filled with repeated bars', async () => {
     using dir = tempDir();
     const clean = join(dir.path, 'clean');

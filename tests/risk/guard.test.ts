@@ -65,6 +65,60 @@ describe('risk guard state', () => {
   });
 });
 
+describe('the correlation with what is held', () => {
+  const MIN = 60_000;
+  const T0 = Date.UTC(2026, 9, 7);
+  const closes = (symbol: string, i: number) =>
+    symbol === 'BTC/USDT' ? 70_000 * (1 + 0.002 * Math.sin(i)) : 2_500 * (1 + 0.003 * Math.sin(i * 1.3 + 1));
+  const ctxOf = (p: Portfolio, symbol: string, i: number) =>
+    ({
+      symbol,
+      bar: { openTs: T0 + (i - 1) * MIN, closeTs: T0 + i * MIN, close: closes(symbol, i) },
+      portfolio: p,
+      ind: { warm: false, vol24: { value: 0.001 } },
+      tick: { correlationId: 't' },
+      cfg: { timeframe: '1m' },
+    }) as unknown as StageContext;
+  const buy = {
+    action: 'buy' as const,
+    confidence: 0.8,
+    source: 'technical',
+    stopPct: 0.015,
+    takeProfitPct: 0.03,
+  };
+  const observe = (g: RiskGuard, p: Portfolio, from: number, to: number) => {
+    for (let i = from; i < to; i++)
+      for (const s of ['BTC/USDT', 'ETH/USDT'])
+        g.onDecision({ execution: null } as unknown as Draft, ctxOf(p, s, i));
+  };
+
+  it('is measured from the first entry a resumed guard evaluates, as by the guard that never stopped', () => {
+    const p = new Portfolio(10_000);
+    const g = guard();
+    observe(g, p, 0, 60);
+    g.evaluate(ctxOf(p, 'BTC/USDT', 60), buy); // nothing held yet: the correlations are not asked for
+    observe(g, p, 60, 70);
+    p.positions.set('ETH/USDT', {
+      symbol: 'ETH/USDT',
+      side: 'long',
+      quantity: 0.1,
+      entry_price: 2_500,
+      entry_ts: new Date(T0).toISOString(),
+      stop_loss: null,
+      take_profit: null,
+      last_price: 2_500,
+      unrealized_pnl: 0,
+      entry_fee: 0,
+      decision_id: 'd',
+    });
+    const resumed = guard();
+    resumed.restore(JSON.parse(JSON.stringify(g.snapshot())));
+    const budgets = [g, resumed].map((x) => x.evaluate(ctxOf(p, 'BTC/USDT', 70), buy).riskBudget);
+    expect(budgets[0]!.max_correlation).not.toBeNull();
+    expect(budgets[1]).toEqual(budgets[0]!);
+  });
+});
+
 describe('a lockdown by mode', () => {
   const H = 3_600_000;
   const T0 = Date.UTC(2026, 10, 24);
