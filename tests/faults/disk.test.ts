@@ -55,7 +55,7 @@ describe.skipIf(!mount.ok)('storage faults stop the engine with one clear line',
     expect(status.stdout).toContain('status stopped (disk full: no space left writing');
     const said = status.stderr.split('\n').filter((l) => l.startsWith('atl status:'));
     expect(said).toHaveLength(1);
-    expect(said[0]).toContain(`disk full: no space left writing ${decisionsFile(root)} (ENOSPC)`);
+    expect(said[0]).toContain(`disk full: no space left writing ${named} (ENOSPC)`);
     expect(said[0]).toContain(`df -h ${join(root, 'rl')}`);
     expect((await atl(['status', '--json', '--data-dir', root])).code).toBe(EXIT.fail);
 
