@@ -4,7 +4,7 @@ import { validate } from '../core/schema/ajv.ts';
 import type { DecisionRecord } from '../core/schema/decision.ts';
 import { DecisionOutcome } from '../core/schema/outcome.ts';
 import { advisorAction } from './day-totals.ts';
-import { compareDay } from './scan-range.ts';
+import { compareDay, compareIdDay, idDayAt } from './scan-range.ts';
 import type { DayWindow } from './windows.ts';
 
 /** What the counterfactual needs of one decision in the window. */
@@ -47,36 +47,6 @@ export type OutcomeIndex = {
 const ID_KEY = Buffer.from('"decision_id":"');
 const BAR_KEY = Buffer.from('"bar_ts":"');
 const RETURNS_KEY = Buffer.from('"returns":[');
-const DIGIT = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
-
-/**
- * Where the `YYYYMMDD` of an engine decision id's bar time starts (`…-20240101T000100Z`, maybe
- * followed by `:halt`), read from its bytes `[from, to)`; -1 when the id does not end that way.
- * The same rule as the outcome codec's `barOfId`, without a string or a regex per line.
- */
-function idDayAt(buf: Buffer, from: number, to: number): number {
-  let z = to - 1;
-  if (buf[z] !== 0x5a) {
-    const colon = buf.lastIndexOf(0x3a, to - 1);
-    if (colon < from) return -1;
-    z = colon - 1;
-  }
-  const at = z - 15; // -YYYYMMDDTHHMMSSZ: 8 digits, T, 6 digits, Z
-  if (at - 1 < from || buf[z] !== 0x5a || buf[at - 1] !== 0x2d || buf[at + 8] !== 0x54) return -1;
-  for (let i = 0; i < 15; i++) if (i !== 8 && !DIGIT(buf[at + i])) return -1;
-  return at;
-}
-
-/** `YYYYMMDD` at `at` against a `YYYY-MM-DD` day, like `compareDay`. */
-function compareIdDay(buf: Buffer, at: number, day: Uint8Array): number {
-  for (let i = 0, j = 0; i < 8; i++, j++) {
-    if (j === 4 || j === 7) j++;
-    const d = buf[at + i]! - day[j]!;
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
 /**
  * Stream the outcomes file once; only lines naming a decision in the window are parsed and
  * schema-checked (a line that fails counts as unreadable). A missing file is "no data", never a pass.

@@ -94,6 +94,36 @@ export function compareDay(buf: Buffer, at: number, day: Uint8Array): number {
   return 0;
 }
 
+const DIGIT = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
+
+/**
+ * Where the `YYYYMMDD` of an engine decision id's bar time starts (`…-20240101T000100Z`, maybe
+ * followed by `:halt`), read from its bytes `[from, to)`; -1 when the id does not end that way.
+ * The same rule as the outcome codec's `barOfId`, without a string or a regex per line.
+ */
+export function idDayAt(buf: Buffer, from: number, to: number): number {
+  let z = to - 1;
+  if (buf[z] !== 0x5a) {
+    const colon = buf.lastIndexOf(0x3a, to - 1);
+    if (colon < from) return -1;
+    z = colon - 1;
+  }
+  const at = z - 15; // -YYYYMMDDTHHMMSSZ: 8 digits, T, 6 digits, Z
+  if (at - 1 < from || buf[z] !== 0x5a || buf[at - 1] !== 0x2d || buf[at + 8] !== 0x54) return -1;
+  for (let i = 0; i < 15; i++) if (i !== 8 && !DIGIT(buf[at + i])) return -1;
+  return at;
+}
+
+/** `YYYYMMDD` at `at` against a `YYYY-MM-DD` day, like `compareDay`. */
+export function compareIdDay(buf: Buffer, at: number, day: Uint8Array): number {
+  for (let i = 0, j = 0; i < 8; i++, j++) {
+    if (j === 4 || j === 7) j++;
+    const d = buf[at + i]! - day[j]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
 /**
  * Byte-level pass over `[start, end)` of the decision log: every line is checked for shape
  * (object, id, bar time, chain field) and placed against the window by its bar day; the chain
@@ -188,14 +218,19 @@ export function scanRange(
         const idEnd = idAt < 0 ? -1 : quoteAfter(buf, idAt, t);
         const barAt = valueAt(buf, BAR_KEY, idEnd < 0 ? s : idEnd, t, idEnd + ENGINE_BAR_AFTER_ID);
         const barEnd = barAt < 0 ? -1 : quoteAfter(buf, barAt, t);
+        // A v2 line leaves its bar out when the id ends with it: the day is read from the id.
+        const idDay = barAt < 0 && idEnd >= 0 ? idDayAt(buf, idAt, idEnd) : -1;
         const prevAt = valueAt(buf, PREV_KEY, s, t, t - 66, true);
-        if (idEnd < 0 || barEnd < 0 || barEnd - barAt < 10 || prevAt < 0 || prevAt + 64 > t) {
+        const hasBar = idDay >= 0 || (barEnd >= 0 && barEnd - barAt >= 10);
+        if (idEnd < 0 || !hasBar || prevAt < 0 || prevAt + 64 > t) {
           return malformed(lineNo, 'missing decision_id, bar_ts or prev_hash');
         }
         out.records++;
         out.newest = { offset: e.offset, length: t - s, line: lineNo };
-        const beforeEnd = compareDay(buf, barAt, endDay) < 0;
-        const beforeStart = compareDay(buf, barAt, startDay) < 0;
+        const beforeEnd =
+          (idDay >= 0 ? compareIdDay(buf, idDay, endDay) : compareDay(buf, barAt, endDay)) < 0;
+        const beforeStart =
+          (idDay >= 0 ? compareIdDay(buf, idDay, startDay) : compareDay(buf, barAt, startDay)) < 0;
         here.inWindow = beforeEnd && !beforeStart;
         if (beforeStart) out.beforeWindow = { offset: e.offset, length: t - s };
         if (beforeEnd) recent.push(e.offset, t - s);

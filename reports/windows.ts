@@ -1,4 +1,6 @@
 import { excerpt, usageError } from '../core/errors.ts';
+import { barOfId } from '../core/records/outcome-codec.ts';
+import { isHeaderLine } from '../core/records/reader.ts';
 import { openLog } from '../core/records/segments.ts';
 
 const DAY_MS = 86_400_000;
@@ -40,7 +42,8 @@ export const windowBounds = (w: DayWindow) => ({
 
 /** The UTC bar day of a decision log's first record (its oldest, as the engine appends in bar order), or null. */
 export function firstBarDay(path: string): string | null {
-  const buf = Buffer.alloc(16_384);
+  // A v2 segment opens with its run header (a few KiB): the first decision line follows it.
+  const buf = Buffer.alloc(1 << 20);
   let n = 0;
   try {
     const log = openLog(path); // the oldest segment kept
@@ -52,6 +55,12 @@ export function firstBarDay(path: string): string | null {
   } catch {
     return null;
   }
-  const line = buf.subarray(0, n).toString('utf8').split('\n', 1)[0]!;
-  return /"bar_ts":"(\d{4}-\d{2}-\d{2})T/.exec(line)?.[1] ?? null;
+  for (const line of buf.subarray(0, n).toString('utf8').split('\n')) {
+    if (isHeaderLine(line)) continue;
+    const bar = /"bar_ts":"(\d{4}-\d{2}-\d{2})T/.exec(line)?.[1];
+    if (bar) return bar;
+    const id = /^\{"decision_id":"([^"]+)"/.exec(line)?.[1];
+    return (id && barOfId(id)?.slice(0, 10)) || null;
+  }
+  return null;
 }

@@ -1,7 +1,7 @@
 import { logExists, scanLog } from '../records/segments.ts';
 import type { DecisionRecord } from '../schema/decision.ts';
 import type { ForwardReturnOutcome, TradeOutcome } from '../schema/outcome.ts';
-import { fieldNeedle, hasField, LogLines, readOutcomeLine, stringFieldAt } from './log-lines.ts';
+import { barOfLineAt, fieldNeedle, hasField, LogLines, readOutcomeLine, stringFieldAt } from './log-lines.ts';
 
 export type NearBar = { bar_ts: string; line: number };
 
@@ -64,7 +64,7 @@ export function findDecision(
       return;
     }
     symbols.add(symbol);
-    const bar = stringFieldAt(buf, start, end, 'bar_ts');
+    const bar = barOfLineAt(buf, start, end);
     if (bar === null) return;
     if (bar === barIso) {
       const read = lines.read(e.line, e.lineNo);

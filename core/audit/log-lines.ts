@@ -1,4 +1,5 @@
 import { GENESIS_HASH, hashLine } from '../engine/decision-log.ts';
+import { barOfId } from '../records/outcome-codec.ts';
 import { expandOutcome, expandValue, isHeaderLine, parseHeader } from '../records/reader.ts';
 import { validateContract } from '../schema/ajv.ts';
 import type { DecisionRecord } from '../schema/decision.ts';
@@ -157,4 +158,12 @@ export function stringFieldAt(buf: Buffer, start: number, end: number, key: stri
   const from = at + needle.length;
   const to = line.indexOf(0x22, from);
   return to < 0 ? null : line.toString('latin1', from, to);
+}
+
+/** A decision line's bar time from its raw bytes: its `bar_ts`, else (a v2 line leaves it out) the one its id ends with. */
+export function barOfLineAt(buf: Buffer, start: number, end: number): string | null {
+  const bar = stringFieldAt(buf, start, end, 'bar_ts');
+  if (bar !== null) return bar;
+  const id = stringFieldAt(buf, start, end, 'decision_id');
+  return id === null ? null : barOfId(id);
 }

@@ -5,6 +5,7 @@ import { withStoragePath } from '../fsx/storage-fault.ts';
 import { log } from '../log.ts';
 import { compactDecision } from '../records/decision-codec.ts';
 import { buildRunHeader, type RunInfo } from '../records/header.ts';
+import { barOfId } from '../records/outcome-codec.ts';
 import { lastLogLine, NO_ROTATION, openLog, type RotationPolicy } from '../records/segments.ts';
 import type { DecisionRecord } from '../schema/decision.ts';
 import type { RunHeader } from '../schema/record.ts';
@@ -260,7 +261,7 @@ export function decisionIdsPastCheckpoint(
       for (let i = lines.length - 1; i >= 0 && open.size > 0; i--) {
         const line = lines[i]!;
         const id = /"decision_id":"([^"]+)"/.exec(line)?.[1];
-        const bar = /"bar_ts":"([^"]+)"/.exec(line)?.[1];
+        const bar = /"bar_ts":"([^"]+)"/.exec(line)?.[1] ?? (id ? barOfId(id) : null);
         const symbol = /"symbol":"([^"]+)"/.exec(line)?.[1];
         if (!id || !bar || !symbol) continue;
         const checkpointed = lastBarTs[symbol];

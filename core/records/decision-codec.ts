@@ -1,5 +1,6 @@
 import type { DecisionRecord, GateStage, ModelTraceEntry } from '../schema/decision.ts';
 import type { HeaderStage, RunHeader } from '../schema/record.ts';
+import { barOfId, idEndsWith } from './outcome-codec.ts';
 import { copyJson as clone, decodeShape, encodeShape, same } from './shape.ts';
 
 type Obj = Record<string, unknown>;
@@ -109,17 +110,20 @@ export function trailingUnreached(gates: GateStage[], idx: Map<string, number>):
 }
 
 /** Per header stage, the index of each verdict it lists (the first listing wins), by verdict then reason. */
-const outcomeIndex = new WeakMap<HeaderStage, Map<string, Map<string | null, number>>>();
+const OUTCOMES = Symbol('outcomes');
+type OutcomeIndex = Map<string, Map<string | null, number>>;
 function outcomeOf(st: HeaderStage, verdict: string, reason: string | null): number {
-  let byVerdict = outcomeIndex.get(st);
+  // Kept on the stage under a symbol (JSON leaves it out): a property read, not a WeakMap lookup per gate.
+  let byVerdict = (st as { [OUTCOMES]?: OutcomeIndex })[OUTCOMES];
   if (!byVerdict) {
-    const built = new Map<string, Map<string | null, number>>();
+    const built: OutcomeIndex = new Map();
     st.outcomes.forEach(([v, r], k) => {
       const m = built.get(v) ?? new Map<string | null, number>();
       built.set(v, m);
       if (!m.has(r)) m.set(r, k);
     });
-    outcomeIndex.set(st, built);
+    if (!Object.isExtensible(st)) return built.get(verdict)?.get(reason) ?? -1;
+    Object.defineProperty(st, OUTCOMES, { value: built });
     byVerdict = built;
   }
   return byVerdict.get(verdict)?.get(reason) ?? -1;
@@ -145,7 +149,7 @@ function encodeGate(h: RunHeader, idx: Map<string, number>, g: GateStage): unkno
       t = diff;
     } else t = [g.thresholds];
   }
-  if (t !== undefined) return [i, k, o ?? 0, t];
+  if (t !== undefined) return [i, k, o === undefined ? 0 : o, t]; // 0: the usual observed (a null observed is written as null) // 0: the usual observed (a null observed is written as null)
   if (o !== undefined) return [i, k, o];
   return k === 0 ? i : [i, k];
 }
@@ -222,7 +226,10 @@ function decodeModel(h: RunHeader, e: unknown): ModelTraceEntry {
 export function compactDecision(h: RunHeader, d: DecisionDraft): Obj {
   // The decision time as milliseconds after the header's when that reads back exactly.
   const ts = tsAfter(h, d.ts);
-  const out: Obj = { decision_id: d.decision_id, ts, bar_ts: d.bar_ts, symbol: d.symbol };
+  const out: Obj = { decision_id: d.decision_id, ts };
+  // The bar time is left out when the id ends with it (the engine's ids always do).
+  if (!idEndsWith(d.decision_id, d.bar_ts)) out.bar_ts = d.bar_ts;
+  out.symbol = d.symbol;
   const cid = d.correlation_id;
   const seq = cid.startsWith(h.correlation_prefix) ? cid.slice(h.correlation_prefix.length) : '';
   out.cid = isSeq(seq) ? Number(seq) : cid;
@@ -301,7 +308,7 @@ export function expandDecision(h: RunHeader, line: Obj): DecisionRecord {
     schema_version: run('schema_version'),
     decision_id: line.decision_id,
     ts,
-    bar_ts: line.bar_ts,
+    bar_ts: line.bar_ts ?? barOfId(line.decision_id as string),
     data_mode: run('data_mode'),
     mode: run('mode'),
     symbol: line.symbol,

@@ -44,7 +44,7 @@ export function barOfId(id: string): string | null {
   return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : null;
 }
 /** The cheap check on the write path: the id's time, compacted, followed by nothing or `:suffix`. */
-function idEndsWith(id: string, barTs: string): boolean {
+export function idEndsWith(id: string, barTs: string): boolean {
   if (barTs.length !== 24 || !barTs.endsWith('.000Z')) return false;
   if (endsWithCompact(id, barTs)) return true; // the engine's ids: no text built
 

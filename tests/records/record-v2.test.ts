@@ -97,6 +97,38 @@ describe('record v2', () => {
       expect(expandDecision(header, { ...compactDecision(header, r), prev_hash: r.prev_hash })).toEqual(r);
   });
 
+  it('leaves the bar time out of a line whose id ends with it, and keeps it when the id does not say it', () => {
+    const header = JSON.parse(lines(root)[0]!) as RunHeader;
+    const raw = lines(root).slice(1);
+    expect(raw.every((l) => !l.includes('"bar_ts"'))).toBe(true);
+    const r = records[records.length - 1]!;
+    const renamed = { ...r, decision_id: 'operator-note-1' };
+    const line = JSON.parse(JSON.stringify(compactDecision(header, renamed)));
+    expect(line.bar_ts).toBe(r.bar_ts);
+    expect(expandDecision(header, { ...line, prev_hash: r.prev_hash })).toEqual(renamed);
+  });
+
+  it('a gate whose observed values are null where the header’s usual ones are not, with its own thresholds, reads back as null', () => {
+    const header = JSON.parse(lines(root)[0]!) as RunHeader;
+    const r = records.find((x) =>
+      x.gate_trace.some((g) => g.stage === 'data_fetch' && g.verdict === 'pass'),
+    )!;
+    // A header whose usual data_fetch values are not null (as one learnt from other decisions may be).
+    const stage = header.stages.find((s) => s.stage === 'data_fetch')!;
+    stage.observed = { rows: 50 };
+    delete stage.observed_shape;
+    const edited: DecisionRecord = {
+      ...r,
+      gate_trace: r.gate_trace.map((g) =>
+        g.stage === 'data_fetch' ? { ...g, observed: null, thresholds: { min_rows: 7 } } : g,
+      ),
+    };
+    const line = JSON.parse(JSON.stringify(compactDecision(header, edited)));
+    const back = expandDecision(header, { ...line, prev_hash: r.prev_hash });
+    expect(back.gate_trace.find((g) => g.stage === 'data_fetch')?.observed).toBeNull();
+    expect(back).toEqual(edited);
+  });
+
   it('reads a log that is v1 first and v2 after a restart, chain intact, as the same decisions', async () => {
     using dir = tempDir();
     const first = await atl(['run', '--mode', 'backtest', '--max-bars', '200', '--data-dir', dir.path]);
