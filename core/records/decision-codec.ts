@@ -149,7 +149,7 @@ function encodeGate(h: RunHeader, idx: Map<string, number>, g: GateStage): unkno
       t = diff;
     } else t = [g.thresholds];
   }
-  if (t !== undefined) return [i, k, o === undefined ? 0 : o, t]; // 0: the usual observed (a null observed is written as null) // 0: the usual observed (a null observed is written as null)
+  if (t !== undefined) return [i, k, o === undefined ? 0 : o, t]; // 0: the usual observed (a null observed is written as null)
   if (o !== undefined) return [i, k, o];
   return k === 0 ? i : [i, k];
 }
