@@ -137,6 +137,9 @@ function modelsOf(info: RunInfo, samples: DecisionDraft[]): HeaderModel[] {
   return longest.map((m) => ({ model_id: m.model_id, sha256: m.sha256, feature_set: null }));
 }
 
+/** A shared field's most common value is its default when at least this share of the sample has it. */
+const DEFAULT_SHARE = 0.2;
+
 /**
  * The run header: the run's identity and configuration from `info`, with the pipeline's declared
  * stage list and static thresholds (`info.stages`); and from the run's first decisions each
@@ -155,7 +158,11 @@ export function buildRunHeader(info: RunInfo, samples: DecisionDraft[], nowIso: 
   // Values the run has settled into (a level reached, adaptive limits) by the end of the sample.
   const recent = samples.slice(Math.floor(samples.length / 2));
   for (const k of SHARED_FIELDS) {
-    const common = commonValue(recent.map((d) => d[k]));
+    // Any usual value saves its bytes on the lines that have it; only a rare one is not worth a header entry.
+    const common = commonValue(
+      recent.map((d) => d[k]),
+      DEFAULT_SHARE,
+    );
     if (common) defaults[k] = common.value;
   }
   if (samples.length > 0 && commonValue(samples.map((d) => d.features_hash))?.value === null)

@@ -119,8 +119,8 @@ export function decodeShape(shape: Shape, values: unknown[]): Obj {
   return out;
 }
 
-/** The value most samples share, when at least half do (what a line may leave out); undefined if none. */
-export function commonValue(samples: unknown[]): { value: unknown } | undefined {
+/** The value most samples share, when at least `share` of them do (what a line may leave out); undefined if none. */
+export function commonValue(samples: unknown[], share = 0.5): { value: unknown } | undefined {
   const counts = new Map<string, { value: unknown; n: number }>();
   for (const s of samples) {
     const key = JSON.stringify(s) ?? 'undefined';
@@ -130,5 +130,5 @@ export function commonValue(samples: unknown[]): { value: unknown } | undefined 
   }
   let best: { value: unknown; n: number } | undefined;
   for (const c of counts.values()) if (!best || c.n > best.n) best = c;
-  return best && best.n * 2 >= samples.length ? { value: best.value } : undefined;
+  return best && best.n >= samples.length * share ? { value: best.value } : undefined;
 }
