@@ -81,8 +81,10 @@ function valueAt(
   fromEnd = false,
 ): number {
   if (bytesAt(buf, guess - key.length, key) && guess < end) return guess;
-  const at = fromEnd ? buf.lastIndexOf(key, end - key.length) : buf.indexOf(key, start);
-  return at < start || at + key.length >= end ? -1 : at + key.length;
+  // Searched inside the line only: a v2 line without the key must not send it through the whole chunk.
+  const line = buf.subarray(start, end);
+  const at = fromEnd ? line.lastIndexOf(key) : line.indexOf(key);
+  return at < 0 || start + at + key.length >= end ? -1 : start + at + key.length;
 }
 
 /** `buf[at, at+10)` compared with a `YYYY-MM-DD` day: negative before, 0 same, positive after. */
@@ -104,8 +106,9 @@ const DIGIT = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x
 export function idDayAt(buf: Buffer, from: number, to: number): number {
   let z = to - 1;
   if (buf[z] !== 0x5a) {
-    const colon = buf.lastIndexOf(0x3a, to - 1);
-    if (colon < from) return -1;
+    const inId = buf.subarray(from, to).lastIndexOf(0x3a);
+    if (inId < 0) return -1;
+    const colon = from + inId;
     z = colon - 1;
   }
   const at = z - 15; // -YYYYMMDDTHHMMSSZ: 8 digits, T, 6 digits, Z
