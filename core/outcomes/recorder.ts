@@ -137,11 +137,13 @@ export class OutcomeRecorder implements DecisionObserver {
   }
 
   private writeForward(s: SymbolOutcomes, e: Pending, r20: number, realisedAt: number, complete: boolean) {
-    this.write(forwardLine(s, e, r20, realisedAt, complete), outcomeKey(e.id, 'forward_return'));
+    // The key is built only when a resume left outcomes on file to leave out (most runs have none).
+    if (this.onFile.size > 0 && this.onFile.has(outcomeKey(e.id, 'forward_return'))) return;
+    this.write(forwardLine(s, e, r20, realisedAt, complete), null);
   }
 
-  private write(line: string | TradeOutcome, key: string): void {
-    if (this.onFile.has(key)) return;
+  private write(line: string | TradeOutcome, key: string | null): void {
+    if (key !== null && this.onFile.has(key)) return;
     this.open();
     this.appender!.push(typeof line === 'string' ? line : JSON.stringify(line));
   }
