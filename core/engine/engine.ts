@@ -111,6 +111,8 @@ const UNPACED_BATCH = 2048;
 const UNPACED_CHECKPOINT_MS = 250;
 const UNPACED_CHECKPOINT_MAX_MS = 2000;
 const CHECKPOINT_SHARE = 20;
+/** Unpaced runs also checkpoint once observers hold this much unwritten (their buffers stay bounded). */
+const CHECKPOINT_PENDING_BYTES = 8 << 20;
 const DAY_MS = 86_400_000;
 
 /**
@@ -283,6 +285,11 @@ async function runLocked(
     const saved: Record<string, unknown> = {};
     for (const o of opts.stages.observers) if (o.stateKey && o.snapshot) saved[o.stateKey] = o.snapshot();
     return saved;
+  };
+  const observersPending = () => {
+    let bytes = 0;
+    for (const o of opts.stages.observers) bytes += o.pendingBytes?.() ?? 0;
+    return bytes;
   };
   const checkpointNow = async () => {
     opts.tape?.sync(); // the candles of every logged decision are durable before it is
@@ -505,7 +512,11 @@ async function runLocked(
       }
       await decisionLog.backpressure();
       const now = performance.now();
-      if (!feed.unpaced || now - lastCheckpoint >= checkpointGap) {
+      if (
+        !feed.unpaced ||
+        now - lastCheckpoint >= checkpointGap ||
+        observersPending() >= CHECKPOINT_PENDING_BYTES
+      ) {
         if (!feed.unpaced) counters.tickFinishedAt = new Date().toISOString();
         await checkpointNow();
         lastCheckpoint = performance.now();

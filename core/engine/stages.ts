@@ -91,6 +91,8 @@ export interface DecisionObserver {
   onBar?(symbol: string, bar: Bar): void;
   /** At each engine checkpoint, after the decision log is flushed: make what was recorded durable. */
   checkpoint?(): void;
+  /** Bytes recorded since the last checkpoint and held in memory until it: past the engine's limit an unpaced run checkpoints early. */
+  pendingBytes?(): number;
   /** At the end of the run, after the last checkpoint. */
   close?(): void;
   /** Names the observer's state in the ledger checkpoint; with it, `snapshot` is saved there and `restore`d on start. */

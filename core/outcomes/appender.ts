@@ -15,6 +15,7 @@ import {
  * file rotates depends only on the lines, never on when checkpoints fall.
  */
 export class RotatingAppender {
+  private queuedBytes = 0;
   private appender: JsonlAppender;
   /** Lines after each pending seam, oldest seam first (written after that rotation, at flush). */
   private afterSeams: string[][] = [];
@@ -62,6 +63,7 @@ export class RotatingAppender {
     if (seam) seam.push(line);
     else this.appender.push(line);
     this.activeBytes += bytes;
+    this.queuedBytes += bytes;
     this.linesInActive++;
   }
 
@@ -78,6 +80,12 @@ export class RotatingAppender {
     }
     this.afterSeams = [];
     this.appender.flush(durable);
+    this.queuedBytes = 0;
+  }
+
+  /** Bytes pushed since the last flush (held in memory until then). */
+  get pendingBytes(): number {
+    return this.queuedBytes;
   }
 
   /** From now on lines stay in the active file, whatever its size (the clean stop's last words). */

@@ -166,6 +166,10 @@ export class OutcomeRecorder implements DecisionObserver {
     return this.appender ? this.appender.flushedBytes : logBytes(this.path);
   }
 
+  pendingBytes(): number {
+    return this.appender?.pendingBytes ?? 0;
+  }
+
   checkpoint(): void {
     this.appender?.flush();
     for (const archive of this.appender?.takeRotated() ?? []) log.info(`outcome log rotated: ${archive}`);
