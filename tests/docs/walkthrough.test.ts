@@ -48,6 +48,7 @@ const NOT_HERE: Record<string, string> = {
   'B1_ENSEMBLE=1 npm run bench -- b1': 'a benchmark (see soak-kill)',
   'npm run bench -- api-load': 'a benchmark (see soak-kill)',
   'npm run bench -- b3': 'a benchmark (see soak-kill)',
+  'npm run bench -- b1': 'a benchmark (see soak-kill)',
   'npm run bench': 'every benchmark (see soak-kill)',
   'npm run bench -- b4': 'a benchmark (see soak-kill)',
   'npm run typecheck':
