@@ -1,5 +1,5 @@
 import { excerpt, usageError } from '../core/errors.ts';
-import { barOfId } from '../core/records/outcome-codec.ts';
+import { barOfLine } from '../core/records/outcome-codec.ts';
 import { isHeaderLine } from '../core/records/reader.ts';
 import { openLog } from '../core/records/segments.ts';
 
@@ -57,10 +57,8 @@ export function firstBarDay(path: string): string | null {
   }
   for (const line of buf.subarray(0, n).toString('utf8').split('\n')) {
     if (isHeaderLine(line)) continue;
-    const bar = /"bar_ts":"(\d{4}-\d{2}-\d{2})T/.exec(line)?.[1];
-    if (bar) return bar;
-    const id = /^\{"decision_id":"([^"]+)"/.exec(line)?.[1];
-    return (id && barOfId(id)?.slice(0, 10)) || null;
+    const bar = barOfLine(line);
+    return bar !== null && /^\d{4}-\d{2}-\d{2}T/.test(bar) ? bar.slice(0, 10) : null;
   }
   return null;
 }

@@ -7,7 +7,7 @@ import { compactForward } from '../records/outcome-codec.ts';
 import { logBytes, NO_ROTATION, type RotationPolicy } from '../records/segments.ts';
 import { validate } from '../schema/ajv.ts';
 import type { ActionName } from '../schema/common.ts';
-import { OUTCOME_HORIZONS, OutcomeRecorderState, type TradeOutcome } from '../schema/outcome.ts';
+import { OUTCOME_HORIZONS, OutcomeRecorderState } from '../schema/outcome.ts';
 import { isoUtc } from '../time/iso.ts';
 import { RotatingAppender } from './appender.ts';
 import { outcomeKey, reconcileTail } from './resume-tail.ts';
@@ -82,7 +82,7 @@ export class OutcomeRecorder implements DecisionObserver {
     if (s.queue.length > MAX_PENDING)
       this.writeForward(s, s.queue.shift()!, Number.NaN, realisedMs(ctx.bar, draft.bar_ts), false);
     const closed = this.trades.follow(draft, ctx);
-    if (closed) this.write(closed, outcomeKey(closed.decision_id, closed.kind));
+    if (closed && !this.isOnFile(closed.decision_id, closed.kind)) this.write(JSON.stringify(closed));
   }
 
   /** A bar that was not decided (history after an outage, warm-up): its price still closes horizons. */
@@ -137,15 +137,17 @@ export class OutcomeRecorder implements DecisionObserver {
   }
 
   private writeForward(s: SymbolOutcomes, e: Pending, r20: number, realisedAt: number, complete: boolean) {
-    // The key is built only when a resume left outcomes on file to leave out (most runs have none).
-    if (this.onFile.size > 0 && this.onFile.has(outcomeKey(e.id, 'forward_return'))) return;
-    this.write(forwardLine(s, e, r20, realisedAt, complete), null);
+    if (!this.isOnFile(e.id, 'forward_return')) this.write(forwardLine(s, e, r20, realisedAt, complete));
   }
 
-  private write(line: string | TradeOutcome, key: string | null): void {
-    if (key !== null && this.onFile.has(key)) return;
+  /** Left on file past the resumed checkpoint by a crash; the key is built only when a resume left any (most runs have none). */
+  private isOnFile(id: string, kind: string): boolean {
+    return this.onFile.size > 0 && this.onFile.has(outcomeKey(id, kind));
+  }
+
+  private write(line: string): void {
     this.open();
-    this.appender!.push(typeof line === 'string' ? line : JSON.stringify(line));
+    this.appender!.push(line);
   }
 
   private open(): void {

@@ -43,6 +43,15 @@ export function barOfId(id: string): string | null {
   const m = ID_TIME.exec(id);
   return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : null;
 }
+const BAR_FIELD = /"bar_ts":"([^"]+)"/;
+const LEADING_ID = /^\{"decision_id":"([^"]+)"/;
+/** A decision line's bar time from its text: its `bar_ts`, else (a v2 line, which opens with its id, leaves it out) the one the id ends with. */
+export function barOfLine(text: string): string | null {
+  const bar = BAR_FIELD.exec(text)?.[1];
+  if (bar !== undefined) return bar;
+  const id = LEADING_ID.exec(text)?.[1];
+  return id === undefined ? null : barOfId(id);
+}
 /** The cheap check on the write path: the id's time, compacted, followed by nothing or `:suffix`. */
 export function idEndsWith(id: string, barTs: string): boolean {
   if (barTs.length !== 24 || !barTs.endsWith('.000Z')) return false;

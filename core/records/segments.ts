@@ -22,7 +22,7 @@ import { fsyncDirectory, writeJsonAtomic } from '../fsx/atomic.ts';
 import { readJsonFile } from '../fsx/json-file.ts';
 import { type JsonlLineEvent, type JsonlScan, readLastLine, scanJsonl } from '../fsx/jsonl.ts';
 import { RETENTION_SCHEMA_VERSION, type RemovedSegment, RetentionManifest } from '../schema/retention.ts';
-import { barOfId } from './outcome-codec.ts';
+import { barOfLine } from './outcome-codec.ts';
 import { RecordReader } from './reader.ts';
 
 export type Segment = { path: string; seq: number | null; start: number; size: number };
@@ -274,13 +274,6 @@ export function rotateActive(active: string): string {
 }
 
 const PREV_RE = /"prev_hash":"([0-9a-f]{64})"/;
-const BAR_RE = /"bar_ts":"([^"]+)"/;
-const ID_RE = /^\{"decision_id":"([^"]+)"/;
-/** A v2 decision line leaves its bar out when its id ends with it. */
-function barOfIdIn(text: string): string | null {
-  const id = ID_RE.exec(text)?.[1];
-  return id === undefined ? null : barOfId(id);
-}
 
 /** XOR of sha256 over decision ids: a digest of a set that adds up across segments in any order. */
 export function xorIds(ids: Iterable<string>, into: Buffer = Buffer.alloc(32)): Buffer {
@@ -306,7 +299,7 @@ function describe(path: string, seq: number, nowIso: string): RemovedSegment {
     if (first === null) first = text;
     last = Buffer.from(e.bytes);
     if (text.startsWith('{"kind":"run"')) headers++;
-    const bar = BAR_RE.exec(text)?.[1] ?? barOfIdIn(text);
+    const bar = barOfLine(text);
     if (bar !== null) {
       firstBar ??= bar;
       lastBar = bar;
