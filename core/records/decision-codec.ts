@@ -1,7 +1,8 @@
 import type { DecisionRecord, GateStage, ModelTraceEntry } from '../schema/decision.ts';
 import type { HeaderStage, RunHeader } from '../schema/record.ts';
+import { type Encode, equalTo, shapeEncoder, type Test } from './compiled.ts';
 import { barOfId, idEndsWith } from './outcome-codec.ts';
-import { copyJson as clone, decodeShape, encodeShape, same } from './shape.ts';
+import { copyJson as clone, decodeShape, same } from './shape.ts';
 
 type Obj = Record<string, unknown>;
 /** A decision as the pipeline builds it (the chain field is the writer's). */
@@ -89,6 +90,15 @@ function costsOf(execution: DecisionRecord['execution']): DecisionRecord['costs'
   return { fees, slippage, spread: 0, total: fees + slippage };
 }
 
+const costValues = shapeEncoder({ keys: ['fees', 'slippage', 'spread', 'total'] });
+/** `same(costs, costsOf(execution))` without building the object: the costs a line may leave out. */
+function costsImplied(costs: DecisionRecord['costs'], execution: DecisionRecord['execution']): boolean {
+  const v = costValues(costs);
+  if (!v) return false;
+  const c = costsOf(execution);
+  return v[0] === c.fees && v[1] === c.slippage && v[2] === c.spread && v[3] === c.total;
+}
+
 function firstBlock(gates: GateStage[]): GateStage | null {
   for (const g of gates) if (g.verdict === 'block') return g;
   return null;
@@ -129,23 +139,77 @@ function outcomeOf(st: HeaderStage, verdict: string, reason: string | null): num
   return byVerdict.get(verdict)?.get(reason) ?? -1;
 }
 
-function encodeGate(h: RunHeader, idx: Map<string, number>, g: GateStage): unknown {
+/** What encoding a line against one header stage needs, compiled for the stage's values. */
+type StageCodec = {
+  observed: Test;
+  thresholds: Test;
+  encodeObserved: Encode | null;
+  /** The static thresholds' keys, their values' positions in a gate's own, and a test per value. */
+  thresholdKeys: string[];
+  thresholdValues: Encode | null;
+  thresholdTests: Test[];
+};
+/** The compiled side of a run header (see compiled.ts), built once per header. */
+type HeaderCodec = {
+  stages: StageCodec[];
+  defaults: Partial<Record<(typeof SHARED_FIELDS)[number], Test>>;
+  shapes: Partial<Record<(typeof SHARED_FIELDS)[number], Encode>>;
+  sources: Map<string, Test>;
+};
+
+function compileStage(st: HeaderStage): StageCodec {
+  const base = st.thresholds;
+  const thresholdKeys = isObj(base) ? Object.keys(base) : [];
+  return {
+    observed: equalTo(st.observed),
+    thresholds: equalTo(base),
+    encodeObserved: st.observed_shape ? shapeEncoder(st.observed_shape) : null,
+    thresholdKeys,
+    thresholdValues: isObj(base) ? shapeEncoder({ keys: thresholdKeys }) : null,
+    thresholdTests: thresholdKeys.map((k) => equalTo((base as Obj)[k])),
+  };
+}
+
+const codecs = new WeakMap<RunHeader, HeaderCodec>();
+let lastCodec: { h: RunHeader | null; c: HeaderCodec | null } = { h: null, c: null };
+function codecOf(h: RunHeader): HeaderCodec {
+  if (lastCodec.h === h) return lastCodec.c!;
+  let c = codecs.get(h);
+  if (!c) {
+    const defaults: HeaderCodec['defaults'] = {};
+    const shapes: HeaderCodec['shapes'] = {};
+    for (const k of SHARED_FIELDS) {
+      if (k in h.defaults) defaults[k] = equalTo(h.defaults[k]);
+      const shape = h.shapes[k];
+      if (shape) shapes[k] = shapeEncoder(shape);
+    }
+    const sources = new Map(Object.entries(h.source).map(([sym, src]) => [sym, equalTo(src)]));
+    c = { stages: h.stages.map(compileStage), defaults, shapes, sources };
+    codecs.set(h, c);
+  }
+  lastCodec = { h, c };
+  return c;
+}
+
+function encodeGate(h: RunHeader, c: HeaderCodec, idx: Map<string, number>, g: GateStage): unknown {
   const i = idx.get(g.stage);
   if (i === undefined) return g;
   const st = h.stages[i]!;
+  const sc = c.stages[i]!;
   let k: unknown = outcomeOf(st, g.verdict, g.reason);
   if (k === -1) k = [g.verdict, g.reason];
   const skip = g.verdict === 'skip';
   let o: unknown;
-  if (!same(g.observed, skip ? null : st.observed))
-    o = (st.observed_shape && encodeShape(st.observed_shape, g.observed)) ?? g.observed;
+  if (skip ? g.observed !== null : !sc.observed(g.observed))
+    o = sc.encodeObserved?.(g.observed) ?? g.observed;
   let t: unknown;
-  if (!same(g.thresholds, skip ? null : st.thresholds)) {
-    const base = skip ? null : st.thresholds;
-    const keys = isObj(g.thresholds) && isObj(base) ? Object.keys(g.thresholds) : null;
-    if (keys && base && same(keys, Object.keys(base))) {
+  if (skip ? g.thresholds !== null : !sc.thresholds(g.thresholds)) {
+    // The thresholds that moved, when the gate has the static ones' keys; else the gate's whole.
+    const values = skip ? null : (sc.thresholdValues?.(g.thresholds) ?? null);
+    if (values) {
       const diff: Obj = {};
-      for (const key of keys) if (!same(g.thresholds![key], base[key])) diff[key] = g.thresholds![key];
+      for (let j = 0; j < values.length; j++)
+        if (!sc.thresholdTests[j]!(values[j])) diff[sc.thresholdKeys[j]!] = values[j];
       t = diff;
     } else t = [g.thresholds];
   }
@@ -234,26 +298,25 @@ export function compactDecision(h: RunHeader, d: DecisionDraft): Obj {
   const seq = cid.startsWith(h.correlation_prefix) ? cid.slice(h.correlation_prefix.length) : '';
   out.cid = isSeq(seq) ? Number(seq) : cid;
   for (const k of RUN_FIELDS) if (d[k] !== RUN_VALUE[k](h)) out[k] = d[k];
-  if (!same(d.source, h.source[d.symbol])) out.source = d.source;
+  const c = codecOf(h);
+  const source = c.sources.get(d.symbol);
+  if (source ? !source(d.source) : d.source !== undefined) out.source = d.source;
   const fh = d.features_hash;
   if (fh === null) {
     if (h.defaults.features_hash !== null) out.fh = null;
   } else out.fh = fh.startsWith(h.features_prefix) ? fh.slice(h.features_prefix.length) : [fh];
   for (const k of SHARED_FIELDS) {
     const v = d[k];
-    if (k in h.defaults && same(v, h.defaults[k])) continue;
+    if (c.defaults[k]?.(v)) continue;
     if (k === 'model_trace') out.models = (v as ModelTraceEntry[]).map((e) => encodeModel(h, e));
-    else {
-      const shape = h.shapes[k];
-      out[lineKey(k)] = (shape && encodeShape(shape, v)) ?? v;
-    }
+    else out[lineKey(k)] = c.shapes[k]?.(v) ?? v;
   }
   const gates = d.gate_trace;
   const idx = indexOf(h);
   const unreached = trailingUnreached(gates, idx);
   const n = gates.length - unreached;
   const listed: unknown[] = [];
-  for (let i = 0; i < n; i++) listed.push(encodeGate(h, idx, gates[i]!));
+  for (let i = 0; i < n; i++) listed.push(encodeGate(h, c, idx, gates[i]!));
   out.gates = listed;
   // The usual count after the last stage listed is the header's (most decisions stop the same way).
   if (unreached !== (h.stages[idx.get(gates[n - 1]!.stage) ?? -1]?.unreached ?? 0)) out.unreached = unreached;
@@ -263,7 +326,7 @@ export function compactDecision(h: RunHeader, d: DecisionDraft): Obj {
     out.block_reason = d.block_reason;
   }
   if (d.confidence !== (d.signal ? d.signal.confidence : 0)) out.confidence = d.confidence;
-  if (!same(d.costs, costsOf(d.execution))) out.costs = d.costs;
+  if (!costsImplied(d.costs, d.execution)) out.costs = d.costs;
   return out;
 }
 

@@ -65,41 +65,6 @@ export function learnShape(samples: unknown[]): Shape | null {
   return shape;
 }
 
-/** Which of a shape's keys are constants, by position (kept on the shape under a symbol, which JSON leaves out). */
-const CONSTS = Symbol('consts');
-function constsOf(shape: Shape): boolean[] | null {
-  const cached = (shape as { [CONSTS]?: boolean[] | null })[CONSTS];
-  if (cached !== undefined) return cached;
-  const c = shape.const;
-  const flags = c ? shape.keys.map((k) => k in c) : null;
-  if (Object.isExtensible(shape)) Object.defineProperty(shape, CONSTS, { value: flags });
-  return flags;
-}
-
-/** `value` as its positional array when it fits `shape`, else null (then it is written as it is). */
-export function encodeShape(shape: Shape, value: unknown): unknown[] | null {
-  if (!isObj(value)) return null;
-  const keys = shape.keys;
-  const out: unknown[] = [];
-  const consts = constsOf(shape);
-  let i = 0;
-  for (const k in value) {
-    const at = i++;
-    if (k !== keys[at]) return null; // past the shape's keys too (undefined)
-    const v = value[k];
-    if (consts?.[at]) {
-      if (!same(v, shape.const![k])) return null;
-      continue;
-    }
-    const nested = shape.nested?.[k];
-    const packed = nested ? encodeShape(nested, v) : null;
-    if (nested && !packed && Array.isArray(v)) return null; // an array there would read as packed
-    // A nested value that does not fit its shape is kept whole (an object, never an array).
-    out.push(packed ?? v);
-  }
-  return i === keys.length ? out : null;
-}
-
 /** The object a positional array stands for. */
 export function decodeShape(shape: Shape, values: unknown[]): Obj {
   const out: Obj = {};

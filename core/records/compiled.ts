@@ -1,0 +1,93 @@
+/**
+ * `same(·, c)` and a shape's packing compiled for one header value or shape: a function of
+ * its own per value, so each property read sees the one object layout the engine writes at that
+ * place (the generic versions see every layout of every field and run on slow, megamorphic
+ * lookups; the decision log calls them for each field of each line). Keys enter the generated
+ * source only as JSON string literals; values stay out of it, passed in by reference.
+ */
+import type { Shape } from '../schema/record.ts';
+
+export type Test = (v: unknown) => boolean;
+export type Encode = (v: unknown) => unknown[] | null;
+type Obj = Record<string, unknown>;
+
+/** Source reading property `k` of `v` (the key as a string literal: never code). */
+const prop = (k: string) => `v[${JSON.stringify(k)}]`;
+
+/** Source that returns `fail` unless `v` is a plain object whose own keys are exactly K, in order. */
+function keyCheck(fail: string): string {
+  return `if (typeof v !== 'object' || v === null || Array.isArray(v)) return ${fail};
+let i = 0;
+for (const k in v) { if (k !== K[i]) return ${fail}; i++; }
+if (i !== K.length) return ${fail};`;
+}
+
+/** A test that is `same(v, c)` for every v: structural equality, key order included. */
+export function equalTo(c: unknown): Test {
+  if (typeof c !== 'object' || c === null) return (v) => v === c;
+  const parts: string[] = [];
+  const tests: Test[] = [];
+  const values: unknown[] = [];
+  const part = (value: unknown, read: string) => {
+    if (typeof value !== 'object' || value === null) {
+      values.push(value);
+      parts.push(`${read} === C[${values.length - 1}]`);
+    } else {
+      tests.push(equalTo(value));
+      parts.push(`T[${tests.length - 1}](${read})`);
+    }
+  };
+  let check: string;
+  let keys: string[] = [];
+  if (Array.isArray(c)) {
+    check = `if (!Array.isArray(v) || v.length !== ${c.length}) return false;`;
+    for (let i = 0; i < c.length; i++) part(c[i], `v[${i}]`);
+  } else {
+    keys = Object.keys(c);
+    check = keyCheck('false');
+    for (const k of keys) part((c as Obj)[k], prop(k));
+  }
+  const body = `${check}\nreturn ${parts.length > 0 ? parts.join(' && ') : 'true'};`;
+  return new Function('K', 'C', 'T', `return function equalTo(v) {\n${body}\n};`)(
+    keys,
+    values,
+    tests,
+  ) as Test;
+}
+
+/**
+ * A shape's packing: the positional array of `v`'s non-constant values (a nested value packed by
+ * its shape when it fits; `decodeShape` reads it back), or null when `v` does not fit the shape:
+ * other keys or key order, a constant that differs, or an array where a nested shape is.
+ */
+export function shapeEncoder(shape: Shape): Encode {
+  const keys = shape.keys;
+  const checks: string[] = [];
+  const slots: string[] = [];
+  const tests: Test[] = [];
+  const nested: Encode[] = [];
+  keys.forEach((k, at) => {
+    const read = prop(k);
+    if (shape.const && k in shape.const) {
+      tests.push(equalTo(shape.const[k]));
+      checks.push(`if (!T[${tests.length - 1}](${read})) return null;`);
+      return;
+    }
+    const inner = shape.nested?.[k];
+    if (!inner) {
+      slots.push(read);
+      return;
+    }
+    nested.push(shapeEncoder(inner));
+    // A nested value that does not fit is kept whole, unless it is an array (it would read as packed).
+    checks.push(`const p${at} = N[${nested.length - 1}](${read});
+if (p${at} === null && Array.isArray(${read})) return null;`);
+    slots.push(`p${at} ?? ${read}`);
+  });
+  const body = `${keyCheck('null')}\n${checks.join('\n')}\nreturn [${slots.join(', ')}];`;
+  return new Function('K', 'T', 'N', `return function shapeEncoder(v) {\n${body}\n};`)(
+    keys,
+    tests,
+    nested,
+  ) as Encode;
+}
