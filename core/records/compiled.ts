@@ -11,8 +11,8 @@ export type Test = (v: unknown) => boolean;
 export type Encode = (v: unknown) => unknown[] | null;
 type Obj = Record<string, unknown>;
 
-/** Source reading property `k` of `v` (the key as a string literal: never code). */
-const prop = (k: string) => `v[${JSON.stringify(k)}]`;
+/** Source reading property `k` of `of` (the key as a string literal: never code). */
+const prop = (k: string, of = 'v') => `${of}[${JSON.stringify(k)}]`;
 
 /** Source that returns `fail` unless `v` is a plain object whose own keys are exactly K, in order. */
 function keyCheck(fail: string): string {
@@ -90,4 +90,27 @@ if (p${at} === null && Array.isArray(${read})) return null;`);
     tests,
     nested,
   ) as Encode;
+}
+
+/** One top-level field a line leaves out when `usual` says it is the header's, else writes packed. */
+export type FieldCodec = { key: string; lineKey: string; usual?: Test; pack?: (v: unknown) => unknown };
+
+/**
+ * Writes onto `out` (under its line key) each field of `d` that is not the usual one, packed when
+ * the packing fits (else as it is): the fields a line carries, in the order given.
+ */
+export function fieldsEncoder(fields: FieldCodec[]): (d: object, out: Obj) => void {
+  const usual = fields.map((f) => f.usual);
+  const pack = fields.map((f) => f.pack);
+  const body = fields
+    .map((f, i) => {
+      const skip = f.usual ? `if (!U[${i}](v)) ` : '';
+      const value = f.pack ? `P[${i}](v) ?? v` : 'v';
+      return `{ const v = ${prop(f.key, 'd')}; ${skip}out[${JSON.stringify(f.lineKey)}] = ${value}; }`;
+    })
+    .join('\n');
+  return new Function('U', 'P', `return function fieldsEncoder(d, out) {\n${body}\n};`)(usual, pack) as (
+    d: object,
+    out: Obj,
+  ) => void;
 }

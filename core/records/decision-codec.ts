@@ -1,6 +1,6 @@
 import type { DecisionRecord, GateStage, ModelTraceEntry } from '../schema/decision.ts';
 import type { HeaderStage, RunHeader } from '../schema/record.ts';
-import { type Encode, equalTo, shapeEncoder, type Test } from './compiled.ts';
+import { type Encode, equalTo, type FieldCodec, fieldsEncoder, shapeEncoder, type Test } from './compiled.ts';
 import { barOfId, idEndsWith } from './outcome-codec.ts';
 import { copyJson as clone, decodeShape, same } from './shape.ts';
 
@@ -83,9 +83,10 @@ function isSeq(s: string): boolean {
 function costsOf(execution: DecisionRecord['execution']): DecisionRecord['costs'] {
   let fees = 0;
   let slippage = 0;
-  for (const f of execution ? execution.fills : []) {
-    fees += f.fee;
-    slippage += f.slippage;
+  const fills = execution ? execution.fills : null;
+  for (let i = 0; fills && i < fills.length; i++) {
+    fees += fills[i]!.fee;
+    slippage += fills[i]!.slippage;
   }
   return { fees, slippage, spread: 0, total: fees + slippage };
 }
@@ -119,28 +120,12 @@ export function trailingUnreached(gates: GateStage[], idx: Map<string, number>):
   return gates.length - n;
 }
 
-/** Per header stage, the index of each verdict it lists (the first listing wins), by verdict then reason. */
-const OUTCOMES = Symbol('outcomes');
-type OutcomeIndex = Map<string, Map<string | null, number>>;
-function outcomeOf(st: HeaderStage, verdict: string, reason: string | null): number {
-  // Kept on the stage under a symbol (JSON leaves it out): a property read, not a WeakMap lookup per gate.
-  let byVerdict = (st as { [OUTCOMES]?: OutcomeIndex })[OUTCOMES];
-  if (!byVerdict) {
-    const built: OutcomeIndex = new Map();
-    st.outcomes.forEach(([v, r], k) => {
-      const m = built.get(v) ?? new Map<string | null, number>();
-      built.set(v, m);
-      if (!m.has(r)) m.set(r, k);
-    });
-    if (!Object.isExtensible(st)) return built.get(verdict)?.get(reason) ?? -1;
-    Object.defineProperty(st, OUTCOMES, { value: built });
-    byVerdict = built;
-  }
-  return byVerdict.get(verdict)?.get(reason) ?? -1;
-}
-
 /** What encoding a line against one header stage needs, compiled for the stage's values. */
 type StageCodec = {
+  /** The index of each verdict the stage lists (the first listing wins), by verdict then reason. */
+  outcomes: Map<string, Map<string | null, number>>;
+  /** The last verdict looked up, and its index (a stage mostly repeats its verdict). */
+  last: { verdict: string; reason: string | null; k: number };
   observed: Test;
   thresholds: Test;
   encodeObserved: Encode | null;
@@ -152,15 +137,22 @@ type StageCodec = {
 /** The compiled side of a run header (see compiled.ts), built once per header. */
 type HeaderCodec = {
   stages: StageCodec[];
-  defaults: Partial<Record<(typeof SHARED_FIELDS)[number], Test>>;
-  shapes: Partial<Record<(typeof SHARED_FIELDS)[number], Encode>>;
+  fields: (d: object, out: Obj) => void;
   sources: Map<string, Test>;
 };
 
 function compileStage(st: HeaderStage): StageCodec {
   const base = st.thresholds;
   const thresholdKeys = isObj(base) ? Object.keys(base) : [];
+  const outcomes = new Map<string, Map<string | null, number>>();
+  st.outcomes.forEach(([v, r], k) => {
+    const m = outcomes.get(v) ?? new Map<string | null, number>();
+    outcomes.set(v, m);
+    if (!m.has(r)) m.set(r, k);
+  });
   return {
+    outcomes,
+    last: { verdict: '', reason: null, k: -1 },
     observed: equalTo(st.observed),
     thresholds: equalTo(base),
     encodeObserved: st.observed_shape ? shapeEncoder(st.observed_shape) : null,
@@ -176,28 +168,39 @@ function codecOf(h: RunHeader): HeaderCodec {
   if (lastCodec.h === h) return lastCodec.c!;
   let c = codecs.get(h);
   if (!c) {
-    const defaults: HeaderCodec['defaults'] = {};
-    const shapes: HeaderCodec['shapes'] = {};
-    for (const k of SHARED_FIELDS) {
-      if (k in h.defaults) defaults[k] = equalTo(h.defaults[k]);
+    const fields = SHARED_FIELDS.map((k): FieldCodec => {
       const shape = h.shapes[k];
-      if (shape) shapes[k] = shapeEncoder(shape);
-    }
+      return {
+        key: k,
+        lineKey: lineKey(k),
+        usual: k in h.defaults ? equalTo(h.defaults[k]) : undefined,
+        pack:
+          k === 'model_trace'
+            ? (v) => (v as ModelTraceEntry[]).map((e) => encodeModel(h, e))
+            : shape
+              ? shapeEncoder(shape)
+              : undefined,
+      };
+    });
     const sources = new Map(Object.entries(h.source).map(([sym, src]) => [sym, equalTo(src)]));
-    c = { stages: h.stages.map(compileStage), defaults, shapes, sources };
+    c = { stages: h.stages.map(compileStage), fields: fieldsEncoder(fields), sources };
     codecs.set(h, c);
   }
   lastCodec = { h, c };
   return c;
 }
 
-function encodeGate(h: RunHeader, c: HeaderCodec, idx: Map<string, number>, g: GateStage): unknown {
+function encodeGate(c: HeaderCodec, idx: Map<string, number>, g: GateStage): unknown {
   const i = idx.get(g.stage);
   if (i === undefined) return g;
-  const st = h.stages[i]!;
   const sc = c.stages[i]!;
-  let k: unknown = outcomeOf(st, g.verdict, g.reason);
-  if (k === -1) k = [g.verdict, g.reason];
+  const last = sc.last;
+  if (last.verdict !== g.verdict || last.reason !== g.reason) {
+    last.verdict = g.verdict;
+    last.reason = g.reason;
+    last.k = sc.outcomes.get(g.verdict)?.get(g.reason) ?? -1;
+  }
+  const k: unknown = last.k === -1 ? [g.verdict, g.reason] : last.k;
   const skip = g.verdict === 'skip';
   let o: unknown;
   if (skip ? g.observed !== null : !sc.observed(g.observed))
@@ -305,18 +308,13 @@ export function compactDecision(h: RunHeader, d: DecisionDraft): Obj {
   if (fh === null) {
     if (h.defaults.features_hash !== null) out.fh = null;
   } else out.fh = fh.startsWith(h.features_prefix) ? fh.slice(h.features_prefix.length) : [fh];
-  for (const k of SHARED_FIELDS) {
-    const v = d[k];
-    if (c.defaults[k]?.(v)) continue;
-    if (k === 'model_trace') out.models = (v as ModelTraceEntry[]).map((e) => encodeModel(h, e));
-    else out[lineKey(k)] = c.shapes[k]?.(v) ?? v;
-  }
+  c.fields(d, out);
   const gates = d.gate_trace;
   const idx = indexOf(h);
   const unreached = trailingUnreached(gates, idx);
   const n = gates.length - unreached;
   const listed: unknown[] = [];
-  for (let i = 0; i < n; i++) listed.push(encodeGate(h, c, idx, gates[i]!));
+  for (let i = 0; i < n; i++) listed.push(encodeGate(c, idx, gates[i]!));
   out.gates = listed;
   // The usual count after the last stage listed is the header's (most decisions stop the same way).
   if (unreached !== (h.stages[idx.get(gates[n - 1]!.stage) ?? -1]?.unreached ?? 0)) out.unreached = unreached;

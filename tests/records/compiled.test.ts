@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test';
 import fc from 'fast-check';
-import { equalTo, shapeEncoder } from '../../core/records/compiled.ts';
+import { equalTo, fieldsEncoder, shapeEncoder } from '../../core/records/compiled.ts';
 import { decodeShape, learnShape, same } from '../../core/records/shape.ts';
 import type { Shape } from '../../core/schema/record.ts';
 
@@ -87,5 +87,20 @@ describe('compiled header comparisons', () => {
     const encode = shapeEncoder({ keys: [hostile, 'b'], const: { b: null } });
     expect(encode({ [hostile]: 1, b: null })).toEqual([1]);
     expect(equalTo({ [hostile]: 1 })({ [hostile]: 1 })).toBe(true);
+  });
+
+  it('writes each field that is not the usual one under its line key, packed when the packing fits', () => {
+    const hostile = '"]; throw new Error("injected"); //';
+    const encode = fieldsEncoder([
+      { key: 'market', lineKey: 'market', pack: shapeEncoder({ keys: ['price'] }) },
+      { key: 'model_trace', lineKey: 'models', usual: equalTo([]) },
+      { key: hostile, lineKey: hostile },
+    ]);
+    const out: Record<string, unknown> = {};
+    encode({ market: { price: 1 }, model_trace: [], [hostile]: null }, out);
+    expect(out).toEqual({ market: [1], [hostile]: null });
+    const other: Record<string, unknown> = {};
+    encode({ market: { price: 1, extra: 2 }, model_trace: [{ a: 1 }] }, other);
+    expect(other).toEqual({ market: { price: 1, extra: 2 }, models: [{ a: 1 }], [hostile]: undefined });
   });
 });
