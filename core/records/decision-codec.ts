@@ -101,7 +101,7 @@ function costsImplied(costs: DecisionRecord['costs'], execution: DecisionRecord[
 }
 
 function firstBlock(gates: GateStage[]): GateStage | null {
-  for (const g of gates) if (g.verdict === 'block') return g;
+  for (let i = 0; i < gates.length; i++) if (gates[i]!.verdict === 'block') return gates[i]!;
   return null;
 }
 
@@ -314,11 +314,15 @@ export function compactDecision(h: RunHeader, d: DecisionDraft): Obj {
   const unreached = trailingUnreached(gates, idx);
   const n = gates.length - unreached;
   const listed: unknown[] = [];
-  for (let i = 0; i < n; i++) listed.push(encodeGate(c, idx, gates[i]!));
+  let b: GateStage | null = null; // the first block (the unreached gates after them are skips)
+  for (let i = 0; i < n; i++) {
+    const g = gates[i]!;
+    if (b === null && g.verdict === 'block') b = g;
+    listed.push(encodeGate(c, idx, g));
+  }
   out.gates = listed;
   // The usual count after the last stage listed is the header's (most decisions stop the same way).
   if (unreached !== (h.stages[idx.get(gates[n - 1]!.stage) ?? -1]?.unreached ?? 0)) out.unreached = unreached;
-  const b = firstBlock(gates);
   if (d.blocked_stage !== (b ? b.stage : null) || d.block_reason !== (b ? b.reason : null)) {
     out.blocked_stage = d.blocked_stage;
     out.block_reason = d.block_reason;
