@@ -86,8 +86,8 @@ export class ShadowAdvisor implements BarListener {
     }
     const slot = p.count % (HORIZON + 1);
     p.closeTs[slot] = bar.closeTs;
-    contextOf(row, offset, p.contexts.subarray(slot * CONTEXT_SIZE, (slot + 1) * CONTEXT_SIZE));
-    agentStances(row, offset, p.stances.subarray(slot * A, (slot + 1) * A));
+    contextOf(row, offset, p.contexts, slot * CONTEXT_SIZE);
+    agentStances(row, offset, p.stances, slot * A);
     p.closes[slot] = bar.close;
     p.vols[slot] = row[offset + VOL]!;
     p.count++;
@@ -103,12 +103,11 @@ export class ShadowAdvisor implements BarListener {
     const scale = p.vols[slot]! * Math.sqrt(HORIZON);
     if (!(scale > 0)) return;
     const r = close / p.closes[slot]! - 1;
-    const x = p.contexts.subarray(slot * CONTEXT_SIZE, (slot + 1) * CONTEXT_SIZE);
     for (let a = 0; a < A; a++) {
       const s = p.stances[slot * A + a]!;
       if (s === 0) continue;
       const reward = Math.max(-5, Math.min(5, (s * r - Math.abs(s) * ROUND_TRIP_COST) / scale));
-      this.bandit.update(a, x, reward);
+      this.bandit.update(a, p.contexts, reward, slot * CONTEXT_SIZE);
       this.performance[a] = PERFORMANCE_DECAY * this.performance[a]! + (1 - PERFORMANCE_DECAY) * reward;
     }
     this.updates++;

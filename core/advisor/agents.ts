@@ -34,13 +34,13 @@ const clamp1 = (x: number) => (x > 1 ? 1 : Math.max(x, -1));
  * - short_specialist: only shorts — overbought RSI with a falling MACD histogram, or a strong downtrend.
  * - scalper: fade a one-bar return beyond two standard deviations.
  */
-export function agentStances(r: Float64Array, o: number, out: Float64Array): void {
+export function agentStances(r: Float64Array, o: number, out: Float64Array, at = 0): void {
   const adx = r[o + F.adx]!;
   const macd = r[o + F.macd]!;
   const sameSide = macd * r[o + F.ema20]! > 0;
-  out[0] = adx > 0.2 && sameSide ? Math.sign(macd) * Math.min(1, 0.3 + (adx - 0.2) * 3.5) : 0;
+  out[at] = adx > 0.2 && sameSide ? Math.sign(macd) * Math.min(1, 0.3 + (adx - 0.2) * 3.5) : 0;
   const bb = r[o + F.bb]!;
-  out[1] =
+  out[at + 1] =
     adx < 0.25
       ? bb < 0.15
         ? Math.min(1, (0.15 - bb) * 5 + 0.3)
@@ -50,24 +50,24 @@ export function agentStances(r: Float64Array, o: number, out: Float64Array): voi
       : 0;
   const vol = r[o + F.vol20]!;
   const m = vol > 0 ? r[o + F.ret10]! / (vol * Math.sqrt(10)) : 0;
-  out[2] = Math.abs(m) > 1 ? clamp1(m / 3) : 0;
+  out[at + 2] = Math.abs(m) > 1 ? clamp1(m / 3) : 0;
   const overbought = r[o + F.rsi]! > 0.4 && r[o + F.macdHist]! < 0;
   const downtrend = adx > 0.25 && r[o + F.diDiff]! < -0.1;
-  out[3] =
+  out[at + 3] =
     overbought || downtrend
       ? -Math.min(1, 0.4 + Math.max(0, r[o + F.rsi]! - 0.4) + Math.max(0, -r[o + F.diDiff]!))
       : 0;
   const z = r[o + F.z20]!;
-  out[4] = Math.abs(z) > 2 ? -clamp1(z / 4) : 0;
+  out[at + 4] = Math.abs(z) > 2 ? -clamp1(z / 4) : 0;
 }
 
 /** The bandit's context: bias, trend direction, trend strength, volatility regime, RSI. */
 export const CONTEXT_SIZE = 5;
-export function contextOf(r: Float64Array, o: number, out: Float64Array): void {
+export function contextOf(r: Float64Array, o: number, out: Float64Array, at = 0): void {
   const vol20 = r[o + F.vol20]!;
-  out[0] = 1;
-  out[1] = clamp1(r[o + F.diDiff]! * 3);
-  out[2] = clamp1((r[o + F.adx]! - 0.25) * 4);
-  out[3] = vol20 > 0 ? clamp1(r[o + F.vol5]! / vol20 - 1) : 0;
-  out[4] = clamp1(r[o + F.rsi]!);
+  out[at] = 1;
+  out[at + 1] = clamp1(r[o + F.diDiff]! * 3);
+  out[at + 2] = clamp1((r[o + F.adx]! - 0.25) * 4);
+  out[at + 3] = vol20 > 0 ? clamp1(r[o + F.vol5]! / vol20 - 1) : 0;
+  out[at + 4] = clamp1(r[o + F.rsi]!);
 }

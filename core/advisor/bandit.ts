@@ -51,21 +51,22 @@ export class LinUcb {
     this.lastBonus = this.alpha * Math.sqrt(Math.max(0, quad));
   }
 
-  update(a: number, x: Float64Array, reward: number): void {
+  /** Learn `reward` for arm `a` in context `x[at…at + dim)`. */
+  update(a: number, x: Float64Array, reward: number, at = 0): void {
     const d = this.dim;
     const base = a * d * d;
     const u = this.tmp;
     let denom = 1;
     for (let i = 0; i < d; i++) {
       let s = 0;
-      for (let j = 0; j < d; j++) s += this.inverse[base + i * d + j]! * x[j]!;
+      for (let j = 0; j < d; j++) s += this.inverse[base + i * d + j]! * x[at + j]!;
       u[i] = s;
-      denom += x[i]! * s;
+      denom += x[at + i]! * s;
     }
     // A⁻¹ ← A⁻¹ − (A⁻¹x)(A⁻¹x)ᵀ / (1 + xᵀA⁻¹x); A⁻¹ stays symmetric.
     for (let i = 0; i < d; i++)
       for (let j = 0; j < d; j++) this.inverse[base + i * d + j]! -= (u[i]! * u[j]!) / denom;
-    for (let i = 0; i < d; i++) this.rewards[a * d + i]! += reward * x[i]!;
+    for (let i = 0; i < d; i++) this.rewards[a * d + i]! += reward * x[at + i]!;
     this.updates[a]!++;
   }
 }
