@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { ArgsDef } from 'citty';
 import { excerpt, usageError } from '../core/errors.ts';
 import { dataPaths, resolveDataRoot } from '../core/paths.ts';
+import { parseUtcTime } from '../core/time/iso.ts';
 
 /** Flags every verb shares, spread into each verb's `args`. */
 export const dataDirArg = {
@@ -64,6 +65,17 @@ export function print(text: string): void {
 /** One line for the operator on stderr. */
 export function printError(text: string): void {
   console.error(text.endsWith('\n') ? text.slice(0, -1) : text);
+}
+
+/** A time flag (`--since`, `--until`, a bar time), as epoch ms: what is not a time is a usage error (exit 64). */
+export function timeFlag(name: string, value: string): number {
+  const ms = parseUtcTime(value);
+  if (ms === null)
+    throw usageError(
+      `${name} must be a UTC day or time, not "${excerpt(value)}"`,
+      'give YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM], e.g. 2026-05-01T12:00Z (UTC when no zone)',
+    );
+  return ms;
 }
 
 /** A number flag, checked: bad values are usage errors (exit 64), never silently defaulted. */

@@ -1,8 +1,8 @@
 import { defineCommand } from 'citty';
 import { usageError } from '../../core/errors.ts';
 import { parseSymbol } from '../../core/market/symbols.ts';
-import { type DecisionQuery, parseAction, parseInstant, queryDecisions } from '../../core/records/query.ts';
-import { dataDirArg, pathsFromArgs, print, printError } from '../_shared.ts';
+import { type DecisionQuery, parseAction, queryDecisions } from '../../core/records/query.ts';
+import { dataDirArg, pathsFromArgs, print, printError, timeFlag } from '../_shared.ts';
 
 export default defineCommand({
   meta: {
@@ -33,8 +33,8 @@ export default defineCommand({
     const q: DecisionQuery = {};
     const symbol = parseSymbol(args.symbol);
     if (symbol) q.symbol = symbol;
-    if (args.since !== undefined) q.sinceMs = parseInstant('since', args.since);
-    if (args.until !== undefined) q.untilMs = parseInstant('until', args.until);
+    if (args.since !== undefined) q.sinceMs = timeFlag('--since', args.since);
+    if (args.until !== undefined) q.untilMs = timeFlag('--until', args.until);
     if (q.sinceMs !== undefined && q.untilMs !== undefined && q.sinceMs > q.untilMs)
       throw usageError('--since is after --until', 'swap them');
     if (args['blocked-by'] !== undefined) {

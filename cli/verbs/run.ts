@@ -1,6 +1,6 @@
 import { defineCommand } from 'citty';
 import { type RunReport, startRun } from '../../core/engine/start.ts';
-import { excerpt, usageError } from '../../core/errors.ts';
+import { usageError } from '../../core/errors.ts';
 import { EXIT } from '../../core/exit-codes.ts';
 import { parseGapPolicy } from '../../core/market/gaps.ts';
 import { parseSymbolList } from '../../core/market/symbols.ts';
@@ -13,6 +13,7 @@ import {
   print,
   printError,
   printJson,
+  timeFlag,
 } from '../_shared.ts';
 
 export default defineCommand({
@@ -91,9 +92,7 @@ export default defineCommand({
     ...jsonArg,
   },
   async run({ args, rawArgs }) {
-    const untilMs = args.until ? Date.parse(args.until) : null;
-    if (untilMs !== null && !Number.isFinite(untilMs))
-      throw usageError(`--until must be an ISO-8601 time (got "${excerpt(args.until ?? '')}")`);
+    const untilMs = args.until ? timeFlag('--until', args.until) : null;
     const stop = new AbortController();
     let signalExit: number | null = null;
     const onSignal = (sig: NodeJS.Signals) => {

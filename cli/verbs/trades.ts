@@ -1,9 +1,17 @@
 import { defineCommand } from 'citty';
-import { usageError } from '../../core/errors.ts';
 import { EXIT } from '../../core/exit-codes.ts';
 import { parseSymbol } from '../../core/market/symbols.ts';
 import { readTradeBook, renderTradeBook } from '../../reports/trade-book.ts';
-import { dataDirArg, jsonArg, numberFlag, pathsFromArgs, print, printError, printJson } from '../_shared.ts';
+import {
+  dataDirArg,
+  jsonArg,
+  numberFlag,
+  pathsFromArgs,
+  print,
+  printError,
+  printJson,
+  timeFlag,
+} from '../_shared.ts';
 
 export default defineCommand({
   meta: {
@@ -27,7 +35,7 @@ export default defineCommand({
     const limit = numberFlag('limit', args.limit, { min: 0, integer: true });
     const book = readTradeBook(pathsFromArgs(args), {
       symbol,
-      sinceIso: sinceFlag(args.since),
+      sinceIso: args.since === undefined ? null : new Date(timeFlag('--since', args.since)).toISOString(),
       limit: limit ? limit : null,
     });
     for (const p of book.problems)
@@ -39,15 +47,3 @@ export default defineCommand({
     process.exitCode = book.problems.length > 0 ? EXIT.unknown : EXIT.pass;
   },
 });
-
-function sinceFlag(value: string | undefined): string | null {
-  if (value === undefined) return null;
-  const day = /^\d{4}-\d{2}-\d{2}$/.test(value);
-  const ms = Date.parse(day ? `${value}T00:00:00Z` : value);
-  if (!Number.isFinite(ms) || (!day && !/(Z|[+-]\d{2}:?\d{2})$/.test(value)))
-    throw usageError(
-      `--since must be a UTC day or an ISO-8601 time with a zone (got "${value}")`,
-      'e.g. --since 2026-11-01 or --since 2026-11-01T12:00:00Z',
-    );
-  return new Date(ms).toISOString();
-}

@@ -3,9 +3,7 @@ import { findDecision } from '../../core/audit/find-decision.ts';
 import { usageError } from '../../core/errors.ts';
 import { EXIT } from '../../core/exit-codes.ts';
 import { renderWhy } from '../../reports/why.ts';
-import { dataDirArg, jsonArg, pathsFromArgs, print, printError, printJson } from '../_shared.ts';
-
-const TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+import { dataDirArg, jsonArg, pathsFromArgs, print, printError, printJson, timeFlag } from '../_shared.ts';
 
 /** `btc/usdt`, `BTC-USDT`, `BTC_USDT` → `BTC/USDT`. */
 function symbolArg(value: string): string {
@@ -13,18 +11,6 @@ function symbolArg(value: string): string {
   if (!/^[A-Z0-9]{1,20}\/[A-Z0-9]{1,20}(:[A-Z0-9]{1,20})?$/.test(s))
     throw usageError(`"${value}" is not a symbol`, 'give it as BASE/QUOTE, e.g. BTC/USDT');
   return s;
-}
-
-/** A bar's close time; without a zone it is UTC (every time in the log is). */
-function timeArg(value: string): string {
-  const m = TIME.exec(value.trim());
-  const ms = m ? Date.parse(`${m[1]}T${m[2]}${m[3] ?? ':00'}${(m[5] ?? 'Z').toUpperCase()}`) : Number.NaN;
-  if (Number.isNaN(ms))
-    throw usageError(
-      `"${value}" is not a time`,
-      'give the bar close as YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM], e.g. 2026-05-03T03:00Z (UTC when no zone)',
-    );
-  return new Date(ms).toISOString();
 }
 
 export default defineCommand({
@@ -45,7 +31,7 @@ export default defineCommand({
   },
   run({ args }) {
     const symbol = symbolArg(args.symbol);
-    const bar = timeArg(args.time);
+    const bar = new Date(timeFlag('the bar time', args.time)).toISOString();
     const paths = pathsFromArgs(args);
     const w = findDecision(paths.decisions, paths.outcomes, symbol, bar);
     if (!w.exists) {

@@ -13,18 +13,6 @@ export type DecisionQuery = {
   action?: string;
 };
 
-/** `--since`/`--until`: a UTC day (`YYYY-MM-DD`, its start) or an ISO-8601 instant with `Z`. */
-export function parseInstant(flag: string, value: string): number {
-  const ok = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?Z)?$/.test(value);
-  const ms = ok ? Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value) : Number.NaN;
-  if (!Number.isFinite(ms))
-    throw usageError(
-      `--${flag} "${value}" is not a UTC time`,
-      'give YYYY-MM-DD or e.g. 2026-05-01T12:00:00Z',
-    );
-  return ms;
-}
-
 export function parseAction(value: string): string {
   if (!(ACTIONS as readonly string[]).includes(value))
     throw usageError(`--action "${value}" is not an action`, `use one of ${ACTIONS.join(', ')}`);

@@ -169,7 +169,7 @@ describe('flags', () => {
     [['run', '--capital', 'lots'], 64, /--capital must be a number/],
     [['run', '--max-bars', '1.5'], 64, /--max-bars must be a whole number/],
     [['run', '--mode', 'yolo'], 64, /unknown mode "yolo"/],
-    [['run', '--until', 'someday'], 64, /--until must be an ISO-8601 time/],
+    [['run', '--until', 'someday'], 64, /--until must be a UTC day or time/],
     [['run', '--mode', 'live_full'], 2, /needs --confirm/],
     [['frobnicate'], 64, /unknown verb "frobnicate"/],
     [['emergency-stop'], 64, /needs --reason/],
