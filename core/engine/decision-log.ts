@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { repairTornTail, type TailRepair } from '../fsx/jsonl.ts';
 import { withStoragePath } from '../fsx/storage-fault.ts';
 import { log } from '../log.ts';
-import { compactDecision } from '../records/decision-codec.ts';
+import { compactDecision } from '../records/decision-compact.ts';
 import { buildRunHeader, type RunInfo } from '../records/header.ts';
 import { barOfId } from '../records/outcome-codec.ts';
 import { lastLogLine, NO_ROTATION, openLog, type RotationPolicy } from '../records/segments.ts';
