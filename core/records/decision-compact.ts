@@ -47,7 +47,7 @@ function isSeq(s: string): boolean {
 }
 
 const costValues = shapeEncoder({ keys: ['fees', 'slippage', 'spread', 'total'] });
-/** `same(costs, costsOf(execution))` without building the object: the costs a line may leave out. */
+/** `same(costs, costsOf(execution))`, the key order checked by a compiled packing: the costs a line may leave out. */
 function costsImplied(costs: DecisionRecord['costs'], execution: DecisionRecord['execution']): boolean {
   const v = costValues(costs);
   if (!v) return false;
@@ -71,6 +71,11 @@ type StageCodec = {
 };
 /** The compiled side of a run header (see compiled.ts), built once per header. */
 type HeaderCodec = {
+  /** Each header stage's index by name, and each model's by `id@sha256`. */
+  stageAt: Map<string, number>;
+  modelAt: Map<string, number>;
+  /** The header's value of each of RUN_FIELDS, in order. */
+  run: unknown[];
   stages: StageCodec[];
   fields: (d: object, out: Obj) => void;
   sources: Map<string, Test>;
@@ -103,6 +108,7 @@ function codecOf(h: RunHeader): HeaderCodec {
   if (lastCodec.h === h) return lastCodec.c!;
   let c = codecs.get(h);
   if (!c) {
+    const modelAt = new Map(h.models.map((x, i) => [`${x.model_id}@${x.sha256}`, i]));
     const fields = SHARED_FIELDS.map((k): FieldCodec => {
       const shape = h.shapes[k];
       return {
@@ -111,14 +117,21 @@ function codecOf(h: RunHeader): HeaderCodec {
         usual: k in h.defaults ? equalTo(h.defaults[k]) : undefined,
         pack:
           k === 'model_trace'
-            ? (v) => (v as ModelTraceEntry[]).map((e) => encodeModel(h, e))
+            ? (v) => (v as ModelTraceEntry[]).map((e) => encodeModel(modelAt, e))
             : shape
               ? shapeEncoder(shape)
               : undefined,
       };
     });
     const sources = new Map(Object.entries(h.source).map(([sym, src]) => [sym, equalTo(src)]));
-    c = { stages: h.stages.map(compileStage), fields: fieldsEncoder(fields), sources };
+    c = {
+      stageAt: indexOf(h),
+      modelAt,
+      run: RUN_FIELDS.map((k) => RUN_VALUE[k](h)),
+      stages: h.stages.map(compileStage),
+      fields: fieldsEncoder(fields),
+      sources,
+    };
     codecs.set(h, c);
   }
   lastCodec = { h, c };
@@ -156,21 +169,11 @@ function encodeGate(c: HeaderCodec, idx: Map<string, number>, g: GateStage): unk
   return k === 0 ? i : [i, k];
 }
 
-/** Index of each header model by id and sha256 (cached per header object). */
-const modelIndex = new WeakMap<RunHeader, Map<string, number>>();
-function modelAt(h: RunHeader, e: ModelTraceEntry): number | undefined {
-  let m = modelIndex.get(h);
-  if (!m) {
-    m = new Map(h.models.map((x, i) => [`${x.model_id}@${x.sha256}`, i]));
-    modelIndex.set(h, m);
-  }
-  return m.get(`${e.model_id}@${e.sha256}`);
-}
 const OUTPUT_KEYS = ['action', 'confidence', 'probabilities'];
 
 /** A model's trace entry by its header index: `[i, action, confidence, probabilities]` used, `[i, reason]` skipped. */
-function encodeModel(h: RunHeader, e: ModelTraceEntry): unknown {
-  const i = modelAt(h, e);
+function encodeModel(modelAt: Map<string, number>, e: ModelTraceEntry): unknown {
+  const i = modelAt.get(`${e.model_id}@${e.sha256}`);
   if (i === undefined) return e;
   const out = e.output;
   if (e.status === 'used' && e.skip_reason === null && out && same(Object.keys(out), OUTPUT_KEYS))
@@ -190,8 +193,11 @@ export function compactDecision(h: RunHeader, d: DecisionDraft): Obj {
   const cid = d.correlation_id;
   const seq = cid.startsWith(h.correlation_prefix) ? cid.slice(h.correlation_prefix.length) : '';
   out.cid = isSeq(seq) ? Number(seq) : cid;
-  for (const k of RUN_FIELDS) if (d[k] !== RUN_VALUE[k](h)) out[k] = d[k];
   const c = codecOf(h);
+  for (let j = 0; j < RUN_FIELDS.length; j++) {
+    const k = RUN_FIELDS[j]!;
+    if (d[k] !== c.run[j]) out[k] = d[k];
+  }
   const source = c.sources.get(d.symbol);
   if (source ? !source(d.source) : d.source !== undefined) out.source = d.source;
   const fh = d.features_hash;
@@ -200,7 +206,7 @@ export function compactDecision(h: RunHeader, d: DecisionDraft): Obj {
   } else out.fh = fh.startsWith(h.features_prefix) ? fh.slice(h.features_prefix.length) : [fh];
   c.fields(d, out);
   const gates = d.gate_trace;
-  const idx = indexOf(h);
+  const idx = c.stageAt;
   const unreached = trailingUnreached(gates, idx);
   const n = gates.length - unreached;
   const listed: unknown[] = [];
