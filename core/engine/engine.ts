@@ -294,7 +294,7 @@ async function runLocked(
   const checkpointNow = async () => {
     opts.tape?.sync(); // the candles of every logged decision are durable before it is
     counters.decisions += await decisionLog.flush();
-    for (const o of opts.stages.observers) o.checkpoint?.();
+    for (const o of opts.stages.observers) await o.checkpoint?.();
     ledger.setMeta('checkpoint', {
       mode,
       initial_capital: portfolio.initialCapital,
@@ -566,11 +566,12 @@ async function runLocked(
     // Observers and the advisor write on close (outcome lines, learned state) about decisions the
     // log never acknowledged: they stay unwritten, like the ledger rows, and resume redoes them.
     ledger.discard();
+    for (const o of opts.stages.observers) tryQuietly(() => o.abandon?.());
     feed.close();
     tryQuietly(() => opts.tape?.close());
     throw fault;
   }
-  for (const o of opts.stages.observers) o.close?.();
+  for (const o of opts.stages.observers) await o.close?.();
   opts.stages.signal.close?.();
   ledger.close();
   feed.close();

@@ -89,12 +89,14 @@ export interface DecisionObserver {
   onDecision(draft: Draft, ctx: StageContext): void;
   /** A bar that is not decided (history after an outage, bars decided before a restart, warm-up). */
   onBar?(symbol: string, bar: Bar): void;
-  /** At each engine checkpoint, after the decision log is flushed: make what was recorded durable. */
-  checkpoint?(): void;
+  /** At each engine checkpoint, after the decision log is flushed: make what was recorded durable (awaited before `snapshot`). */
+  checkpoint?(): void | Promise<void>;
   /** Bytes recorded since the last checkpoint and held in memory until it: past the engine's limit an unpaced run checkpoints early. */
   pendingBytes?(): number;
   /** At the end of the run, after the last checkpoint. */
-  close?(): void;
+  close?(): void | Promise<void>;
+  /** Instead of `close` when the run failed: nothing more is written. */
+  abandon?(): void;
   /** Names the observer's state in the ledger checkpoint; with it, `snapshot` is saved there and `restore`d on start. */
   readonly stateKey?: string;
   snapshot?(): unknown;

@@ -188,7 +188,7 @@ export function buildStages(
     entry: guard,
     observers: [
       guard,
-      new OutcomeRecorder(paths.outcomes, outcomeRotation),
+      new OutcomeRecorder(paths.outcomes, outcomeRotation, { thread: true }),
       ...(notifier ? [new NotifyObserver(notifier)] : []),
     ],
   };

@@ -1,0 +1,248 @@
+import { withStoragePath } from '../fsx/storage-fault.ts';
+import type { RotationPolicy } from '../records/segments.ts';
+import type { ActionName } from '../schema/common.ts';
+import type { ForwardSink, ForwardState } from './forward.ts';
+
+/** What one entry of a batch is: its numbers follow in `nums`, its texts in `units`, in call order. */
+export const KIND = { decided: 0, bar: 1, line: 2 } as const;
+
+export type ForwardRequest =
+  | { type: 'open'; path: string; rotation: RotationPolicy }
+  | { type: 'restore'; saved: ForwardState | null }
+  | Batch
+  | { type: 'checkpoint' | 'close'; id: number };
+
+/**
+ * Calls as numbers: names (symbols, actions, kinds) by their index in the thread's list, which
+ * `names` extends; ids, bar times and lines as the lengths of their texts in `units` (UTF-16,
+ * copied by a loop: the engine's texts are short, and a native write costs more per call).
+ * No string is cloned: a structured clone of a few strings costs the engine more than the work
+ * it hands over.
+ */
+export type Batch = {
+  type: 'batch';
+  kinds: Uint8Array;
+  nums: Float64Array;
+  units: ArrayBuffer;
+  names: string[];
+  n: number;
+};
+
+export type ForwardReply =
+  | { type: 'consumed'; pendingBytes: number }
+  | { type: 'done'; id: number; state: ForwardState | null }
+  | { type: 'error'; message: string; code: string | null; path: string | null };
+
+/** Calls sent to the thread at a time (and always at a checkpoint). */
+const BATCH = 4096;
+/** Numbers an entry takes at most (a decision's). */
+const NUMS = 10;
+const UNITS = BATCH * 64;
+/** A name's index when there is none (`null`). */
+export const NO_NAME = -1;
+
+/**
+ * A `ForwardSink` on a thread of its own (forward.worker.ts): each call is written to a batch of
+ * typed arrays, in order, and the thread replays the batch into a `ForwardReturns`. The engine
+ * pays for a few array writes per decision; resolving, serialising and writing the lines run on
+ * the second core. `checkpoint()` waits until the thread has flushed everything sent, and brings
+ * back the state as of then; a failure there (a full disk) is thrown from the next call, like
+ * the file's own error would have been.
+ */
+export class ForwardThread implements ForwardSink {
+  private worker: Worker | null = null;
+  private kinds = new Uint8Array(BATCH);
+  private nums = new Float64Array(BATCH * NUMS);
+  private units = new Uint16Array(UNITS);
+  private used = 0;
+  private n = 0;
+  private ni = 0;
+  private readonly nameAt = new Map<string, number>();
+  private names: string[] = [];
+  private seq = 0;
+  private readonly waiters = new Map<number, (state: ForwardState | null) => void>();
+  private failure: Error | null = null;
+  private reported = 0;
+  private last: ForwardState | null = null;
+
+  constructor(
+    private readonly path: string,
+    private readonly rotation: RotationPolicy,
+  ) {}
+
+  /** Started on first use: a recorder built for a run that never starts leaves no thread behind. */
+  private post(message: ForwardRequest, transfer: ArrayBuffer[] = []): void {
+    if (this.failure) throw this.failure;
+    if (!this.worker) {
+      this.worker = new Worker(new URL('./forward.worker.ts', import.meta.url).href);
+      this.worker.onmessage = (e: MessageEvent<ForwardReply>) => this.onReply(e.data);
+      this.worker.onerror = (e) => this.fail(new Error(`outcome recorder thread crashed: ${e.message}`));
+      this.worker.unref(); // held only while a reply is awaited: a run that ends without closing it still exits
+      this.worker.postMessage({
+        type: 'open',
+        path: this.path,
+        rotation: this.rotation,
+      } satisfies ForwardRequest);
+    }
+    this.worker.postMessage(message, transfer);
+  }
+
+  private onReply(reply: ForwardReply): void {
+    if (reply.type === 'consumed') this.reported = reply.pendingBytes;
+    else if (reply.type === 'done') {
+      this.waiters.get(reply.id)?.(reply.state);
+      this.waiters.delete(reply.id);
+    } else {
+      const err = new Error(`outcome log ${this.path}: ${reply.message}`) as NodeJS.ErrnoException;
+      if (reply.code) err.code = reply.code;
+      this.fail(withStoragePath(err, reply.path ?? this.path));
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return; // the first error is the cause; later ones are its echoes
+    this.failure = err;
+    for (const resolve of this.waiters.values()) resolve(null);
+    this.waiters.clear();
+  }
+
+  decided(
+    symbol: string,
+    id: string,
+    barTs: string,
+    closeTs: number,
+    openTs: number,
+    close: number,
+    price: number,
+    action: ActionName,
+    signalAction: ActionName | null,
+    shadowAction: string | null,
+  ): void {
+    this.room(id.length + barTs.length);
+    const { nums, ni } = this;
+    nums[ni] = closeTs;
+    nums[ni + 1] = openTs;
+    nums[ni + 2] = close;
+    nums[ni + 3] = price;
+    nums[ni + 4] = this.name(symbol);
+    nums[ni + 5] = this.name(action);
+    nums[ni + 6] = signalAction === null ? NO_NAME : this.name(signalAction);
+    nums[ni + 7] = shadowAction === null ? NO_NAME : this.name(shadowAction);
+    nums[ni + 8] = this.text(id);
+    nums[ni + 9] = this.text(barTs);
+    this.added(KIND.decided, 10);
+  }
+
+  bar(symbol: string, closeTs: number, openTs: number, close: number): void {
+    this.room(0);
+    const { nums, ni } = this;
+    nums[ni] = closeTs;
+    nums[ni + 1] = openTs;
+    nums[ni + 2] = close;
+    nums[ni + 3] = this.name(symbol);
+    this.added(KIND.bar, 4);
+  }
+
+  line(id: string, kind: string, text: string): void {
+    this.room(id.length + text.length);
+    const { nums, ni } = this;
+    nums[ni] = this.text(id);
+    nums[ni + 1] = this.name(kind);
+    nums[ni + 2] = this.text(text);
+    this.added(KIND.line, 3);
+  }
+
+  /** Send the batch first when `chars` more UTF-16 units would not fit. */
+  private room(chars: number): void {
+    if (this.failure) throw this.failure;
+    if (this.used + chars <= this.units.length) return;
+    this.send();
+    if (chars > this.units.length) this.units = new Uint16Array(chars);
+  }
+
+  private name(s: string): number {
+    let i = this.nameAt.get(s);
+    if (i === undefined) {
+      i = this.nameAt.size;
+      this.nameAt.set(s, i);
+      this.names.push(s);
+    }
+    return i;
+  }
+
+  /** The text appended; its length returned. */
+  private text(s: string): number {
+    const { units } = this;
+    const n = s.length;
+    let at = this.used;
+    for (let i = 0; i < n; i++) units[at++] = s.charCodeAt(i);
+    this.used = at;
+    return n;
+  }
+
+  private added(kind: number, nums: number): void {
+    this.kinds[this.n++] = kind;
+    this.ni += nums;
+    if (this.n === BATCH) this.send();
+  }
+
+  private send(): void {
+    if (this.n === 0) return;
+    const { kinds, nums, names, n } = this;
+    const units = this.units.buffer as ArrayBuffer;
+    this.post({ type: 'batch', kinds, nums, units, names, n }, [
+      kinds.buffer as ArrayBuffer,
+      nums.buffer as ArrayBuffer,
+      units,
+    ]);
+    this.kinds = new Uint8Array(BATCH);
+    this.nums = new Float64Array(BATCH * NUMS);
+    this.units = new Uint16Array(UNITS);
+    this.names = [];
+    this.used = 0;
+    this.n = 0;
+    this.ni = 0;
+  }
+
+  restore(saved: ForwardState | null): void {
+    this.post({ type: 'restore', saved });
+  }
+
+  private async request(type: 'checkpoint' | 'close'): Promise<ForwardState | null> {
+    this.send();
+    const id = ++this.seq;
+    const reply = new Promise<ForwardState | null>((resolve) => this.waiters.set(id, resolve));
+    this.post({ type, id });
+    this.worker!.ref();
+    const state = await reply.finally(() => this.worker?.unref());
+    if (this.failure) throw this.failure;
+    return state;
+  }
+
+  async checkpoint(): Promise<void> {
+    this.last = await this.request('checkpoint');
+    this.reported = 0;
+  }
+
+  state(): ForwardState {
+    if (!this.last) throw new Error('outcome recorder: no state before its first checkpoint');
+    return this.last;
+  }
+
+  pendingBytes(): number {
+    return this.reported;
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.worker && !this.failure) await this.request('close');
+    } finally {
+      this.abandon();
+    }
+  }
+
+  abandon(): void {
+    this.worker?.terminate();
+    this.worker = null;
+  }
+}
