@@ -1,5 +1,3 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { DEFAULT_BROKER, PaperBroker } from '../broker/paper.ts';
 import { Portfolio } from '../broker/portfolio.ts';
 import { haltFileStamp, readHalt } from '../control/halt.ts';
@@ -14,15 +12,15 @@ import { correlated, log } from '../log.ts';
 import { EngineLogRotator, rotationPolicyFromEnv } from '../logs/engine-log.ts';
 import type { DataPaths } from '../paths.ts';
 import type { RunInfo } from '../records/header.ts';
-import { applyRetention, type RotationPolicy, segmentFiles } from '../records/segments.ts';
+import type { RotationPolicy } from '../records/segments.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { EngineStatusName } from '../schema/heartbeat.ts';
-import type { PositionState } from '../schema/state.ts';
 import { isoUtc } from '../time/iso.ts';
 import type { CandleTapeWriter } from './candle-tape.ts';
+import { type Checkpoint, portfolioCheckpoint, restorePortfolio } from './checkpoint.ts';
 import { DecisionLog, decisionIdsPastCheckpoint } from './decision-log.ts';
 import type { Bar, Feed, FeedTick } from './feeds.ts';
-import { type InboxState, OrderInbox } from './order-inbox.ts';
+import { OrderInbox } from './order-inbox.ts';
 import {
   type Draft,
   declaredStages,
@@ -31,6 +29,7 @@ import {
   SymbolPipeline,
   type TickContext,
 } from './pipeline.ts';
+import { archivePreviousRun, removeOldArchives } from './run-files.ts';
 import { buildHeartbeat, buildState, type DailyCounters, type SessionCounters } from './snapshots.ts';
 
 export type EngineOptions = {
@@ -78,31 +77,6 @@ export type EngineResult = {
   maxDrawdownPct: number;
   tornTail: { bytes: number; sidecar: string } | null;
   resumed: boolean;
-};
-
-type Checkpoint = {
-  mode: ModeName;
-  initial_capital: number;
-  cash: number;
-  peak_equity: number;
-  max_drawdown_pct: number;
-  realized_pnl: number;
-  fees_paid: number;
-  total_trades: number;
-  winning_trades: number;
-  losing_trades: number;
-  last_bar_ts: Record<string, string>;
-  decisions_total: number;
-  mode_started_at: string;
-  daily: DailyCounters;
-  /** The entry guard's own state (risk counters, preservation level); absent in ledgers from before it existed. */
-  risk?: unknown;
-  /** How far `order_requests.jsonl` has been read, and limit orders still waiting. */
-  order_inbox?: InboxState;
-  /** The signal stage's learned state (the shadow advisor). */
-  signal?: unknown;
-  /** Observers' own state by their `stateKey` (the outcome recorder's open horizons and trades). */
-  observers?: Record<string, unknown>;
 };
 
 const PAPER_MODES = new Set<ModeName>(['backtest', 'paper_synthetic', 'paper_live_data']);
@@ -205,6 +179,7 @@ async function runLocked(
     for (const o of opts.stages.observers)
       if (o.stateKey) o.restore?.(checkpoint?.observers?.[o.stateKey] ?? null);
   } catch (err) {
+    for (const o of opts.stages.observers) tryQuietly(() => o.abandon?.());
     ledger.close();
     throw err;
   }
@@ -297,15 +272,7 @@ async function runLocked(
     for (const o of opts.stages.observers) await o.checkpoint?.();
     ledger.setMeta('checkpoint', {
       mode,
-      initial_capital: portfolio.initialCapital,
-      cash: portfolio.cash,
-      peak_equity: portfolio.peakEquity,
-      max_drawdown_pct: portfolio.maxDrawdownPct,
-      realized_pnl: portfolio.realizedPnl,
-      fees_paid: portfolio.feesPaid,
-      total_trades: portfolio.totalTrades,
-      winning_trades: portfolio.winningTrades,
-      losing_trades: portfolio.losingTrades,
+      ...portfolioCheckpoint(portfolio),
       last_bar_ts: lastBarTs,
       decisions_total: decisionsTotal,
       mode_started_at: modeStartedAt,
@@ -349,6 +316,7 @@ async function runLocked(
   } catch (err) {
     // Nothing decided yet: release the writer thread (it would keep the process alive) and the ledger.
     await decisionLog.close();
+    for (const o of opts.stages.observers) tryQuietly(() => o.abandon?.());
     ledger.discard();
     tryQuietly(() => opts.tape?.close());
     throw err;
@@ -609,73 +577,6 @@ function currentHalt(paths: DataPaths): TickContext['halt'] {
   if (haltFileStamp(paths) === 0) return null;
   const view = readHalt(paths);
   return view.halted ? { reason: view.reason } : null;
-}
-
-function restorePortfolio(cp: Checkpoint, rows: ReturnType<Ledger['positions']>): Portfolio {
-  const p = new Portfolio(cp.initial_capital, cp.cash, cp.peak_equity);
-  p.maxDrawdownPct = cp.max_drawdown_pct;
-  p.realizedPnl = cp.realized_pnl;
-  p.feesPaid = cp.fees_paid;
-  p.totalTrades = cp.total_trades;
-  p.winningTrades = cp.winning_trades;
-  p.losingTrades = cp.losing_trades;
-  for (const r of rows) {
-    const pos: PositionState = { ...r, unrealized_pnl: 0 };
-    p.positions.set(r.symbol, pos);
-    p.mark(r.symbol, r.last_price);
-  }
-  return p;
-}
-
-/**
- * Retention runs right after a ledger commit: every archive was closed by a flush before it, so
- * the checkpoint covers all it holds and a resume never needs it again.
- */
-function removeOldArchives(paths: DataPaths, keep: EngineOptions['keepArchives']): void {
-  if (!keep) return;
-  for (const [path, n] of [
-    [paths.decisions, keep.decisions],
-    [paths.outcomes, keep.outcomes],
-  ] as const) {
-    if (n === 0) continue;
-    const removed = applyRetention(path, n);
-    if (removed.length > 0)
-      log.info(
-        `log retention: removed ${removed.map((r) => r.file).join(', ')} (recorded in ${basename(path, '.jsonl')}.retention.json)`,
-      );
-  }
-}
-
-/** `--fresh`: move the previous run's log, ledger and state aside (nothing is deleted). */
-function archivePreviousRun(paths: DataPaths): void {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '');
-  let moved = 0;
-  const move = (path: string) => {
-    if (!existsSync(path)) return;
-    const dir = join(dirname(path), 'archive');
-    mkdirSync(dir, { recursive: true });
-    renameSync(path, join(dir, `${stamp}.${basename(path)}`));
-    moved++;
-  };
-  for (const p of [
-    paths.decisions,
-    ...segmentFiles(paths.decisions),
-    paths.candleTape,
-    paths.outcomes,
-    ...segmentFiles(paths.outcomes),
-    paths.advisorState,
-    paths.state,
-    paths.orderRequests,
-    paths.ledger,
-    `${paths.ledger}-wal`,
-    `${paths.ledger}-shm`,
-  ])
-    move(p);
-  if (moved > 0) {
-    log.info(
-      `--fresh: previous run archived under ${join(paths.root, 'rl', 'archive')} and ${join(paths.root, 'unified_trading', 'archive')}`,
-    );
-  }
 }
 
 export type { Bar, FeedTick };
