@@ -268,9 +268,10 @@ export class EngineRun {
     this.writeHeartbeat();
   }
 
-  /** Wait while the decision log's writer thread is too far behind. */
-  backpressure(): Promise<void> {
-    return this.decisionLog.backpressure();
+  /** Wait while the decision log's writer thread, or an observer's, is too far behind. */
+  async backpressure(): Promise<void> {
+    await this.decisionLog.backpressure();
+    for (const o of this.opts.stages.observers) await o.backpressure?.();
   }
 
   /** Flatten every symbol at its last price, each as its own decision, and stop as halted. */

@@ -97,6 +97,8 @@ export interface DecisionObserver {
   close?(): void | Promise<void>;
   /** Instead of `close` when the run failed: nothing more is written. */
   abandon?(): void;
+  /** Called between the engine's batches: wait while what the observer queued is too far behind. */
+  backpressure?(): Promise<void> | undefined;
   /** Names the observer's state in the ledger checkpoint; with it, `snapshot` is saved there and `restore`d on start. */
   readonly stateKey?: string;
   snapshot?(): unknown;

@@ -29,12 +29,14 @@ export type Batch = {
 };
 
 export type ForwardReply =
-  | { type: 'consumed'; pendingBytes: number }
+  | { type: 'consumed'; pendingBytes: number; kinds: Uint8Array; nums: Float64Array; units: ArrayBuffer }
   | { type: 'done'; id: number; state: ForwardState | null }
   | { type: 'error'; message: string; code: string | null; path: string | null };
 
 /** Calls sent to the thread at a time (and always at a checkpoint). */
 const BATCH = 4096;
+/** Batches sent and not yet replayed past which the engine waits (memory stays bounded if the thread falls behind). */
+const MAX_IN_FLIGHT = 8;
 /** Numbers an entry takes at most (a decision's). */
 const NUMS = 10;
 const UNITS = BATCH * 64;
@@ -51,9 +53,9 @@ export const NO_NAME = -1;
  */
 export class ForwardThread implements ForwardSink {
   private worker: Worker | null = null;
-  private kinds = new Uint8Array(BATCH);
-  private nums = new Float64Array(BATCH * NUMS);
-  private units = new Uint16Array(UNITS);
+  private kinds: Uint8Array = new Uint8Array(BATCH);
+  private nums: Float64Array = new Float64Array(BATCH * NUMS);
+  private units: Uint16Array = new Uint16Array(UNITS);
   private used = 0;
   private n = 0;
   private ni = 0;
@@ -63,6 +65,10 @@ export class ForwardThread implements ForwardSink {
   private readonly waiters = new Map<number, (state: ForwardState | null) => void>();
   private failure: Error | null = null;
   private reported = 0;
+  private inFlight = 0;
+  /** Arrays the thread handed back, for the next batches. */
+  private readonly spare: { kinds: Uint8Array; nums: Float64Array; units: Uint16Array }[] = [];
+  private roomWaiter: (() => void) | null = null;
   private last: ForwardState | null = null;
 
   constructor(
@@ -88,8 +94,14 @@ export class ForwardThread implements ForwardSink {
   }
 
   private onReply(reply: ForwardReply): void {
-    if (reply.type === 'consumed') this.reported = reply.pendingBytes;
-    else if (reply.type === 'done') {
+    if (reply.type === 'consumed') {
+      this.reported = reply.pendingBytes;
+      this.inFlight--;
+      if (reply.units.byteLength === UNITS * 2)
+        this.spare.push({ kinds: reply.kinds, nums: reply.nums, units: new Uint16Array(reply.units) });
+      this.roomWaiter?.();
+      this.roomWaiter = null;
+    } else if (reply.type === 'done') {
       this.waiters.get(reply.id)?.(reply.state);
       this.waiters.delete(reply.id);
     } else {
@@ -104,6 +116,18 @@ export class ForwardThread implements ForwardSink {
     this.failure = err;
     for (const resolve of this.waiters.values()) resolve(null);
     this.waiters.clear();
+    this.roomWaiter?.();
+    this.roomWaiter = null;
+  }
+
+  /** Wait while too many batches are queued for the thread (called between the engine's batches). */
+  async backpressure(): Promise<void> {
+    while (this.inFlight > MAX_IN_FLIGHT && !this.failure) {
+      await new Promise<void>((resolve) => {
+        this.roomWaiter = resolve;
+      });
+    }
+    if (this.failure) throw this.failure;
   }
 
   decided(
@@ -195,9 +219,11 @@ export class ForwardThread implements ForwardSink {
       nums.buffer as ArrayBuffer,
       units,
     ]);
-    this.kinds = new Uint8Array(BATCH);
-    this.nums = new Float64Array(BATCH * NUMS);
-    this.units = new Uint16Array(UNITS);
+    this.inFlight++;
+    const next = this.spare.pop();
+    this.kinds = next?.kinds ?? new Uint8Array(BATCH);
+    this.nums = next?.nums ?? new Float64Array(BATCH * NUMS);
+    this.units = next?.units ?? new Uint16Array(UNITS);
     this.names = [];
     this.used = 0;
     this.n = 0;

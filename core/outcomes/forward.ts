@@ -70,6 +70,8 @@ export interface ForwardSink {
   close(): void | Promise<void>;
   /** The run failed: write nothing more. */
   abandon?(): void;
+  /** Wait while the sink is too far behind (a thread's queue is bounded). */
+  backpressure?(): Promise<void>;
 }
 
 /**

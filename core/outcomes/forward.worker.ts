@@ -69,7 +69,17 @@ self.onmessage = (event: MessageEvent<ForwardRequest>) => {
         break;
       case 'batch':
         replay(m);
-        postMessage({ type: 'consumed', pendingBytes: sink!.pendingBytes() } satisfies ForwardReply);
+        // The arrays go back to the engine for the next batches.
+        postMessage(
+          {
+            type: 'consumed',
+            pendingBytes: sink!.pendingBytes(),
+            kinds: m.kinds,
+            nums: m.nums,
+            units: m.units,
+          } satisfies ForwardReply,
+          [m.kinds.buffer as ArrayBuffer, m.nums.buffer as ArrayBuffer, m.units],
+        );
         break;
       case 'checkpoint':
         sink!.checkpoint();

@@ -92,6 +92,10 @@ export class OutcomeRecorder implements DecisionObserver {
     return this.sink.close();
   }
 
+  backpressure(): Promise<void> | undefined {
+    return this.sink.backpressure?.();
+  }
+
   /** The run failed: nothing more is written (what the log never acknowledged stays unwritten). */
   abandon(): void {
     this.sink.abandon?.();

@@ -60,7 +60,8 @@ async function drive(sink: ForwardSink, path: string, calls: Call[], saved: Forw
   const at = [0, 0, 0];
   const states: ForwardState[] = [];
   let n = 0;
-  for (const c of calls) {
+  for (const [i, c] of calls.entries()) {
+    if (i % 1000 === 999) await sink.backpressure?.(); // as the engine does between its batches
     if (c.k === 'checkpoint') {
       await sink.checkpoint();
       states.push(JSON.parse(JSON.stringify(sink.state())));
@@ -125,12 +126,12 @@ describe('the outcome recorder on its own thread', () => {
       );
     });
 
-  it('carries more than one batch, and texts longer than a batch holds, in order', async () => {
+  it('carries many batches (more than are let in flight at once), and texts longer than a batch holds, in order', async () => {
     using dir = tempDir();
     const here = join(dir.path, 'here.jsonl');
     const there = join(dir.path, 'there.jsonl');
     const calls: Call[] = [];
-    for (let i = 0; i < 10_000; i++)
+    for (let i = 0; i < 60_000; i++)
       calls.push({
         k: 'decided',
         sym: i % 3,
