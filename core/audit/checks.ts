@@ -1,5 +1,5 @@
 import { check } from '../evidence/envelope.ts';
-import { xorIds } from '../records/segments.ts';
+import { xorIds } from '../records/retention.ts';
 import type { Check } from '../schema/evidence.ts';
 import type { DecisionLogFacts, FillTotals, LineFault } from './decisions.ts';
 import type { EvidenceFacts } from './evidence-files.ts';

@@ -12,13 +12,8 @@
  */
 import { closeSync, fstatSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { readLastLine } from '../fsx/jsonl.ts';
-import {
-  applyRetention,
-  crashPoint,
-  NO_ROTATION,
-  type RotationPolicy,
-  rotateActive,
-} from '../records/segments.ts';
+import { applyRetention } from '../records/retention.ts';
+import { crashPoint, NO_ROTATION, type RotationPolicy, rotateActive } from '../records/segments.ts';
 
 declare const self: Worker;
 

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { log } from '../log.ts';
 import type { DataPaths } from '../paths.ts';
-import { applyRetention, segmentFiles } from '../records/segments.ts';
+import { applyRetention } from '../records/retention.ts';
+import { segmentFiles } from '../records/segments.ts';
 
 /** How many archives of each log to keep (absent, or 0 for a log: all). */
 export type KeepArchives = { decisions: number; outcomes: number } | undefined;

@@ -1,6 +1,6 @@
 import { JsonlAppender } from '../fsx/jsonl.ts';
+import { applyRetention } from '../records/retention.ts';
 import {
-  applyRetention,
   crashPoint,
   listSegments,
   NO_ROTATION,
