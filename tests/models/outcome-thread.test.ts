@@ -102,6 +102,23 @@ const segments = (dir: string) =>
       .map((f) => [f, readFileSync(join(dir, f), 'utf8')]),
   );
 
+/** `n` hold decisions on BTC/USDT at flat prices, one a minute from the bar closing at `t`. */
+function holds(sink: ForwardSink, t: number, n: number): void {
+  for (let i = 0; i < n; i++)
+    sink.decided(
+      'BTC/USDT',
+      `d${i}`,
+      iso(t + i * MIN),
+      t + i * MIN,
+      t + (i - 1) * MIN,
+      100,
+      100,
+      'hold',
+      null,
+      null,
+    );
+}
+
 describe('the outcome recorder on its own thread', () => {
   for (const [what, rotation] of [
     ['', NO_ROTATION],
@@ -178,19 +195,7 @@ describe('the outcome recorder on its own thread', () => {
     const sink = new ForwardThread(path, NO_ROTATION);
     sink.restore(null);
     const t = T0 + MIN;
-    for (let i = 0; i < 30; i++)
-      sink.decided(
-        'BTC/USDT',
-        `d${i}`,
-        iso(t + i * MIN),
-        t + i * MIN,
-        t + (i - 1) * MIN,
-        100,
-        100,
-        'hold',
-        null,
-        null,
-      );
+    holds(sink, t, 30);
     const err = await sink.checkpoint().then(
       () => null,
       (e: Error) => e,
@@ -208,19 +213,7 @@ describe('the outcome recorder on its own thread', () => {
     const sink = new ForwardThread(path, NO_ROTATION);
     sink.restore(null);
     const t = T0 + MIN;
-    for (let i = 0; i < 30; i++)
-      sink.decided(
-        'BTC/USDT',
-        `d${i}`,
-        iso(t + i * MIN),
-        t + i * MIN,
-        t + (i - 1) * MIN,
-        100,
-        100,
-        'hold',
-        null,
-        null,
-      );
+    holds(sink, t, 30);
     sink.abandon();
     await Bun.sleep(50);
     expect(readFileSync(path, 'utf8')).toBe('');
