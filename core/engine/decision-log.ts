@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { repairTornTail, type TailRepair } from '../fsx/jsonl.ts';
-import { withStoragePath } from '../fsx/storage-fault.ts';
+import { WriterThread } from '../fsx/writer-thread.ts';
 import { log } from '../log.ts';
 import { compactDecision } from '../records/decision-compact.ts';
 import { buildRunHeader, type RunInfo } from '../records/header.ts';
@@ -38,17 +38,12 @@ type Draft = Omit<DecisionRecord, 'prev_hash'>;
  * from them all. Without a `RunInfo`, whole v1 records are written.
  */
 export class DecisionLog {
-  private worker: Worker | null = null;
+  private readonly thread: WriterThread<WriterRequest, Extract<WriterReply, { type: 'flushed' }>>;
   private chunk = newChunk(CHUNK_BYTES);
   private readonly spare: ArrayBuffer[] = [];
   private used = 0;
   private ends: number[] = [];
-  private inFlight = 0;
   private queued = 0;
-  private flushSeq = 0;
-  private readonly waiters = new Map<number, (reply: Extract<WriterReply, { type: 'flushed' }>) => void>();
-  private roomWaiter: (() => void) | null = null;
-  private failure: Error | null = null;
   /** Records flushed to the file by this process. */
   written = 0;
   repair: TailRepair | null = null;
@@ -65,7 +60,14 @@ export class DecisionLog {
     readonly path: string,
     private readonly run: RunInfo | null = null,
     private readonly rotation: RotationPolicy = NO_ROTATION,
-  ) {}
+  ) {
+    this.thread = new WriterThread(
+      new URL('./log-writer.worker.ts', import.meta.url),
+      `decision log ${path}`,
+      path,
+      MAX_CHUNKS_IN_FLIGHT,
+    );
+  }
 
   open(): void {
     mkdirSync(dirname(this.path), { recursive: true });
@@ -73,41 +75,15 @@ export class DecisionLog {
     // The chain continues from the newest segment's last line (an archive, if a crash came mid-rotation).
     const last = lastLogLine(this.path);
     if (last !== null) this.head = hashLine(last);
-    this.worker = new Worker(new URL('./log-writer.worker.ts', import.meta.url).href);
-    this.worker.onmessage = (e: MessageEvent<WriterReply>) => this.onReply(e.data);
-    this.worker.onerror = (e) => this.fail(new Error(`decision log writer crashed: ${e.message}`));
-    this.post({ type: 'open', path: this.path, prevHash: this.head, rotation: this.rotation });
+    this.thread.start((reply) => this.onReply(reply as WriterReply));
+    this.thread.post({ type: 'open', path: this.path, prevHash: this.head, rotation: this.rotation });
   }
 
   private onReply(reply: WriterReply): void {
     if (reply.type === 'consumed') {
-      this.inFlight--;
       if (reply.buffer.byteLength === CHUNK_BYTES) this.spare.push(reply.buffer);
-      this.roomWaiter?.();
-      this.roomWaiter = null;
-    } else if (reply.type === 'flushed') {
-      this.waiters.get(reply.id)?.(reply);
-      this.waiters.delete(reply.id);
-    } else {
-      const err = new Error(`decision log ${this.path}: ${reply.message}`) as NodeJS.ErrnoException;
-      if (reply.code) err.code = reply.code;
-      this.fail(withStoragePath(err, this.path));
-    }
-  }
-
-  private fail(err: Error): void {
-    if (this.failure) return; // the first error is the cause; later ones are its echoes
-    this.failure = err;
-    this.roomWaiter?.();
-    for (const resolve of this.waiters.values())
-      resolve({ type: 'flushed', id: -1, records: 0, prevHash: this.head, rotated: [] });
-    this.waiters.clear();
-  }
-
-  private post(message: WriterRequest, transfer?: ArrayBuffer[]): void {
-    if (this.failure) throw this.failure;
-    if (!this.worker) throw new Error(`decision log ${this.path} is not open`);
-    this.worker.postMessage(message, transfer ?? []);
+      this.thread.consumed();
+    } else if (reply.type === 'flushed') this.thread.answer(reply.id, reply);
   }
 
   /** Queue one record (serialised here; chained, hashed and written by the writer thread). */
@@ -172,8 +148,7 @@ export class DecisionLog {
     // The chunk owns its ArrayBuffer, so it is handed over without a copy.
     const bytes = this.chunk.buffer as ArrayBuffer;
     const ends = Int32Array.from(this.ends);
-    this.post({ type: 'records', buffer: bytes, ends }, [bytes, ends.buffer]);
-    this.inFlight++;
+    this.thread.send({ type: 'records', buffer: bytes, ends }, [bytes, ends.buffer]);
     const reused = this.spare.pop();
     this.chunk = reused ? Buffer.from(reused) : newChunk(CHUNK_BYTES);
     this.used = 0;
@@ -185,13 +160,8 @@ export class DecisionLog {
   }
 
   /** Wait while too much is queued for the writer thread (called between batches). */
-  async backpressure(): Promise<void> {
-    while (this.inFlight > MAX_CHUNKS_IN_FLIGHT && !this.failure) {
-      await new Promise<void>((resolve) => {
-        this.roomWaiter = resolve;
-      });
-    }
-    if (this.failure) throw this.failure;
+  backpressure(): Promise<void> {
+    return this.thread.backpressure();
   }
 
   /** Write everything queued (with `durable`, fsync too); returns how many records this call made count. */
@@ -199,13 +169,7 @@ export class DecisionLog {
     if (this.samples.length > 0) this.startRun();
     this.sendChunk();
     const headers = this.headerLines;
-    const id = ++this.flushSeq;
-    const reply = new Promise<Extract<WriterReply, { type: 'flushed' }>>((resolve) =>
-      this.waiters.set(id, resolve),
-    );
-    this.post({ type, id, durable });
-    const r = await reply;
-    if (this.failure) throw this.failure;
+    const r = await this.thread.request((id) => ({ type, id, durable }));
     for (const archive of r.rotated) log.info(`decision log rotated: ${archive}`);
     this.head = r.prevHash;
     this.queued -= r.records;
@@ -217,16 +181,15 @@ export class DecisionLog {
 
   /** The writer's error, once it has failed (nothing queued after it counts as written). */
   get error(): Error | null {
-    return this.failure;
+    return this.thread.error;
   }
 
   async close(): Promise<number> {
-    if (!this.worker) return 0;
+    if (!this.thread.started) return 0;
     try {
-      return this.failure ? 0 : await this.flush(true, 'close');
+      return this.thread.error ? 0 : await this.flush(true, 'close');
     } finally {
-      this.worker.terminate();
-      this.worker = null;
+      this.thread.terminate();
     }
   }
 }

@@ -12,10 +12,9 @@
  */
 import { closeSync, fstatSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { readLastLine } from '../fsx/jsonl.ts';
+import { serveRequests, type ThreadError } from '../fsx/writer-thread.ts';
 import { applyRetention } from '../records/retention.ts';
 import { crashPoint, NO_ROTATION, type RotationPolicy, rotateActive } from '../records/segments.ts';
-
-declare const self: Worker;
 
 export type WriterRequest =
   | { type: 'open'; path: string; prevHash: string; rotation?: RotationPolicy }
@@ -26,7 +25,7 @@ export type WriterRequest =
 export type WriterReply =
   | { type: 'consumed'; buffer: ArrayBuffer }
   | { type: 'flushed'; id: number; records: number; prevHash: string; rotated: string[] }
-  | { type: 'error'; message: string; code: string | null };
+  | ThreadError;
 
 const PREFIX = Buffer.from(',"prev_hash":"');
 const CLOSE = Buffer.from('"}');
@@ -34,9 +33,6 @@ const OUT_BYTES = 8 << 20;
 
 let fd: number | null = null;
 let prev = '';
-// After a failed write the buffer's place in the file is unknown: writing it again could glue or
-// duplicate lines, so the writer stops for good and every later request gets the same error.
-let broken: { message: string; code: string | null } | null = null;
 let out = Buffer.allocUnsafe(OUT_BYTES);
 let used = 0;
 let records = 0;
@@ -113,13 +109,8 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   return true;
 }
 
-self.onmessage = (event: MessageEvent<WriterRequest>) => {
-  const m = event.data;
-  if (broken) {
-    postMessage({ type: 'error', ...broken } satisfies WriterReply);
-    return;
-  }
-  try {
+serveRequests<WriterRequest>(
+  (m) => {
     switch (m.type) {
       case 'open':
         path = m.path;
@@ -148,16 +139,11 @@ self.onmessage = (event: MessageEvent<WriterRequest>) => {
         }
         break;
     }
-  } catch (err) {
-    broken = { message: (err as Error).message, code: (err as NodeJS.ErrnoException).code ?? null };
-    if (fd !== null) {
-      try {
-        closeSync(fd);
-      } catch {
-        // already failing; the first error is the one reported
-      }
-      fd = null;
-    }
-    postMessage({ type: 'error', ...broken } satisfies WriterReply);
-  }
-};
+  },
+  () => {
+    // After a failed write the buffer's place in the file is unknown: the file is closed for good.
+    const open = fd;
+    fd = null;
+    if (open !== null) closeSync(open);
+  },
+);

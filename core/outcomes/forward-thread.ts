@@ -1,4 +1,4 @@
-import { withStoragePath } from '../fsx/storage-fault.ts';
+import { type ThreadError, WriterThread } from '../fsx/writer-thread.ts';
 import type { RotationPolicy } from '../records/segments.ts';
 import type { ActionName } from '../schema/common.ts';
 import type { ForwardSink, ForwardState } from './forward.ts';
@@ -31,7 +31,7 @@ export type Batch = {
 export type ForwardReply =
   | { type: 'consumed'; pendingBytes: number; kinds: Uint8Array; nums: Float64Array; units: ArrayBuffer }
   | { type: 'done'; id: number; state: ForwardState | null }
-  | { type: 'error'; message: string; code: string | null; path: string | null };
+  | ThreadError;
 
 /** Calls sent to the thread at a time (and always at a checkpoint). */
 const BATCH = 4096;
@@ -52,7 +52,7 @@ export const NO_NAME = -1;
  * the file's own error would have been.
  */
 export class ForwardThread implements ForwardSink {
-  private worker: Worker | null = null;
+  private readonly thread: WriterThread<ForwardRequest, ForwardState | null>;
   private kinds: Uint8Array = new Uint8Array(BATCH);
   private nums: Float64Array = new Float64Array(BATCH * NUMS);
   private units: Uint16Array = new Uint16Array(UNITS);
@@ -61,73 +61,44 @@ export class ForwardThread implements ForwardSink {
   private ni = 0;
   private readonly nameAt = new Map<string, number>();
   private names: string[] = [];
-  private seq = 0;
-  private readonly waiters = new Map<number, (state: ForwardState | null) => void>();
-  private failure: Error | null = null;
   private reported = 0;
-  private inFlight = 0;
   /** Arrays the thread handed back, for the next batches. */
   private readonly spare: { kinds: Uint8Array; nums: Float64Array; units: Uint16Array }[] = [];
-  private roomWaiter: (() => void) | null = null;
   private last: ForwardState | null = null;
 
   constructor(
     private readonly path: string,
     private readonly rotation: RotationPolicy,
-  ) {}
+  ) {
+    this.thread = new WriterThread(
+      new URL('./forward.worker.ts', import.meta.url),
+      `outcome log ${path}`,
+      path,
+      MAX_IN_FLIGHT,
+    );
+  }
 
   /** Started on first use: a recorder built for a run that never starts leaves no thread behind. */
-  private post(message: ForwardRequest, transfer: ArrayBuffer[] = []): void {
-    if (this.failure) throw this.failure;
-    if (!this.worker) {
-      this.worker = new Worker(new URL('./forward.worker.ts', import.meta.url).href);
-      this.worker.onmessage = (e: MessageEvent<ForwardReply>) => this.onReply(e.data);
-      this.worker.onerror = (e) => this.fail(new Error(`outcome recorder thread crashed: ${e.message}`));
-      this.worker.unref(); // held only while a reply is awaited: a run that ends without closing it still exits
-      this.worker.postMessage({
-        type: 'open',
-        path: this.path,
-        rotation: this.rotation,
-      } satisfies ForwardRequest);
+  private started(): WriterThread<ForwardRequest, ForwardState | null> {
+    if (!this.thread.started) {
+      this.thread.start((reply) => this.onReply(reply as ForwardReply));
+      this.thread.post({ type: 'open', path: this.path, rotation: this.rotation });
     }
-    this.worker.postMessage(message, transfer);
+    return this.thread;
   }
 
   private onReply(reply: ForwardReply): void {
     if (reply.type === 'consumed') {
       this.reported = reply.pendingBytes;
-      this.inFlight--;
       if (reply.units.byteLength === UNITS * 2)
         this.spare.push({ kinds: reply.kinds, nums: reply.nums, units: new Uint16Array(reply.units) });
-      this.roomWaiter?.();
-      this.roomWaiter = null;
-    } else if (reply.type === 'done') {
-      this.waiters.get(reply.id)?.(reply.state);
-      this.waiters.delete(reply.id);
-    } else {
-      const err = new Error(`outcome log ${this.path}: ${reply.message}`) as NodeJS.ErrnoException;
-      if (reply.code) err.code = reply.code;
-      this.fail(withStoragePath(err, reply.path ?? this.path));
-    }
-  }
-
-  private fail(err: Error): void {
-    if (this.failure) return; // the first error is the cause; later ones are its echoes
-    this.failure = err;
-    for (const resolve of this.waiters.values()) resolve(null);
-    this.waiters.clear();
-    this.roomWaiter?.();
-    this.roomWaiter = null;
+      this.thread.consumed();
+    } else if (reply.type === 'done') this.thread.answer(reply.id, reply.state);
   }
 
   /** Wait while too many batches are queued for the thread (called between the engine's batches). */
-  async backpressure(): Promise<void> {
-    while (this.inFlight > MAX_IN_FLIGHT && !this.failure) {
-      await new Promise<void>((resolve) => {
-        this.roomWaiter = resolve;
-      });
-    }
-    if (this.failure) throw this.failure;
+  backpressure(): Promise<void> {
+    return this.thread.backpressure();
   }
 
   decided(
@@ -178,7 +149,8 @@ export class ForwardThread implements ForwardSink {
 
   /** Send the batch first when `chars` more UTF-16 units would not fit. */
   private room(chars: number): void {
-    if (this.failure) throw this.failure;
+    const failure = this.thread.error;
+    if (failure) throw failure;
     if (this.used + chars <= this.units.length) return;
     this.send();
     if (chars > this.units.length) this.units = new Uint16Array(chars);
@@ -214,12 +186,11 @@ export class ForwardThread implements ForwardSink {
     if (this.n === 0) return;
     const { kinds, nums, names, n } = this;
     const units = this.units.buffer as ArrayBuffer;
-    this.post({ type: 'batch', kinds, nums, units, names, n }, [
+    this.started().send({ type: 'batch', kinds, nums, units, names, n }, [
       kinds.buffer as ArrayBuffer,
       nums.buffer as ArrayBuffer,
       units,
     ]);
-    this.inFlight++;
     const next = this.spare.pop();
     this.kinds = next?.kinds ?? new Uint8Array(BATCH);
     this.nums = next?.nums ?? new Float64Array(BATCH * NUMS);
@@ -231,18 +202,12 @@ export class ForwardThread implements ForwardSink {
   }
 
   restore(saved: ForwardState | null): void {
-    this.post({ type: 'restore', saved });
+    this.started().post({ type: 'restore', saved });
   }
 
-  private async request(type: 'checkpoint' | 'close'): Promise<ForwardState | null> {
+  private request(type: 'checkpoint' | 'close'): Promise<ForwardState | null> {
     this.send();
-    const id = ++this.seq;
-    const reply = new Promise<ForwardState | null>((resolve) => this.waiters.set(id, resolve));
-    this.post({ type, id });
-    this.worker!.ref();
-    const state = await reply.finally(() => this.worker?.unref());
-    if (this.failure) throw this.failure;
-    return state;
+    return this.started().request((id) => ({ type, id }));
   }
 
   async checkpoint(): Promise<void> {
@@ -261,14 +226,13 @@ export class ForwardThread implements ForwardSink {
 
   async close(): Promise<void> {
     try {
-      if (this.worker && !this.failure) await this.request('close');
+      if (this.thread.started && !this.thread.error) await this.request('close');
     } finally {
       this.abandon();
     }
   }
 
   abandon(): void {
-    this.worker?.terminate();
-    this.worker = null;
+    this.thread.terminate();
   }
 }

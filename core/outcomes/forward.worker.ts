@@ -3,14 +3,12 @@
  * forward-thread.ts), so forward returns are resolved, serialised and written on the second core.
  * After a failure the thread stops for good and answers every later request with that error.
  */
+import { serveRequests } from '../fsx/writer-thread.ts';
 import type { ActionName } from '../schema/common.ts';
 import { ForwardReturns, type ForwardState } from './forward.ts';
 import { type Batch, type ForwardReply, type ForwardRequest, KIND, NO_NAME } from './forward-thread.ts';
 
-declare const self: Worker;
-
 let sink: ForwardReturns | null = null;
-let broken: Extract<ForwardReply, { type: 'error' }> | null = null;
 /** The engine's names, by index (each batch extends them). */
 const names: string[] = [];
 
@@ -53,51 +51,35 @@ function replay(m: Batch): void {
   }
 }
 
-self.onmessage = (event: MessageEvent<ForwardRequest>) => {
-  const m = event.data;
-  if (broken) {
-    postMessage(broken);
-    return;
+serveRequests<ForwardRequest>((m) => {
+  switch (m.type) {
+    case 'open':
+      sink = new ForwardReturns(m.path, m.rotation);
+      break;
+    case 'restore':
+      sink!.restore(m.saved as ForwardState | null);
+      break;
+    case 'batch':
+      replay(m);
+      // The arrays go back to the engine for the next batches.
+      postMessage(
+        {
+          type: 'consumed',
+          pendingBytes: sink!.pendingBytes(),
+          kinds: m.kinds,
+          nums: m.nums,
+          units: m.units,
+        } satisfies ForwardReply,
+        [m.kinds.buffer as ArrayBuffer, m.nums.buffer as ArrayBuffer, m.units],
+      );
+      break;
+    case 'checkpoint':
+      sink!.checkpoint();
+      postMessage({ type: 'done', id: m.id, state: sink!.state() } satisfies ForwardReply);
+      break;
+    case 'close':
+      sink!.close();
+      postMessage({ type: 'done', id: m.id, state: null } satisfies ForwardReply);
+      break;
   }
-  try {
-    switch (m.type) {
-      case 'open':
-        sink = new ForwardReturns(m.path, m.rotation);
-        break;
-      case 'restore':
-        sink!.restore(m.saved as ForwardState | null);
-        break;
-      case 'batch':
-        replay(m);
-        // The arrays go back to the engine for the next batches.
-        postMessage(
-          {
-            type: 'consumed',
-            pendingBytes: sink!.pendingBytes(),
-            kinds: m.kinds,
-            nums: m.nums,
-            units: m.units,
-          } satisfies ForwardReply,
-          [m.kinds.buffer as ArrayBuffer, m.nums.buffer as ArrayBuffer, m.units],
-        );
-        break;
-      case 'checkpoint':
-        sink!.checkpoint();
-        postMessage({ type: 'done', id: m.id, state: sink!.state() } satisfies ForwardReply);
-        break;
-      case 'close':
-        sink!.close();
-        postMessage({ type: 'done', id: m.id, state: null } satisfies ForwardReply);
-        break;
-    }
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { storagePath?: string };
-    broken = {
-      type: 'error',
-      message: e.message,
-      code: e.code ?? null,
-      path: e.storagePath ?? e.path ?? null,
-    };
-    postMessage(broken);
-  }
-};
+});
