@@ -235,6 +235,8 @@ export class SymbolPipeline {
       bar,
       barIso,
       decisionId: id,
+      idPrefix: this.idPrefix,
+      idSuffix,
       ind: this.ind,
       portfolio,
       tick,

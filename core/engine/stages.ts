@@ -17,7 +17,10 @@ export type StageContext = {
   symbol: string;
   bar: Bar;
   barIso: string;
+  /** `${idPrefix}${compactUtc(bar.closeTs)}${idSuffix}`: the parts let a thread rebuild it from the bar time. */
   decisionId: string;
+  idPrefix: string;
+  idSuffix: string;
   ind: IndicatorSet;
   portfolio: Portfolio;
   tick: TickContext;

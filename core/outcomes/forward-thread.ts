@@ -13,8 +13,8 @@ export type ForwardRequest =
   | { type: 'checkpoint' | 'close'; id: number };
 
 /**
- * Calls as numbers: names (symbols, actions, kinds) by their index in the thread's list, which
- * `names` extends; ids, bar times and lines as the lengths of their texts in `units` (UTF-16,
+ * Calls as numbers: names (symbols, actions, kinds, id prefixes and suffixes) by their index in
+ * the thread's list, which `names` extends; trade ids and lines as the lengths of their texts in `units` (UTF-16,
  * copied by a loop: the engine's texts are short, and a native write costs more per call).
  * No string is cloned: a structured clone of a few strings costs the engine more than the work
  * it hands over.
@@ -103,8 +103,8 @@ export class ForwardThread implements ForwardSink {
 
   decided(
     symbol: string,
-    id: string,
-    barTs: string,
+    idPrefix: string,
+    idSuffix: string,
     closeTs: number,
     openTs: number,
     close: number,
@@ -113,7 +113,7 @@ export class ForwardThread implements ForwardSink {
     signalAction: ActionName | null,
     shadowAction: string | null,
   ): void {
-    this.room(id.length + barTs.length);
+    this.room(0);
     const { nums, ni } = this;
     nums[ni] = closeTs;
     nums[ni + 1] = openTs;
@@ -123,8 +123,8 @@ export class ForwardThread implements ForwardSink {
     nums[ni + 5] = this.name(action);
     nums[ni + 6] = signalAction === null ? NO_NAME : this.name(signalAction);
     nums[ni + 7] = shadowAction === null ? NO_NAME : this.name(shadowAction);
-    nums[ni + 8] = this.text(id);
-    nums[ni + 9] = this.text(barTs);
+    nums[ni + 8] = this.name(idPrefix);
+    nums[ni + 9] = this.name(idSuffix);
     this.added(KIND.decided, 10);
   }
 

@@ -4,7 +4,7 @@ import { compactForward } from '../records/outcome-codec.ts';
 import { logBytes, NO_ROTATION, type RotationPolicy } from '../records/segments.ts';
 import type { ActionName } from '../schema/common.ts';
 import { OUTCOME_HORIZONS, type OutcomeRecorderState } from '../schema/outcome.ts';
-import { isoUtc } from '../time/iso.ts';
+import { compactUtc, isoUtc } from '../time/iso.ts';
 import { RotatingAppender } from './appender.ts';
 import { outcomeKey, reconcileTail } from './resume-tail.ts';
 
@@ -43,11 +43,15 @@ class SymbolOutcomes {
  * of its own (`ForwardThread`); either way the calls arrive in the engine's order.
  */
 export interface ForwardSink {
-  /** A decision at a bar (`closeTs`, `openTs`, `close`) with a usable price. */
+  /**
+   * A decision at a bar (`closeTs`, `openTs`, `close`) with a usable price; its id is
+   * `${idPrefix}${compactUtc(closeTs)}${idSuffix}` and its bar time `isoUtc(closeTs)`, as the
+   * pipeline makes them (passed in parts, so a thread is handed names and a number, not texts).
+   */
   decided(
     symbol: string,
-    id: string,
-    barTs: string,
+    idPrefix: string,
+    idSuffix: string,
     closeTs: number,
     openTs: number,
     close: number,
@@ -95,8 +99,8 @@ export class ForwardReturns implements ForwardSink {
 
   decided(
     symbol: string,
-    id: string,
-    barTs: string,
+    idPrefix: string,
+    idSuffix: string,
     closeTs: number,
     openTs: number,
     close: number,
@@ -105,6 +109,8 @@ export class ForwardReturns implements ForwardSink {
     signalAction: ActionName | null,
     shadowAction: string | null,
   ): void {
+    const id = `${idPrefix}${compactUtc(closeTs)}${idSuffix}`;
+    const barTs = isoUtc(closeTs);
     const s = this.symbol(symbol);
     this.resolve(s, closeTs, openTs, close, barTs);
     s.queue.push({

@@ -29,8 +29,8 @@ function replay(m: Batch): void {
     if (k === KIND.decided) {
       sink!.decided(
         names[nums[ni + 4]!]!,
-        text(nums[ni + 8]!),
-        text(nums[ni + 9]!),
+        names[nums[ni + 8]!]!,
+        names[nums[ni + 9]!]!,
         nums[ni]!,
         nums[ni + 1]!,
         nums[ni + 2]!,

@@ -39,8 +39,8 @@ export class OutcomeRecorder implements DecisionObserver {
     const shadow = draft.rl_recommendation?.action;
     this.sink.decided(
       draft.symbol,
-      draft.decision_id,
-      draft.bar_ts,
+      ctx.idPrefix,
+      ctx.idSuffix,
       bar.closeTs,
       bar.openTs,
       bar.close,

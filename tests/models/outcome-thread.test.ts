@@ -10,7 +10,6 @@ import { tempDir } from '../support/cli.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 1);
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** One call a recorder makes on its sink, as the engine would (bars in time order per symbol). */
 type Call =
@@ -77,8 +76,8 @@ async function drive(sink: ForwardSink, path: string, calls: Call[], saved: Forw
     else
       sink.decided(
         SYMBOLS[c.sym]!,
-        `bt-${c.sym}-${n++}-${iso(closeTs)}`,
-        iso(closeTs),
+        `bt-${c.sym}-`,
+        `:${n++}`,
         closeTs,
         closeTs - MIN,
         c.price,
@@ -105,18 +104,7 @@ const segments = (dir: string) =>
 /** `n` hold decisions on BTC/USDT at flat prices, one a minute from the bar closing at `t`. */
 function holds(sink: ForwardSink, t: number, n: number): void {
   for (let i = 0; i < n; i++)
-    sink.decided(
-      'BTC/USDT',
-      `d${i}`,
-      iso(t + i * MIN),
-      t + i * MIN,
-      t + (i - 1) * MIN,
-      100,
-      100,
-      'hold',
-      null,
-      null,
-    );
+    sink.decided('BTC/USDT', 'd-', `:${i}`, t + i * MIN, t + (i - 1) * MIN, 100, 100, 'hold', null, null);
 }
 
 describe('the outcome recorder on its own thread', () => {
