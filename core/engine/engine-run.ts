@@ -6,18 +6,17 @@ import { writeJsonAtomic, writeJsonLastGasp } from '../fsx/atomic.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { correlated, log } from '../log.ts';
 import type { EngineStatusName } from '../schema/heartbeat.ts';
-import { isoUtc } from '../time/iso.ts';
 import { type Checkpoint, portfolioCheckpoint, restorePortfolio } from './checkpoint.ts';
 import { DecisionLog, decisionIdsPastCheckpoint } from './decision-log.ts';
 import type { EngineOptions, EngineResult } from './engine.ts';
 import type { Feed, FeedTick } from './feeds.ts';
 import { OrderInbox } from './order-inbox.ts';
 import { declaredStages, type PipelineConfig, SymbolPipeline, type TickContext } from './pipeline.ts';
+import { RunAccount } from './run-account.ts';
 import { removeOldArchives } from './run-files.ts';
-import { buildHeartbeat, buildState, type DailyCounters, type SessionCounters } from './snapshots.ts';
+import { buildHeartbeat, buildState, type SessionCounters } from './snapshots.ts';
 
 const PAPER_MODES = new Set(['backtest', 'paper_synthetic', 'paper_live_data']);
-const DAY_MS = 86_400_000;
 
 /**
  * One run of the engine on a locked data root: what it restored from the ledger checkpoint, the
@@ -29,12 +28,7 @@ export class EngineRun {
   readonly ledger: Ledger;
   readonly checkpointed: Checkpoint | null;
   readonly portfolio: Portfolio;
-  private readonly modeStartedAt: string;
-  private daily: DailyCounters;
-  private readonly lastBarTs: Record<string, string>;
-  /** `lastBarTs` as epoch ms: compared on every bar, parsed once. */
-  private readonly lastBarMs: Map<string, number>;
-  private decisionsTotal: number;
+  private readonly account: RunAccount;
   readonly runTag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   readonly counters: SessionCounters = {
     seq: 0,
@@ -50,12 +44,6 @@ export class EngineRun {
   private skipped = 0;
   /** Ticks this run decided (not replayed history): what `--max-bars` counts. */
   decidedBars = 0;
-  private lastEquityTs: number;
-  /** One equity point per bar for hourly and slower candles, per hour for faster ones (plus every fill). */
-  private readonly equityEveryMs: number;
-  // The UTC date of the bars being decided, formatted once per day of bars.
-  private tickDay = Number.NaN;
-  private barDate = '';
   // Set by `open`.
   private decisionLog!: DecisionLog;
   private alreadyLogged!: Set<string>;
@@ -86,7 +74,12 @@ export class EngineRun {
     this.portfolio = checkpoint
       ? restorePortfolio(checkpoint, this.ledger.positions())
       : new Portfolio(opts.capital);
-    this.modeStartedAt = checkpoint?.mode_started_at ?? nowIso;
+    // The curve continues where the checkpoint left it, so a resumed run samples the bars an uninterrupted one would.
+    this.account = new RunAccount(
+      checkpoint,
+      { equity: this.portfolio.equity(), nowIso, timeframeMs: feed.timeframeMs },
+      checkpoint ? this.ledger.lastEquityTs() : 0,
+    );
     if (!checkpoint)
       this.ledger.modeHistory({
         ts: nowIso,
@@ -96,15 +89,6 @@ export class EngineRun {
         approver: null,
         stats_json: '{}',
       });
-    this.daily = checkpoint?.daily ?? { date: '', trades: 0, pnl: 0, start_equity: this.portfolio.equity() };
-    this.lastBarTs = { ...(checkpoint?.last_bar_ts ?? {}) };
-    this.lastBarMs = new Map(
-      Object.entries(this.lastBarTs).map(([symbol, iso]) => [symbol, Date.parse(iso)]),
-    );
-    this.decisionsTotal = checkpoint?.decisions_total ?? 0;
-    // Continues the curve where the checkpoint left it, so a resumed run samples the bars an uninterrupted one would.
-    this.lastEquityTs = checkpoint ? this.ledger.lastEquityTs() : 0;
-    this.equityEveryMs = Math.max(feed.timeframeMs, 3_600_000);
     try {
       opts.stages.entry.restore(checkpoint?.risk ?? null);
       opts.stages.signal.restore?.(checkpoint?.signal ?? null);
@@ -153,7 +137,7 @@ export class EngineRun {
         `decision log had a torn final line (${repair.fragmentBytes} bytes from a crash); moved to ${repair.sidecar}`,
       );
     // Records a crash left past the ledger checkpoint are re-derived but not appended twice.
-    this.alreadyLogged = decisionIdsPastCheckpoint(paths.decisions, feed.symbols, this.lastBarTs);
+    this.alreadyLogged = decisionIdsPastCheckpoint(paths.decisions, feed.symbols, this.account.lastBarTs);
     this.cfg = {
       ...opts.pipeline,
       mode,
@@ -234,10 +218,7 @@ export class EngineRun {
     ledger.setMeta('checkpoint', {
       mode: opts.mode,
       ...portfolioCheckpoint(portfolio),
-      last_bar_ts: this.lastBarTs,
-      decisions_total: this.decisionsTotal,
-      mode_started_at: this.modeStartedAt,
-      daily: this.daily,
+      ...this.account.checkpoint(),
       risk: stages.entry.snapshot(),
       ...(inbox ? { order_inbox: inbox.state() } : {}),
       signal: stages.signal.snapshot?.() ?? null,
@@ -255,11 +236,11 @@ export class EngineRun {
       buildState({
         mode: opts.mode,
         status: this.status,
-        modeStartedAt: this.modeStartedAt,
+        modeStartedAt: this.account.modeStartedAt,
         portfolio,
-        daily: this.daily,
-        lastBarTs: this.lastBarTs,
-        decisionsTotal: this.decisionsTotal,
+        daily: this.account.daily,
+        lastBarTs: this.account.lastBarTs,
+        decisionsTotal: this.account.decisionsTotal,
         configHash: this.cfg.configHash,
         feed: this.feed,
         preservation: stages.entry.preservationState?.() ?? null,
@@ -286,7 +267,7 @@ export class EngineRun {
       const draft = p.decideHalt(ctx, this.portfolio, this.broker);
       if (!draft) continue;
       if (draft.execution && this.opts.executor) await this.opts.executor.execute(draft, this.ledger);
-      this.decisionsTotal++;
+      this.account.decisionsTotal++;
       this.decisionLog.append(draft);
       this.counters.lastDecisionTs = draft.ts;
     }
@@ -311,7 +292,7 @@ export class EngineRun {
     ticks: FeedTick[],
     flags: Pick<TickContext, 'halt' | 'pause' | 'nowIso'>,
   ): Promise<boolean> {
-    const { opts, portfolio, counters, bySymbol, lastBarMs, alreadyLogged, decisionLog } = this;
+    const { opts, portfolio, counters, bySymbol, account, alreadyLogged, decisionLog } = this;
     const { halt, pause, nowIso } = flags;
     for (const tick of ticks) {
       opts.tape?.tick(tick);
@@ -319,16 +300,7 @@ export class EngineRun {
       counters.seq++;
       counters.tickStartedAt = nowIso;
       const ctx: TickContext = { correlationId: `t${this.runTag}-${counters.seq}`, nowIso, halt, pause };
-      // Daily counters roll over before the first bar of a new UTC day is decided (never back
-      // to an older day: bars replayed after a restart leave the checkpoint's day as it is).
-      const barDay = Math.floor(tick.closeTs / DAY_MS);
-      if (barDay !== this.tickDay) {
-        this.tickDay = barDay;
-        this.barDate = isoUtc(tick.closeTs).slice(0, 10);
-      }
-      if (this.barDate > this.daily.date)
-        this.daily = { date: this.barDate, trades: 0, pnl: 0, start_equity: portfolio.equity() };
-      const daily = this.daily;
+      account.startTick(tick.closeTs, portfolio);
       let tickFills = 0;
       let decidedInTick = 0;
       let skippedInTick = 0;
@@ -337,8 +309,7 @@ export class EngineRun {
       for (const bar of tick.bars) {
         const p = bySymbol.get(bar.symbol);
         if (!p) continue;
-        const prev = lastBarMs.get(bar.symbol);
-        if (!halt && prev !== undefined && bar.closeTs <= prev) {
+        if (!halt && account.decidedBefore(bar.symbol, bar.closeTs)) {
           p.observe(bar); // already decided before a restart: only rebuild indicator state
           portfolio.mark(bar.symbol, bar.close);
           this.skipped++;
@@ -347,13 +318,9 @@ export class EngineRun {
         }
         const draft = p.decide(bar, ctx, portfolio, this.broker);
         if (draft.execution && opts.executor) await opts.executor.execute(draft, this.ledger);
-        this.markDecided(bar.symbol, draft.bar_ts, bar.closeTs);
+        account.decided(bar.symbol, draft.bar_ts, bar.closeTs);
         decidedInTick++;
-        if (draft.execution) {
-          tickFills += draft.execution.fills.length;
-          for (const f of draft.execution.fills) if (f.realized_pnl !== null) daily.pnl += f.realized_pnl;
-          daily.trades += draft.execution.fills.length;
-        }
+        tickFills += account.filled(draft.execution);
         if (alreadyLogged.size === 0 || !alreadyLogged.has(draft.decision_id)) decisionLog.append(draft);
         else this.skipped++; // in the log since before the crash: already decided, as the summary says
         counters.lastDecisionTs = draft.ts;
@@ -366,15 +333,14 @@ export class EngineRun {
       }
       for (const failure of tick.failures) {
         const p = bySymbol.get(failure.symbol);
-        const prev = lastBarMs.get(failure.symbol);
         if (!p) continue;
-        if (prev !== undefined && tick.closeTs <= prev) {
+        if (account.decidedBefore(failure.symbol, tick.closeTs)) {
           this.skipped++;
           skippedInTick++;
           continue;
         }
         const draft = p.decideFailure(failure, tick.closeTs, ctx, portfolio);
-        this.markDecided(failure.symbol, draft.bar_ts, tick.closeTs);
+        account.decided(failure.symbol, draft.bar_ts, tick.closeTs);
         decidedInTick++;
         if (!alreadyLogged.has(draft.decision_id)) decisionLog.append(draft);
         else this.skipped++;
@@ -386,8 +352,7 @@ export class EngineRun {
       // prices with today's positions: it neither moves the drawdown nor adds an equity row.
       const replayedOnly = decidedInTick === 0 && skippedInTick > 0;
       const dd = replayedOnly ? 0 : portfolio.updateDrawdown();
-      if (!replayedOnly && (tickFills > 0 || tick.closeTs - this.lastEquityTs >= this.equityEveryMs)) {
-        this.lastEquityTs = tick.closeTs;
+      if (!replayedOnly && account.equityPointDue(tick.closeTs, tickFills)) {
         const posValue = portfolio.positionsValue();
         this.ledger.equity({
           ts: tick.closeTs,
@@ -413,12 +378,6 @@ export class EngineRun {
       if (opts.maxBars !== null && this.decidedBars >= opts.maxBars) return false;
     }
     return true;
-  }
-
-  private markDecided(symbol: string, barIso: string, closeTs: number): void {
-    this.lastBarTs[symbol] = barIso;
-    this.lastBarMs.set(symbol, closeTs);
-    this.decisionsTotal++;
   }
 
   /** After a storage fault: the heartbeat says why, if it still fits on the disk. */
