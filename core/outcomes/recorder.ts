@@ -37,6 +37,11 @@ export class OutcomeRecorder implements DecisionObserver {
     if (price === null || !(price > 0)) return;
     const { bar } = ctx;
     const shadow = draft.rl_recommendation?.action;
+    // The sink rebuilds the id from the context's parts: they must name this decision.
+    if (draft.decision_id !== ctx.decisionId)
+      throw new Error(
+        `outcome recorder: decision ${draft.decision_id} came with the context of ${ctx.decisionId}`,
+      );
     this.sink.decided(
       draft.symbol,
       ctx.idPrefix,

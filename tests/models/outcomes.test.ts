@@ -13,6 +13,7 @@ import { DecisionOutcome, type ForwardReturnOutcome, type TradeOutcome } from '.
 import { HTF_NOT_READY, HtfTrend } from '../../core/signals/htf.ts';
 import { IndicatorSet } from '../../core/signals/indicator-set.ts';
 import { adaptiveThreshold, classifyRegime } from '../../core/signals/regime.ts';
+import { compactUtc } from '../../core/time/iso.ts';
 import { tempDir } from '../support/cli.ts';
 
 const HOUR = 3_600_000;
@@ -32,10 +33,23 @@ function bar(i: number, close: number, high = close, low = close): Bar {
   };
 }
 
+/** Decision ids as the pipeline makes them: a prefix, then the bar's close time (bar i closes at T0 + (i + 1) h). */
+const idOf = (i: number) => `d-${compactUtc(T0 + (i + 1) * HOUR)}`;
+
+/** What the recorder reads of a decision's stage context: its bar and the portfolio, the id in its parts. */
+const ctxOf = (b: Bar, portfolio: Portfolio) =>
+  ({
+    bar: b,
+    portfolio,
+    decisionId: `d-${compactUtc(b.closeTs)}`,
+    idPrefix: 'd-',
+    idSuffix: '',
+  }) as StageContext;
+
 /** The parts of a decision the recorder reads, for bar i. */
 function draft(i: number, b: Bar, fills: Fill[] = [], action: Draft['action'] = 'hold'): Draft {
   return {
-    decision_id: `d${i}`,
+    decision_id: idOf(i),
     symbol: b.symbol,
     bar_ts: new Date(b.closeTs).toISOString(),
     market: { price: b.close },
@@ -84,21 +98,21 @@ describe('the outcome recorder', () => {
     const prices = Array.from({ length: 30 }, (_, i) => 100 + i * i * 0.1);
     prices.forEach((p, i) => {
       const b = bar(i, p);
-      rec.onDecision(draft(i, b), { bar: b, portfolio } as StageContext);
+      rec.onDecision(draft(i, b), ctxOf(b, portfolio));
       if (i === 24) rec.checkpoint();
     });
     rec.close();
     const lines = readLines(path) as ForwardReturnOutcome[];
     expect(lines).toHaveLength(30);
-    const first = lines.find((l) => l.decision_id === 'd0')!;
+    const first = lines.find((l) => l.decision_id === idOf(0))!;
     expect(first).toMatchObject({ complete: true, action: 'hold', shadow_action: 'short', entry_price: 100 });
     expect(first.forward_returns['1']).toBeCloseTo(prices[1]! / 100 - 1, 12);
     expect(first.forward_returns['5']).toBeCloseTo(prices[5]! / 100 - 1, 12);
     expect(first.forward_returns['20']).toBeCloseTo(prices[20]! / 100 - 1, 12);
-    const late = lines.find((l) => l.decision_id === 'd27')!;
+    const late = lines.find((l) => l.decision_id === idOf(27))!;
     expect(late).toMatchObject({ complete: false, forward_returns: { '20': null, '5': null } });
     expect(late.forward_returns['1']).toBeCloseTo(prices[28]! / prices[27]! - 1, 12);
-    expect(lines.find((l) => l.decision_id === 'd29')!.forward_returns['1']).toBeNull();
+    expect(lines.find((l) => l.decision_id === idOf(29))!.forward_returns['1']).toBeNull();
   });
 
   it('records a closed trade with its P&L, excursions while open and holding time, linked to the opening decision', () => {
@@ -129,16 +143,16 @@ describe('the outcome recorder', () => {
           last_price: 101,
           unrealized_pnl: 0,
           entry_fee: 0.1,
-          decision_id: 'd0',
+          decision_id: idOf(0),
         });
       if (i === 3) portfolio.positions.delete('BTC/USDT');
-      rec.onDecision(draft(i, b, fills, action), { bar: b, portfolio } as StageContext);
+      rec.onDecision(draft(i, b, fills, action), ctxOf(b, portfolio));
     });
     rec.close();
     const trade = readLines(path).find((l) => l.kind === 'trade') as TradeOutcome;
     expect(trade).toMatchObject({
-      decision_id: 'd0',
-      exit_decision_id: 'd3',
+      decision_id: idOf(0),
+      exit_decision_id: idOf(3),
       side: 'long',
       entry_price: 100,
       exit_price: 106,
@@ -159,8 +173,7 @@ describe('the outcome recorder', () => {
     writeFileSync(path, '{"schema_version":"1.0.0","kind":"forw');
     const rec = new OutcomeRecorder(path);
     const portfolio = new Portfolio(1000);
-    for (let i = 0; i < 3; i++)
-      rec.onDecision(draft(i, bar(i, 100 + i)), { bar: bar(i, 100 + i), portfolio } as StageContext);
+    for (let i = 0; i < 3; i++) rec.onDecision(draft(i, bar(i, 100 + i)), ctxOf(bar(i, 100 + i), portfolio));
     rec.close();
     expect(readLines(path)).toHaveLength(3);
   });
@@ -178,7 +191,7 @@ describe('the outcome recorder', () => {
           if (observeGap) rec.onBar('BTC/USDT', b);
           continue;
         }
-        rec.onDecision(draft(i, b), { bar: b, portfolio } as StageContext);
+        rec.onDecision(draft(i, b), ctxOf(b, portfolio));
       }
       rec.close();
       const byId = new Map(
@@ -187,17 +200,17 @@ describe('the outcome recorder', () => {
       return (id: string) => byId.get(id)!;
     };
     const down = run(false);
-    expect(down('d9').forward_returns).toEqual({ '1': null, '5': null, '20': 129 / 109 - 1 });
-    expect(down('d9').complete).toBe(true);
-    expect(down('d5').forward_returns).toEqual({ '1': 106 / 105 - 1, '5': null, '20': 125 / 105 - 1 });
-    expect(down('d15').forward_returns['1']).toBe(116 / 115 - 1);
+    expect(down(idOf(9)).forward_returns).toEqual({ '1': null, '5': null, '20': 129 / 109 - 1 });
+    expect(down(idOf(9)).complete).toBe(true);
+    expect(down(idOf(5)).forward_returns).toEqual({ '1': 106 / 105 - 1, '5': null, '20': 125 / 105 - 1 });
+    expect(down(idOf(15)).forward_returns['1']).toBe(116 / 115 - 1);
     const late = run(true);
-    expect(late('d9').forward_returns).toEqual({
+    expect(late(idOf(9)).forward_returns).toEqual({
       '1': 110 / 109 - 1,
       '5': 114 / 109 - 1,
       '20': 129 / 109 - 1,
     });
-    expect(late('d4').forward_returns).toEqual({
+    expect(late(idOf(4)).forward_returns).toEqual({
       '1': 105 / 104 - 1,
       '5': 109 / 104 - 1,
       '20': 124 / 104 - 1,
@@ -210,7 +223,7 @@ describe('the outcome recorder', () => {
     const portfolio = new Portfolio(1000);
     const feed = (rec: OutcomeRecorder, from: number, to: number) => {
       for (let i = from; i < to; i++)
-        rec.onDecision(draft(i, bar(i, 100 + i)), { bar: bar(i, 100 + i), portfolio } as StageContext);
+        rec.onDecision(draft(i, bar(i, 100 + i)), ctxOf(bar(i, 100 + i), portfolio));
     };
     const first = new OutcomeRecorder(path);
     feed(first, 0, 12);
@@ -220,7 +233,7 @@ describe('the outcome recorder', () => {
     feed(second, 12, 40);
     second.close();
     const d0 = readLines(path).find(
-      (o) => o.decision_id === 'd0' && o.kind === 'forward_return',
+      (o) => o.decision_id === idOf(0) && o.kind === 'forward_return',
     ) as ForwardReturnOutcome;
     expect(d0.complete).toBe(true);
     expect(d0.forward_returns).toEqual({ '1': 101 / 100 - 1, '5': 105 / 100 - 1, '20': 120 / 100 - 1 });
@@ -244,9 +257,9 @@ describe('the outcome recorder', () => {
             : i === 38
               ? [fill('close', 'sell', b.close, 1, 'signal')]
               : [];
-        if (i === 3) portfolio.positions.set('BTC/USDT', { decision_id: 'd3', side: 'long' } as never);
+        if (i === 3) portfolio.positions.set('BTC/USDT', { decision_id: idOf(3), side: 'long' } as never);
         if (i === 38) portfolio.positions.delete('BTC/USDT');
-        rec.onDecision(draft(i, b, fills), { bar: b, portfolio } as StageContext);
+        rec.onDecision(draft(i, b, fills), ctxOf(b, portfolio));
       }
     };
     /** The engine's checkpoint order: flush the lines, then snapshot (the ledger commits it). */
