@@ -1,10 +1,12 @@
 import type { PaperBroker } from '../broker/paper.ts';
 import type { Portfolio } from '../broker/portfolio.ts';
+import { r6OrNull } from '../round.ts';
 import type { ActionName, DataModeName, ModeName } from '../schema/common.ts';
 import type { DecisionRecord, Fill, GateStage } from '../schema/decision.ts';
+import { pass } from '../signals/gate-values.ts';
 import { IndicatorSet } from '../signals/indicator-set.ts';
-import type { Signal } from '../signals/rules.ts';
 import { compactUtc, isoUtc } from '../time/iso.ts';
+import { enterOnSignal } from './entry-step.ts';
 import type { Bar, FeedFailure, FeedSource } from './feeds.ts';
 import type { OrderInbox } from './order-inbox.ts';
 import type {
@@ -84,13 +86,6 @@ function idPrefix(mode: ModeName, symbol: string, timeframe: string): string {
   return `${MODE_TAG[mode]}-${symbol.replace('/', '')}-${timeframe}-`;
 }
 
-const r6 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : null);
-const pass = (
-  stage: string,
-  reason: string | null = null,
-  observed: GateStage['observed'] = null,
-): GateStage => ({ stage, verdict: 'pass', reason, observed, thresholds: null });
-
 /** One symbol's running pipeline (SPEC §3): control → data → signal stages → position → entry guard → execution → record. */
 export class SymbolPipeline {
   readonly ind = new IndicatorSet();
@@ -101,6 +96,7 @@ export class SymbolPipeline {
   lastAction: ActionName | null = null;
   lastBar: Bar | null = null;
   private readonly idPrefix: string;
+  private readonly entryParts: Parameters<typeof enterOnSignal>[0];
 
   constructor(
     readonly symbol: string,
@@ -108,6 +104,7 @@ export class SymbolPipeline {
     private readonly stages: PipelineStages,
   ) {
     this.idPrefix = idPrefix(cfg.mode, symbol, cfg.timeframe);
+    this.entryParts = { symbol, allowShorting: cfg.allowShorting, entry: stages.entry };
   }
 
   /** A bar that is not decided (warm-up, history after an outage, decided before a restart). */
@@ -321,7 +318,16 @@ export class SymbolPipeline {
         gates.push(...outcome.gates);
         blocked = outcome.blocked;
         if (outcome.signal) {
-          const r = this.act(outcome.signal, ctx, broker, gates, block, setBlocked, fills);
+          const r = enterOnSignal(
+            this.entryParts,
+            outcome.signal,
+            ctx,
+            broker,
+            gates,
+            block,
+            setBlocked,
+            fills,
+          );
           action = r.action;
           entry = r.entry;
         }
@@ -347,7 +353,7 @@ export class SymbolPipeline {
       ...this.header(id, barIso, tick),
       market: {
         price: bar.close,
-        volatility: r6(this.ind.vol24.value),
+        volatility: r6OrNull(this.ind.vol24.value),
         spread_bps: null,
         volume: bar.volume,
         data_age_s: bar.ageS,
@@ -363,10 +369,10 @@ export class SymbolPipeline {
       risk_budget: entry?.riskBudget ?? null,
       preservation_level: this.stages.entry.preservationLevel(),
       signal: signal
-        ? { action: signal.action, confidence: r6(signal.confidence) ?? 0, source: signal.source }
+        ? { action: signal.action, confidence: r6OrNull(signal.confidence) ?? 0, source: signal.source }
         : null,
       action,
-      confidence: signal ? (r6(signal.confidence) ?? 0) : 0,
+      confidence: signal ? (r6OrNull(signal.confidence) ?? 0) : 0,
       execution: fills.length > 0 ? { fills } : null,
       costs: { fees, slippage, spread: 0, total: fees + slippage },
       position: pos ? { side: pos.side, quantity: pos.quantity, entry_price: pos.entry_price } : null,
@@ -374,73 +380,5 @@ export class SymbolPipeline {
     };
     for (const o of this.stages.observers) o.onDecision(draft, ctx);
     return draft;
-  }
-
-  /** Position → entry guard → execution, for a bar whose signal survived the gates. */
-  private act(
-    signal: Signal,
-    ctx: StageContext,
-    broker: PaperBroker,
-    gates: GateStage[],
-    block: (g: GateStage) => void,
-    setBlocked: (g: GateStage) => void,
-    fills: Fill[],
-  ): { action: ActionName; entry: ReturnType<EntryGuard['evaluate']> | null } {
-    const { portfolio, bar, barIso, decisionId: id } = ctx;
-    const pos = portfolio.positions.get(this.symbol);
-    const wantLong = signal.action === 'buy';
-    if (pos && (pos.side === 'long') === wantLong) {
-      block({
-        stage: 'position',
-        verdict: 'block',
-        reason: 'position_already_open',
-        observed: { side: pos.side },
-        thresholds: null,
-      });
-      return { action: 'hold', entry: null };
-    }
-    if (pos) {
-      gates.push(pass('position', 'close_opposite', { side: pos.side }));
-      const f = broker.close({
-        symbol: this.symbol,
-        price: bar.close,
-        ts: barIso,
-        decisionId: id,
-        reason: 'signal_reverse',
-      });
-      if (f) fills.push(f);
-      return { action: pos.side === 'long' ? 'sell' : 'cover', entry: null };
-    }
-    if (!wantLong && !this.cfg.allowShorting) {
-      block({
-        stage: 'position',
-        verdict: 'block',
-        reason: 'shorting_disabled',
-        observed: null,
-        thresholds: null,
-      });
-      return { action: 'hold', entry: null };
-    }
-    gates.push(pass('position', 'open'));
-    const entry = this.stages.entry.evaluate(ctx, signal);
-    gates.push(...entry.gates);
-    if (entry.blocked || entry.notional === null) {
-      if (entry.blocked) setBlocked(entry.blocked);
-      return { action: 'hold', entry };
-    }
-    const fill = broker.open({
-      symbol: this.symbol,
-      side: wantLong ? 'long' : 'short',
-      quantity: entry.notional / bar.close,
-      price: bar.close,
-      ts: barIso,
-      decisionId: id,
-      stopPct: signal.stopPct,
-      takeProfitPct: signal.takeProfitPct,
-      reason: `signal_${signal.source}`,
-    });
-    fills.push(fill);
-    gates.push(pass('execution', 'filled', { notional: r6(entry.notional), price: fill.price }));
-    return { action: wantLong ? 'buy' : 'short', entry };
   }
 }

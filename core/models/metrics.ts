@@ -1,4 +1,4 @@
-const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
+import { r6 } from '../round.ts';
 
 export type PerClass = { down: number | null; flat: number | null; up: number | null };
 export type ClassifierMetrics = {

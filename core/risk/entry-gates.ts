@@ -1,3 +1,4 @@
+import { r2, r6 } from '../round.ts';
 import type { GateStage } from '../schema/decision.ts';
 import type { PreservationLevel } from '../schema/risk.ts';
 import type { IndicatorSet } from '../signals/indicator-set.ts';
@@ -21,9 +22,6 @@ const notEvaluated = (stage: EntryStage): GateStage =>
 export const SKIPPED_AFTER: Record<EntryStage, readonly GateStage[]> = Object.fromEntries(
   ENTRY_STAGES.map((s, i) => [s, Object.freeze(ENTRY_STAGES.slice(i + 1).map(notEvaluated))]),
 ) as Record<EntryStage, readonly GateStage[]>;
-
-const r2 = (x: number) => Math.round(x * 100) / 100;
-const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 /** Market regime from the indicators when the signal stage names none (leverage caps and tiers key on it). */
 export function regimeOf(ind: IndicatorSet): Regime {

@@ -11,6 +11,7 @@ import type {
 import { unknownError } from '../errors.ts';
 import { correlated, log } from '../log.ts';
 import { timeframeToMs } from '../market/candles.ts';
+import { r2, r6 } from '../round.ts';
 import { validate } from '../schema/ajv.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { GateStage } from '../schema/decision.ts';
@@ -48,8 +49,6 @@ const DAY_MS = 86_400_000;
 const HALTING_MODES = new Set<ModeName>(['testnet', 'live_limited', 'live_full']);
 const RETURN_WINDOW = 48;
 const VOL_WINDOW = 24;
-const r2 = (x: number) => Math.round(x * 100) / 100;
-const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 function blockedAt(
   stage: EntryStage,

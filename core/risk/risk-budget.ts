@@ -1,3 +1,4 @@
+import { r2, r6 } from '../round.ts';
 import type { RiskBudgetConfig } from '../schema/risk.ts';
 import { type RiskOverrides, resolveRiskConfig } from './config.ts';
 
@@ -96,8 +97,6 @@ export type RiskBudget = {
   adjustments: string[];
 };
 
-const r2 = (x: number) => Math.round(x * 100) / 100;
-const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 
 /**

@@ -1,4 +1,5 @@
 import { Ring } from '../features/indicators.ts';
+import { r2, r6 } from '../round.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { GateStage } from '../schema/decision.ts';
 import type { GuardSnapshot } from '../schema/risk.ts';
@@ -82,8 +83,6 @@ export const MODE_LIMITS: Record<ModeName, ModeLimits> = {
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
-const r2 = (x: number) => Math.round(x * 100) / 100;
-const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 export type SafetyFacts = {
   nowMs: number;

@@ -1,9 +1,9 @@
+import { r6 } from '../round.ts';
 import type { GateStage } from '../schema/decision.ts';
 import type { GuardSnapshot, TurnoverConfig } from '../schema/risk.ts';
 import type { Signal } from '../signals/rules.ts';
 
 const DAY_MS = 86_400_000;
-const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 type Limits = { minIntervalMinutes: number; maxDecisionsPerDay: number; minEvRatio: number };
 type SymbolCounter = { lastOpen: number | null; day: number; count: number };

@@ -18,6 +18,13 @@ export function skip(stage: string, reason: string): GateStage {
   }
   return g;
 }
+/** A pass verdict without thresholds. */
+export const pass = (
+  stage: string,
+  reason: string | null = null,
+  observed: GateStage['observed'] = null,
+): GateStage => ({ stage, verdict: 'pass', reason, observed, thresholds: null });
+
 export const FEATURES_PASS: GateStage = {
   stage: 'features',
   verdict: 'pass',

@@ -1,8 +1,7 @@
 import type { SignalOutcome, SignalStage, StageContext, StageDecl } from '../engine/stages.ts';
+import { r6 } from '../round.ts';
 import type { GateStage } from '../schema/decision.ts';
 import { SCALPING_THRESHOLDS, scalpingSignal, TECHNICAL_THRESHOLDS, technicalSignal } from './rules.ts';
-
-const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 /**
  * The rule-based signal chain: technical scoring, then mean-reversion scalping as a fallback,
