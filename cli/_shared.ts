@@ -78,6 +78,12 @@ export function timeFlag(name: string, value: string): number {
   return ms;
 }
 
+/** The verb being run, for hints that point at its `--help` (set by main.ts before the verb runs). */
+let verbInUse = '<verb>';
+export function setVerbInUse(verb: string): void {
+  verbInUse = verb;
+}
+
 /** A number flag, checked: bad values are usage errors (exit 64), never silently defaulted. */
 export function numberFlag(
   name: string,
@@ -92,7 +98,7 @@ export function numberFlag(
     const kind = opts.integer ? 'a whole number' : 'a number';
     throw usageError(
       `--${name} must be ${kind}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''} (got "${excerpt(value)}")`,
-      `see \`npx atl <verb> --help\``,
+      `see \`npx atl ${verbInUse} --help\``,
     );
   }
   return n;

@@ -2,9 +2,10 @@
 import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from 'citty';
 import { formatOperatorError, OperatorError } from '../core/errors.ts';
 import { EXIT, renderExitCodeTable } from '../core/exit-codes.ts';
+import { pathError } from '../core/fsx/path-fault.ts';
 import { storageError } from '../core/fsx/storage-fault.ts';
 import { ATL_VERSION } from '../core/version.ts';
-import { checkArgv, print, printError } from './_shared.ts';
+import { checkArgv, print, printError, setVerbInUse } from './_shared.ts';
 
 type Verb = () => Promise<CommandDef<ArgsDef>>;
 const load = (m: Promise<{ default: unknown }>) => m.then((v) => v.default as CommandDef<ArgsDef>);
@@ -110,11 +111,12 @@ export async function main(argv: string[]): Promise<number> {
       print(`${usage}\n\nExit codes:\n${renderExitCodeTable('text')}\n`);
       return EXIT.pass;
     }
+    setVerbInUse(verb);
     checkArgv(verb, (cmd.args ?? {}) as ArgsDef, rest);
     await runCommand(atlCommand, { rawArgs: argv });
     return (process.exitCode as number | undefined) ?? EXIT.pass;
   } catch (caught) {
-    const err = storageError(caught) ?? caught;
+    const err = storageError(caught) ?? pathError(caught) ?? caught;
     if (err instanceof OperatorError) {
       printError(`atl ${verb}: ${formatOperatorError(err)}\n`);
       return err.exitCode;

@@ -28,10 +28,15 @@ const MAX_MESSAGE = 2_000;
 
 /**
  * One line for the operator: `what happened — what to do`. Capped (head … tail) as a last guard,
- * so no input that slipped into a message unshortened can flood stderr.
+ * so no input that slipped into a message unshortened can flood stderr or break it into lines.
  */
 export function formatOperatorError(err: OperatorError): string {
-  const line = err.hint ? `${err.message} — ${err.hint}` : err.message;
+  // One line whatever the input put in it: control characters (a NUL from a hostile file, a newline) shown escaped.
+  const line = (err.hint ? `${err.message} — ${err.hint}` : err.message).replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+    /[\u0000-\u001f\u007f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   if (line.length <= MAX_MESSAGE) return line;
   const keep = MAX_MESSAGE / 2;
   return `${line.slice(0, keep)} … [${(line.length - MAX_MESSAGE).toLocaleString('en-US')} characters cut] … ${line.slice(-keep)}`;

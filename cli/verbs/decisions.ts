@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty';
-import { usageError } from '../../core/errors.ts';
+import { unknownError, usageError } from '../../core/errors.ts';
 import { parseSymbol } from '../../core/market/symbols.ts';
 import { type DecisionQuery, parseAction, queryDecisions } from '../../core/records/query.ts';
 import { dataDirArg, pathsFromArgs, print, printError, timeFlag } from '../_shared.ts';
@@ -65,6 +65,11 @@ export default defineCommand({
           `${d.bar_ts}  ${d.symbol.padEnd(10)} ${d.action.padEnd(5)} ${d.blocked_stage ? `${d.blocked_stage}: ${d.block_reason ?? ''}` : `conf ${d.confidence}`}`,
         );
     });
+    if (r.malformed > 0 && r.scanned === 0)
+      throw unknownError(
+        `${path}: none of its ${r.malformed.toLocaleString()} line(s) reads as a decision record`,
+        'the log is damaged or not a decision log: `npx atl audit` names the lines; restore it from a backup',
+      );
     if (lines.length > 0) print(lines.join('\n'));
     if (args.json) print(']');
     if (!args.json && !args.jsonl)

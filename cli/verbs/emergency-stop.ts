@@ -22,6 +22,11 @@ export default defineCommand({
   },
   async run({ args }) {
     const paths = pathsFromArgs(args);
+    if (args.clear && args.reason !== undefined)
+      throw usageError(
+        '--clear lifts the halt and --reason sets one: give one of them',
+        'to halt: `npx atl emergency-stop --reason TEXT`; to lift it: `npx atl emergency-stop --clear --approver NAME`',
+      );
     if (args.clear) {
       if (!args.approver?.trim())
         throw usageError('--clear needs --approver NAME', 'name the person approving the restart');

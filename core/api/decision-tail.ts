@@ -1,5 +1,6 @@
-import { closeSync, type FSWatcher, fstatSync, openSync, readSync, statSync, watch } from 'node:fs';
+import { closeSync, type FSWatcher, fstatSync, readSync, statSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { openFileForReading } from '../fsx/path-fault.ts';
 import { log } from '../log.ts';
 import { expandValue, isHeaderLine, parseHeader } from '../records/reader.ts';
 import type { RunHeader } from '../schema/record.ts';
@@ -140,7 +141,7 @@ export class DecisionTail {
     }
     if (this.fd !== null && st.ino !== this.ino) this.finishOldFile();
     if (this.fd === null) {
-      this.fd = openSync(this.path, 'r');
+      this.fd = openFileForReading(this.path);
       this.ino = fstatSync(this.fd).ino;
       this.resetPosition();
       if (this.live && this.timer !== null && !this.watcher) this.watchDirectory();

@@ -205,7 +205,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       },
     },
   });
-  await tail.start();
+  try {
+    await tail.start();
+  } catch (err) {
+    // The decision stream cannot follow its log (a directory in its place): nothing listens half-started.
+    await server.stop(true);
+    ledger.close();
+    throw err;
+  }
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${server.port}`;
   log.info(
     `atl serve listening on ${url} (data root ${paths.root}; API key ${guard.configured ? `from ${config.keySource}` : 'NOT configured: protected routes answer 503'})`,
@@ -241,10 +248,17 @@ export async function serveApi(
     server = await startApiServer({ paths: args.paths, config, host: args.host, port: args.port });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+    // ENOENT and EINVAL: a --host that names no address (a typo, 999.1.1.1).
+    if (
+      code === 'EADDRINUSE' ||
+      code === 'EADDRNOTAVAIL' ||
+      code === 'EACCES' ||
+      code === 'ENOENT' ||
+      code === 'EINVAL'
+    ) {
       throw configError(
         `cannot listen on ${args.host}:${args.port} (${code})`,
-        'choose another --port or --host',
+        'choose another --port, or a --host that is an address of this machine (127.0.0.1, ::1, 0.0.0.0)',
         err,
       );
     }

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
+import { excerpt } from '../errors.ts';
 import { type CheckStatus, exitCodeForStatus, worstStatus } from '../exit-codes.ts';
 import { validateContract } from '../schema/ajv.ts';
 
@@ -20,6 +21,18 @@ function jsonFiles(dir: string): string[] {
 }
 
 /**
+ * Whether a file under `reports/` is named as the verbs name their evidence: the daily and weekly
+ * reports at the top, and `<verb>/<verb>_<time>.json` or `<verb>/latest.json` below it.
+ */
+function evidenceName(file: string): boolean {
+  const parts = file.split(/[\\/]/);
+  const name = parts.at(-1)!;
+  if (parts.length === 1) return /^(daily_shadow_health|weekly_shadow_report)_.+\.json$/.test(name);
+  const dir = parts.at(-2)!;
+  return name === 'latest.json' || (name.startsWith(`${dir}_`) && name.endsWith('.json'));
+}
+
+/**
  * The evidence envelopes' own integrity fields: each validates against the schema, its
  * `exit_code` follows from its `status`, its `status` is no better than its worst check, it
  * finished after it started, and each verb's `latest.json` is one of the runs beside it.
@@ -36,11 +49,16 @@ export function auditEvidenceFiles(reportsDir: string): EvidenceFacts {
     try {
       value = JSON.parse(readFileSync(path, 'utf8'));
     } catch (err) {
-      fault(`not valid JSON (${(err as Error).message})`);
+      fault(`not valid JSON (${excerpt((err as Error).message, 120)})`);
       continue;
     }
-    // Other JSON (a weekly report's chart data, an operator's notes) is not an envelope.
-    if (typeof value !== 'object' || value === null || !('verb' in value) || !('checks' in value)) continue;
+    const envelope = typeof value === 'object' && value !== null && 'verb' in value && 'checks' in value;
+    // Other JSON (a chart's data, an operator's notes) is not evidence, unless it has an evidence file's name.
+    if (!envelope) {
+      if (evidenceName(file))
+        fault('is not an evidence envelope (an object with verb and checks), though named as one');
+      continue;
+    }
     facts.files++;
     const checked = validateContract('Evidence', value);
     if (!checked.ok) {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { writeJsonAtomic } from '../fsx/atomic.ts';
 import { readJsonFile } from '../fsx/json-file.ts';
 import type { DataPaths } from '../paths.ts';
@@ -84,8 +84,18 @@ export function setHalt(
           at,
           history: [...base.history, event],
         };
-  writeJsonAtomic(paths.safety, next);
+  replaceHaltFile(paths, view, next);
   return next;
+}
+
+/**
+ * Write the flag file. A damaged one (it did not read) is kept beside it first, as
+ * `safety_state.json.damaged-<time>`: its halt history is the operator's record, not ours to drop.
+ */
+function replaceHaltFile(paths: DataPaths, view: HaltView, next: SafetyState): void {
+  if (view.state === null && statSync(paths.safety, { throwIfNoEntry: false })?.isFile())
+    copyFileSync(paths.safety, `${paths.safety}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  writeJsonAtomic(paths.safety, next);
 }
 
 export function clearHalt(paths: DataPaths, approver: string): SafetyState {
@@ -104,7 +114,7 @@ export function clearHalt(paths: DataPaths, approver: string): SafetyState {
       { action: 'clear', at, by: approver, reason: view.halted ? view.reason : null },
     ],
   };
-  writeJsonAtomic(paths.safety, next);
+  replaceHaltFile(paths, view, next);
   return next;
 }
 

@@ -3,8 +3,9 @@ import { Portfolio } from '../broker/portfolio.ts';
 import type { acquireEngineLock } from '../control/instance.ts';
 import { refusedError } from '../errors.ts';
 import { writeJsonAtomic, writeJsonLastGasp } from '../fsx/atomic.ts';
-import { Ledger } from '../ledger/ledger.ts';
+import { Ledger, ledgerOnDisk } from '../ledger/ledger.ts';
 import { correlated, log } from '../log.ts';
+import { logBytes } from '../records/segments.ts';
 import type { EngineStatusName } from '../schema/heartbeat.ts';
 import { type Checkpoint, portfolioCheckpoint, restorePortfolio } from './checkpoint.ts';
 import { DecisionLog, decisionIdsPastCheckpoint } from './decision-log.ts';
@@ -60,8 +61,21 @@ export class EngineRun {
     private readonly pidfile: ReturnType<typeof acquireEngineLock>['pidfile'],
   ) {
     const { paths, mode } = opts;
+    // A log with decisions and no ledger beside it: the ledger was lost or replaced. Starting
+    // over would reset positions, equity and capital preservation unseen.
+    if (!ledgerOnDisk(paths.ledger) && logBytes(paths.decisions) > 0)
+      throw refusedError(
+        `data root ${paths.root} has a decision log but no ledger (${paths.ledger} is missing or empty)`,
+        'restore the ledger from a backup, or pass --fresh to archive this run and start over',
+      );
     this.ledger = new Ledger(paths.ledger);
-    const checkpoint = this.ledger.getMeta<Checkpoint>('checkpoint');
+    let checkpoint: Checkpoint | null;
+    try {
+      checkpoint = this.ledger.getMeta<Checkpoint>('checkpoint');
+    } catch (err) {
+      this.ledger.close();
+      throw err;
+    }
     this.checkpointed = checkpoint;
     if (checkpoint && checkpoint.mode !== mode) {
       this.ledger.close();

@@ -4,6 +4,7 @@ import type { PaperBroker } from '../broker/paper.ts';
 import type { Portfolio } from '../broker/portfolio.ts';
 import { fsyncDirectory, writeAll } from '../fsx/atomic.ts';
 import { repairTornTail } from '../fsx/jsonl.ts';
+import { openFileForReading } from '../fsx/path-fault.ts';
 import { correlated } from '../log.ts';
 import { validate } from '../schema/ajv.ts';
 import { OrderRequestRecord } from '../schema/api.ts';
@@ -47,7 +48,7 @@ export class OrderInbox {
   /** Read requests appended since the last poll (only whole lines; a line being written waits). */
   poll(): void {
     if (!existsSync(this.path)) return;
-    const fd = openSync(this.path, 'r');
+    const fd = openFileForReading(this.path);
     try {
       const size = fstatSync(fd).size;
       if (size < this.offset) this.offset = 0; // the file was replaced: read it from the start

@@ -1,10 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, readSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ATL_VERSION } from '../engine/snapshots.ts';
 import { type CheckStatus, exitCodeForStatus, worstStatus } from '../exit-codes.ts';
 import { writeJsonAtomic } from '../fsx/atomic.ts';
+import { openFileForReading } from '../fsx/path-fault.ts';
 import { validate } from '../schema/ajv.ts';
 import { type Check, EVIDENCE_SCHEMA_VERSION, Evidence } from '../schema/evidence.ts';
 
@@ -54,7 +55,7 @@ export function describeInput(path: string): Evidence['inputs'][number] {
     if (st.size > 64 << 20) return { path, sha256: null, bytes: st.size };
     const hash = createHash('sha256');
     const buf = Buffer.alloc(1 << 20);
-    const fd = openSync(path, 'r');
+    const fd = openFileForReading(path);
     try {
       for (let n = readSync(fd, buf, 0, buf.length, null); n > 0; n = readSync(fd, buf, 0, buf.length, null))
         hash.update(buf.subarray(0, n));

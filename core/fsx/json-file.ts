@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Static, TSchema } from '@sinclair/typebox';
-import { unknownError } from '../errors.ts';
+import { excerpt, unknownError } from '../errors.ts';
 import {
   type ContractName,
   type ContractValue,
@@ -30,14 +30,14 @@ export function readJsonFile(path: string, schema: TSchema | ContractName): Json
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    return { kind: 'invalid', problem: `cannot read: ${(err as Error).message}` };
+    return { kind: 'invalid', problem: `cannot read: ${excerpt((err as Error).message, 200)}` };
   }
   if (text.trim() === '') return { kind: 'invalid', problem: 'file is empty' };
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return { kind: 'invalid', problem: `not valid JSON (${(err as Error).message})` };
+    return { kind: 'invalid', problem: `not valid JSON (${excerpt((err as Error).message, 120)})` };
   }
   const checked: Validation<unknown> =
     typeof schema === 'string' ? validateContract(schema, value) : validate(schema, value);

@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeAll, writeFileAtomic } from './atomic.ts';
+import { openFileForReading } from './path-fault.ts';
 import { withStoragePath } from './storage-fault.ts';
 
 const NEWLINE = 0x0a;
@@ -61,7 +62,7 @@ function lastNewlineEnd(fd: number, size: number): number {
 /** The last complete (newline-terminated) line of a file, without its newline; null if none. */
 export function readLastLine(path: string): string | null {
   if (!existsSync(path)) return null;
-  const fd = openSync(path, 'r');
+  const fd = openFileForReading(path);
   try {
     const size = fstatSync(fd).size;
     const end = lastNewlineEnd(fd, size);
@@ -185,7 +186,7 @@ export function scanJsonl(
   onLine: (e: JsonlLineEvent) => void,
   opts: { chunkBytes?: number; start?: number; end?: number } = {},
 ): JsonlScan {
-  const fd = openSync(path, 'r');
+  const fd = openFileForReading(path);
   try {
     const buf = Buffer.alloc(opts.chunkBytes ?? 1 << 20);
     const event = new JsonlLineEvent();

@@ -1,6 +1,7 @@
 import { Database } from 'bun:sqlite';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { refusedError, unknownError } from '../errors.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -128,15 +129,30 @@ export class Ledger {
   }> = [];
   private readonly stmts;
 
-  constructor(path: string, opts: { readonly?: boolean } = {}) {
+  constructor(
+    readonly path: string,
+    opts: { readonly?: boolean } = {},
+  ) {
     if (!opts.readonly) mkdirSync(dirname(path), { recursive: true });
-    // strict: rows bind to `$name` parameters by their plain keys.
-    this.db = opts.readonly
-      ? new Database(path, { readonly: true, strict: true })
-      : new Database(path, { create: true, strict: true });
-    if (!opts.readonly) {
-      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
-      this.db.exec(SCHEMA);
+    const created = !opts.readonly && !ledgerOnDisk(path);
+    try {
+      // strict: rows bind to `$name` parameters by their plain keys.
+      this.db = opts.readonly
+        ? new Database(path, { readonly: true, strict: true })
+        : new Database(path, { create: true, strict: true });
+      if (!opts.readonly) {
+        this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+        if (!created && !this.hasTable('meta')) {
+          this.db.close();
+          throw refusedError(
+            `${path} is a SQLite database but not an atl ledger (it has no meta table)`,
+            'restore the ledger from a backup, or move the file aside and start over with --fresh',
+          );
+        }
+        this.db.exec(SCHEMA);
+      }
+    } catch (err) {
+      throw ledgerError(err, path);
     }
     type Params = Record<string, string | number | null>;
     const prep = <_P>(sql: string) => (opts.readonly ? null : this.db.prepare<unknown, [Params]>(sql));
@@ -207,8 +223,27 @@ export class Ledger {
   }
 
   getMeta<T>(key: string): T | null {
-    const row = this.db.query<{ value: string }, [string]>('SELECT value FROM meta WHERE key = ?').get(key);
-    return row ? (JSON.parse(row.value) as T) : null;
+    const row = this.db.query<{ value: unknown }, [string]>('SELECT value FROM meta WHERE key = ?').get(key);
+    if (!row) return null;
+    try {
+      return JSON.parse(row.value as string) as T;
+    } catch (err) {
+      throw unknownError(
+        `${this.path}: the ledger's ${key} does not read as JSON (${(err as Error).message})`,
+        'restore the ledger from a backup, or move it aside and start over with --fresh',
+        err,
+      );
+    }
+  }
+
+  private hasTable(name: string): boolean {
+    return (
+      this.db
+        .query<{ n: number }, [string]>(
+          "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?",
+        )
+        .get(name)!.n > 0
+    );
   }
 
   positions(): PositionRow[] {
@@ -234,4 +269,25 @@ export class Ledger {
     this.queue = [];
     this.db.close();
   }
+}
+
+/** Whether a ledger (a non-empty file) is at `path`. */
+export function ledgerOnDisk(path: string): boolean {
+  try {
+    return statSync(path).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** A ledger that is not a database, or a damaged one, is unreadable input (exit 3) naming the file. */
+function ledgerError(err: unknown, path: string): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && /^SQLITE_(NOTADB|CORRUPT)/.test(code))
+    return unknownError(
+      `${path} is not a readable SQLite ledger (${code})`,
+      'restore it from a backup, or move it aside and start over with --fresh',
+      err,
+    );
+  return err;
 }

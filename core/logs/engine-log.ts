@@ -13,6 +13,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { configError } from '../errors.ts';
+import { openFileForReading } from '../fsx/path-fault.ts';
 
 /**
  * engine.log rotation. The supervisor (systemd `append:`, the Windows launcher's `>>`) opens
@@ -95,7 +96,7 @@ export function truncatable(fd: number): boolean {
 
 /** Copy `from` to `to` (fsynced) up to the size `from` has once it stops growing; that size. */
 function copyStable(from: string, to: string, fd: number): number {
-  const src = openSync(from, 'r');
+  const src = openFileForReading(from);
   const dst = openSync(to, 'w');
   try {
     const chunk = Buffer.alloc(1 << 20);

@@ -120,6 +120,11 @@ class SeriesBuilder {
   push(t: number, o: number, h: number, l: number, c: number, v: number, line: number): void {
     const { path } = this;
     const ts = this.cols[0]!;
+    // Epoch ms a Date can hold (±100,000,000 days), whole: anything else is no candle time.
+    if (!Number.isInteger(t) || Math.abs(t) > 8.64e15)
+      throw configError(
+        `${path}:${line}: timestamp ${t} is outside the times a candle can have (whole epoch ms)`,
+      );
     if (this.n > 0) {
       const prev = ts[this.n - 1]!;
       if (t === prev) throw configError(`${path}:${line}: duplicate timestamp ${new Date(t).toISOString()}`);

@@ -5,13 +5,14 @@
  * when a file rotates or an archive is removed (an offset counts every byte the log ever held),
  * so cursors, checkpoints and line numbers mean the same before and after.
  */
-import { closeSync, existsSync, openSync, readdirSync, readSync, renameSync, statSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync, readSync, renameSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { GENESIS_HASH } from '../engine/decision-log.ts';
 import { configError, usageError } from '../errors.ts';
 import { fsyncDirectory } from '../fsx/atomic.ts';
 import { readJsonFile } from '../fsx/json-file.ts';
 import { type JsonlLineEvent, type JsonlScan, readLastLine, scanJsonl } from '../fsx/jsonl.ts';
+import { openFileForReading } from '../fsx/path-fault.ts';
 import { type RemovedSegment, RetentionManifest } from '../schema/retention.ts';
 
 export type Segment = { path: string; seq: number | null; start: number; size: number };
@@ -163,7 +164,7 @@ export class LogReader {
   private fd(i: number): number {
     let fd = this.fds.get(i);
     if (fd === undefined) {
-      fd = openSync(this.log.segments[i]!.path, 'r');
+      fd = openFileForReading(this.log.segments[i]!.path);
       this.fds.set(i, fd);
     }
     return fd;

@@ -1,4 +1,5 @@
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, readSync } from 'node:fs';
+import { openFileForReading } from '../fsx/path-fault.ts';
 import { HeaderIndex, RecordReader } from '../records/reader.ts';
 import { logExists, openLog } from '../records/segments.ts';
 import type { VerifyFacts } from './facts.ts';
@@ -9,7 +10,7 @@ const TAIL_BYTES = 256 * 1024;
 /** The last line of the engine log holding the turnover-override line, streamed (logs grow without bound). */
 export function findTurnoverLine(logPath: string): VerifyFacts['turnoverLog'] {
   if (!existsSync(logPath)) return { path: logPath, exists: false, line: null };
-  const fd = openSync(logPath, 'r');
+  const fd = openFileForReading(logPath);
   try {
     const chunk = Buffer.alloc(1 << 20);
     const needle = Buffer.from(TURNOVER_LINE);
