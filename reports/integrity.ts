@@ -50,7 +50,19 @@ export function integrityChecks(log: LogIntegrity): Check[] {
     );
   }
   const m = log.malformed;
-  if (m.count > 0) {
+  if (m.count > 0 && log.records_all_time === 0) {
+    // Nothing reads: the window cannot be judged from this log at all.
+    checks.push(
+      check({
+        id: 'decisions:malformed',
+        status: 'unknown',
+        observed: m.count,
+        unit: 'count',
+        output: `none of the log's lines reads as a decision record (${m.count} malformed): ${sample(m.samples)}`,
+        hint: 'the log is damaged or not a decision log: restore it from a backup; `npx atl audit` names the lines',
+      }),
+    );
+  } else if (m.count > 0) {
     checks.push(
       check({
         id: 'decisions:malformed',

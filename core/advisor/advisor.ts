@@ -1,7 +1,7 @@
 import type { Bar } from '../engine/feeds.ts';
 import { featureIndex } from '../features/feature-set.ts';
 import { writeJsonAtomic } from '../fsx/atomic.ts';
-import { readJsonFile } from '../fsx/json-file.ts';
+import { keepDamagedCopy, readJsonFile } from '../fsx/json-file.ts';
 import { log } from '../log.ts';
 import { ADVISOR_STATE_SCHEMA_VERSION, AdvisorState } from '../schema/advisor.ts';
 import { validate } from '../schema/ajv.ts';
@@ -273,7 +273,11 @@ export class ShadowAdvisor implements BarListener {
     const read = readJsonFile(this.statePath, AdvisorState);
     if (read.kind === 'missing') return;
     const problem = read.kind === 'ok' ? this.apply(read.value) : `is invalid (${read.problem})`;
-    if (problem) log.warn(`shadow advisor state ${this.statePath} ${problem}; starting the advisor afresh`);
+    if (!problem) return;
+    const kept = keepDamagedCopy(this.statePath);
+    log.warn(
+      `shadow advisor state ${this.statePath} ${problem}; starting the advisor afresh${kept ? ` (the file is kept as ${kept})` : ''}`,
+    );
   }
 
   /** Take over a saved state; what is wrong with it, or null once applied. */

@@ -1,6 +1,6 @@
-import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { writeJsonAtomic } from '../fsx/atomic.ts';
-import { readJsonFile } from '../fsx/json-file.ts';
+import { keepDamagedCopy, readJsonFile } from '../fsx/json-file.ts';
 import type { DataPaths } from '../paths.ts';
 import type { SafetyState } from '../schema/state.ts';
 
@@ -93,8 +93,7 @@ export function setHalt(
  * `safety_state.json.damaged-<time>`: its halt history is the operator's record, not ours to drop.
  */
 function replaceHaltFile(paths: DataPaths, view: HaltView, next: SafetyState): void {
-  if (view.state === null && statSync(paths.safety, { throwIfNoEntry: false })?.isFile())
-    copyFileSync(paths.safety, `${paths.safety}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  if (view.state === null) keepDamagedCopy(paths.safety);
   writeJsonAtomic(paths.safety, next);
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { excerpt, unknownError } from '../errors.ts';
 import {
@@ -56,4 +56,16 @@ export function readJsonFileOrThrow<T extends TSchema>(
   if (read.kind === 'missing') return null;
   if (read.kind === 'invalid') throw unknownError(`${path}: ${read.problem}`, hint);
   return read.value;
+}
+
+/**
+ * Keep a damaged file beside itself, as `<name>.damaged-<time>`, before a writer replaces it: what
+ * it held (a halt history, learned state) is the operator's to read, not ours to drop. The copy's
+ * path, or null when there is no regular file to keep.
+ */
+export function keepDamagedCopy(path: string): string | null {
+  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) return null;
+  const copy = `${path}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  copyFileSync(path, copy);
+  return copy;
 }

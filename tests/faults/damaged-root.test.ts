@@ -99,12 +99,29 @@ describe('a damaged data root', () => {
     }
   });
 
-  test('a decision log none of whose lines reads is unknown (3), not "0 decisions match"', async () => {
+  test('a decision log none of whose lines reads is unknown (3), not "0 decisions match" or a warning', async () => {
     const r = root();
     writeFileSync(join(r, DECISIONS), `${'\u0000garbage\n'.repeat(50)}`);
     const out = await atl(['decisions', '--data-dir', r]);
     expect(out.code).toBe(EXIT.unknown);
     expectOneLine(out, 'none of its 50 line(s) reads as a decision record');
+    const health = await atl(['health-daily', '--date', '2024-01-01', '--data-dir', r]);
+    expect(health.code).toBe(EXIT.unknown);
+    expect(health.stdout).toContain(
+      "[UNKNOWN] decisions:malformed: none of the log's lines reads as a decision record",
+    );
+  });
+
+  test('an advisor state that does not read is kept beside the fresh one, and the warning says where', async () => {
+    const dir = join(work, `advisor${n++}`);
+    mkdirSync(join(dir, 'rl'), { recursive: true });
+    writeFileSync(join(dir, 'rl', 'advisor_state.json'), 'garbage{');
+    const out = await atl(['run', '--max-bars', '5', '--data-dir', dir]);
+    expect(out.code).toBe(EXIT.pass);
+    const kept = readdirSync(join(dir, 'rl')).filter((f) => f.startsWith('advisor_state.json.damaged-'));
+    expect(kept).toHaveLength(1);
+    expect(readFileSync(join(dir, 'rl', kept[0]!), 'utf8')).toBe('garbage{');
+    expect(out.stderr).toContain(`the file is kept as ${join(dir, 'rl', kept[0]!)}`);
   });
 
   test('control characters from a damaged file are shown escaped, on one line', async () => {
