@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { money, pct, price, quantity, signedMoney } from '../core/evidence/human.ts';
+import { readJsonFile } from '../core/fsx/json-file.ts';
 import type { TradeRow } from '../core/ledger/ledger.ts';
 import type { DataPaths } from '../core/paths.ts';
-import type { PositionState } from '../core/schema/state.ts';
-import { readStatus } from '../core/status.ts';
+import type { EngineState, PositionState } from '../core/schema/state.ts';
 import { openReadOnly, type TradeStats, tradeStats } from './ledger-stats.ts';
 
 export type TradeFilters = { symbol: string | null; sinceIso: string | null; limit: number | null };
@@ -19,9 +19,24 @@ export type TradeBook = {
   closed: TradeRow[];
   /** Over every closed trade that matches the filters, before `limit`. */
   closed_stats: TradeStats;
-  /** What could not be read; non-empty means the book is incomplete (exit 3). */
-  problems: string[];
+  /** What could not be read, and what to do; non-empty means the book is incomplete (exit 3). */
+  problems: { problem: string; hint: string }[];
 };
+
+const REPAIR =
+  'the file is damaged: restore it from a backup (the engine rewrites state.json at its next checkpoint)';
+const NUMBERS = ['quantity', 'entry_price', 'exit_price', 'pnl', 'pnl_pct', 'fees', 'holding_s'] as const;
+const TEXTS = ['symbol', 'side', 'entry_ts', 'exit_ts', 'exit_reason'] as const;
+
+/** What is wrong with a trades row, or null: the ledger's types are SQLite's, so a damaged row can hold anything. */
+function rowProblem(t: TradeRow): string | null {
+  for (const k of NUMBERS)
+    if (typeof t[k] !== 'number' || !Number.isFinite(t[k])) return `${k} is not a number`;
+  for (const k of TEXTS) if (typeof t[k] !== 'string') return `${k} is not text`;
+  if (Number.isNaN(Date.parse(t.exit_ts)) || Number.isNaN(Date.parse(t.entry_ts)))
+    return 'a time does not read';
+  return null;
+}
 
 /**
  * The trade book of a data root, read without touching the engine: open positions from the state
@@ -29,8 +44,12 @@ export type TradeBook = {
  * newest first. `since` keeps trades that closed at or after it (and positions opened since).
  */
 export function readTradeBook(paths: DataPaths, filters: TradeFilters): TradeBook {
-  const view = readStatus(paths);
-  const problems = [...view.problems];
+  // Only what the book is made of: the state snapshot and the ledger (not the heartbeat or pidfile).
+  const read = readJsonFile(paths.state, 'EngineState');
+  const state = read.kind === 'ok' ? (read.value as EngineState) : null;
+  const problems: TradeBook['problems'] = [];
+  if (read.kind === 'invalid') problems.push({ problem: `${paths.state}: ${read.problem}`, hint: REPAIR });
+  const view = { state };
   const bySymbol = (s: string) => filters.symbol === null || s === filters.symbol;
   const open = Object.values(view.state?.positions ?? {})
     .filter((p) => bySymbol(p.symbol) && (filters.sinceIso === null || p.entry_ts >= filters.sinceIso))
@@ -40,7 +59,8 @@ export function readTradeBook(paths: DataPaths, filters: TradeFilters): TradeBoo
     });
   let closed: TradeRow[] = [];
   if (!existsSync(paths.ledger)) {
-    if (view.state) problems.push(`${paths.ledger}: missing`);
+    if (view.state)
+      problems.push({ problem: `${paths.ledger}: missing`, hint: 'restore the ledger from a backup' });
   } else {
     try {
       const db = openReadOnly(paths.ledger);
@@ -50,15 +70,29 @@ export function readTradeBook(paths: DataPaths, filters: TradeFilters): TradeBoo
             'SELECT * FROM trades WHERE (?1 IS NULL OR symbol = ?1) AND (?2 IS NULL OR exit_ts >= ?2) ORDER BY exit_ts DESC, id DESC',
           )
           .all(filters.symbol, filters.sinceIso);
+        const bad = closed.findIndex((t) => rowProblem(t) !== null);
+        if (bad >= 0) {
+          problems.push({
+            problem: `${paths.ledger}: a trade row (newest first, #${bad + 1}) does not read (${rowProblem(closed[bad]!)})`,
+            hint: 'the ledger is damaged: restore it from a backup; `npx atl audit` checks it against the decision log',
+          });
+          closed = closed.filter((t) => rowProblem(t) === null);
+        }
       } finally {
         db.close();
       }
     } catch (err) {
-      problems.push(`${paths.ledger}: unreadable (${(err as Error).message})`);
+      problems.push({
+        problem: `${paths.ledger}: unreadable (${(err as Error).message})`,
+        hint: 'restore the ledger from a backup',
+      });
     }
   }
   if (!view.state && !existsSync(paths.ledger) && problems.length === 0)
-    problems.push(`no engine state or ledger under ${paths.root}`);
+    problems.push({
+      problem: `no engine state or ledger under ${paths.root}`,
+      hint: 'run the engine on this data root (`npx atl run`) or pass --data-dir',
+    });
   return {
     data_root: paths.root,
     mode: view.state?.mode ?? null,

@@ -38,10 +38,7 @@ export default defineCommand({
       sinceIso: args.since === undefined ? null : new Date(timeFlag('--since', args.since)).toISOString(),
       limit: limit ? limit : null,
     });
-    for (const p of book.problems)
-      printError(
-        `atl trades: ${p} — run the engine on this data root (\`npx atl run\`) or pass --data-dir\n`,
-      );
+    for (const p of book.problems) printError(`atl trades: ${p.problem} — ${p.hint}\n`);
     if (args.json) printJson(book);
     else print(renderTradeBook(book));
     process.exitCode = book.problems.length > 0 ? EXIT.unknown : EXIT.pass;

@@ -124,6 +124,18 @@ describe('a damaged data root', () => {
     expect(out.stderr).toContain(`the file is kept as ${join(dir, 'rl', kept[0]!)}`);
   });
 
+  test('trades reads only the state and the ledger, and names a damaged trade row (3)', async () => {
+    const r = root();
+    writeFileSync(join(r, 'rl/paper_live_heartbeat.json'), '{x');
+    expect((await atl(['trades', '--data-dir', r])).code).toBe(EXIT.pass);
+    const db = new Database(join(r, LEDGER));
+    db.exec("UPDATE trades SET pnl = 'garbage' WHERE id = (SELECT min(id) FROM trades)");
+    db.close();
+    const out = await atl(['trades', '--data-dir', r]);
+    expect(out.code).toBe(EXIT.unknown);
+    expectOneLine(out, 'does not read (pnl is not a number) — the ledger is damaged');
+  });
+
   test('control characters from a damaged file are shown escaped, on one line', async () => {
     const r = root();
     writeFileSync(join(r, 'rl/paper_live_heartbeat.json'), '{"a":\u0000}');
