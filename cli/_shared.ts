@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ArgsDef } from 'citty';
 import { excerpt, usageError } from '../core/errors.ts';
@@ -49,7 +49,13 @@ export const exchangeArgs = {
 } as const satisfies ArgsDef;
 
 export function pathsFromArgs(args: { 'data-dir'?: string }) {
-  return dataPaths(resolveDataRoot(args['data-dir']));
+  const root = resolveDataRoot(args['data-dir']);
+  if (statSync(root, { throwIfNoEntry: false })?.isFile())
+    throw usageError(
+      `--data-dir ${excerpt(root, 200)} is a file, not a directory`,
+      'give the data root directory (or set ATL_HOME)',
+    );
+  return dataPaths(root);
 }
 
 // console.log/console.error write natively; touching process.stdout/stderr first builds Node-style

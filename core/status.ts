@@ -4,7 +4,7 @@ import { checkIdentity, type IdentityCheck } from './control/process.ts';
 import { type CheckStatus, worstStatus } from './exit-codes.ts';
 import { readJsonFile } from './fsx/json-file.ts';
 import { storageFaultFromReason, storageFaultHint } from './fsx/storage-fault.ts';
-import type { DataPaths } from './paths.ts';
+import { type DataPaths, dataPaths } from './paths.ts';
 import type { Heartbeat } from './schema/heartbeat.ts';
 import type { EngineState, Pidfile } from './schema/state.ts';
 
@@ -62,9 +62,13 @@ export function judgeStatus(
   ledger: LedgerReading,
   ledgerPath: string,
 ): { status: CheckStatus; problems: { problem: string; hint: string }[] } {
+  // The engine rewrites the heartbeat each tick and the state at each checkpoint; the pidfile only when it starts.
+  const pidfile = `${dataPaths(view.data_root).pidfile}:`;
   const damaged = view.problems.map((problem) => ({
     problem,
-    hint: 'the file is damaged; the engine rewrites it on its next tick',
+    hint: problem.startsWith(pidfile)
+      ? 'the pidfile is damaged: if no engine runs on this data root, remove it (the next `npx atl run` writes a new one)'
+      : 'the file is damaged; a running engine rewrites it (the heartbeat each tick, the state at each checkpoint)',
   }));
   if (ledger.kind === 'error')
     damaged.push({

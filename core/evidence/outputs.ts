@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { excerpt, unknownError, usageError } from '../errors.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../fsx/atomic.ts';
@@ -54,6 +55,14 @@ function writing<T>(what: string, path: string, write: () => T): T {
   }
 }
 
+/** A `--evidence` or `--junit` path: a directory there is a usage error, never a temp file beside it. */
+function fileFlag(flag: string, value: string): string {
+  const path = resolve(value);
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
+    throw usageError(`--${flag} ${path} is a directory`, 'give the path of a file (in it, or elsewhere)');
+  return path;
+}
+
 /**
  * Every output of a judging verb from its one evidence object: the evidence file (always),
  * `--evidence` copy, `--junit` XML, `--prom-dir` textfile, and the stdout text for the chosen
@@ -70,12 +79,12 @@ export function emitEvidence(req: EmitRequest): Emitted {
     files.push(writing('evidence under', req.reportsDir, () => writeEvidence(req.reportsDir, evidence)));
   }
   if (flags.evidence) {
-    const path = resolve(flags.evidence);
+    const path = fileFlag('evidence', flags.evidence);
     writing('evidence', path, () => writeJsonAtomic(path, evidence));
     files.push(path);
   }
   if (flags.junit) {
-    const path = resolve(flags.junit);
+    const path = fileFlag('junit', flags.junit);
     writing('JUnit file', path, () => writeFileAtomic(path, renderJunit(evidence)));
     files.push(path);
   }

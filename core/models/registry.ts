@@ -39,7 +39,7 @@ export async function loadModelDirectory(
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     if (opts.explicit)
       throw configError(
-        `models directory ${dir} does not exist`,
+        `models directory ${dir} ${existsSync(dir) ? 'is a file, not a directory' : 'does not exist'}`,
         'train models with `npx atl train --models-dir DIR` or point --models-dir at a directory of .onnx files',
       );
     return { dir, usable: [], skipped: [] };

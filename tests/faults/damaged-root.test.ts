@@ -189,6 +189,39 @@ describe('flags and candle files', () => {
     expectOneLine(out, 'see `npx atl trades --help`');
   });
 
+  test('a file given where a directory belongs (--data-dir, --models-dir) or a directory where a file does (--evidence) is named as such', async () => {
+    const file = join(work, 'a-file');
+    writeFileSync(file, 'x');
+    const dataDir = await atl(['status', '--data-dir', file]);
+    expect(dataDir.code).toBe(EXIT.usage);
+    expectOneLine(dataDir, `--data-dir ${file} is a file, not a directory`);
+    const models = await atl([
+      'run',
+      '--max-bars',
+      '2',
+      '--models-dir',
+      file,
+      '--data-dir',
+      join(work, `m${n++}`),
+    ]);
+    expect(models.code).toBe(EXIT.config);
+    expectOneLine(models, `models directory ${file} is a file, not a directory`);
+    const evidence = await atl(['audit', '--evidence', work, '--data-dir', root()]);
+    expect(evidence.code).toBe(EXIT.usage);
+    expectOneLine(evidence, `--evidence ${work} is a directory`);
+  });
+
+  test("a damaged pidfile gets the pidfile's fix, not the heartbeat's", async () => {
+    const r = root();
+    mkdirSync(join(r, 'logs'), { recursive: true });
+    writeFileSync(join(r, 'logs', 'engine.pid'), '{bad');
+    const out = await atl(['status', '--data-dir', r]);
+    expect(out.code).toBe(EXIT.unknown);
+    expect(complaints(out.stderr).find((l) => l.includes('engine.pid'))).toContain(
+      'if no engine runs on this data root, remove it',
+    );
+  });
+
   test('a candle time no Date can hold is a configuration error naming the line (78)', async () => {
     const dir = join(work, 'candles');
     mkdirSync(dir, { recursive: true });
