@@ -116,6 +116,8 @@ export function existingFileFlag(name: string, value: string | undefined): strin
   const path = resolve(value);
   if (!existsSync(path))
     throw usageError(`--${name} ${value}: no such file`, `give the path of an existing ${name} file`);
+  if (statSync(path).isDirectory())
+    throw usageError(`--${name} ${value} is a directory`, `give the path of the ${name} file`);
   return path;
 }
 

@@ -1,5 +1,6 @@
 import { defineCommand } from 'citty';
 import { emitEvidence, renderChecksHuman, resolveFormat } from '../../core/evidence/outputs.ts';
+import { timeframeToMs } from '../../core/market/candles.ts';
 import { parseSymbolList } from '../../core/market/symbols.ts';
 import {
   dataDirArg,
@@ -38,6 +39,7 @@ export default defineCommand({
     resolveFormat(args); // a bad --format is a usage error before any probe
     const timeoutS = numberFlag('timeout', args.timeout, { min: 0.1 }) ?? 10;
     const paths = pathsFromArgs(args);
+    timeframeToMs(args.timeframe); // an unknown timeframe is refused (78) as `run` refuses it, not probed
     // Loaded here, not at the top: only doctor and run pay for ccxt.
     const { runDoctor } = await import('../../core/exchange/doctor.ts');
     const evidence = await runDoctor({

@@ -48,6 +48,8 @@ export default defineCommand({
     if (port !== null && port > 65535) throw usageError(`--port must be ≤ 65535 (got "${args.port}")`);
     if (args['remote-data-dir'] && !args['remote-verify'])
       throw usageError('--remote-data-dir needs --remote-verify');
+    // Checked whether or not --remote-verify is given: a bad value is a bad flag either way.
+    const remoteTimeoutS = numberFlag('remote-timeout', args['remote-timeout'], { min: 1 }) ?? 60;
     const result = await checkSshHost({
       target: {
         host,
@@ -63,7 +65,7 @@ export default defineCommand({
         ? {
             atl: args['remote-atl'],
             dataDir: args['remote-data-dir'] ?? null,
-            timeoutS: numberFlag('remote-timeout', args['remote-timeout'], { min: 1 }) ?? 60,
+            timeoutS: remoteTimeoutS,
           }
         : null,
     });

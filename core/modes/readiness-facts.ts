@@ -87,7 +87,8 @@ export async function probeExchange(
         exchange,
         reason: err.message.startsWith(err.kind) ? err.message : `${err.kind}: ${err.message}`,
       };
-    if (err instanceof OperatorError && err.exitCode === 64) throw err;
+    // A bad flag or configuration (an unknown exchange id) is the operator's to fix, not the exchange's state.
+    if (err instanceof OperatorError && (err.exitCode === 64 || err.exitCode === 78)) throw err;
     return { status: 'unknown', exchange, reason: err instanceof Error ? err.message : String(err) };
   }
 }

@@ -222,6 +222,28 @@ describe('flags and candle files', () => {
     );
   });
 
+  test('flags are checked whether or not the part that uses them runs, with the same code in every verb', async () => {
+    const cases: [string[], number, string][] = [
+      [
+        ['ssh-check', 'localhost', '--remote-timeout', 'abc'],
+        EXIT.usage,
+        '--remote-timeout must be a number',
+      ],
+      [['ssh-check', 'localhost', '--identity', work], EXIT.usage, `--identity ${work} is a directory`],
+      [
+        ['check-transition', 'testnet', '--exchange', 'nosuchex', '--data-dir', base],
+        EXIT.config,
+        'unknown exchange "nosuchex"',
+      ],
+      [['doctor', '--timeframe', '9x', '--data-dir', base], EXIT.config, 'unknown timeframe "9x"'],
+    ];
+    for (const [args, code, says] of cases) {
+      const out = await atl(args);
+      expect(out.code, args.join(' ')).toBe(code);
+      expectOneLine(out, says);
+    }
+  });
+
   test('a candle time no Date can hold is a configuration error naming the line (78)', async () => {
     const dir = join(work, 'candles');
     mkdirSync(dir, { recursive: true });
