@@ -123,6 +123,8 @@ export function decisionChecks(d: DecisionLogFacts): Check[] {
 function anchorCheck(d: DecisionLogFacts): Check {
   const r = d.retention;
   const over = (d.segments ?? 1) > 1 ? ` across ${d.segments} segments` : '';
+  // Where the check starts; "verified" only when the chain held from there (decisions:chain says where not).
+  const verified = d.counts.chain === 0 ? 'verified' : 'checked';
   if (r?.problem)
     return check({
       id: 'decisions:anchor',
@@ -136,7 +138,7 @@ function anchorCheck(d: DecisionLogFacts): Check {
       id: 'decisions:anchor',
       status: 'pass',
       observed: 'genesis',
-      output: `chain verified from genesis${over} (the first line links to 64 zeros)`,
+      output: `chain ${verified} from genesis${over} (the first line must link to 64 zeros)`,
     });
   const last = r.removed.at(-1)!;
   const lines = r.removed.reduce((n, s) => n + s.lines, 0);
@@ -144,7 +146,7 @@ function anchorCheck(d: DecisionLogFacts): Check {
     id: 'decisions:anchor',
     status: 'pass',
     observed: r.anchor,
-    output: `chain verified from anchor ${r.anchor.slice(0, 12)}… after ${r.removed.length} removed segment(s) (${lines} lines, bars ${r.removed[0]!.first_bar_ts ?? '?'} to ${last.last_bar_ts ?? '?'}, recorded in the retention manifest)${over}`,
+    output: `chain ${verified} from anchor ${r.anchor.slice(0, 12)}… after ${r.removed.length} removed segment(s) (${lines} lines, bars ${r.removed[0]!.first_bar_ts ?? '?'} to ${last.last_bar_ts ?? '?'}, recorded in the retention manifest)${over}`,
   });
 }
 

@@ -147,7 +147,14 @@ export function auditDecisionLog(path: string): DecisionLogFacts {
   const scan = scanLog(log, (e) => {
     const { buffer: buf, start, end, lineNo } = e;
     const prev = prevHashOf(buf, start, end);
-    if (prev !== null && prev !== expected)
+    // Every line the engine writes ends with its link; one without it is not the engine's.
+    if (prev === null)
+      fault({
+        line: lineNo,
+        kind: 'chain',
+        problem: 'the line carries no prev_hash (the engine did not write it)',
+      });
+    else if (prev !== expected)
       fault({
         line: lineNo,
         kind: 'chain',

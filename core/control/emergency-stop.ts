@@ -66,7 +66,7 @@ export async function emergencyStop(
         observed: { pid, identity },
         output:
           identity === 'gone'
-            ? `pidfile names pid ${pid}, which is not running (stale pidfile)`
+            ? `the engine the pidfile names (pid ${pid}) is not running: the pid is free, or the pidfile is from before a reboot (stale pidfile)`
             : `pid ${pid} now belongs to another process; it was not signalled`,
       }),
     );

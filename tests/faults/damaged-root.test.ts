@@ -145,6 +145,18 @@ describe('a damaged data root', () => {
     expect(complaints(out.stderr)[0]).toContain('\\u0000');
   });
 
+  test('audit counts a line without its chain field as a break, and does not call the chain verified', async () => {
+    const r = root();
+    const lines = readFileSync(join(r, DECISIONS), 'utf8').split('\n');
+    lines.splice(5, 0, '{"decision_id":"inserted"}');
+    writeFileSync(join(r, DECISIONS), lines.join('\n'));
+    const out = await atl(['audit', '--data-dir', r]);
+    expect(out.code).toBe(EXIT.fail);
+    expect(out.stdout).toContain('line 6: the line carries no prev_hash');
+    expect(out.stdout).toContain('chain checked from genesis');
+    expect(out.stdout).not.toContain('chain verified');
+  });
+
   test('audit fails a file named as evidence that is not an evidence envelope', async () => {
     const r = root();
     expect((await atl(['health-daily', '--date', '2024-01-01', '--data-dir', r])).code).toBeLessThan(3);
