@@ -8,6 +8,7 @@ import {
   exchangeArgs,
   existingFileFlag,
   jsonArg,
+  numberFlag,
   pathsFromArgs,
   print,
 } from '../_shared.ts';
@@ -35,6 +36,11 @@ export default defineCommand({
         'JSON file overriding the minimums per target mode (min_win_rate, min_profit_factor, min_expectancy_bps, …; see the README)',
       valueHint: 'FILE',
     },
+    timeout: {
+      type: 'string',
+      description: 'seconds the exchange probe may take in all (testnet and beyond; default 20)',
+      default: '20',
+    },
     ...exchangeArgs,
     ...dataDirArg,
     ...jsonArg,
@@ -43,6 +49,7 @@ export default defineCommand({
   async run({ args }) {
     resolveFormat(args); // a bad --format is a usage error before reading anything
     const requirementsFile = existingFileFlag('requirements', args.requirements);
+    const timeoutS = numberFlag('timeout', args.timeout, { min: 0.1 }) ?? 20;
     const paths = pathsFromArgs(args);
     const evidence = await checkTransition({
       paths,
@@ -52,6 +59,7 @@ export default defineCommand({
       exchangeUrl: args['exchange-url'] ?? null,
       env: process.env,
       requirementsFile,
+      exchangeTimeoutMs: timeoutS * 1000,
     });
     const out = emitEvidence({
       evidence,

@@ -1,5 +1,6 @@
 import { OperatorError } from '../errors.ts';
 import { buildEvidence, check } from '../evidence/envelope.ts';
+import { EXCHANGE_DEFAULTS } from '../exchange/client.ts';
 import { worstStatus } from '../exit-codes.ts';
 import type { DataPaths } from '../paths.ts';
 import type { Check, Evidence } from '../schema/evidence.ts';
@@ -27,6 +28,8 @@ export type CheckTransitionRequest = {
   env: NodeJS.ProcessEnv;
   /** `--requirements FILE`: overrides of the default minimums per step (null: the defaults). */
   requirementsFile?: string | null;
+  /** How long the exchange probe may take in all, ms (default: two of the exchange client's request timeouts). */
+  exchangeTimeoutMs?: number;
   now?: number;
 };
 
@@ -82,6 +85,7 @@ export async function checkTransition(req: CheckTransitionRequest): Promise<Evid
             exchangeUrl: req.exchangeUrl,
             env: req.env,
             currentLevel: stats.preservationLevel,
+            timeoutMs: req.exchangeTimeoutMs ?? 2 * EXCHANGE_DEFAULTS.timeoutMs,
           }),
           target,
           now,

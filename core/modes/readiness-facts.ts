@@ -55,6 +55,7 @@ export async function probeExchange(
   url: string | null,
   target: ModeName,
   env: NodeJS.ProcessEnv,
+  timeoutMs = 2 * EXCHANGE_DEFAULTS.timeoutMs,
 ): Promise<ExchangeProbe> {
   const [keyVar, secretVar] = keyVars(exchange, target);
   const credentials =
@@ -66,12 +67,12 @@ export async function probeExchange(
       url,
       sandbox: target === 'testnet',
       credentials,
-      timeoutMs: EXCHANGE_DEFAULTS.timeoutMs,
+      timeoutMs: Math.max(100, Math.round(timeoutMs / 2)),
       maxAttempts: 2,
       breaker: EXCHANGE_DEFAULTS.breaker,
     });
     const t0 = Date.now();
-    const deadline = t0 + 2 * EXCHANGE_DEFAULTS.timeoutMs;
+    const deadline = t0 + timeoutMs;
     if (credentials) await client.call((ex) => ex.fetchBalance(), { deadline, idempotent: true });
     else await client.serverClock(deadline);
     return {
@@ -98,6 +99,8 @@ export type ReadinessSources = {
   exchangeUrl: string | null;
   env: NodeJS.ProcessEnv;
   currentLevel: string | null;
+  /** The exchange probe's whole budget, ms (each request gets at most half of it). */
+  timeoutMs: number;
 };
 
 /** Gather what the readiness gates judge: the decision log, control flags, heartbeat, env, the exchange. */
@@ -132,6 +135,7 @@ export async function gatherReadinessFacts(
       src.exchangeUrl ?? src.env.ATL_EXCHANGE_URL ?? null,
       target,
       src.env,
+      src.timeoutMs,
     ),
     liveEnv: Object.fromEntries(LIVE_LIMIT_BOUNDS.map((b) => [b.env, src.env[b.env]])),
     emergencyPath: {

@@ -256,6 +256,33 @@ describe('flags and candle files', () => {
     }
   });
 
+  test('check-transition gives an exchange that never answers --timeout seconds in all, then fails the reachability gate', async () => {
+    const silent = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: () => new Promise<Response>(() => {}),
+    });
+    try {
+      const url = `http://127.0.0.1:${silent.port}`;
+      const args = [
+        'check-transition',
+        'testnet',
+        '--exchange-url',
+        url,
+        '--timeout',
+        '1',
+        '--data-dir',
+        root(),
+      ];
+      // Killed after 15 s: without the bound the probe took 20 s.
+      const out = await atl(args, { timeoutMs: 15_000 });
+      expect(out.code).toBe(EXIT.fail);
+      expect(out.stdout).toMatch(/readiness:exchange_reachable +binance: timeout/);
+    } finally {
+      silent.stop(true);
+    }
+  });
+
   test('a candle time no Date can hold is a configuration error naming the line (78)', async () => {
     const dir = join(work, 'candles');
     mkdirSync(dir, { recursive: true });
