@@ -94,7 +94,8 @@ const unreadable = (path: string, what: string) =>
 
 /** Read and check the whole tape; a missing, empty or corrupt tape is an operator error (exit 3). */
 export function readCandleTape(path: string): CandleTape {
-  if (!existsSync(path) || !statSync(path).isFile()) throw unreadable(path, 'does not exist');
+  if (!existsSync(path)) throw unreadable(path, 'does not exist');
+  if (!statSync(path).isFile()) throw unreadable(path, 'is not a file (a directory is in its place)');
   const segments: TapeSegment[] = [];
   let bad: string | null = null;
   const scan = scanJsonl(path, (e) => {
