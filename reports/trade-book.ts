@@ -49,9 +49,8 @@ export function readTradeBook(paths: DataPaths, filters: TradeFilters): TradeBoo
   const state = read.kind === 'ok' ? (read.value as EngineState) : null;
   const problems: TradeBook['problems'] = [];
   if (read.kind === 'invalid') problems.push({ problem: `${paths.state}: ${read.problem}`, hint: REPAIR });
-  const view = { state };
   const bySymbol = (s: string) => filters.symbol === null || s === filters.symbol;
-  const open = Object.values(view.state?.positions ?? {})
+  const open = Object.values(state?.positions ?? {})
     .filter((p) => bySymbol(p.symbol) && (filters.sinceIso === null || p.entry_ts >= filters.sinceIso))
     .map((p) => {
       const entryValue = p.entry_price * p.quantity;
@@ -59,7 +58,7 @@ export function readTradeBook(paths: DataPaths, filters: TradeFilters): TradeBoo
     });
   let closed: TradeRow[] = [];
   if (!existsSync(paths.ledger)) {
-    if (view.state)
+    if (state)
       problems.push({ problem: `${paths.ledger}: missing`, hint: 'restore the ledger from a backup' });
   } else {
     try {
@@ -70,13 +69,14 @@ export function readTradeBook(paths: DataPaths, filters: TradeFilters): TradeBoo
             'SELECT * FROM trades WHERE (?1 IS NULL OR symbol = ?1) AND (?2 IS NULL OR exit_ts >= ?2) ORDER BY exit_ts DESC, id DESC',
           )
           .all(filters.symbol, filters.sinceIso);
-        const bad = closed.findIndex((t) => rowProblem(t) !== null);
+        const faults = closed.map(rowProblem);
+        const bad = faults.findIndex((f) => f !== null);
         if (bad >= 0) {
           problems.push({
-            problem: `${paths.ledger}: a trade row (newest first, #${bad + 1}) does not read (${rowProblem(closed[bad]!)})`,
+            problem: `${paths.ledger}: a trade row (newest first, #${bad + 1}) does not read (${faults[bad]})`,
             hint: 'the ledger is damaged: restore it from a backup; `npx atl audit` checks it against the decision log',
           });
-          closed = closed.filter((t) => rowProblem(t) === null);
+          closed = closed.filter((_, i) => faults[i] === null);
         }
       } finally {
         db.close();
@@ -88,14 +88,14 @@ export function readTradeBook(paths: DataPaths, filters: TradeFilters): TradeBoo
       });
     }
   }
-  if (!view.state && !existsSync(paths.ledger) && problems.length === 0)
+  if (!state && !existsSync(paths.ledger) && problems.length === 0)
     problems.push({
       problem: `no engine state or ledger under ${paths.root}`,
       hint: 'run the engine on this data root (`npx atl run`) or pass --data-dir',
     });
   return {
     data_root: paths.root,
-    mode: view.state?.mode ?? null,
+    mode: state?.mode ?? null,
     filters,
     open,
     closed: filters.limit === null ? closed : closed.slice(0, filters.limit),
