@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty';
 import { unknownError, usageError } from '../../core/errors.ts';
 import { parseSymbol } from '../../core/market/symbols.ts';
-import { type DecisionQuery, parseAction, queryDecisions } from '../../core/records/query.ts';
+import { type DecisionQuery, parseAction, parseStage, queryDecisions } from '../../core/records/query.ts';
 import { dataDirArg, pathsFromArgs, print, printError, timeFlag } from '../_shared.ts';
 
 export default defineCommand({
@@ -37,14 +37,7 @@ export default defineCommand({
     if (args.until !== undefined) q.untilMs = timeFlag('--until', args.until);
     if (q.sinceMs !== undefined && q.untilMs !== undefined && q.sinceMs > q.untilMs)
       throw usageError('--since is after --until', 'swap them');
-    if (args['blocked-by'] !== undefined) {
-      if (!/^[a-z_]+$/.test(args['blocked-by']))
-        throw usageError(
-          `--blocked-by "${args['blocked-by']}" is not a stage name`,
-          'e.g. turnover, data_fetch',
-        );
-      q.blockedBy = args['blocked-by'];
-    }
+    if (args['blocked-by'] !== undefined) q.blockedBy = parseStage(args['blocked-by']);
     if (args.action !== undefined) q.action = parseAction(args.action);
     const path = pathsFromArgs(args).decisions;
     const lines: string[] = [];

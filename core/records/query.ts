@@ -1,6 +1,6 @@
 import { unknownError, usageError } from '../errors.ts';
 import { ACTIONS } from '../schema/common.ts';
-import type { DecisionRecord } from '../schema/decision.ts';
+import { type DecisionRecord, GATE_STAGES } from '../schema/decision.ts';
 import { readDecisionLog } from './reader.ts';
 import { logExists } from './segments.ts';
 
@@ -16,6 +16,13 @@ export type DecisionQuery = {
 export function parseAction(value: string): string {
   if (!(ACTIONS as readonly string[]).includes(value))
     throw usageError(`--action "${value}" is not an action`, `use one of ${ACTIONS.join(', ')}`);
+  return value;
+}
+
+/** A stage name `--blocked-by` accepts: one the pipeline writes (a typo would match nothing, silently). */
+export function parseStage(value: string): string {
+  if (!(GATE_STAGES as readonly string[]).includes(value))
+    throw usageError(`--blocked-by "${value}" is not a pipeline stage`, `use one of ${GATE_STAGES.join(', ')}`);
   return value;
 }
 

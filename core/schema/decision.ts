@@ -5,6 +5,34 @@ export const DECISION_SCHEMA_VERSION = '1.0.0';
 
 export const GateVerdict = Type.Union([Type.Literal('pass'), Type.Literal('block'), Type.Literal('skip')]);
 
+/**
+ * Every stage a decision's gate trace can name, in pipeline order (SPEC §3): what the run header
+ * declares for the signal chain and the entry guard, an operator's order from the inbox (before
+ * the halt), the live guardrails and the exchange order in live modes.
+ */
+export const GATE_STAGES = [
+  'operator_order',
+  'halt',
+  'control',
+  'data_fetch',
+  'features',
+  'ensemble',
+  'ml',
+  'technical',
+  'scalping',
+  'htf_filter',
+  'confidence',
+  'position',
+  'turnover',
+  'risk_budget',
+  'preservation',
+  'safety',
+  'sizing',
+  'live_guardrails',
+  'execution',
+  'exchange_order',
+] as const;
+
 /** One pipeline stage's verdict: every stage is recorded, not only the last. */
 export const GateStage = Type.Object(
   {

@@ -7,7 +7,7 @@ import { expandDecision } from '../../core/records/decision-codec.ts';
 import { compactDecision } from '../../core/records/decision-compact.ts';
 import { buildRunHeader, type RunInfo } from '../../core/records/header.ts';
 import { isHeaderLine } from '../../core/records/reader.ts';
-import type { DecisionRecord } from '../../core/schema/decision.ts';
+import { type DecisionRecord, GATE_STAGES } from '../../core/schema/decision.ts';
 import type { RunHeader } from '../../core/schema/record.ts';
 import { scanDecisionLog } from '../../reports/decision-scan.ts';
 import { atl, tempDir } from '../support/cli.ts';
@@ -202,6 +202,14 @@ describe('atl decisions', () => {
     expect(human.stdout).toContain(`of ${records.length.toLocaleString()} decisions match`);
   }, 60_000);
 
+  it('knows every stage the run header declares and every gate names (so --blocked-by can refuse a typo)', () => {
+    const known = new Set<string>(GATE_STAGES);
+    const header = JSON.parse(lines(root)[0]!) as RunHeader;
+    expect(header.stages.map((s) => s.stage).filter((s) => !known.has(s))).toEqual([]);
+    const named = new Set(records.flatMap((r) => r.gate_trace.map((g) => g.stage)));
+    expect([...named].filter((s) => !known.has(s))).toEqual([]);
+  });
+
   it('refuses bad input with 64 and one line, and a missing log with 3', async () => {
     for (const args of [
       ['--since', 'yesterday'],
@@ -209,6 +217,7 @@ describe('atl decisions', () => {
       ['--action', 'yolo'],
       ['--symbol', 'btc'],
       ['--blocked-by', 'Turn Over'],
+      ['--blocked-by', 'turnovr'],
       ['--json', '--jsonl'],
       ['--since', '2026-02-01', '--until', '2026-01-01'],
       ['--bogus'],
