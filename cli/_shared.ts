@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ArgsDef } from 'citty';
 import { excerpt, usageError } from '../core/errors.ts';
@@ -114,9 +114,9 @@ export function numberFlag(
 export function existingFileFlag(name: string, value: string | undefined): string | null {
   if (!value) return null;
   const path = resolve(value);
-  if (!existsSync(path))
-    throw usageError(`--${name} ${value}: no such file`, `give the path of an existing ${name} file`);
-  if (statSync(path).isDirectory())
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) throw usageError(`--${name} ${value}: no such file`, `give the path of an existing ${name} file`);
+  if (st.isDirectory())
     throw usageError(`--${name} ${value} is a directory`, `give the path of the ${name} file`);
   return path;
 }

@@ -18,16 +18,16 @@ const SAYS: Record<string, string> = {
  * The operator's error (exit 3: the input could not be read or the output not placed) for a
  * filesystem call refused because of what is at a path: a directory where a file belongs, a
  * file in a directory's place, a missing parent. Null when `err` is something else. The path is
- * named; control characters in it are shown escaped.
+ * named as it is; control characters in it are shown escaped when the message is printed.
  */
 export function pathError(err: unknown): OperatorError | null {
   if (!(err instanceof Error)) return null;
   const e = err as NodeJS.ErrnoException & { dest?: unknown };
   const says = typeof e.code === 'string' ? SAYS[e.code] : undefined;
   if (!says || typeof e.path !== 'string') return null;
-  const path = JSON.stringify(e.path).slice(1, -1);
-  const dest = typeof e.dest === 'string' ? ` (to ${JSON.stringify(e.dest).slice(1, -1)})` : '';
-  return new OperatorError(`${path}${dest} ${says} (${e.code}${e.syscall ? ` on ${e.syscall}` : ''})`, {
+  // The path as it is (a Windows path keeps single backslashes): formatOperatorError escapes control characters.
+  const dest = typeof e.dest === 'string' ? ` (to ${e.dest})` : '';
+  return new OperatorError(`${e.path}${dest} ${says} (${e.code}${e.syscall ? ` on ${e.syscall}` : ''})`, {
     exitCode: EXIT.unknown,
     hint: 'move it aside or fix the path (or give another --data-dir), then run the command again',
     cause: err,
