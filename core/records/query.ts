@@ -22,7 +22,10 @@ export function parseAction(value: string): string {
 /** A stage name `--blocked-by` accepts: one the pipeline writes (a typo would match nothing, silently). */
 export function parseStage(value: string): string {
   if (!(GATE_STAGES as readonly string[]).includes(value))
-    throw usageError(`--blocked-by "${value}" is not a pipeline stage`, `use one of ${GATE_STAGES.join(', ')}`);
+    throw usageError(
+      `--blocked-by "${value}" is not a pipeline stage`,
+      `use one of ${GATE_STAGES.join(', ')}`,
+    );
   return value;
 }
 

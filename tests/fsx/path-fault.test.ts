@@ -34,7 +34,9 @@ describe('pathError', () => {
     } catch (err) {
       raised = err;
     }
-    expect(formatOperatorError(pathError(raised)!)).toContain(`${join(file, 'state.json')} runs through a file`);
+    expect(formatOperatorError(pathError(raised)!)).toContain(
+      `${join(file, 'state.json')} runs through a file`,
+    );
     expect(pathError(new Error('something else'))).toBeNull();
     expect(pathError(errno('EIO', file))).toBeNull();
   });
