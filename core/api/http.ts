@@ -19,6 +19,7 @@ export const API_ERRORS = {
   symbol_not_traded: 409,
   websocket_upgrade_required: 426,
   engine_still_running: 500,
+  halt_not_written: 500,
   internal: 500,
 } as const;
 export type ApiErrorCode = keyof typeof API_ERRORS;

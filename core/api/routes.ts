@@ -1,5 +1,8 @@
 import type { ConsolaInstance } from 'consola';
 import { runEmergencyStop } from '../control/emergency-stop.ts';
+import { formatOperatorError, OperatorError } from '../errors.ts';
+import { pathError } from '../fsx/path-fault.ts';
+import { storageError } from '../fsx/storage-fault.ts';
 import type { DataPaths } from '../paths.ts';
 import { DecisionsQuery, EmergencyStopBody, OrderRequestBody, type RateLimitBucket } from '../schema/api.ts';
 import type { ApiConfig } from './config.ts';
@@ -202,12 +205,29 @@ async function stopTrading(d: RouteDeps, ctx: RouteContext): Promise<Response> {
   const body = await readJsonBody(ctx.req, EmergencyStopBody, d.config.maxBodyBytes);
   if (!body.ok) return body.response;
   ctx.log.warn(`emergency stop requested through the API by ${ctx.client}: ${body.value.reason}`);
-  const { evidence, file } = await runEmergencyStop(d.paths, {
-    reason: body.value.reason.trim(),
-    by: `api:${ctx.client}`,
-    graceMs: d.stopGraceS * 1000,
-    killGraceMs: 5000,
-  });
+  let stopped: Awaited<ReturnType<typeof runEmergencyStop>>;
+  try {
+    stopped = await runEmergencyStop(d.paths, {
+      reason: body.value.reason.trim(),
+      by: `api:${ctx.client}`,
+      graceMs: d.stopGraceS * 1000,
+      killGraceMs: 5000,
+    });
+  } catch (caught) {
+    // The data root refused the halt file (a directory in its place, a full disk, read-only):
+    // the caller must learn that nothing is halted, and what to fix, not "internal error".
+    const err = storageError(caught) ?? pathError(caught) ?? caught;
+    if (!(err instanceof OperatorError)) throw caught;
+    ctx.log.error(`emergency stop NOT set: ${formatOperatorError(err)}`);
+    return errorResponse(
+      'halt_not_written',
+      `the halt flag was not written, nothing is halted: ${err.message}`,
+      {
+        ...(err.hint ? { hint: `${err.hint}; until then stop the engine by hand` } : {}),
+      },
+    );
+  }
+  const { evidence, file } = stopped;
   const result = { halted: true, status: evidence.status, checks: evidence.checks, evidence: file };
   if (evidence.status === 'fail') {
     return errorResponse('engine_still_running', 'the halt flag is set but the engine did not stop', {

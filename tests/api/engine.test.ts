@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readJsonFile } from '../../core/fsx/json-file.ts';
 import { dataPaths } from '../../core/paths.ts';
 import { validate } from '../../core/schema/ajv.ts';
@@ -91,4 +91,18 @@ describe('orders and emergency stop against a running engine', () => {
       await engine.exited;
     }
   }, 40_000);
+
+  it('answers an emergency stop the data root refuses with halt_not_written, naming the path: never "internal error"', async () => {
+    await using s = await testServer(
+      {},
+      { prepare: (paths) => mkdirSync(paths.safety, { recursive: true }) },
+    );
+    const res = await s.post('/api/emergency-stop', { reason: 'api test: halt file blocked' });
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as Json & { error: { hint?: string } };
+    expect(body.error?.code).toBe('halt_not_written');
+    expect(body.error.message).toContain('nothing is halted');
+    expect(body.error.message).toContain(s.paths.safety);
+    expect(body.error.hint).toContain('stop the engine by hand');
+  });
 });
