@@ -6,7 +6,7 @@ import type { ExchangeOrderParts } from '../exchange/live.ts';
 import { log } from '../log.ts';
 import { carryIntoEngineLog } from '../logs/engine-log.ts';
 import { ensureBundledCandles, requireBundled } from '../market/bundled.ts';
-import { loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
+import { type CandleSeries, loadCandleFile, symbolFromFileName, timeframeToMs } from '../market/candles.ts';
 import { checkGaps, type GapPolicy } from '../market/gaps.ts';
 import { parseTimerange, sliceSeries } from '../market/timerange.ts';
 import { servedTimeframe } from '../models/registry.ts';
@@ -26,6 +26,7 @@ import { RiskGuard } from '../risk/guard.ts';
 import type { ModeName } from '../schema/common.ts';
 import type { RiskConfig } from '../schema/risk.ts';
 import { buildModelChain, runModelsDir } from '../signals/build.ts';
+import { isoUtc } from '../time/iso.ts';
 import { CandleTapeWriter } from './candle-tape.ts';
 import { type EngineResult, runEngine } from './engine.ts';
 import { type Feed, ReplayFeed, SyntheticFeed } from './feeds.ts';
@@ -84,6 +85,17 @@ const LIVE_MODES: ModeName[] = ['live_limited', 'live_full'];
 
 export { parseMode };
 
+/** `--until` before the first candle closes: the replay would decide nothing and still exit 0. */
+function refuseUntilBeforeReplay(series: CandleSeries[], untilMs: number | null): void {
+  if (untilMs === null) return;
+  const firstClose = Math.min(...series.map((s) => (s.ts.length > 0 ? s.ts[0]! + s.timeframeMs : Infinity)));
+  if (Number.isFinite(firstClose) && untilMs < firstClose)
+    throw usageError(
+      `--until ${isoUtc(untilMs)} is before the replay's first candle closes (${isoUtc(firstClose)}): nothing would be decided`,
+      'give a later --until, or drop it to replay the whole file',
+    );
+}
+
 /** Build the feed a mode asks for; each mode differs only here. */
 async function buildFeed(
   req: RunRequest,
@@ -108,6 +120,7 @@ async function buildFeed(
         : symbols.map((s) => loadCandleFile(ensureBundledCandles(s, tf!, req.paths.marketCache), s, tf))
     ).map((s) => (range ? sliceSeries(s, range) : s));
     for (const s of series) checkGaps(s, req.onGap ?? 'warn');
+    refuseUntilBeforeReplay(series, req.untilMs);
     const feed = new ReplayFeed(series, req.speed);
     return { feed, intervalS: 0 };
   }

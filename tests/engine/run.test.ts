@@ -170,6 +170,7 @@ describe('flags', () => {
     [['run', '--max-bars', '1.5'], 64, /--max-bars must be a whole number/],
     [['run', '--mode', 'yolo'], 64, /unknown mode "yolo"/],
     [['run', '--until', 'someday'], 64, /--until must be a UTC day or time/],
+    [['run', '--mode', 'backtest', '--until', '2001-01-01'], 64, /before the replay's first candle closes/],
     [['run', '--mode', 'live_full'], 2, /needs --confirm/],
     [['frobnicate'], 64, /unknown verb "frobnicate"/],
     [['emergency-stop'], 64, /needs --reason/],
