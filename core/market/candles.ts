@@ -248,8 +248,8 @@ function parseCsvCandles(path: string, bytes: Buffer, out: SeriesBuilder): void 
     start = end + 1;
     let a = lineStart;
     let b = end;
-    while (a < b && bytes[a]! <= 32) a++;
-    while (b > a && bytes[b - 1]! <= 32) b--;
+    while (a < b && isSpace(bytes[a]!)) a++;
+    while (b > a && isSpace(bytes[b - 1]!)) b--;
     if (a === b || bytes[a] === 35) continue; // blank or `#` comment
     const first = bytes[a]!;
     const numeric = (first >= 48 && first <= 57) || first === 43 || first === 45;
@@ -289,6 +289,9 @@ function parseCsvCandles(path: string, bytes: Buffer, out: SeriesBuilder): void 
   }
 }
 
+/** What `String.prototype.trim` drops in ASCII (space, \t \n \v \f \r): a NUL or other control byte is content, and no number. */
+const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /**
@@ -298,9 +301,9 @@ const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
  */
 function decimalAt(bytes: Buffer, from: number, to: number): number {
   let i = from;
-  while (i < to && bytes[i]! <= 32) i++;
+  while (i < to && isSpace(bytes[i]!)) i++;
   let end = to;
-  while (end > i && bytes[end - 1]! <= 32) end--;
+  while (end > i && isSpace(bytes[end - 1]!)) end--;
   let negative = false;
   if (bytes[i] === 45 || bytes[i] === 43) negative = bytes[i++] === 45;
   let mantissa = 0;

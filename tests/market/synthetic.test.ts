@@ -88,4 +88,22 @@ describe('CSV candle numbers', () => {
       { numRuns: 200 },
     );
   });
+
+  it('refuse a control byte inside a cell (a NUL from a torn write is no space), naming the line', async () => {
+    const { writeFileSync } = await import('node:fs');
+    using dir = tempDir();
+    const file = join(dir.path, 'A_B-1m.csv');
+    const good = '1700000000000,1,2,0.5,1.5,10';
+    for (const [bad, column] of [
+      ['1700000060000\u0000,1,2,0.5,1.5,10', /:3: timestamp/],
+      ['1700000060000,1,2,0.5,1.5\u0001,10', /:3: close is not a number/],
+      ['\u0000\u0000\u0000\u0000', /:3: expected 6 columns/],
+    ] as const) {
+      writeFileSync(file, `timestamp,open,high,low,close,volume\n${good}\n${bad}\n`);
+      expect(() => loadCandleFile(file, 'A/B')).toThrow(column);
+    }
+    // Spaces, tabs and CRLF line ends are still spacing.
+    writeFileSync(file, `timestamp,open,high,low,close,volume\r\n ${good}\t\r\n`);
+    expect(loadCandleFile(file, 'A/B').close[0]).toBe(1.5);
+  });
 });
