@@ -129,9 +129,14 @@ async function trainOne(
   const features = computeFeatureMatrix(series);
   const { index, label } = labelRows(series, features, req.label);
   if (index.length < MIN_ROWS) {
+    // A row needs its warm-up behind it and its label's horizon ahead: say which one ate the file.
+    const candles = series.ts.length;
+    const horizon = req.label.horizonBars;
     throw configError(
       `${basename(series.source.ref)}: only ${index.length} usable rows for ${series.symbol} (need ≥ ${MIN_ROWS})`,
-      'give more candles (the feature set needs 100 bars of warm-up)',
+      horizon >= candles / 2
+        ? `--horizon ${horizon} is too long for ${candles.toLocaleString()} candles: give a shorter one (bars ahead of each row) or more candles`
+        : 'give more candles (the feature set needs 100 bars of warm-up)',
     );
   }
   const split = timeOrderedSplit(index.length, req.label.horizonBars);

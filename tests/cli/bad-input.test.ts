@@ -114,6 +114,22 @@ describe('candle files: hostile fields are cut short, gaps are named', () => {
     }
   });
 
+  test('train names the horizon, not the candles, when --horizon leaves no rows to label', async () => {
+    using root = tempDir();
+    const file = join(root.path, 'BTC_USDT-1h.csv');
+    writeFileSync(file, `${header}\n${Array.from({ length: 550 }, (_, i) => row(i)).join('\n')}\n`);
+    const train = (horizon: string) =>
+      atl(['train', '--candles', file, '--horizon', horizon, '--models-dir', join(root.path, 'm')]);
+    const long = await train('1000000');
+    expect(long.code).toBe(EXIT.config);
+    expect(complaints(long.stderr)).toHaveLength(1);
+    expect(long.stderr).toContain('--horizon 1000000 is too long for 550 candles');
+    // Enough horizon, too few candles for the warm-up and the minimum rows: the candles are named.
+    const short = await train('4');
+    expect(short.code).toBe(EXIT.config);
+    expect(short.stderr).toContain('give more candles');
+  }, 60_000);
+
   test('a 20 MB field is echoed as a short excerpt with its length, exit 78', async () => {
     using root = tempDir();
     const file = join(root.path, 'BTC_USDT-1h.csv');
