@@ -2,8 +2,7 @@
 import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from 'citty';
 import { formatOperatorError, OperatorError } from '../core/errors.ts';
 import { EXIT, renderExitCodeTable } from '../core/exit-codes.ts';
-import { pathError } from '../core/fsx/path-fault.ts';
-import { storageError } from '../core/fsx/storage-fault.ts';
+import { filesystemError } from '../core/fsx/path-fault.ts';
 import { ATL_VERSION } from '../core/version.ts';
 import { checkArgv, print, printError, setVerbInUse } from './_shared.ts';
 
@@ -116,7 +115,7 @@ export async function main(argv: string[]): Promise<number> {
     await runCommand(atlCommand, { rawArgs: argv });
     return (process.exitCode as number | undefined) ?? EXIT.pass;
   } catch (caught) {
-    const err = storageError(caught) ?? pathError(caught) ?? caught;
+    const err = filesystemError(caught) ?? caught;
     if (err instanceof OperatorError) {
       printError(`atl ${verb}: ${formatOperatorError(err)}\n`);
       return err.exitCode;

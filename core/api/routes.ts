@@ -1,8 +1,7 @@
 import type { ConsolaInstance } from 'consola';
 import { runEmergencyStop } from '../control/emergency-stop.ts';
 import { formatOperatorError, OperatorError } from '../errors.ts';
-import { pathError } from '../fsx/path-fault.ts';
-import { storageError } from '../fsx/storage-fault.ts';
+import { filesystemError } from '../fsx/path-fault.ts';
 import type { DataPaths } from '../paths.ts';
 import { DecisionsQuery, EmergencyStopBody, OrderRequestBody, type RateLimitBucket } from '../schema/api.ts';
 import type { ApiConfig } from './config.ts';
@@ -216,7 +215,7 @@ async function stopTrading(d: RouteDeps, ctx: RouteContext): Promise<Response> {
   } catch (caught) {
     // The data root refused the halt file (a directory in its place, a full disk, read-only):
     // the caller must learn that nothing is halted, and what to fix, not "internal error".
-    const err = storageError(caught) ?? pathError(caught) ?? caught;
+    const err = filesystemError(caught) ?? caught;
     if (!(err instanceof OperatorError)) throw caught;
     ctx.log.error(`emergency stop NOT set: ${formatOperatorError(err)}`);
     return errorResponse(

@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { OperatorError } from '../errors.ts';
 import { EXIT } from '../exit-codes.ts';
+import { storageError } from './storage-fault.ts';
 
 /** What each path error means, said as the operator sees it: a file or directory in the wrong place. */
 const SAYS: Record<string, string> = {
@@ -33,6 +34,9 @@ export function pathError(err: unknown): OperatorError | null {
     cause: err,
   });
 }
+
+/** The operator's error for a filesystem fault, a storage one (full, read-only, I/O) or a path one; null for anything else. */
+export const filesystemError = (err: unknown): OperatorError | null => storageError(err) ?? pathError(err);
 
 /**
  * `openSync(path, 'r')` for a file: a directory opens for reading too, and its first read fails

@@ -13,21 +13,18 @@ export type DecisionQuery = {
   action?: string;
 };
 
-export function parseAction(value: string): string {
-  if (!(ACTIONS as readonly string[]).includes(value))
-    throw usageError(`--action "${value}" is not an action`, `use one of ${ACTIONS.join(', ')}`);
+/** `value` when `names` lists it, else a usage error naming the flag and every name it takes. */
+function listedValue(flag: string, value: string, names: readonly string[], what: string): string {
+  if (!names.includes(value))
+    throw usageError(`${flag} "${value}" is not ${what}`, `use one of ${names.join(', ')}`);
   return value;
 }
 
+export const parseAction = (value: string): string => listedValue('--action', value, ACTIONS, 'an action');
+
 /** A stage name `--blocked-by` accepts: one the pipeline writes (a typo would match nothing, silently). */
-export function parseStage(value: string): string {
-  if (!(GATE_STAGES as readonly string[]).includes(value))
-    throw usageError(
-      `--blocked-by "${value}" is not a pipeline stage`,
-      `use one of ${GATE_STAGES.join(', ')}`,
-    );
-  return value;
-}
+export const parseStage = (value: string): string =>
+  listedValue('--blocked-by', value, GATE_STAGES, 'a pipeline stage');
 
 export function matchesQuery(r: DecisionRecord, q: DecisionQuery): boolean {
   if (q.symbol !== undefined && r.symbol !== q.symbol) return false;
