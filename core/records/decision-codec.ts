@@ -76,16 +76,26 @@ function firstBlock(gates: GateStage[]): GateStage | null {
   return null;
 }
 
-/** How many trailing gates are `not_reached` skips of the stages that follow in the header's order. */
-export function trailingUnreached(gates: GateStage[], idx: Map<string, number>): number {
+/** Each gate's header stage index (-1: a stage the header does not list), into `at` when it is long enough. */
+export function stageIndices(gates: GateStage[], idx: Map<string, number>, at?: Int32Array): Int32Array {
+  const out = at && at.length >= gates.length ? at : new Int32Array(gates.length);
+  for (let i = 0; i < gates.length; i++) out[i] = idx.get(gates[i]!.stage) ?? -1;
+  return out;
+}
+
+/**
+ * How many trailing gates are `not_reached` skips of the stages that follow in the header's order
+ * (`at`: the gates' stage indices, from `stageIndices`).
+ */
+export function trailingUnreached(gates: GateStage[], at: Int32Array): number {
   let n = gates.length;
   while (n > 1) {
     const g = gates[n - 1]!;
-    const at = idx.get(g.stage);
-    const before = idx.get(gates[n - 2]!.stage);
+    const i = at[n - 1]!;
+    const before = at[n - 2]!;
     const implied =
       g.verdict === 'skip' && g.reason === NOT_REACHED && g.observed === null && g.thresholds === null;
-    if (!implied || at === undefined || before === undefined || at !== before + 1) break;
+    if (!implied || i < 0 || before < 0 || i !== before + 1) break;
     n--;
   }
   return gates.length - n;

@@ -5,7 +5,17 @@
  */
 import type { DecisionRecord, GateStage, ModelTraceEntry } from '../schema/decision.ts';
 import type { HeaderStage, RunHeader } from '../schema/record.ts';
-import { type Encode, equalTo, type FieldCodec, fieldsEncoder, shapeEncoder, type Test } from './compiled.ts';
+import {
+  type Encode,
+  equalTo,
+  type FieldCodec,
+  fieldsEncoder,
+  type PackUnlessUsual,
+  packedUnlessUsual,
+  shapeEncoder,
+  type Test,
+  USUAL,
+} from './compiled.ts';
 import {
   costsOf,
   type DecisionDraft,
@@ -15,12 +25,15 @@ import {
   RUN_FIELDS,
   RUN_VALUE,
   SHARED_FIELDS,
+  stageIndices,
   trailingUnreached,
 } from './decision-codec.ts';
 import { idEndsWith } from './outcome-codec.ts';
 import { same } from './shape.ts';
 
 type Obj = Record<string, unknown>;
+/** The gates' stage indices of the line being compacted (reused: one line at a time). */
+let stageScratch: Int32Array = new Int32Array(64);
 
 /** A decision's `ts` as milliseconds after its header's (the engine stamps a batch of decisions alike). */
 let lastTs = { header: '', ts: '', value: '' as number | string };
@@ -64,6 +77,8 @@ type StageCodec = {
   observed: Test;
   thresholds: Test;
   encodeObserved: Encode | null;
+  /** `observed` and `encodeObserved` in one pass, where the stage has an observed shape. */
+  packObserved: PackUnlessUsual | null;
   /** The static thresholds' keys, their values' positions in a gate's own, and a test per value. */
   thresholdKeys: string[];
   thresholdValues: Encode | null;
@@ -96,6 +111,7 @@ function compileStage(st: HeaderStage): StageCodec {
     observed: equalTo(st.observed),
     thresholds: equalTo(base),
     encodeObserved: st.observed_shape ? shapeEncoder(st.observed_shape) : null,
+    packObserved: st.observed_shape ? packedUnlessUsual(st.observed_shape, st.observed) : null,
     thresholdKeys,
     thresholdValues: isObj(base) ? shapeEncoder({ keys: thresholdKeys }) : null,
     thresholdTests: thresholdKeys.map((k) => equalTo((base as Obj)[k])),
@@ -111,6 +127,8 @@ function codecOf(h: RunHeader): HeaderCodec {
     const modelAt = new Map(h.models.map((x, i) => [`${x.model_id}@${x.sha256}`, i]));
     const fields = SHARED_FIELDS.map((k): FieldCodec => {
       const shape = h.shapes[k];
+      if (shape && k in h.defaults && k !== 'model_trace')
+        return { key: k, lineKey: lineKey(k), packUnlessUsual: packedUnlessUsual(shape, h.defaults[k]) };
       return {
         key: k,
         lineKey: lineKey(k),
@@ -138,9 +156,8 @@ function codecOf(h: RunHeader): HeaderCodec {
   return c;
 }
 
-function encodeGate(c: HeaderCodec, idx: Map<string, number>, g: GateStage): unknown {
-  const i = idx.get(g.stage);
-  if (i === undefined) return g;
+function encodeGate(c: HeaderCodec, i: number, g: GateStage): unknown {
+  if (i < 0) return g;
   const sc = c.stages[i]!;
   const last = sc.last;
   if (last.verdict !== g.verdict || last.reason !== g.reason) {
@@ -151,8 +168,12 @@ function encodeGate(c: HeaderCodec, idx: Map<string, number>, g: GateStage): unk
   const k: unknown = last.k === -1 ? [g.verdict, g.reason] : last.k;
   const skip = g.verdict === 'skip';
   let o: unknown;
-  if (skip ? g.observed !== null : !sc.observed(g.observed))
-    o = sc.encodeObserved?.(g.observed) ?? g.observed;
+  if (skip) {
+    if (g.observed !== null) o = sc.encodeObserved?.(g.observed) ?? g.observed;
+  } else if (sc.packObserved) {
+    const p = sc.packObserved(g.observed);
+    if (p !== USUAL) o = p ?? g.observed;
+  } else if (!sc.observed(g.observed)) o = g.observed;
   let t: unknown;
   if (skip ? g.thresholds !== null : !sc.thresholds(g.thresholds)) {
     // The thresholds that moved, when the gate has the static ones' keys; else the gate's whole.
@@ -207,18 +228,21 @@ export function compactDecision(h: RunHeader, d: DecisionDraft): Obj {
   c.fields(d, out);
   const gates = d.gate_trace;
   const idx = c.stageAt;
-  const unreached = trailingUnreached(gates, idx);
-  const n = gates.length - unreached;
-  const listed: unknown[] = [];
+  const m = gates.length;
+  const at = stageIndices(gates, idx, stageScratch);
+  stageScratch = at;
+  const unreached = trailingUnreached(gates, at);
+  const n = m - unreached;
+  const listed: unknown[] = new Array(n);
   let b: GateStage | null = null; // the first block (the unreached gates after them are skips)
   for (let i = 0; i < n; i++) {
     const g = gates[i]!;
     if (b === null && g.verdict === 'block') b = g;
-    listed.push(encodeGate(c, idx, g));
+    listed[i] = encodeGate(c, at[i]!, g);
   }
   out.gates = listed;
   // The usual count after the last stage listed is the header's (most decisions stop the same way).
-  if (unreached !== (h.stages[idx.get(gates[n - 1]!.stage) ?? -1]?.unreached ?? 0)) out.unreached = unreached;
+  if (unreached !== (h.stages[at[n - 1]!]?.unreached ?? 0)) out.unreached = unreached;
   if (d.blocked_stage !== (b ? b.stage : null) || d.block_reason !== (b ? b.reason : null)) {
     out.blocked_stage = d.blocked_stage;
     out.block_reason = d.block_reason;

@@ -2,7 +2,7 @@ import type { StageDecl } from '../engine/stages.ts';
 import type { GateStage } from '../schema/decision.ts';
 import type { HeaderModel, HeaderStage, RunHeader } from '../schema/record.ts';
 import { RECORD_SCHEMA_VERSION } from '../schema/record.ts';
-import { type DecisionDraft, SHARED_FIELDS, trailingUnreached } from './decision-codec.ts';
+import { type DecisionDraft, SHARED_FIELDS, stageIndices, trailingUnreached } from './decision-codec.ts';
 import { commonValue, learnShape } from './shape.ts';
 
 /** What the engine knows about a run before its first decision. */
@@ -106,7 +106,7 @@ function withUnreached(stages: HeaderStage[], samples: DecisionDraft[]): HeaderS
   const idx = new Map(stages.map((s, i) => [s.stage, i]));
   const counts = new Map<string, number[]>();
   for (const d of samples) {
-    const n = trailingUnreached(d.gate_trace, idx);
+    const n = trailingUnreached(d.gate_trace, stageIndices(d.gate_trace, idx));
     const last = d.gate_trace[d.gate_trace.length - 1 - n]!.stage;
     const list = counts.get(last) ?? [];
     list.push(n);

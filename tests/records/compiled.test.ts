@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'bun:test';
 import fc from 'fast-check';
-import { equalTo, fieldsEncoder, shapeEncoder } from '../../core/records/compiled.ts';
+import {
+  equalTo,
+  fieldsEncoder,
+  packedUnlessUsual,
+  shapeEncoder,
+  USUAL,
+} from '../../core/records/compiled.ts';
 import { decodeShape, learnShape, same } from '../../core/records/shape.ts';
 import type { Shape } from '../../core/schema/record.ts';
 
@@ -82,10 +88,31 @@ describe('compiled header comparisons', () => {
     );
   });
 
+  it('packedUnlessUsual(shape, usual)(v) is USUAL when same(v, usual), else the packing, for usual values on and off the shape', () => {
+    fc.assert(
+      fc.property(samples, json, fc.nat(), (rows, other, pick) => {
+        const shape = learnShape(rows);
+        if (!shape) return;
+        // The usual value: one of the rows (it fits the shape), or any value at all.
+        for (const usual of [rows[pick % rows.length], other, null]) {
+          const encode = packedUnlessUsual(shape, usual);
+          for (const v of [...rows, other, null, { ...rows[0], extra: 1 }, structuredClone(usual)]) {
+            const expected = same(v, usual) ? USUAL : encodeShape(shape, v);
+            expect(encode(v)).toEqual(expected);
+          }
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('keeps a key that is not an identifier out of the generated code', () => {
     const hostile = '"]; throw new Error("injected"); //';
     const encode = shapeEncoder({ keys: [hostile, 'b'], const: { b: null } });
     expect(encode({ [hostile]: 1, b: null })).toEqual([1]);
+    const fused = packedUnlessUsual({ keys: [hostile, 'b'] }, { [hostile]: 1, b: 2 });
+    expect(fused({ [hostile]: 1, b: 2 })).toBe(USUAL);
+    expect(fused({ [hostile]: 1, b: 3 })).toEqual([1, 3]);
     expect(equalTo({ [hostile]: 1 })({ [hostile]: 1 })).toBe(true);
   });
 
