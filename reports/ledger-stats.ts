@@ -1,6 +1,6 @@
-import { constants, Database } from 'bun:sqlite';
+import type { Database } from 'bun:sqlite';
 import { existsSync } from 'node:fs';
-import { EQUITY_CURVE } from '../core/ledger/ledger.ts';
+import { EQUITY_CURVE, openForReading } from '../core/ledger/ledger.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -98,17 +98,6 @@ function hourly(rows: Array<{ ts: number; equity: number }>): Array<{ ts: number
 }
 
 /**
- * Open the ledger without writing anything beside it. With no `-wal` file no engine has it open,
- * so it is read as immutable (SQLite would otherwise create `-wal`/`-shm` files even read-only);
- * with one, an engine may be writing and SQLite's shared-memory coordination is needed.
- */
-export function openReadOnly(path: string): Database {
-  if (existsSync(`${path}-wal`)) return new Database(path, { readonly: true });
-  const uri = `file:${encodeURI(path).replace(/\?/g, '%3F').replace(/#/g, '%23')}?immutable=1`;
-  return new Database(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
-}
-
-/**
  * Paper-trading performance in `[startMs, endMs)` from the ledger, opened read-only: closed
  * trades (by exit time) and the equity curve. Ratios are null when the data cannot support them.
  */
@@ -132,7 +121,7 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
   if (!existsSync(ledgerPath)) return { ...empty, reason: `no ledger at ${ledgerPath}` };
   let db: Database;
   try {
-    db = openReadOnly(ledgerPath);
+    db = openForReading(ledgerPath);
   } catch (err) {
     return { ...empty, reason: `cannot open the ledger read-only: ${(err as Error).message}` };
   }

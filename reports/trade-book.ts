@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { money, pct, price, quantity, signedMoney } from '../core/evidence/human.ts';
 import { readJsonFile } from '../core/fsx/json-file.ts';
 import type { TradeRow } from '../core/ledger/ledger.ts';
+import { openForReading } from '../core/ledger/ledger.ts';
 import type { DataPaths } from '../core/paths.ts';
 import type { EngineState, PositionState } from '../core/schema/state.ts';
-import { openReadOnly, type TradeStats, tradeStats } from './ledger-stats.ts';
+import { type TradeStats, tradeStats } from './ledger-stats.ts';
 
 export type TradeFilters = { symbol: string | null; sinceIso: string | null; limit: number | null };
 
@@ -62,7 +63,7 @@ export function readTradeBook(paths: DataPaths, filters: TradeFilters): TradeBoo
       problems.push({ problem: `${paths.ledger}: missing`, hint: 'restore the ledger from a backup' });
   } else {
     try {
-      const db = openReadOnly(paths.ledger);
+      const db = openForReading(paths.ledger);
       try {
         closed = db
           .query<TradeRow, [string | null, string | null]>(

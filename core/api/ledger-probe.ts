@@ -1,5 +1,6 @@
-import { Database } from 'bun:sqlite';
+import type { Database } from 'bun:sqlite';
 import { statSync } from 'node:fs';
+import { openForReading } from '../ledger/ledger.ts';
 
 export type LedgerReading =
   | { kind: 'missing' }
@@ -7,7 +8,7 @@ export type LedgerReading =
   | { kind: 'error'; problem: string };
 
 /**
- * A read-only connection to the ledger kept across requests: opening SQLite costs several times
+ * A reading connection to the ledger (`openForReading`) kept across requests: opening SQLite costs several times
  * the query. Each query sees the engine's latest commit (WAL), and a replaced file (`--fresh`
  * archives the old one) is noticed by its inode and reopened.
  */
@@ -28,7 +29,7 @@ export class LedgerProbe {
     try {
       if (this.db && ino !== this.ino) this.close();
       if (!this.db) {
-        this.db = new Database(this.path, { readonly: true });
+        this.db = openForReading(this.path);
         this.ino = ino;
       }
       const last = this.db

@@ -1,5 +1,5 @@
-import { Database } from 'bun:sqlite';
-import { mkdirSync, statSync } from 'node:fs';
+import { constants, Database } from 'bun:sqlite';
+import { accessSync, existsSync, constants as fsConstants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { refusedError, unknownError } from '../errors.ts';
 
@@ -138,7 +138,7 @@ export class Ledger {
     try {
       // strict: rows bind to `$name` parameters by their plain keys.
       this.db = opts.readonly
-        ? new Database(path, { readonly: true, strict: true })
+        ? openForReading(path, true)
         : new Database(path, { create: true, strict: true });
       if (!opts.readonly) {
         this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
@@ -272,6 +272,41 @@ export class Ledger {
 }
 
 /** Whether a ledger (a non-empty file) is at `path`. */
+/**
+ * A connection that reads the ledger and never writes to it, for the verbs, the reports and the
+ * API. SQLite's read-only mode creates `-wal` and `-shm` files beside a WAL database and cannot
+ * remove them when it closes, so every `atl status` left them behind. Where the ledger may be
+ * written, the connection is read-write with `query_only`: closing last, it removes them as the
+ * engine's own connection does (one that is not last leaves them to the one still open). A
+ * write-protected ledger with no `-wal` is read as immutable: no process of ours writes it, and a
+ * read-only directory could not hold the `-shm` SQLite needs. The file must exist (no create).
+ */
+export function openForReading(path: string, strict = false): Database {
+  const wal = existsSync(`${path}-wal`);
+  if (!writable(path) || !writable(dirname(path))) {
+    if (wal) return new Database(path, { readonly: true, strict });
+    const uri = `file:${encodeURI(path).replace(/\?/g, '%3F').replace(/#/g, '%23')}?immutable=1`;
+    return new Database(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
+  }
+  const db = new Database(path, { readwrite: true, strict });
+  try {
+    db.exec('PRAGMA query_only = ON');
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function ledgerOnDisk(path: string): boolean {
   try {
     return statSync(path).size > 0;

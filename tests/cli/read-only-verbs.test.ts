@@ -1,0 +1,144 @@
+/**
+ * The verbs that only read a data root leave the engine's files as they found them: no `-wal`
+ * or `-shm` beside the ledger (SQLite's read-only mode used to leave both after every
+ * `atl status`), the ledger and the logs byte for byte the same, and they still read a root on a
+ * read-only filesystem.
+ */
+import { describe, expect, test } from 'bun:test';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { atl, MAIN, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
+
+/** Every file under the ledger's and the logs' folders, with its sha256. */
+function engineFiles(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const sub of ['unified_trading', 'rl']) {
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else out[relative(root, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+      }
+    };
+    walk(join(root, sub));
+  }
+  return out;
+}
+
+const READERS: string[][] = [
+  ['status'],
+  ['status', '--json'],
+  ['trades', '--json'],
+  ['audit', '--json'],
+  ['check-transition', 'paper_live_data', '--json'],
+  ['verify', '--json'],
+  ['decisions', '--json'],
+  ['health-daily', '--date', '2024-01-01'],
+  ['report-weekly', '--week', '1', '--end', '2024-01-07'],
+];
+
+const readOnlyMounts = (() => {
+  if (process.platform !== 'linux') return 'read-only bind mounts need Linux';
+  const r = Bun.spawnSync(['unshare', '--mount', 'true'], { stderr: 'pipe' });
+  return r.exitCode === 0
+    ? null
+    : `cannot create a mount namespace here (${r.stderr.toString().trim() || 'not root?'})`;
+})();
+if (readOnlyMounts)
+  console.warn(`tests/cli/read-only-verbs.test.ts: read-only filesystem case skipped: ${readOnlyMounts}`);
+
+describe('read-only verbs leave the engine’s files alone', () => {
+  test('after a run: each reader leaves the ledger and the logs byte-identical, with no -wal or -shm', async () => {
+    using root = tempDir();
+    expect(
+      (await atl(['run', '--symbols', 'BTC/USDT', '--max-bars', '30', '--data-dir', root.path])).code,
+    ).toBe(0);
+    const before = engineFiles(root.path);
+    expect(Object.keys(before)).toContain(join('unified_trading', 'ledger.sqlite'));
+    expect(Object.keys(before).filter((f) => /-(wal|shm)$/.test(f))).toEqual([]);
+    for (const args of READERS) {
+      const r = await atl([...args, '--data-dir', root.path]);
+      expect(r.stderr).not.toContain('SQLiteError');
+      expect({ verb: args.join(' '), files: engineFiles(root.path) }).toEqual({
+        verb: args.join(' '),
+        files: before,
+      });
+    }
+  });
+
+  test('beside a running engine: status reads its commits and leaves its -wal to it; once it stops, nothing is left', async () => {
+    using root = tempDir();
+    const ledger = join(root.path, 'unified_trading', 'ledger.sqlite');
+    const engine = spawnAtl([
+      'run',
+      '--mode',
+      'paper_synthetic',
+      '--interval',
+      '0.2',
+      '--symbols',
+      'BTC/USDT',
+      '--data-dir',
+      root.path,
+    ]);
+    try {
+      await waitFor(() => {
+        try {
+          return statSync(`${ledger}-wal`).size > 0;
+        } catch {
+          return false;
+        }
+      });
+      const r = await atl(['status', '--json', '--data-dir', root.path]);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).engine).toBeTruthy();
+      // The engine still has the database open: its -wal stays.
+      expect(statSync(`${ledger}-wal`).isFile()).toBe(true);
+    } finally {
+      engine.kill('SIGTERM');
+      await engine.exited;
+    }
+    expect((await atl(['status', '--data-dir', root.path])).code).toBe(0);
+    expect(readdirSync(join(root.path, 'unified_trading')).filter((f) => /-(wal|shm)$/.test(f))).toEqual([]);
+  });
+
+  test.skipIf(readOnlyMounts !== null)(
+    'a data root on a read-only filesystem reads the same as a writable one',
+    async () => {
+      using root = tempDir();
+      expect(
+        (await atl(['run', '--symbols', 'BTC/USDT', '--max-bars', '30', '--data-dir', root.path])).code,
+      ).toBe(0);
+      const before = engineFiles(root.path);
+      // (audit, check-transition and the reports write their evidence under reports/: not on a read-only root)
+      for (const args of [['status'], ['trades', '--json'], ['decisions', '--json']]) {
+        const writable = await atl([...args, '--data-dir', root.path]);
+        const p = root.path;
+        const ro = Bun.spawnSync(
+          [
+            'unshare',
+            '--mount',
+            'sh',
+            '-c',
+            `mount --bind "${p}" "${p}" && mount -o remount,ro,bind "${p}" "${p}" && exec "$0" "$@"`,
+            process.execPath,
+            MAIN,
+            ...args,
+            '--data-dir',
+            p,
+          ],
+          { env: { ...process.env, ATL_LOG_LEVEL: 'warn' }, stdout: 'pipe', stderr: 'pipe' },
+        );
+        const seen = (code: number, stdout: string) => ({
+          verb: args.join(' '),
+          code,
+          // status prints the heartbeat's age, which moves between the two reads
+          stdout: args[0] === 'status' ? '' : stdout,
+        });
+        expect(seen(ro.exitCode, ro.stdout.toString())).toEqual(seen(writable.code, writable.stdout));
+        expect(writable.code).toBe(0);
+      }
+      expect(engineFiles(root.path)).toEqual(before);
+    },
+  );
+});
