@@ -1,6 +1,6 @@
 import { setHalt } from '../control/halt.ts';
 import type { EntryGuard } from '../engine/stages.ts';
-import { configError } from '../errors.ts';
+import { configError, oneOf } from '../errors.ts';
 import { log } from '../log.ts';
 import { timeframeToMs } from '../market/candles.ts';
 import type { DataPaths } from '../paths.ts';
@@ -87,12 +87,12 @@ export async function buildExchangeFeed(
   const timeframeMs = timeframeToMs(r.timeframe);
   const intervalS = r.intervalS ?? timeframeMs / 1000;
   const client = await clientFor(r, intervalS * 1000);
-  if (!client.ccxt.timeframes || !(r.timeframe in client.ccxt.timeframes)) {
-    throw configError(
-      `${r.exchange} has no ${r.timeframe} candles`,
-      `use one of ${Object.keys(client.ccxt.timeframes ?? {}).join(', ')}`,
-    );
-  }
+  oneOf(
+    r.timeframe,
+    Object.keys(client.ccxt.timeframes ?? {}),
+    `${r.exchange} has no ${r.timeframe} candles`,
+    configError,
+  );
   const feed = new CcxtFeed({
     client,
     symbols: r.symbols,

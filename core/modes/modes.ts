@@ -1,4 +1,4 @@
-import { usageError } from '../errors.ts';
+import { oneOf } from '../errors.ts';
 import { MODES, type ModeName } from '../schema/common.ts';
 
 /** Promotion order (SPEC §2): a mode may move one step forward, or any number back. */
@@ -18,11 +18,7 @@ export const MODE_TRAITS: Record<
   live_full: { paper: false, realMoney: true, realData: true, realOrders: true },
 };
 
-export function parseMode(value: string): ModeName {
-  if (!(MODES as readonly string[]).includes(value))
-    throw usageError(`unknown mode "${value}"`, `use one of ${MODES.join(', ')}`);
-  return value as ModeName;
-}
+export const parseMode = (value: string): ModeName => oneOf(value, MODES, `unknown mode "${value}"`);
 
 export type TransitionKind = 'same' | 'forward' | 'backward' | 'skip';
 

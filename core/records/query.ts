@@ -1,4 +1,4 @@
-import { unknownError, usageError } from '../errors.ts';
+import { oneOf, unknownError } from '../errors.ts';
 import { ACTIONS } from '../schema/common.ts';
 import { type DecisionRecord, GATE_STAGES } from '../schema/decision.ts';
 import { readDecisionLog } from './reader.ts';
@@ -13,18 +13,12 @@ export type DecisionQuery = {
   action?: string;
 };
 
-/** `value` when `names` lists it, else a usage error naming the flag and every name it takes. */
-function listedValue(flag: string, value: string, names: readonly string[], what: string): string {
-  if (!names.includes(value))
-    throw usageError(`${flag} "${value}" is not ${what}`, `use one of ${names.join(', ')}`);
-  return value;
-}
-
-export const parseAction = (value: string): string => listedValue('--action', value, ACTIONS, 'an action');
+export const parseAction = (value: string): string =>
+  oneOf(value, ACTIONS, `--action "${value}" is not an action`);
 
 /** A stage name `--blocked-by` accepts: one the pipeline writes (a typo would match nothing, silently). */
 export const parseStage = (value: string): string =>
-  listedValue('--blocked-by', value, GATE_STAGES, 'a pipeline stage');
+  oneOf(value, GATE_STAGES, `--blocked-by "${value}" is not a pipeline stage`);
 
 export function matchesQuery(r: DecisionRecord, q: DecisionQuery): boolean {
   if (q.symbol !== undefined && r.symbol !== q.symbol) return false;

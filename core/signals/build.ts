@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { ShadowAdvisor } from '../advisor/advisor.ts';
-import { usageError } from '../errors.ts';
+import { oneOf } from '../errors.ts';
 import { FEATURE_NAMES, FEATURE_SET_ID } from '../features/feature-set.ts';
 import { log } from '../log.ts';
 import { VOTING_STRATEGIES, type VotingStrategy } from '../models/ensemble.ts';
@@ -35,9 +35,7 @@ export const runModelsDir = (modelsDir: string | null, dataRootModelsDir: string
  * rules where none is usable, and the shadow advisor.
  */
 export async function buildModelChain(req: ModelChainRequest): Promise<ModelSignalChain> {
-  if (!(VOTING_STRATEGIES as readonly string[]).includes(req.voting)) {
-    throw usageError(`unknown voting strategy "${req.voting}"`, `use one of ${VOTING_STRATEGIES.join(', ')}`);
-  }
+  oneOf(req.voting, VOTING_STRATEGIES, `unknown voting strategy "${req.voting}"`);
   const dir = runModelsDir(req.modelsDir, req.dataRootModelsDir);
   const models = await loadModelDirectory(
     dir,
