@@ -65,6 +65,7 @@ try {
   if (code !== 0) throw new Error(`atl run exited ${code}`);
   const report = JSON.parse(out) as {
     decisions: number;
+    trades: number;
     engineMs: number;
     loadMs: number;
     peakRssMb: number;
@@ -72,6 +73,8 @@ try {
   // The whole log: the engine rotates it at its default size, so archives count too.
   const logBytes = logSize(join(dir, 'root', 'rl', 'shadow_decisions.jsonl'));
   const csv = args[args.indexOf('--replay-file') + 1]!;
+  const models = ENSEMBLE ? args[args.indexOf('--models-dir') + 1]! : null;
+  const ceiling = await decisionsAlone(csv, models, report.trades);
   const peer = await backtrader(csv);
   const pipelineRate = Math.round(report.decisions / (report.engineMs / 1000));
   const endToEnd = Math.round(CANDLES / (wallMs / 1000));
@@ -89,9 +92,58 @@ try {
   );
   printLineSizes(join(dir, 'root', 'rl'));
   printRecordCosts(join(dir, 'root', 'rl', 'shadow_decisions.jsonl'), logBytes / report.decisions);
-  printPeer(peer, pipelineRate, endToEnd, report.peakRssMb, CANDLES / atlCpuS);
+  console.log(
+    `  ceiling      ${ceiling.rate.toLocaleString()} candles/s end to end with nothing recorded (bench/_decisions-alone.ts: the same decisions, ${ceiling.trades} trades, no decision or outcome line, no ledger commit; process ${ceiling.wallS.toFixed(2)} s, loop ${ceiling.loopS.toFixed(2)} s)`,
+  );
+  printPeer(peer, pipelineRate, endToEnd, report.peakRssMb, CANDLES / atlCpuS, ceiling);
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * The same replay's decisions with nothing recorded, in a process of its own: what no design of
+ * the record can beat on this machine. Its trades must be the run's (the same work was done).
+ */
+async function decisionsAlone(
+  csv: string,
+  models: string | null,
+  trades: number,
+): Promise<{ rate: number; perCpuS: number; wallS: number; loopS: number; trades: number }> {
+  const t0 = performance.now();
+  const proc = Bun.spawn(
+    [
+      process.execPath,
+      join(import.meta.dir, '_decisions-alone.ts'),
+      csv,
+      join(dir, 'ceiling'),
+      ...(models ? [models] : []),
+    ],
+    {
+      stdout: 'pipe',
+      stderr: 'ignore',
+      env: { ...process.env, ATL_LOG_LEVEL: 'warn' },
+    },
+  );
+  const out = await new Response(proc.stdout).text();
+  if ((await proc.exited) !== 0) throw new Error('bench/_decisions-alone.ts failed');
+  const wallS = (performance.now() - t0) / 1000;
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as {
+    decisions: number;
+    trades: number;
+    loop_seconds: number;
+    cpu_seconds: number;
+  };
+  if (r.decisions !== CANDLES || r.trades !== trades)
+    throw new Error(
+      `the ceiling run decided otherwise: ${r.decisions} decisions, ${r.trades} trades (atl run: ${CANDLES}, ${trades})`,
+    );
+  return {
+    rate: Math.round(CANDLES / wallS),
+    perCpuS: Math.round(CANDLES / r.cpu_seconds),
+    wallS,
+    loopS: r.loop_seconds,
+    trades: r.trades,
+  };
 }
 
 /** Mean bytes of a decision line and of an outcome line over every segment (newline included; run headers apart). */
@@ -159,6 +211,7 @@ function printPeer(
   endToEnd: number,
   atlRssMb: number,
   atlPerCpuS: number,
+  ceiling: { rate: number; perCpuS: number },
 ): void {
   if ('skipped' in peer) {
     console.log(`  backtrader   NOT MEASURED in this run (${peer.skipped}); no ratio`);
@@ -176,6 +229,10 @@ function printPeer(
   const btPerCpuS = peer.candles / peer.cpu_seconds;
   console.log(
     `  per CPU-s    atl ${Math.round(atlPerCpuS).toLocaleString()} candles per CPU-second (whole process) vs backtrader ${Math.round(btPerCpuS).toLocaleString()} (cerebro.run): ${(atlPerCpuS / btPerCpuS).toFixed(1)}x`,
+  );
+  // On two cores, 10x the wall rate needs at least 5x per CPU-second: the ceiling shows how much of that the decisions leave.
+  console.log(
+    `  ceiling      with nothing recorded ${(ceiling.rate / peer.candles_per_s).toFixed(1)}x backtrader end to end, ${(ceiling.perCpuS / btPerCpuS).toFixed(1)}x per CPU-second (${ceiling.perCpuS.toLocaleString()}): the most any record design reaches here; 10x on 2 cores needs ≥ 5x per CPU-second with the record`,
   );
 }
 

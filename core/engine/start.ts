@@ -169,7 +169,7 @@ export const ENGINE_DEFAULTS = {
 };
 
 /** Risk defaults with the broker's own costs; paper_live_data takes the turnover overrides from env (logged once). */
-function riskConfigFor(mode: ModeName, file: string | null): RiskConfig {
+export function riskConfigFor(mode: ModeName, file: string | null): RiskConfig {
   const costs = {
     turnover: { feeBps: DEFAULT_BROKER.feeRate * 10_000, slippageBps: DEFAULT_BROKER.slippageRate * 10_000 },
   };
@@ -181,6 +181,16 @@ function riskConfigFor(mode: ModeName, file: string | null): RiskConfig {
   return withTurnoverOverrides(config, overrides);
 }
 
+/** The entry guard (turnover, risk budget, capital preservation, safety limits) of a run; it raises halts on the data root's flag. */
+export function buildGuard(mode: ModeName, paths: DataPaths, risk: RiskConfig): RiskGuard {
+  return new RiskGuard({
+    mode,
+    config: risk,
+    minNotional: ENGINE_DEFAULTS.minNotional,
+    halt: (reason, source) => setHalt(paths, { reason, source, by: 'atl-engine' }),
+  });
+}
+
 export function buildStages(
   mode: ModeName,
   paths: DataPaths,
@@ -189,13 +199,7 @@ export function buildStages(
   notifier: WebhookNotifier | null,
   outcomeRotation: RotationPolicy = NO_ROTATION,
 ): PipelineStages {
-  const d = ENGINE_DEFAULTS;
-  const guard = new RiskGuard({
-    mode,
-    config: risk,
-    minNotional: d.minNotional,
-    halt: (reason, source) => setHalt(paths, { reason, source, by: 'atl-engine' }),
-  });
+  const guard = buildGuard(mode, paths, risk);
   return {
     signal,
     entry: guard,
