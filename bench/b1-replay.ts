@@ -5,7 +5,8 @@
  * ≤ 250 bytes (record v2). Side by side with backtrader (bench/peers/backtrader_b1.py) on the same
  * candles, after atl and on its own, when python3 and a backtrader checkout are there
  * (ATL_BACKTRADER_DIR, default ../vendor/backtrader beside the repo, or an installed module): target
- * ≥ 10x its candles/s (stretch 25x), each side's peak RSS printed beside.
+ * ≥ 10x its candles/s (stretch 25x), each side's peak RSS printed beside. Its ceiling too: the
+ * same decisions with nothing recorded (bench/_decisions-alone.ts), the most any record design reaches.
  * `B1_ENSEMBLE=1`: with the model ensemble in the loop — a logistic regression and an MLP trained
  * by `atl train` on the file's first 100,000 candles.
  */
