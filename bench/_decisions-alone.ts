@@ -4,10 +4,10 @@
  * paper broker), but no decision line, outcome line, ledger commit or checkpoint is written.
  * Whatever the record's design, atl on this machine cannot run B1 faster than this.
  *
- * Usage: bun bench/_decisions-alone.ts CANDLES.csv SCRATCH_DIR [MODELS_DIR] (`--models-dir` of the run). Prints one JSON line:
- * {decisions, trades (closed: the same as `atl run` on the file), load_seconds (the CSV), loop_seconds (model chain built, then every bar decided),
- * cpu_seconds (the whole process, every thread)};
- * the caller times the whole process.
+ * Usage: bun bench/_decisions-alone.ts CANDLES.csv SCRATCH_DIR [MODELS_DIR] (the run's
+ * `--models-dir`). Prints one JSON line: decisions; trades (closed, the same as `atl run` makes on
+ * the file); load_seconds (the CSV); loop_seconds (model chain built, then every bar decided);
+ * cpu_seconds (the whole process, every thread). The caller times the whole process.
  */
 import { DEFAULT_BROKER, PaperBroker } from '../core/broker/paper.ts';
 import { Portfolio } from '../core/broker/portfolio.ts';

@@ -24,12 +24,6 @@ export const refusedError = (message: string, hint?: string) =>
 export const unknownError = (message: string, hint?: string, cause?: unknown) =>
   new OperatorError(message, { exitCode: EXIT.unknown, hint, cause });
 
-const MAX_MESSAGE = 2_000;
-
-/**
- * One line for the operator: `what happened — what to do`. Capped (head … tail) as a last guard,
- * so no input that slipped into a message unshortened can flood stderr or break it into lines.
- */
 /**
  * `value` when `names` lists it; else `refuse(problem, "use one of …")` — a usage error (64)
  * unless told otherwise — so every refusal of an unlisted value names all the accepted ones alike.
@@ -44,6 +38,12 @@ export function oneOf<T extends string>(
   return value as T;
 }
 
+const MAX_MESSAGE = 2_000;
+
+/**
+ * One line for the operator: `what happened — what to do`. Capped (head … tail) as a last guard,
+ * so no input that slipped into a message unshortened can flood stderr or break it into lines.
+ */
 export function formatOperatorError(err: OperatorError): string {
   // One line whatever the input put in it: control characters (a NUL from a hostile file, a newline) shown escaped.
   const line = (err.hint ? `${err.message} — ${err.hint}` : err.message).replace(

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { money, pct, price, quantity, signedMoney } from '../core/evidence/human.ts';
 import { readJsonFile } from '../core/fsx/json-file.ts';
-import type { TradeRow } from '../core/ledger/ledger.ts';
-import { openForReading } from '../core/ledger/ledger.ts';
+import { openForReading, type TradeRow } from '../core/ledger/ledger.ts';
 import type { DataPaths } from '../core/paths.ts';
 import type { EngineState, PositionState } from '../core/schema/state.ts';
 import { type TradeStats, tradeStats } from './ledger-stats.ts';

@@ -271,7 +271,6 @@ export class Ledger {
   }
 }
 
-/** Whether a ledger (a non-empty file) is at `path`. */
 /**
  * A connection that reads the ledger and never writes to it, for the verbs, the reports and the
  * API. SQLite's read-only mode creates `-wal` and `-shm` files beside a WAL database and cannot
@@ -282,9 +281,8 @@ export class Ledger {
  * read-only directory could not hold the `-shm` SQLite needs. The file must exist (no create).
  */
 export function openForReading(path: string, strict = false): Database {
-  const wal = existsSync(`${path}-wal`);
   if (!writable(path) || !writable(dirname(path))) {
-    if (wal) return new Database(path, { readonly: true, strict });
+    if (existsSync(`${path}-wal`)) return new Database(path, { readonly: true, strict });
     const uri = `file:${encodeURI(path).replace(/\?/g, '%3F').replace(/#/g, '%23')}?immutable=1`;
     return new Database(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
   }
@@ -307,6 +305,7 @@ function writable(path: string): boolean {
   }
 }
 
+/** Whether a ledger (a non-empty file) is at `path`. */
 export function ledgerOnDisk(path: string): boolean {
   try {
     return statSync(path).size > 0;
