@@ -276,7 +276,9 @@ export class Ledger {
  * API. SQLite's read-only mode creates `-wal` and `-shm` files beside a WAL database and cannot
  * remove them when it closes, so every `atl status` left them behind. Where the ledger may be
  * written, the connection is read-write with `query_only`: closing last, it removes them as the
- * engine's own connection does (one that is not last leaves them to the one still open). A
+ * engine's own connection does (one that is not last leaves them to the one still open; one whose
+ * file was moved since it opened, as `--fresh` archives the ledger with its `-wal` and `-shm`,
+ * neither checkpoints nor deletes: SQLite checks the path still names its file). A
  * write-protected ledger with no `-wal` is read as immutable: no process of ours writes it, and a
  * read-only directory could not hold the `-shm` SQLite needs. The file must exist (no create).
  */

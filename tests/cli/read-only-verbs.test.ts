@@ -8,6 +8,8 @@ import { describe, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { LedgerProbe } from '../../core/api/ledger-probe.ts';
+import { openForReading } from '../../core/ledger/ledger.ts';
 import { atl, MAIN, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
 
 /** Every file under the ledger's and the logs' folders, with its sha256. */
@@ -100,6 +102,45 @@ describe('read-only verbs leave the engine’s files alone', () => {
     }
     expect((await atl(['status', '--data-dir', root.path])).code).toBe(0);
     expect(readdirSync(join(root.path, 'unified_trading')).filter((f) => /-(wal|shm)$/.test(f))).toEqual([]);
+  });
+
+  test('a reader holding the ledger across `run --fresh` leaves the new ledger and the archived one whole', async () => {
+    using root = tempDir();
+    const ledger = join(root.path, 'unified_trading', 'ledger.sqlite');
+    const run = (...extra: string[]) =>
+      atl(['run', '--symbols', 'BTC/USDT', '--max-bars', '30', '--data-dir', root.path, ...extra]);
+    expect((await run()).code).toBe(0);
+    const probe = new LedgerProbe(ledger); // as `atl serve` holds it
+    try {
+      expect(probe.read().kind).toBe('ok');
+      // The archive moves the ledger with its -wal and -shm while the probe's connection is open.
+      expect((await run('--fresh', '--max-bars', '40')).code).toBe(0);
+      expect(probe.read().kind).toBe('ok'); // a new inode: the old connection closed, the new ledger opened
+    } finally {
+      probe.close();
+    }
+    const left = readdirSync(join(root.path, 'unified_trading')).filter((f) => /-(wal|shm)$/.test(f));
+    expect(left).toEqual([]);
+    const status = await atl(['status', '--json', '--data-dir', root.path]);
+    expect(status.code).toBe(0);
+    const archived = readdirSync(join(root.path, 'unified_trading', 'archive')).filter((f) =>
+      f.endsWith('ledger.sqlite'),
+    );
+    expect(archived.length).toBe(1);
+    const equityRows = (path: string) => {
+      const db = openForReading(path);
+      try {
+        return (db.query('SELECT count(*) AS n FROM equity').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    // Each ledger holds its own run's curve: nothing of one was checkpointed into, or deleted from, the other.
+    expect(equityRows(ledger)).toBeGreaterThan(0);
+    expect(equityRows(join(root.path, 'unified_trading', 'archive', archived[0]!))).toBeGreaterThan(0);
+    expect(equityRows(ledger)).not.toBe(
+      equityRows(join(root.path, 'unified_trading', 'archive', archived[0]!)),
+    );
   });
 
   test.skipIf(readOnlyMounts !== null)(
