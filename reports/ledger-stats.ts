@@ -121,7 +121,7 @@ export function readPerformance(ledgerPath: string, startMs: number, endMs: numb
   if (!existsSync(ledgerPath)) return { ...empty, reason: `no ledger at ${ledgerPath}` };
   let db: Database;
   try {
-    db = openForReading(ledgerPath);
+    db = openForReading(ledgerPath, { snapshot: true });
   } catch (err) {
     return { ...empty, reason: `cannot open the ledger read-only: ${(err as Error).message}` };
   }

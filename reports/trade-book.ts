@@ -62,7 +62,7 @@ export function readTradeBook(paths: DataPaths, filters: TradeFilters): TradeBoo
       problems.push({ problem: `${paths.ledger}: missing`, hint: 'restore the ledger from a backup' });
   } else {
     try {
-      const db = openForReading(paths.ledger);
+      const db = openForReading(paths.ledger, { snapshot: true });
       try {
         closed = db
           .query<TradeRow, [string | null, string | null]>(

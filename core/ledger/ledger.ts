@@ -138,7 +138,7 @@ export class Ledger {
     try {
       // strict: rows bind to `$name` parameters by their plain keys.
       this.db = opts.readonly
-        ? openForReading(path, true)
+        ? openForReading(path, { strict: true, snapshot: true })
         : new Database(path, { create: true, strict: true });
       if (!opts.readonly) {
         this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
@@ -281,16 +281,23 @@ export class Ledger {
  * neither checkpoints nor deletes: SQLite checks the path still names its file). A
  * write-protected ledger with no `-wal` is read as immutable: no process of ours writes it, and a
  * read-only directory could not hold the `-shm` SQLite needs. The file must exist (no create).
+ *
+ * With `snapshot`, every query until `close()` reads the same commit (one read transaction): a
+ * verb that adds up several tables while the engine commits must not mix two checkpoints.
  */
-export function openForReading(path: string, strict = false): Database {
-  if (!writable(path) || !writable(dirname(path))) {
-    if (existsSync(`${path}-wal`)) return new Database(path, { readonly: true, strict });
+export function openForReading(path: string, opts: { strict?: boolean; snapshot?: boolean } = {}): Database {
+  const strict = opts.strict ?? false;
+  const protectedFile = !writable(path) || !writable(dirname(path));
+  let db: Database;
+  if (!protectedFile) db = new Database(path, { readwrite: true, strict });
+  else if (existsSync(`${path}-wal`)) db = new Database(path, { readonly: true, strict });
+  else {
     const uri = `file:${encodeURI(path).replace(/\?/g, '%3F').replace(/#/g, '%23')}?immutable=1`;
-    return new Database(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
+    db = new Database(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
   }
-  const db = new Database(path, { readwrite: true, strict });
   try {
-    db.exec('PRAGMA query_only = ON');
+    if (!protectedFile) db.exec('PRAGMA query_only = ON');
+    if (opts.snapshot) db.exec('BEGIN');
   } catch (err) {
     db.close();
     throw err;

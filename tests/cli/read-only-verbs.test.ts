@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { LedgerProbe } from '../../core/api/ledger-probe.ts';
-import { openForReading } from '../../core/ledger/ledger.ts';
+import { Ledger, openForReading } from '../../core/ledger/ledger.ts';
 import { atl, MAIN, spawnAtl, tempDir, waitFor } from '../support/cli.ts';
 
 /** Every file under the ledger's and the logs' folders, with its sha256. */
@@ -141,6 +141,37 @@ describe('read-only verbs leave the engine’s files alone', () => {
     expect(equityRows(ledger)).not.toBe(
       equityRows(join(root.path, 'unified_trading', 'archive', archived[0]!)),
     );
+  });
+
+  test('a snapshot reader sees one commit however many the engine makes meanwhile; the API probe sees each', () => {
+    using root = tempDir();
+    const path = join(root.path, 'ledger.sqlite');
+    const writer = new Ledger(path);
+    const row = (ts: number) => ({
+      ts,
+      equity: 10_000,
+      cash: 10_000,
+      positions_value: 0,
+      drawdown_pct: 0,
+      mode: 'backtest',
+    });
+    const count = (db: ReturnType<typeof openForReading>) =>
+      (db.query('SELECT count(*) AS n FROM equity').get() as { n: number }).n;
+    writer.equity(row(1));
+    writer.commit();
+    const snapshot = openForReading(path, { snapshot: true });
+    const live = openForReading(path);
+    try {
+      expect([count(snapshot), count(live)]).toEqual([1, 1]);
+      writer.equity(row(2));
+      writer.commit();
+      expect([count(snapshot), count(live)]).toEqual([1, 2]);
+      expect(() => live.exec('DELETE FROM equity')).toThrow(/readonly/);
+    } finally {
+      snapshot.close();
+      live.close();
+      writer.close();
+    }
   });
 
   test.skipIf(readOnlyMounts !== null)(
