@@ -261,12 +261,21 @@ export class Ledger {
 
   close(): void {
     this.commit();
-    this.db.close();
+    this.release();
   }
 
   /** Close without committing what is queued (a failed checkpoint: those rows belong to records not on disk). */
   discard(): void {
     this.queue = [];
+    this.release();
+  }
+
+  /**
+   * Finalize the prepared statements, then close: with one left open SQLite keeps the connection
+   * until the process exits, and with it the `-wal` and `-shm` a last connection removes.
+   */
+  private release(): void {
+    for (const s of Object.values(this.stmts)) s?.finalize();
     this.db.close();
   }
 }

@@ -172,6 +172,8 @@ describe('read-only verbs leave the engine’s files alone', () => {
       live.close();
       writer.close();
     }
+    // The last to close (the writer, its statements finalized) takes the -wal and -shm with it.
+    expect(readdirSync(root.path)).toEqual(['ledger.sqlite']);
   });
 
   test.skipIf(readOnlyMounts !== null)(
