@@ -5,9 +5,10 @@
  * Whatever the record's design, atl on this machine cannot run B1 faster than this.
  *
  * Usage: bun bench/_decisions-alone.ts CANDLES.csv SCRATCH_DIR [MODELS_DIR] (the run's
- * `--models-dir`). Prints one JSON line: decisions; trades (closed, the same as `atl run` makes on
- * the file); load_seconds (the CSV); loop_seconds (model chain built, then every bar decided);
- * cpu_seconds (the whole process, every thread). The caller times the whole process.
+ * `--models-dir`). Prints one JSON line: decisions; trades (closed) and actions (decisions by
+ * action), the same as `atl run` makes on the file (tests/engine/ceiling.test.ts); load_seconds
+ * (the CSV); loop_seconds (model chain built, then every bar decided); cpu_seconds (the whole
+ * process, every thread). The caller times the whole process.
  */
 import { DEFAULT_BROKER, PaperBroker } from '../core/broker/paper.ts';
 import { Portfolio } from '../core/broker/portfolio.ts';
@@ -61,6 +62,7 @@ const pipeline = new SymbolPipeline(
 for (const bar of await feed.warmup()) pipeline.observe(bar);
 let decisions = 0;
 let seq = 0;
+const actions: Record<string, number> = {};
 for (;;) {
   const ticks = await feed.next(2048, new AbortController().signal);
   if (ticks === null) break;
@@ -69,7 +71,8 @@ for (;;) {
   for (const tick of ticks) {
     const ctx: TickContext = { correlationId: `floor-${++seq}`, nowIso, halt: null, pause: null };
     for (const bar of tick.bars) {
-      pipeline.decide(bar, ctx, portfolio, broker);
+      const { action } = pipeline.decide(bar, ctx, portfolio, broker);
+      actions[action] = (actions[action] ?? 0) + 1;
       decisions++;
     }
     portfolio.updateDrawdown();
@@ -81,6 +84,7 @@ console.log(
   JSON.stringify({
     decisions,
     trades: portfolio.totalTrades,
+    actions,
     load_seconds: loadMs / 1000,
     loop_seconds: loopMs / 1000,
     cpu_seconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
