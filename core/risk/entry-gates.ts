@@ -1,3 +1,4 @@
+import type { EntryVerdict } from '../engine/stages.ts';
 import { r2, r6 } from '../round.ts';
 import type { GateStage } from '../schema/decision.ts';
 import type { PreservationLevel } from '../schema/risk.ts';
@@ -22,6 +23,18 @@ const notEvaluated = (stage: EntryStage): GateStage =>
 export const SKIPPED_AFTER: Record<EntryStage, readonly GateStage[]> = Object.fromEntries(
   ENTRY_STAGES.map((s, i) => [s, Object.freeze(ENTRY_STAGES.slice(i + 1).map(notEvaluated))]),
 ) as Record<EntryStage, readonly GateStage[]>;
+
+/** The verdict of an entry blocked at `stage` (its gate the last in `gates`): the stages after it are recorded as skipped. */
+export function blockedAt(
+  stage: EntryStage,
+  gates: GateStage[],
+  turnover: Record<string, unknown>,
+  riskBudget: Record<string, unknown> | null,
+): EntryVerdict {
+  const blocked = gates[gates.length - 1]!;
+  for (const g of SKIPPED_AFTER[stage]) gates.push(g);
+  return { gates, blocked, notional: null, turnover, riskBudget };
+}
 
 /** Market regime from the indicators when the signal stage names none (leverage caps and tiers key on it). */
 export function regimeOf(ind: IndicatorSet): Regime {

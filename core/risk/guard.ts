@@ -19,16 +19,15 @@ import { GuardSnapshot, type PreservationLevel, type RiskConfig } from '../schem
 import type { Signal } from '../signals/rules.ts';
 import {
   autoHaltGate,
+  blockedAt,
   budgetGate,
-  type EntryStage,
   preservationGate,
   regimeOf,
-  SKIPPED_AFTER,
   sizingGate,
 } from './entry-gates.ts';
 import { CapitalPreservation, type LevelChange } from './preservation.ts';
-import { correlation, ReturnHistory } from './returns.ts';
-import { type HeldPosition, RiskBudgetEngine } from './risk-budget.ts';
+import { ReturnBook } from './returns.ts';
+import { RiskBudgetEngine } from './risk-budget.ts';
 import { MODE_LIMITS, type ModeLimits, SafetyLimits } from './safety-limits.ts';
 import { TradeStats } from './trade-stats.ts';
 import { TurnoverGovernor } from './turnover.ts';
@@ -50,17 +49,6 @@ const HALTING_MODES = new Set<ModeName>(['testnet', 'live_limited', 'live_full']
 const RETURN_WINDOW = 48;
 const VOL_WINDOW = 24;
 
-function blockedAt(
-  stage: EntryStage,
-  gates: GateStage[],
-  turnover: Record<string, unknown>,
-  riskBudget: Record<string, unknown> | null,
-): EntryVerdict {
-  const blocked = gates[gates.length - 1]!;
-  for (const g of SKIPPED_AFTER[stage]) gates.push(g);
-  return { gates, blocked, notional: null, turnover, riskBudget };
-}
-
 /**
  * SPEC §3 steps 6–8 for a signal that would open a position: turnover governor, risk budget,
  * capital preservation and the mode's safety limits, each recorded in the gate trace; sizes the
@@ -76,7 +64,7 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
   readonly preservation: CapitalPreservation;
   readonly safety: SafetyLimits;
   readonly trades: TradeStats;
-  private readonly histories = new Map<string, ReturnHistory>();
+  private readonly returns = new ReturnBook(RETURN_WINDOW, VOL_WINDOW);
   private raised: { reason: string } | null = null;
   // Equity and peak at the last preservation assessment: flat periods need no re-assessment.
   private assessedEquity = Number.NaN;
@@ -121,18 +109,9 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     return this.raised;
   }
 
-  private history(symbol: string): ReturnHistory {
-    let h = this.histories.get(symbol);
-    if (!h) {
-      h = new ReturnHistory(RETURN_WINDOW);
-      this.histories.set(symbol, h);
-    }
-    return h;
-  }
-
   onDecision(draft: Draft, ctx: StageContext): void {
     const ts = ctx.bar.closeTs;
-    this.history(ctx.symbol).pushBar(ts, ctx.bar.close);
+    this.returns.history(ctx.symbol).pushBar(ts, ctx.bar.close);
     if (Math.floor(ts / DAY_MS) !== this.safety.day) this.safety.rollDay(ts, ctx.portfolio.equity());
     // A bar without an entry signal never reaches `evaluate`: the lock's end is seen here too.
     const until = this.preservation.lockedUntil;
@@ -270,7 +249,7 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     // Before the correlations: the bar length is known from the first bar a process evaluates
     // (a resumed engine's first entry signal may come with positions held).
     const barMs = this.barMsOf(ctx);
-    const held = this.heldPositions(p, symbol, nowMs, bar.close, barMs);
+    const held = this.returns.held(p, symbol, nowMs, bar.close, barMs);
     const budget = this.budget.compute({
       symbol,
       side,
@@ -329,35 +308,6 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     return { gates, blocked: null, notional, turnover: turnover.record, riskBudget: sized };
   }
 
-  /** Open positions other than `symbol`, with their volatility and correlations, for the budget. */
-  private heldPositions(
-    p: Portfolio,
-    symbol: string,
-    closeTs: number,
-    close: number,
-    barMs: number,
-  ): { positions: HeldPosition[]; matrix: (number | null)[][] } {
-    const candidate = this.history(symbol);
-    candidate.pushBar(closeTs, close);
-    const positions: HeldPosition[] = [];
-    const histories: ReturnHistory[] = [];
-    for (const pos of p.positions.values()) {
-      if (pos.symbol === symbol) continue;
-      const h = this.history(pos.symbol);
-      const vol = h.volatility(VOL_WINDOW);
-      positions.push({
-        symbol: pos.symbol,
-        side: pos.side,
-        notional: pos.quantity * pos.last_price,
-        volatility: Number.isNaN(vol) ? null : vol,
-        correlation: correlation(candidate, h, barMs),
-      });
-      histories.push(h);
-    }
-    const matrix = histories.map((a, i) => histories.map((b, j) => (i === j ? 1 : correlation(a, b, barMs))));
-    return { positions, matrix };
-  }
-
   snapshot(): GuardSnapshot {
     return {
       version: 1,
@@ -365,7 +315,7 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
       trades: this.trades.snapshot(),
       preservation: this.preservation.snapshot(),
       turnover: this.turnover.snapshot(),
-      returns: Object.fromEntries([...this.histories].map(([s, h]) => [s, h.snapshot()])),
+      returns: this.returns.snapshot(),
       raisedHalt: this.raised?.reason ?? null,
       drawdownBase: {
         peak: Number.isNaN(this.peak) ? null : this.peak,
@@ -396,7 +346,7 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
     this.trades.restore(s.trades);
     this.preservation.restore(s.preservation);
     this.turnover.restore(s.turnover);
-    for (const [symbol, h] of Object.entries(s.returns)) this.history(symbol).restore(h);
+    this.returns.restore(s.returns);
     this.peak = s.drawdownBase.peak ?? Number.NaN;
     this.portfolioPeak = s.drawdownBase.portfolioPeak ?? Number.NEGATIVE_INFINITY;
     this.assessedEquity = s.drawdownBase.assessedEquity ?? Number.NaN;
@@ -405,9 +355,7 @@ export class RiskGuard implements EntryGuard, DecisionObserver {
       this.assessedEquity = Number.NaN; // re-assessed at the first bar, from the restarted baseline
       this.trades.lossStreak = 0;
       this.peak = Number.NaN;
-      let lastBar = 0;
-      for (const h of this.histories.values()) if (h.lastTs > lastBar) lastBar = h.lastTs;
-      const change = this.preservation.releaseLockdown(lastBar);
+      const change = this.preservation.releaseLockdown(this.returns.lastTs());
       log.warn(
         `resuming after an operator cleared the auto-halt (${s.raisedHalt})${change ? `; capital preservation ${change.from} → ${change.to}` : ''}`,
       );

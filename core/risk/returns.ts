@@ -1,5 +1,7 @@
+import type { Portfolio } from '../broker/portfolio.ts';
 import { Ring } from '../features/indicators.ts';
 import type { GuardSnapshot } from '../schema/risk.ts';
+import type { HeldPosition } from './risk-budget.ts';
 
 /** Fewer aligned returns than this and a correlation is unknown (treated as fully correlated). */
 export const MIN_CORRELATION_SAMPLES = 20;
@@ -84,4 +86,70 @@ export function correlation(a: ReturnHistory, b: ReturnHistory, barMs: number): 
   }
   if (va === 0 || vb === 0) return null;
   return Math.max(-1, Math.min(1, cov / Math.sqrt(va * vb)));
+}
+
+/**
+ * Every symbol's return history, as the risk guard keeps them: the open positions' volatilities
+ * and correlations with a candidate entry come from here, and the histories carry across a restart.
+ */
+export class ReturnBook {
+  private readonly histories = new Map<string, ReturnHistory>();
+
+  constructor(
+    private readonly window: number,
+    private readonly volWindow: number,
+  ) {}
+
+  history(symbol: string): ReturnHistory {
+    let h = this.histories.get(symbol);
+    if (!h) {
+      h = new ReturnHistory(this.window);
+      this.histories.set(symbol, h);
+    }
+    return h;
+  }
+
+  /** Open positions other than `symbol`, with their volatility and correlations, for the budget. */
+  held(
+    p: Portfolio,
+    symbol: string,
+    closeTs: number,
+    close: number,
+    barMs: number,
+  ): { positions: HeldPosition[]; matrix: (number | null)[][] } {
+    const candidate = this.history(symbol);
+    candidate.pushBar(closeTs, close);
+    const positions: HeldPosition[] = [];
+    const histories: ReturnHistory[] = [];
+    for (const pos of p.positions.values()) {
+      if (pos.symbol === symbol) continue;
+      const h = this.history(pos.symbol);
+      const vol = h.volatility(this.volWindow);
+      positions.push({
+        symbol: pos.symbol,
+        side: pos.side,
+        notional: pos.quantity * pos.last_price,
+        volatility: Number.isNaN(vol) ? null : vol,
+        correlation: correlation(candidate, h, barMs),
+      });
+      histories.push(h);
+    }
+    const matrix = histories.map((a, i) => histories.map((b, j) => (i === j ? 1 : correlation(a, b, barMs))));
+    return { positions, matrix };
+  }
+
+  /** Close time (ms) of the newest bar any history holds (0 with none). */
+  lastTs(): number {
+    let last = 0;
+    for (const h of this.histories.values()) if (h.lastTs > last) last = h.lastTs;
+    return last;
+  }
+
+  snapshot(): GuardSnapshot['returns'] {
+    return Object.fromEntries([...this.histories].map(([s, h]) => [s, h.snapshot()]));
+  }
+
+  restore(saved: GuardSnapshot['returns']): void {
+    for (const [symbol, h] of Object.entries(saved)) this.history(symbol).restore(h);
+  }
 }
