@@ -12,6 +12,7 @@
  */
 import { DEFAULT_BROKER, PaperBroker } from '../core/broker/paper.ts';
 import { Portfolio } from '../core/broker/portfolio.ts';
+import { UNPACED_BATCH } from '../core/engine/engine.ts';
 import { ReplayFeed } from '../core/engine/feeds.ts';
 import { SymbolPipeline, type TickContext } from '../core/engine/pipeline.ts';
 import { buildGuard, ENGINE_DEFAULTS, riskConfigFor } from '../core/engine/start.ts';
@@ -64,7 +65,7 @@ let decisions = 0;
 let seq = 0;
 const actions: Record<string, number> = {};
 for (;;) {
-  const ticks = await feed.next(2048, new AbortController().signal);
+  const ticks = await feed.next(UNPACED_BATCH, new AbortController().signal);
   if (ticks === null) break;
   await signal.prepare?.(ticks);
   const nowIso = new Date().toISOString();

@@ -9,8 +9,8 @@ export type LedgerReading =
 
 /**
  * A reading connection to the ledger (`openForReading`) kept across requests: opening SQLite
- * costs several times the query. Each query sees the engine's latest commit (WAL), and a replaced file (`--fresh`
- * archives the old one) is noticed by its inode and reopened.
+ * costs several times the query. Each query sees the engine's latest commit (WAL), and a replaced
+ * file (`--fresh` archives the old one) is noticed by its inode and reopened.
  */
 export class LedgerProbe {
   private db: Database | null = null;

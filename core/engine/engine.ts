@@ -64,7 +64,8 @@ export type EngineResult = {
   resumed: boolean;
 };
 
-const UNPACED_BATCH = 2048;
+/** Ticks an unpaced run (a replay) takes from its feed at a time, with one `prepare` of the signal stage each. */
+export const UNPACED_BATCH = 2048;
 /** Unpaced runs checkpoint this often at least, and never spend more than 1/CHECKPOINT_SHARE of their time on it. */
 const UNPACED_CHECKPOINT_MS = 250;
 const UNPACED_CHECKPOINT_MAX_MS = 2000;

@@ -136,9 +136,9 @@ export class Ledger {
     if (!opts.readonly) mkdirSync(dirname(path), { recursive: true });
     const created = !opts.readonly && !ledgerOnDisk(path);
     try {
-      // strict: rows bind to `$name` parameters by their plain keys.
+      // strict (the writer): rows bind to `$name` parameters by their plain keys; readers bind by position.
       this.db = opts.readonly
-        ? openForReading(path, { strict: true, snapshot: true })
+        ? openForReading(path, { snapshot: true })
         : new Database(path, { create: true, strict: true });
       if (!opts.readonly) {
         this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
@@ -294,12 +294,11 @@ export class Ledger {
  * With `snapshot`, every query until `close()` reads the same commit (one read transaction): a
  * verb that adds up several tables while the engine commits must not mix two checkpoints.
  */
-export function openForReading(path: string, opts: { strict?: boolean; snapshot?: boolean } = {}): Database {
-  const strict = opts.strict ?? false;
+export function openForReading(path: string, opts: { snapshot?: boolean } = {}): Database {
   const protectedFile = !writable(path) || !writable(dirname(path));
   let db: Database;
-  if (!protectedFile) db = new Database(path, { readwrite: true, strict });
-  else if (existsSync(`${path}-wal`)) db = new Database(path, { readonly: true, strict });
+  if (!protectedFile) db = new Database(path, { readwrite: true });
+  else if (existsSync(`${path}-wal`)) db = new Database(path, { readonly: true });
   else {
     const uri = `file:${encodeURI(path).replace(/\?/g, '%3F').replace(/#/g, '%23')}?immutable=1`;
     db = new Database(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
